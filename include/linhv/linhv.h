@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * linhv.ko ioctl ABI. The root partition (the Linux host) drives the
+ * hypervisor through hypercall-shaped requests: a TLFS call code with an
+ * input block and an output block, answered with a TLFS HV_STATUS.
+ *
+ *   /dev/linhv      LINHV_GET_API_VERSION, LINHV_GET_CAPABILITIES,
+ *                   LINHV_HVCALL(HvCallCreatePartition) -> partition fd
+ *   partition fd    LINHV_HVCALL(any partition-scoped call, see below)
+ *   VP fd           LINHV_RUN_VP; mmap(offset 0, one page) -> struct linhv_vp_run
+ *
+ * Growth rule: LINHV_API_VERSION changes only on an incompatible change;
+ * new features add capability bits and new call codes. docs/ABI.md has the
+ * full description of every call.
+ */
+#ifndef LINHV_LINHV_H
+#define LINHV_LINHV_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+#include "hvgdk.h"
+
+#define LINHV_API_VERSION 1
+#define LINHV_DEVICE "/dev/linhv"
+#define LINHV_IOCTL_TYPE 0xB9
+
+enum linhv_vendor {
+	LINHV_VENDOR_NONE = 0,
+	LINHV_VENDOR_SVM = 1, /* AMD-V */
+	LINHV_VENDOR_VMX = 2, /* Intel VT-x */
+};
+
+/* linhv_caps.features */
+#define LINHV_FEAT_NPT (1ULL << 0) /* SVM nested paging */
+#define LINHV_FEAT_EPT (1ULL << 1) /* VMX extended page tables */
+#define LINHV_FEAT_NRIP_SAVE (1ULL << 2)
+#define LINHV_FEAT_DECODE_ASSISTS (1ULL << 3)
+#define LINHV_FEAT_FLUSH_BY_ASID (1ULL << 4)
+#define LINHV_FEAT_VMCB_CLEAN (1ULL << 5)
+#define LINHV_FEAT_PAUSE_FILTER (1ULL << 6)
+#define LINHV_FEAT_AVIC (1ULL << 7)
+#define LINHV_FEAT_VGIF (1ULL << 8)
+#define LINHV_FEAT_VPID (1ULL << 9)
+#define LINHV_FEAT_UNRESTRICTED_GUEST (1ULL << 10)
+#define LINHV_FEAT_APICV (1ULL << 11)
+#define LINHV_FEAT_LBRV (1ULL << 12)
+#define LINHV_FEAT_TSC_SCALING (1ULL << 13)
+/* What this build of the module can run guests with (not just detect). */
+#define LINHV_FEAT_CAN_RUN (1ULL << 63)
+
+struct linhv_caps {
+	__u32 api_version;
+	__u32 vendor; /* enum linhv_vendor */
+	__u64 features; /* LINHV_FEAT_* */
+	__u32 nr_asids; /* SVM ASIDs or VMX VPIDs, 0 when absent */
+	__u32 max_vps_per_partition;
+	__u32 max_partitions;
+	__u32 reserved0;
+	char cpu_vendor[16]; /* CPUID.0 vendor string, NUL terminated */
+	__u64 reserved[8];
+};
+
+/*
+ * One hypercall from the root. The ioctl returns 0 when the call ran (its
+ * outcome is in status) and -1/errno only when the request itself could not
+ * be read (EFAULT, EINVAL for sizes over the limits, ENOTTY).
+ */
+struct linhv_hvcall {
+	__u16 code; /* HvCall* */
+	__u16 status; /* out: HV_STATUS_* */
+	__u32 rep_count; /* for rep calls */
+	__u32 reps_done; /* out */
+	__u32 flags; /* must be 0 */
+	__u64 input; /* user pointer to the input block */
+	__u32 in_size;
+	__u32 out_size;
+	__u64 output; /* user pointer to the output block */
+	__u64 reserved[2];
+};
+
+#define LINHV_HVCALL_MAX_INPUT (64 * 1024)
+#define LINHV_HVCALL_MAX_OUTPUT (64 * 1024)
+
+#define LINHV_GET_API_VERSION _IO(LINHV_IOCTL_TYPE, 0x00)
+#define LINHV_GET_CAPABILITIES _IOR(LINHV_IOCTL_TYPE, 0x01, struct linhv_caps)
+#define LINHV_HVCALL _IOWR(LINHV_IOCTL_TYPE, 0x02, struct linhv_hvcall)
+#define LINHV_RUN_VP _IO(LINHV_IOCTL_TYPE, 0x03)
+
+/* ---- Input and output blocks of the root-side calls ---- */
+
+/* HvCallCreatePartition (on /dev/linhv). */
+struct linhv_in_create_partition {
+	__u64 flags; /* must be 0 */
+	__u32 max_vps; /* 1..max_vps_per_partition */
+	__u32 reserved;
+};
+struct linhv_out_create_partition {
+	__s32 partition_fd; /* a new fd; closing it deletes the partition */
+	__u32 reserved;
+	__u64 partition_id;
+};
+
+/* HvCallSetPartitionProperty / HvCallGetPartitionProperty. */
+struct linhv_in_partition_property {
+	__u64 partition_id; /* ignored: the fd names the partition */
+	__u32 property_code;
+	__u32 reserved;
+	__u64 value; /* for Set */
+};
+
+/*
+ * linhv call: install the CPUID policy (rep call, rep_count entries). Each
+ * entry overrides the module's default result for one leaf/subleaf. With
+ * LINHV_CPUID_FORWARD the VP instead exits to the root with a CPUID
+ * intercept message that carries the default result.
+ */
+#define LinhvCallSetCpuidPolicy 0x8100
+#define LINHV_CPUID_SUBLEAF_ANY 0x1 /* ignore index */
+#define LINHV_CPUID_FORWARD 0x2
+struct linhv_cpuid_entry {
+	__u32 function;
+	__u32 index;
+	__u32 flags;
+	__u32 eax, ebx, ecx, edx;
+	__u32 reserved;
+};
+#define LINHV_MAX_CPUID_ENTRIES 256
+
+/*
+ * linhv call: forward accesses to these MSRs to the root as MSR intercepts
+ * (rep call of __u32 MSR numbers). Unknown MSRs are always forwarded.
+ */
+#define LinhvCallSetMsrForward 0x8101
+#define LINHV_MAX_MSR_FORWARD 64
+
+/*
+ * HvCallMapGpaPages. Unlike the TLFS (a list of SPA pages) the root names a
+ * range of its own address space; the module pins it long-term.
+ */
+struct linhv_in_map_gpa_pages {
+	__u64 partition_id;
+	__u64 target_gpa_page; /* GPA >> 12 */
+	__u32 map_flags; /* HV_MAP_GPA_* */
+	__u32 reserved;
+	__u64 user_address; /* page aligned */
+	__u64 page_count;
+};
+
+/* HvCallUnmapGpaPages. */
+struct linhv_in_unmap_gpa_pages {
+	__u64 partition_id;
+	__u64 target_gpa_page;
+	__u64 page_count;
+	__u64 flags; /* must be 0 */
+};
+
+/* HvCallCreateVp. */
+struct linhv_in_create_vp {
+	__u64 partition_id;
+	__u32 vp_index;
+	__u32 reserved;
+	__u64 flags; /* must be 0 */
+};
+struct linhv_out_create_vp {
+	__s32 vp_fd; /* LINHV_RUN_VP, mmap of struct linhv_vp_run */
+	__u32 reserved;
+};
+
+/*
+ * HvCallGetVpRegisters: input is the header followed by rep_count __u32
+ * names; output is rep_count union hv_register_value.
+ * HvCallSetVpRegisters: input is the header followed by rep_count
+ * struct hv_register_assoc.
+ */
+struct linhv_in_vp_registers {
+	__u64 partition_id;
+	__u32 vp_index;
+	__u8 input_vtl;
+	__u8 reserved[3];
+};
+#define LINHV_MAX_REGISTERS 128
+
+/* HvCallAssertVirtualInterrupt (TLFS HV_INTERRUPT_CONTROL subset). */
+#define HV_X64_INTERRUPT_TYPE_FIXED 0
+#define HV_X64_INTERRUPT_TYPE_NMI 4
+#define HV_X64_INTERRUPT_TYPE_INIT 5
+#define HV_X64_INTERRUPT_TYPE_SIPI 6
+#define HV_X64_INTERRUPT_TYPE_EXTINT 7
+struct linhv_in_assert_virtual_interrupt {
+	__u64 partition_id;
+	__u32 interrupt_type; /* HV_X64_INTERRUPT_TYPE_* */
+	__u32 level_triggered; /* 0 edge, 1 level */
+	__u64 dest_address; /* target VP index (physical destination) */
+	__u32 vector;
+	__u8 target_vtl;
+	__u8 reserved[3];
+};
+
+/*
+ * The VP run page (mmap of a VP fd, offset 0). After LINHV_RUN_VP returns 0
+ * the intercept message is in msg. The root completes an intercept by
+ * setting registers (HvCallSetVpRegisters) and running again.
+ */
+struct linhv_vp_run {
+	struct hv_message msg;
+	__u8 immediate_exit; /* set by the root: leave run at once */
+	__u8 reserved[7];
+	__u64 exits; /* statistics: total exits */
+	__u64 root_exits; /* exits that reached the root */
+};
+
+#endif /* LINHV_LINHV_H */

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libwinhv: the interface library between the worker (vmwp) and the
+ * hypervisor, in the spirit of Hyper-V's WinHv/VID. Everything above this
+ * header is the same whichever backend runs the partition:
+ *
+ *   linhv     linhv.ko through /dev/linhv
+ *   kvm       a stock /dev/kvm (for hosts without the module)
+ *   loopback  no VM at all: plain memory, the guest side runs in-process
+ *             (tests and fuzzing; see winhv_loopback.h)
+ *
+ * The worker never issues an ioctl itself.
+ *
+ * Return convention of every int-returning WinHv* call: 0 on success, a
+ * negative errno when the request could not be carried out, or a positive
+ * HV_STATUS_* the hypervisor answered. WinHvStatusString() names either.
+ * WinHvLastError() holds a sentence for the last failure on this thread.
+ */
+#ifndef LINHV_WINHV_H
+#define LINHV_WINHV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hvgdk.h"
+#include "linhv.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum winhv_backend {
+	WINHV_BACKEND_AUTO = 0, /* linhv if usable, else kvm */
+	WINHV_BACKEND_LINHV,
+	WINHV_BACKEND_KVM,
+	WINHV_BACKEND_LOOPBACK,
+};
+
+struct winhv_caps {
+	enum winhv_backend backend;
+	struct linhv_caps hv; /* vendor and features as linhv reports them */
+};
+
+struct winhv_partition;
+struct winhv_vp;
+
+struct winhv_partition_params {
+	enum winhv_backend backend;
+	uint32_t max_vps;
+};
+
+/* Parse "auto", "linhv", "kvm", "loopback"; returns -1 when unknown. */
+int WinHvParseBackend(const char *name, enum winhv_backend *out);
+const char *WinHvBackendName(enum winhv_backend backend);
+const char *WinHvStatusString(int status);
+const char *WinHvLastError(void);
+const char *WinHvVendorName(uint32_t vendor);
+/* Writes a space-separated list of LINHV_FEAT_* names into buf. */
+void WinHvFeatureNames(uint64_t features, char *buf, size_t len);
+
+/*
+ * Capabilities of a backend. For WINHV_BACKEND_AUTO the first usable one.
+ * Fails with a sentence in WinHvLastError() saying what is missing (the
+ * module not loaded, /dev/kvm absent, ...) and how to fix it.
+ */
+int WinHvGetCapabilities(enum winhv_backend backend, struct winhv_caps *caps);
+
+/* ---- Partitions ---- */
+int WinHvCreatePartition(const struct winhv_partition_params *params, struct winhv_partition **out);
+void WinHvDeletePartition(struct winhv_partition *partition);
+enum winhv_backend WinHvPartitionBackend(const struct winhv_partition *partition);
+int WinHvSetCpuidPolicy(struct winhv_partition *partition, const struct linhv_cpuid_entry *entries,
+			uint32_t count);
+int WinHvSetMsrForward(struct winhv_partition *partition, const uint32_t *msrs, uint32_t count);
+int WinHvInitializePartition(struct winhv_partition *partition);
+
+/* ---- Guest memory ---- */
+int WinHvMapGpaPages(struct winhv_partition *partition, uint64_t gpa, void *hva, uint64_t bytes,
+		     uint32_t flags);
+int WinHvUnmapGpaPages(struct winhv_partition *partition, uint64_t gpa, uint64_t bytes);
+/*
+ * Host address of [gpa, gpa+len) when the whole range lies in one mapping,
+ * else NULL. Guest-provided GPAs must go through this (or a caller's own
+ * bounds checks) before any access.
+ */
+void *WinHvGpaToHva(struct winhv_partition *partition, uint64_t gpa, uint64_t len);
+
+/* ---- Virtual processors ---- */
+int WinHvCreateVp(struct winhv_partition *partition, uint32_t vp_index, struct winhv_vp **out);
+uint32_t WinHvVpIndex(const struct winhv_vp *vp);
+int WinHvGetVpRegisters(struct winhv_vp *vp, const uint32_t *names, union hv_register_value *values,
+			uint32_t count);
+int WinHvSetVpRegisters(struct winhv_vp *vp, const uint32_t *names,
+			const union hv_register_value *values, uint32_t count);
+/*
+ * Run until the VP needs the root. On 0, *msg holds an intercept message
+ * (HvMessageType*). A signal to the calling thread or WinHvCancelRunVp()
+ * makes it return with HvMessageTypeLinhvCanceled.
+ */
+int WinHvRunVp(struct winhv_vp *vp, struct hv_message *msg);
+int WinHvCancelRunVp(struct winhv_vp *vp);
+
+/* ---- Interrupts ---- */
+int WinHvAssertVirtualInterrupt(struct winhv_partition *partition, uint32_t type, uint32_t vector,
+				uint32_t target_vp);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LINHV_WINHV_H */

@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The linhv backend: every call becomes one hypercall-shaped ioctl on
+ * /dev/linhv, a partition fd or a VP fd.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "winhv_backend.h"
+
+struct linhv_part {
+	int fd;
+};
+
+struct linhv_vp {
+	int fd;
+	struct linhv_vp_run *run;
+	pthread_t thread; /* the thread inside WinHvRunVp, for cancel */
+	volatile int running;
+};
+
+static int open_dev(void)
+{
+	struct stat st;
+	int fd = open(LINHV_DEVICE, O_RDWR | O_CLOEXEC);
+
+	if (fd >= 0)
+		return fd;
+	if (errno == ENOENT) {
+		if (stat("/sys/module/linhv", &st) == 0)
+			return winhv_set_error(-ENOENT, "linhv.ko is loaded but %s is missing; "
+					       "check udev/devtmpfs", LINHV_DEVICE);
+		return winhv_set_error(-ENOENT, "the linhv module is not loaded (%s does not exist); "
+				       "load it with: insmod build/kmod/linhv.ko (or modprobe linhv)",
+				       LINHV_DEVICE);
+	}
+	if (errno == EACCES || errno == EPERM)
+		return winhv_set_error(-errno, "permission denied opening %s; run as root",
+				       LINHV_DEVICE);
+	return winhv_set_error(-errno, "cannot open %s: %s", LINHV_DEVICE, strerror(errno));
+}
+
+/* Issue one hypercall; returns 0, -errno or a positive HV_STATUS. */
+static int hvcall(int fd, uint16_t code, uint32_t reps, const void *in, uint32_t in_size,
+		  void *out, uint32_t out_size)
+{
+	struct linhv_hvcall hc = {
+		.code = code,
+		.rep_count = reps,
+		.input = (uintptr_t)in,
+		.in_size = in_size,
+		.output = (uintptr_t)out,
+		.out_size = out_size,
+	};
+
+	if (ioctl(fd, LINHV_HVCALL, &hc) < 0)
+		return winhv_set_error(-errno, "hypercall %#x failed: %s", code, strerror(errno));
+	if (hc.status != HV_STATUS_SUCCESS)
+		return winhv_set_error(hc.status, "hypercall %#x: %s", code,
+				       WinHvStatusString(hc.status));
+	return 0;
+}
+
+static int linhv_get_caps(struct winhv_caps *caps)
+{
+	int fd = open_dev();
+	long ver;
+
+	if (fd < 0)
+		return fd;
+	ver = ioctl(fd, LINHV_GET_API_VERSION);
+	if (ver != LINHV_API_VERSION) {
+		close(fd);
+		return winhv_set_error(-EPROTO, "linhv.ko speaks API version %ld, this libwinhv %d; "
+				       "rebuild and reload the module", ver, LINHV_API_VERSION);
+	}
+	if (ioctl(fd, LINHV_GET_CAPABILITIES, &caps->hv) < 0) {
+		int err = errno;
+
+		close(fd);
+		return winhv_set_error(-err, "LINHV_GET_CAPABILITIES: %s", strerror(err));
+	}
+	close(fd);
+	return 0;
+}
+
+static int linhv_create_partition(struct winhv_partition *p,
+				  const struct winhv_partition_params *params)
+{
+	struct linhv_in_create_partition in = {.max_vps = params->max_vps};
+	struct linhv_out_create_partition out = {0};
+	struct linhv_part *lp;
+	int fd, ret;
+
+	fd = open_dev();
+	if (fd < 0)
+		return fd;
+	ret = hvcall(fd, HvCallCreatePartition, 0, &in, sizeof(in), &out, sizeof(out));
+	close(fd);
+	if (ret)
+		return ret;
+	lp = calloc(1, sizeof(*lp));
+	if (!lp) {
+		close(out.partition_fd);
+		return winhv_set_error(-ENOMEM, "out of memory");
+	}
+	lp->fd = out.partition_fd;
+	p->priv = lp;
+	return 0;
+}
+
+static void linhv_delete_partition(struct winhv_partition *p)
+{
+	struct linhv_part *lp = p->priv;
+
+	if (lp) {
+		close(lp->fd);
+		free(lp);
+	}
+}
+
+static int pfd(struct winhv_partition *p)
+{
+	return ((struct linhv_part *)p->priv)->fd;
+}
+
+static int linhv_set_cpuid(struct winhv_partition *p, const struct linhv_cpuid_entry *e, uint32_t n)
+{
+	return hvcall(pfd(p), LinhvCallSetCpuidPolicy, n, e, n * sizeof(*e), NULL, 0);
+}
+
+static int linhv_set_msr_forward(struct winhv_partition *p, const uint32_t *msrs, uint32_t n)
+{
+	return hvcall(pfd(p), LinhvCallSetMsrForward, n, msrs, n * sizeof(*msrs), NULL, 0);
+}
+
+static int linhv_initialize(struct winhv_partition *p)
+{
+	return hvcall(pfd(p), HvCallInitializePartition, 0, NULL, 0, NULL, 0);
+}
+
+static int linhv_map(struct winhv_partition *p, uint64_t gpa, void *hva, uint64_t bytes,
+		     uint32_t flags)
+{
+	struct linhv_in_map_gpa_pages in = {
+		.target_gpa_page = gpa >> 12,
+		.map_flags = flags,
+		.user_address = (uintptr_t)hva,
+		.page_count = bytes >> 12,
+	};
+
+	return hvcall(pfd(p), HvCallMapGpaPages, 0, &in, sizeof(in), NULL, 0);
+}
+
+static int linhv_unmap(struct winhv_partition *p, uint64_t gpa, uint64_t bytes)
+{
+	struct linhv_in_unmap_gpa_pages in = {
+		.target_gpa_page = gpa >> 12,
+		.page_count = bytes >> 12,
+	};
+
+	return hvcall(pfd(p), HvCallUnmapGpaPages, 0, &in, sizeof(in), NULL, 0);
+}
+
+static int linhv_create_vp(struct winhv_vp *vp)
+{
+	struct linhv_in_create_vp in = {.vp_index = vp->index};
+	struct linhv_out_create_vp out = {0};
+	struct linhv_vp *lv;
+	int ret;
+
+	ret = hvcall(pfd(vp->partition), HvCallCreateVp, 0, &in, sizeof(in), &out, sizeof(out));
+	if (ret)
+		return ret;
+	lv = calloc(1, sizeof(*lv));
+	if (!lv) {
+		close(out.vp_fd);
+		return winhv_set_error(-ENOMEM, "out of memory");
+	}
+	lv->fd = out.vp_fd;
+	lv->run = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, lv->fd, 0);
+	if (lv->run == MAP_FAILED) {
+		int err = errno;
+
+		close(lv->fd);
+		free(lv);
+		return winhv_set_error(-err, "mmap of the VP run page: %s", strerror(err));
+	}
+	vp->priv = lv;
+	return 0;
+}
+
+static void linhv_delete_vp(struct winhv_vp *vp)
+{
+	struct linhv_vp *lv = vp->priv;
+
+	if (lv) {
+		munmap(lv->run, 4096);
+		close(lv->fd);
+		free(lv);
+	}
+}
+
+static int linhv_get_regs(struct winhv_vp *vp, const uint32_t *names, union hv_register_value *v,
+			  uint32_t n)
+{
+	struct {
+		struct linhv_in_vp_registers hdr;
+		uint32_t names[LINHV_MAX_REGISTERS];
+	} in;
+
+	memset(&in.hdr, 0, sizeof(in.hdr));
+	in.hdr.vp_index = vp->index;
+	memcpy(in.names, names, n * sizeof(*names));
+	return hvcall(pfd(vp->partition), HvCallGetVpRegisters, n, &in,
+		      sizeof(in.hdr) + n * sizeof(*names), v, n * sizeof(*v));
+}
+
+static int linhv_set_regs(struct winhv_vp *vp, const uint32_t *names,
+			  const union hv_register_value *v, uint32_t n)
+{
+	struct {
+		struct linhv_in_vp_registers hdr;
+		struct hv_register_assoc regs[LINHV_MAX_REGISTERS];
+	} in;
+
+	memset(&in, 0, sizeof(in.hdr) + n * sizeof(in.regs[0]));
+	in.hdr.vp_index = vp->index;
+	for (uint32_t i = 0; i < n; i++) {
+		in.regs[i].name = names[i];
+		in.regs[i].value = v[i];
+	}
+	return hvcall(pfd(vp->partition), HvCallSetVpRegisters, n, &in,
+		      sizeof(in.hdr) + n * sizeof(in.regs[0]), NULL, 0);
+}
+
+static int linhv_run(struct winhv_vp *vp, struct hv_message *msg)
+{
+	struct linhv_vp *lv = vp->priv;
+
+	lv->thread = pthread_self();
+	__atomic_store_n(&lv->running, 1, __ATOMIC_SEQ_CST);
+	for (;;) {
+		if (ioctl(lv->fd, LINHV_RUN_VP) == 0)
+			break;
+		if (errno == EINTR || errno == EAGAIN) {
+			/* A signal: report it as a cancel so the caller can react. */
+			memset(msg, 0, sizeof(*msg));
+			msg->header.message_type = HvMessageTypeLinhvCanceled;
+			__atomic_store_n(&lv->running, 0, __ATOMIC_SEQ_CST);
+			return 0;
+		}
+		__atomic_store_n(&lv->running, 0, __ATOMIC_SEQ_CST);
+		return winhv_set_error(-errno, "LINHV_RUN_VP: %s", strerror(errno));
+	}
+	__atomic_store_n(&lv->running, 0, __ATOMIC_SEQ_CST);
+	memcpy(msg, &lv->run->msg, sizeof(*msg));
+	return 0;
+}
+
+static int linhv_cancel(struct winhv_vp *vp)
+{
+	struct linhv_vp *lv = vp->priv;
+
+	/* The module checks immediate_exit before each entry. */
+	__atomic_store_n(&lv->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&lv->running, __ATOMIC_SEQ_CST))
+		pthread_kill(lv->thread, SIGUSR1);
+	return 0;
+}
+
+static int linhv_assert_interrupt(struct winhv_partition *p, uint32_t type, uint32_t vector,
+				  uint32_t target_vp)
+{
+	struct linhv_in_assert_virtual_interrupt in = {
+		.interrupt_type = type,
+		.dest_address = target_vp,
+		.vector = vector,
+	};
+
+	return hvcall(pfd(p), HvCallAssertVirtualInterrupt, 0, &in, sizeof(in), NULL, 0);
+}
+
+const struct winhv_backend_ops winhv_linhv_ops = {
+	.name = "linhv",
+	.get_caps = linhv_get_caps,
+	.create_partition = linhv_create_partition,
+	.delete_partition = linhv_delete_partition,
+	.set_cpuid = linhv_set_cpuid,
+	.set_msr_forward = linhv_set_msr_forward,
+	.initialize = linhv_initialize,
+	.map = linhv_map,
+	.unmap = linhv_unmap,
+	.create_vp = linhv_create_vp,
+	.delete_vp = linhv_delete_vp,
+	.get_regs = linhv_get_regs,
+	.set_regs = linhv_set_regs,
+	.run = linhv_run,
+	.cancel = linhv_cancel,
+	.assert_interrupt = linhv_assert_interrupt,
+};

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to libwinhv: the table each backend fills in, and the partition
+ * and VP objects the common code keeps around the backend's own state.
+ */
+#ifndef WINHV_BACKEND_H
+#define WINHV_BACKEND_H
+
+#include <pthread.h>
+#include <linhv/winhv.h>
+
+#define WINHV_MAX_REGIONS 64
+
+struct winhv_region {
+	uint64_t gpa;
+	uint64_t bytes;
+	uint8_t *hva;
+	uint32_t flags;
+};
+
+struct winhv_backend_ops {
+	const char *name;
+	int (*get_caps)(struct winhv_caps *caps);
+	int (*create_partition)(struct winhv_partition *p, const struct winhv_partition_params *params);
+	void (*delete_partition)(struct winhv_partition *p);
+	int (*set_cpuid)(struct winhv_partition *p, const struct linhv_cpuid_entry *e, uint32_t n);
+	int (*set_msr_forward)(struct winhv_partition *p, const uint32_t *msrs, uint32_t n);
+	int (*initialize)(struct winhv_partition *p);
+	int (*map)(struct winhv_partition *p, uint64_t gpa, void *hva, uint64_t bytes, uint32_t flags);
+	int (*unmap)(struct winhv_partition *p, uint64_t gpa, uint64_t bytes);
+	int (*create_vp)(struct winhv_vp *vp);
+	void (*delete_vp)(struct winhv_vp *vp);
+	int (*get_regs)(struct winhv_vp *vp, const uint32_t *names, union hv_register_value *v,
+			uint32_t n);
+	int (*set_regs)(struct winhv_vp *vp, const uint32_t *names,
+			const union hv_register_value *v, uint32_t n);
+	int (*run)(struct winhv_vp *vp, struct hv_message *msg);
+	int (*cancel)(struct winhv_vp *vp);
+	int (*assert_interrupt)(struct winhv_partition *p, uint32_t type, uint32_t vector,
+				uint32_t target_vp);
+};
+
+struct winhv_partition {
+	enum winhv_backend backend;
+	const struct winhv_backend_ops *ops;
+	uint32_t max_vps;
+	pthread_rwlock_t regions_lock;
+	struct winhv_region regions[WINHV_MAX_REGIONS];
+	uint32_t nr_regions;
+	struct winhv_vp **vps;
+	void *priv; /* backend state */
+};
+
+struct winhv_vp {
+	struct winhv_partition *partition;
+	uint32_t index;
+	void *priv; /* backend state */
+};
+
+extern const struct winhv_backend_ops winhv_linhv_ops;
+
+/* Record a sentence for WinHvLastError(); returns err for chaining. */
+int winhv_set_error(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif /* WINHV_BACKEND_H */
