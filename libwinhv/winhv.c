@@ -33,6 +33,8 @@ static const struct winhv_backend_ops *backend_ops(enum winhv_backend b)
 	switch (b) {
 	case WINHV_BACKEND_LINHV:
 		return &winhv_linhv_ops;
+	case WINHV_BACKEND_LOOPBACK:
+		return &winhv_loopback_ops;
 	default:
 		return NULL; /* kvm and loopback are added with their backends */
 	}

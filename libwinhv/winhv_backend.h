@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <linhv/winhv.h>
+#include <linhv/winhv_synic.h>
 
 #define WINHV_MAX_REGIONS 64
 
@@ -38,6 +39,16 @@ struct winhv_backend_ops {
 	int (*cancel)(struct winhv_vp *vp);
 	int (*assert_interrupt)(struct winhv_partition *p, uint32_t type, uint32_t vector,
 				uint32_t target_vp);
+	/* Root-side SynIC (winhv_synic.h); optional, missing ones give -ENOSYS. */
+	int (*post_message)(struct winhv_partition *p, uint32_t vp, uint32_t sint,
+			    const struct hv_message *msg);
+	int (*signal_event)(struct winhv_partition *p, uint32_t vp, uint32_t sint, uint32_t flag);
+	int (*register_event_fd)(struct winhv_partition *p, uint32_t connection_id, int fd);
+	int (*register_msg_connection)(struct winhv_partition *p, uint32_t connection_id,
+				       bool enable);
+	int (*posted_message_fd)(struct winhv_partition *p);
+	int (*read_posted_message)(struct winhv_partition *p, struct winhv_posted_message *out);
+	int (*reference_time)(struct winhv_partition *p, uint64_t *time_100ns);
 };
 
 struct winhv_partition {
@@ -58,6 +69,7 @@ struct winhv_vp {
 };
 
 extern const struct winhv_backend_ops winhv_linhv_ops;
+extern const struct winhv_backend_ops winhv_loopback_ops;
 
 /* Record a sentence for WinHvLastError(); returns err for chaining. */
 int winhv_set_error(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
