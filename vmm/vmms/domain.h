@@ -1,0 +1,53 @@
+/* domain.h: the in-memory table of defined domains and their runtime state. */
+#ifndef VMMS_DOMAIN_H
+#define VMMS_DOMAIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <libvirt/libvirt.h> /* constants only: virDomainState, reasons, flags */
+
+#include "domxml.h"
+#include "vmms.h"
+
+struct console;
+
+struct domain {
+	struct domain *next;
+	struct dom_def *def;  /* persistent definition */
+	struct dom_def *live; /* what the running worker was started with */
+	int state, reason;    /* virDomainState and its reason */
+	int id;		      /* > 0 while a worker runs, -1 otherwise */
+	bool autostart;
+
+	/* The worker, while one runs. */
+	pid_t pid;
+	struct watch pidfd; /* readable when the worker exits */
+	bool own_child;	    /* we forked it (else re-adopted: no exit status) */
+	bool destroying;    /* we asked it to stop: exit means "destroyed" */
+	bool shutting_down; /* guest shutdown requested */
+	int64_t started_ms;
+	int restarts;	  /* automatic restarts in the current burst */
+	int64_t burst_ms; /* when that burst began */
+
+	struct console *console; /* the open console stream, if any */
+};
+
+struct domain *domain_by_name(const char *name);
+struct domain *domain_by_uuid(const unsigned char uuid[16]);
+struct domain *domain_by_id(int id);
+
+/* Adds a domain for DEF (taking ownership), shut off. */
+struct domain *domain_add(struct dom_def *def);
+void domain_remove(struct domain *d);
+
+bool domain_active(const struct domain *d);
+/* The definition to show: live while running, else persistent. */
+const struct dom_def *domain_current_def(const struct domain *d);
+
+void domain_set_state(struct domain *d, int state, int reason);
+
+/* virConnectListAllDomainsFlags filter. */
+bool domain_matches_flags(const struct domain *d, unsigned flags);
+
+#endif

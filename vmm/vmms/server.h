@@ -1,0 +1,56 @@
+/* server.h: the UNIX-socket RPC server: listeners, clients, framing,
+ * send queues and keepalive. One epoll loop, every socket non-blocking. */
+#ifndef VMMS_SERVER_H
+#define VMMS_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rpc.h"
+#include "vmms.h"
+
+struct console;
+
+struct client {
+	struct watch w;
+	struct client *next;
+	unsigned id;
+	bool readonly;	/* came in on the -ro socket */
+	bool opened;	/* CONNECT_OPEN succeeded */
+	bool keepalive; /* asked about keepalive: it answers our pings */
+	bool dead;	/* close at the end of this loop iteration */
+	int64_t last_rx_ms;
+	int64_t last_ping_ms;
+	struct vmms_buf rx; /* partial incoming packet */
+	struct vmms_buf tx; /* queued outgoing bytes, sent from tx_off */
+	size_t tx_off;
+	struct console *consoles; /* streams opened by this client */
+};
+
+/* Creates and listens on PATH with MODE; READONLY marks its clients. */
+int server_listen(const char *path, unsigned mode, bool readonly);
+
+/* Queue a reply / error / raw packet and try to send it right away. */
+void client_reply(struct client *c, const struct vmms_header *call, xdrproc_t proc, void *obj);
+void client_error(struct client *c, const struct vmms_header *call, const struct vmms_err *err);
+void client_stream_error(struct client *c, const struct vmms_header *h, const struct vmms_err *err);
+void client_stream_data(struct client *c, int proc, uint32_t serial, int status, const void *data,
+			size_t n);
+/* Bytes waiting to go out: console streams stop reading when this grows. */
+size_t client_backlog(const struct client *c);
+
+/* Periodic work: keepalive pings and dropping silent clients. */
+void server_tick(void);
+/* Frees clients marked dead. */
+void server_reap(void);
+/* Closes every client and listener (daemon exit). */
+void server_shutdown(void);
+
+/* Keepalive policy, as libvirtd's defaults: ping every 5 s of silence,
+ * give up after 5 unanswered pings. */
+#define KEEPALIVE_INTERVAL_MS 5000
+#define KEEPALIVE_COUNT 5
+#define CLIENT_TX_MAX (64u << 20) /* a client this far behind is dropped */
+
+#endif
