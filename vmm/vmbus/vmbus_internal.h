@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/* Private to the VMBus server: the objects server.c and channel.c share. */
+#ifndef VMBUS_INTERNAL_H
+#define VMBUS_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <linhv/winhv_synic.h>
+
+#include "gpadl.h"
+#include "ring.h"
+#include "vmbus_server.h"
+#include "vmbus_vsp.h"
+
+#define VMBUS_DEFAULT_MAX_PACKET (16 * 1024)
+#define VMBUS_MAX_MAX_PACKET (1024 * 1024)
+/* Packets handled per wake-up before other channels get a turn. */
+#define VMBUS_DRAIN_BUDGET 128
+/* Guest messages handled per wake-up. */
+#define VMBUS_MESSAGE_BUDGET 64
+/* Our own messages waiting for SynIC slots; beyond this the guest is not reading. */
+#define VMBUS_BACKLOG_MAX 1024
+
+enum vmbus_channel_state {
+	VMBUS_CH_IDLE,	     /* not offered to the guest (no connection yet) */
+	VMBUS_CH_OFFERED,    /* offer sent, closed */
+	VMBUS_CH_OPEN,	     /* guest opened it: rings mapped, served */
+	VMBUS_CH_RESCINDED,  /* rescind sent, waiting for RELID_RELEASED */
+};
+
+struct vmbus_channel {
+	struct vmbus_server *server;
+	enum vmbus_channel_state state;
+	uint32_t relid; /* 0 while not offered */
+	uint16_t subchannel_index;
+	struct vmbus_channel *primary; /* NULL for primaries */
+	struct vmbus_offer_params offer;
+	bool removing;	/* the VSP withdrew it */
+	bool dispatching;
+	bool free_after_dispatch;
+
+	/* Open state. */
+	uint32_t target_vp;
+	uint32_t ring_gpadl;
+	struct vmbus_gpadl *gpadl;
+	struct vmbus_hring in;	/* guest to host */
+	struct vmbus_hring out; /* host to guest */
+	int event_fd;		/* the guest's HvSignalEvent for our connection id */
+	uint8_t *pkt_buf;	/* one packet copied out of the ring */
+
+	struct vmbus_channel *next;
+};
+
+struct vmbus_backlog_msg {
+	struct hv_message msg;
+	struct vmbus_backlog_msg *next;
+};
+
+enum vmbus_conn_state {
+	VMBUS_DISCONNECTED,
+	VMBUS_CONNECTED,     /* version agreed */
+	VMBUS_OFFERS_SENT,   /* REQUESTOFFERS answered */
+};
+
+struct vmbus_server {
+	struct winhv_partition *partition;
+	struct evloop *loop;
+	uint32_t max_version, min_version;
+	uint32_t vp_count;
+	void (*log_fn)(void *ctx, const char *line);
+	void *log_ctx;
+	int msg_fd;
+
+	enum vmbus_conn_state conn;
+	uint32_t version;
+	uint32_t target_vp; /* VP for control messages (INITIATE_CONTACT.target_vcpu) */
+	uint32_t sint;
+
+	struct vmbus_channel *channels; /* sorted by nothing; few */
+	struct vmbus_gpadls gpadls;
+
+	struct vmbus_backlog_msg *backlog, **backlog_tail;
+	uint32_t backlog_len;
+	struct evloop_timer *backlog_timer;
+
+	/* Rate limit of log lines, so a hostile guest cannot flood the log. */
+	uint64_t log_window_start_ms;
+	uint32_t log_in_window;
+	uint64_t log_suppressed;
+
+	struct vmbus_server_stats stats;
+};
+
+void vmbus_log(struct vmbus_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* server.c: send a channel message to the guest (queues behind a full slot). */
+void vmbus_send_msg(struct vmbus_server *s, const void *payload, uint32_t size);
+
+/* channel.c */
+struct vmbus_channel *vmbus_find_channel(struct vmbus_server *s, uint32_t relid);
+void vmbus_send_offer(struct vmbus_channel *c);
+void vmbus_channel_do_open(struct vmbus_channel *c, const struct vmbus_msg_open_channel *m);
+void vmbus_channel_do_close(struct vmbus_channel *c);
+void vmbus_channel_do_modify(struct vmbus_channel *c, uint32_t target_vp);
+void vmbus_channel_destroy(struct vmbus_channel *c);
+void vmbus_channel_relid_released(struct vmbus_channel *c);
+void vmbus_channels_reset(struct vmbus_server *s);
+void vmbus_gpadl_release(struct vmbus_server *s, struct vmbus_gpadl *g);
+
+#endif /* VMBUS_INTERNAL_H */
