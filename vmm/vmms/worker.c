@@ -708,9 +708,10 @@ static bool is_our_worker(pid_t pid, const char *name, const char *ctl)
 	if (n <= 0)
 		return false;
 	buf[n] = 0;
+	/* The program we would start ourselves, or anything installed as vmwp. */
 	const char *argv0 = buf, *base = strrchr(argv0, '/');
 	base = base ? base + 1 : argv0;
-	if (strcmp(base, "vmwp"))
+	if (strcmp(base, "vmwp") && strcmp(argv0, vmms_ctx->worker_path))
 		return false;
 	bool name_ok = false, ctl_ok = false;
 	for (const char *s = buf; s < buf + n; s += strlen(s) + 1) {

@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+"""libvirt-python client for tests/host/vmms.sh: drives vmms through the stock
+python3-libvirt bindings. Each subcommand prints "PASS: name" / "FAIL: name"
+lines (the format scripts/test counts) and exits non-zero on any failure.
+
+  vmms_client.py basic URI XMLFILE        define/lookup/list/dumpxml/undefine
+  vmms_client.py errors URI XMLFILE       bad XML, unknown element, duplicate
+  vmms_client.py readonly URI_RO NAME     read-only socket: reads work, writes denied
+  vmms_client.py lifecycle URI NAME       start/info/suspend/resume/console/shutdown/destroy
+                                          (needs a worker that can start the domain)
+  vmms_client.py hammer URI SECONDS       list + dominfo in a loop on one connection
+"""
+import sys
+import threading
+import time
+
+import libvirt
+
+failures = 0
+
+
+def check(name, cond, why=""):
+    global failures
+    if cond:
+        print(f"PASS: {name}")
+    else:
+        failures += 1
+        print(f"FAIL: {name}" + (f" ({why})" if why else ""))
+
+
+def expect_error(name, fn, code, needle=""):
+    try:
+        fn()
+    except libvirt.libvirtError as e:
+        ok = e.get_error_code() == code and needle in str(e)
+        check(name, ok, f"code {e.get_error_code()}: {e}")
+        return
+    check(name, False, "no error raised")
+
+
+def quiet(*_):
+    pass
+
+
+def basic(uri, xmlfile):
+    conn = libvirt.open(uri)
+    check("py: connect type", conn.getType() == "linhv", conn.getType())
+    check("py: hostname", len(conn.getHostname()) > 0)
+    info = conn.getInfo()
+    check("py: nodeinfo arch and cpus", info[0] == "x86_64" and info[2] >= 1, str(info))
+    caps = conn.getCapabilities()
+    check("py: capabilities", "<domain type='linhv'/>" in caps and "x86_64" in caps)
+    xml = open(xmlfile).read()
+    dom = conn.defineXML(xml)
+    name = dom.name()
+    check("py: define", dom is not None and not dom.isActive() and dom.isPersistent())
+    check("py: lookup by name", conn.lookupByName(name).UUIDString() == dom.UUIDString())
+    check("py: lookup by uuid", conn.lookupByUUIDString(dom.UUIDString()).name() == name)
+    names = [d.name() for d in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_INACTIVE)]
+    check("py: listAllDomains inactive", name in names, str(names))
+    names = [d.name() for d in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)]
+    check("py: listAllDomains active excludes it", name not in names, str(names))
+    check("py: listDefinedDomains", name in conn.listDefinedDomains())
+    state, reason = dom.state()
+    check("py: state shut off", state == libvirt.VIR_DOMAIN_SHUTOFF)
+    dinfo = dom.info()
+    check("py: info", dinfo[0] == libvirt.VIR_DOMAIN_SHUTOFF and dinfo[1] > 0 and dinfo[3] >= 1,
+          str(dinfo))
+    out = dom.XMLDesc(0)
+    check("py: dumpxml canonical", f"<uuid>{dom.UUIDString()}</uuid>" in out and
+          "<domain type='linhv'>" in out)
+    dom.setAutostart(1)
+    check("py: autostart on", dom.autostart() == 1)
+    dom.setAutostart(0)
+    check("py: autostart off", dom.autostart() == 0)
+    dom.undefine()
+    expect_error("py: undefined domain is gone", lambda: conn.lookupByName(name),
+                 libvirt.VIR_ERR_NO_DOMAIN)
+    conn.close()
+
+
+def errors(uri, xmlfile):
+    conn = libvirt.open(uri)
+    libvirt.registerErrorHandler(quiet, None)
+    xml = open(xmlfile).read()
+    before = sorted(d.name() for d in conn.listAllDomains(0))
+    expect_error("py: malformed XML", lambda: conn.defineXML("<domain type='linhv'><name>x"),
+                 libvirt.VIR_ERR_XML_ERROR, "malformed")
+    expect_error("py: unknown element", lambda: conn.defineXML(
+        xml.replace("</domain>", "<features><acpi/></features></domain>")),
+        libvirt.VIR_ERR_CONFIG_UNSUPPORTED, "<features>")
+    dom = conn.defineXML(xml)
+    expect_error("py: duplicate name", lambda: conn.defineXML(xml),
+                 libvirt.VIR_ERR_OPERATION_FAILED, "already exists")
+    dom.undefine()
+    after = sorted(d.name() for d in conn.listAllDomains(0))
+    check("py: errors changed no state", before == after, f"{before} vs {after}")
+    expect_error("py: unknown procedure gives NO_SUPPORT",
+                 lambda: conn.createXML(xml, 0), libvirt.VIR_ERR_NO_SUPPORT)
+    conn.close()
+
+
+def readonly(uri_ro, name):
+    conn = libvirt.openReadOnly(uri_ro)
+    libvirt.registerErrorHandler(quiet, None)
+    dom = conn.lookupByName(name)
+    check("py -r: list", name in [d.name() for d in conn.listAllDomains(0)])
+    check("py -r: dumpxml", "<name>" in dom.XMLDesc(0))
+    expect_error("py -r: start denied", dom.create, libvirt.VIR_ERR_OPERATION_DENIED)
+    expect_error("py -r: define denied", lambda: conn.defineXML(dom.XMLDesc(0)),
+                 libvirt.VIR_ERR_OPERATION_DENIED)
+    expect_error("py -r: undefine denied", dom.undefine, libvirt.VIR_ERR_OPERATION_DENIED)
+    conn.close()
+
+
+def console_roundtrip(conn, dom):
+    """Opens the console stream, expects the worker's output, sends a line and
+    waits for it to come back (test-worker echoes; a guest shell echoes too)."""
+    st = conn.newStream(0)
+    dom.openConsole(None, st, 0)
+    got = b""
+    token = b"linhv-console-probe-42"
+    sent = False
+    deadline = time.time() + 10
+    while time.time() < deadline and token not in got:
+        if not sent and got:
+            st.send(token + b"\r")
+            sent = True
+        try:
+            data = st.recv(4096)
+        except libvirt.libvirtError:
+            break
+        if data == -2:  # would block: cannot happen on a blocking stream
+            time.sleep(0.05)
+            continue
+        if not data:
+            break
+        got += data
+    st.finish()
+    return got, token in got
+
+
+def lifecycle(uri, name):
+    conn = libvirt.open(uri)
+    dom = conn.lookupByName(name)
+    dom.create()
+    check("py: start", dom.isActive() and dom.state()[0] == libvirt.VIR_DOMAIN_RUNNING)
+    check("py: running domain has an id", dom.ID() > 0 and
+          conn.lookupByID(dom.ID()).name() == name)
+    dom.suspend()
+    check("py: suspend", dom.state()[0] == libvirt.VIR_DOMAIN_PAUSED)
+    dom.resume()
+    check("py: resume", dom.state()[0] == libvirt.VIR_DOMAIN_RUNNING)
+    got, ok = console_roundtrip(conn, dom)
+    check("py: console stream both ways", ok, repr(got[-200:]))
+    dom.shutdown()
+    deadline = time.time() + 60
+    while dom.isActive() and time.time() < deadline:
+        time.sleep(0.2)
+    check("py: shutdown", dom.state()[0] == libvirt.VIR_DOMAIN_SHUTOFF)
+    dom.create()
+    dom.destroy()
+    check("py: destroy", dom.state() == [libvirt.VIR_DOMAIN_SHUTOFF,
+                                         libvirt.VIR_DOMAIN_SHUTOFF_DESTROYED])
+    conn.close()
+
+
+def hammer(uri, seconds):
+    conn = libvirt.open(uri)
+    end = time.time() + float(seconds)
+    n = 0
+    try:
+        while time.time() < end:
+            for d in conn.listAllDomains(0):
+                d.info()
+                d.state()
+            n += 1
+    except libvirt.libvirtError as e:
+        print(f"FAIL: hammer ({e})")
+        sys.exit(1)
+    conn.close()
+    print(f"hammer: {n} rounds")
+
+
+def main():
+    if len(sys.argv) < 3:
+        print(__doc__)
+        sys.exit(2)
+    cmd, args = sys.argv[1], sys.argv[2:]
+    fn = {"basic": basic, "errors": errors, "readonly": readonly, "lifecycle": lifecycle,
+          "hammer": hammer}.get(cmd)
+    if not fn:
+        print(__doc__)
+        sys.exit(2)
+    try:
+        fn(*args)
+    except libvirt.libvirtError as e:
+        check(f"py: {cmd}", False, str(e))
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
