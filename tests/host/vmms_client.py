@@ -9,9 +9,11 @@ lines (the format scripts/test counts) and exits non-zero on any failure.
   vmms_client.py lifecycle URI NAME       start/info/suspend/resume/console/shutdown/destroy
                                           (needs a worker that can start the domain)
   vmms_client.py hammer URI SECONDS       list + dominfo in a loop on one connection
+  vmms_client.py keepalive SOCKETPATH     keepalive PING/PONG on the raw protocol
 """
+import socket
+import struct
 import sys
-import threading
 import time
 
 import libvirt
@@ -44,6 +46,7 @@ def quiet(*_):
 
 def basic(uri, xmlfile):
     conn = libvirt.open(uri)
+    libvirt.registerErrorHandler(quiet, None)
     check("py: connect type", conn.getType() == "linhv", conn.getType())
     check("py: hostname", len(conn.getHostname()) > 0)
     info = conn.getInfo()
@@ -165,6 +168,48 @@ def lifecycle(uri, name):
     conn.close()
 
 
+def _packet(prog, proc, mtype, serial, body=b""):
+    hdr = struct.pack(">IIiiIi", prog, 1, proc, mtype, serial, 0)
+    return struct.pack(">I", 4 + len(hdr) + len(body)) + hdr + body
+
+
+def _read_packet(sock):
+    def exact(n):
+        buf = b""
+        while len(buf) < n:
+            chunk = sock.recv(n - len(buf))
+            if not chunk:
+                raise EOFError("connection closed")
+            buf += chunk
+        return buf
+    n = struct.unpack(">I", exact(4))[0]
+    data = exact(n - 4)
+    return struct.unpack(">IIiiIi", data[:24]), data[24:]
+
+
+def keepalive(path):
+    """Raw protocol: our PING gets a PONG; after announcing keepalive support
+    an idle client gets PINGs from the daemon."""
+    ka, remote = 0x6B656570, 0x20008086
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(15)
+    s.connect(path)
+    s.sendall(_packet(ka, 1, 2, 0))
+    (prog, _, proc, mtype, _, _), _ = _read_packet(s)
+    check("keepalive: PING answered with PONG", (prog, proc, mtype) == (ka, 2, 2))
+    s.sendall(_packet(remote, 60, 0, 7, struct.pack(">i", 10)))
+    (prog, _, proc, mtype, serial, status), body = _read_packet(s)
+    check("keepalive: feature 10 supported", (proc, serial, status) == (60, 7, 0) and
+          struct.unpack(">i", body)[0] == 1)
+    start = time.time()
+    (prog, _, proc, mtype, _, _), _ = _read_packet(s)
+    waited = time.time() - start
+    check("keepalive: idle client gets a PING from the daemon",
+          (prog, proc, mtype) == (ka, 1, 2) and 3 < waited < 12, f"after {waited:.1f}s")
+    s.sendall(_packet(ka, 2, 2, 0))
+    s.close()
+
+
 def hammer(uri, seconds):
     conn = libvirt.open(uri)
     end = time.time() + float(seconds)
@@ -188,7 +233,7 @@ def main():
         sys.exit(2)
     cmd, args = sys.argv[1], sys.argv[2:]
     fn = {"basic": basic, "errors": errors, "readonly": readonly, "lifecycle": lifecycle,
-          "hammer": hammer}.get(cmd)
+          "hammer": hammer, "keepalive": keepalive}.get(cmd)
     if not fn:
         print(__doc__)
         sys.exit(2)

@@ -1,0 +1,292 @@
+#!/bin/bash
+# Host-tier tests for vmms, driven by stock virsh and python3-libvirt.
+#
+# Part 1 runs vmms as it is shipped (worker = the real vmwp if built, with
+# --backend linhv so that on a host without linhv.ko it fails fast): the
+# protocol, definitions, read-only access, errors, keepalive, concurrency and
+# fd hygiene, and start failures.
+# Part 2 runs vmms with --worker tests/vmms/test_worker.c, a TEST FIXTURE that
+# speaks only vmwp's process contract and runs no guest, to exercise
+# supervision: start/stop/console plumbing, a worker killed with SIGKILL, and a
+# vmms restart that re-adopts running workers. The same lifecycle with the
+# real vmwp and a real guest runs in the emulated host.
+#
+# Env: BUILD_DIR (default build), VMMS_STRESS_SECS (default 30).
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+# shellcheck source=../lib/check.sh
+. tests/lib/check.sh
+
+BUILD_DIR=${BUILD_DIR:-build}
+VMMS=$BUILD_DIR/vmm/vmms/vmms
+FIXTURE=$BUILD_DIR/tests/vmms/vmms-test-worker
+CLIENT=tests/host/vmms_client.py
+STRESS_SECS=${VMMS_STRESS_SECS:-30}
+# python3-libvirt is a Debian package: prefer the system interpreter.
+PY=python3
+/usr/bin/python3 -c 'import libvirt' 2>/dev/null && PY=/usr/bin/python3
+
+T=$(mktemp -d /tmp/vmms-test.XXXXXX)
+VMMS_PID=""
+cleanup() {
+	[ -n "$VMMS_PID" ] && kill -9 "$VMMS_PID" 2>/dev/null
+	# Workers we started (pid files in every run dir we used).
+	for f in "$T"/run*/*.pid; do
+		[ -e "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null
+	done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+if [ ! -x "$VMMS" ]; then
+	fail "vmms built" "no $VMMS: build first (cmake --build $BUILD_DIR)"
+	exit 1
+fi
+
+# ---- command line ----
+check "vmms --help" sh -c "'$VMMS' --help | grep -q -- --socket-dir"
+check_exit "vmms rejects an unknown option" 2 sh -c "'$VMMS' --bogus 2>/dev/null"
+check_exit "vmms rejects a bad --backend" 2 sh -c "'$VMMS' --backend xen 2>/dev/null"
+check_exit "vmms rejects a missing --worker" 2 sh -c "'$VMMS' --worker /nonexistent 2>/dev/null"
+
+# start_vmms TAG [ARGS...]: runs vmms in the foreground with dirs under $T.
+start_vmms() {
+	local tag=$1
+	shift
+	mkdir -p "$T/sock-$tag"
+	"$VMMS" --state-dir "$T/state-$tag" --run-dir "$T/run-$tag" --socket-dir "$T/sock-$tag" \
+		--foreground "$@" 2>>"$T/vmms-$tag.log" &
+	VMMS_PID=$!
+	U="linhv:///system?socket=$T/sock-$tag/virtlinhvd-sock"
+	RO="linhv:///system?socket=$T/sock-$tag/virtlinhvd-sock-ro"
+	for _ in $(seq 50); do
+		[ -S "$T/sock-$tag/virtlinhvd-sock-ro" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+stop_vmms() {
+	kill "$VMMS_PID" 2>/dev/null
+	wait "$VMMS_PID" 2>/dev/null
+	VMMS_PID=""
+}
+v() { virsh -q -c "$U" "$@"; }
+# fails NAME PATTERN CMD...: CMD must fail and say PATTERN.
+fails() {
+	local name=$1 pat=$2
+	shift 2
+	if "$@" >"$T/out" 2>&1; then
+		fail "$name" "succeeded: $(head -c 300 "$T/out")"
+	elif grep -qE -- "$pat" "$T/out"; then
+		pass "$name"
+	else
+		fail "$name" "no '$pat' in: $(head -c 300 "$T/out")"
+	fi
+}
+fdcount() { ls "/proc/$VMMS_PID/fd" | wc -l; }
+snapshot() { # what "no state change" means: the domain list and the stored files
+	{ v list --all --name; ls -l "$T/state-$1/domains"; } 2>&1
+}
+
+# domxml NAME KERNEL [EXTRA]: a domain document.
+domxml() {
+	cat <<EOF
+<domain type='linhv'>
+  <name>$1</name>
+  <memory unit='MiB'>128</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64'>hvm</type><kernel>$2</kernel><cmdline>console=ttyS0</cmdline></os>
+  <on_crash>${4:-destroy}</on_crash>
+  <devices>
+    <disk type='file' device='disk'><source file='$T/disk.img'/><target dev='sda'/></disk>
+    <console type='pty'/>${3:-}
+  </devices>
+</domain>
+EOF
+}
+: >"$T/disk.img"
+echo "not a kernel" >"$T/kernel"
+
+# ================= part 1: the daemon as shipped =================
+if ! start_vmms a --backend linhv; then
+	fail "vmms starts and listens" "$(tail -5 "$T/vmms-a.log")"
+	exit 1
+fi
+pass "vmms starts and listens"
+check "socket modes 0600 / 0666" sh -c "[ \"\$(stat -c %a '$T/sock-a/virtlinhvd-sock')\" = 600 ] &&
+	[ \"\$(stat -c %a '$T/sock-a/virtlinhvd-sock-ro')\" = 666 ]"
+fd0=$(fdcount)
+
+v version >"$T/out" 2>&1
+check_grep "virsh version" "Running hypervisor: linhv [0-9]+\.[0-9]+\.[0-9]+" "$T/out"
+check "virsh hostname" sh -c "[ \"\$(virsh -q -c '$U' hostname)\" = \"\$(hostname)\" ]"
+v nodeinfo >"$T/out" 2>&1
+check_grep "virsh nodeinfo cpus" "^CPU\(s\): +$(nproc)$" "$T/out"
+check_grep "virsh nodeinfo memory" "^Memory size: +[1-9][0-9]* KiB" "$T/out"
+v capabilities >"$T/out" 2>&1
+check_grep "virsh capabilities: guest arch" "<arch name='x86_64'>" "$T/out"
+check_grep "virsh capabilities: domain type" "<domain type='linhv'/>" "$T/out"
+check "virsh uri" sh -c "virsh -c '$U' uri | grep -q '^linhv:///system'"
+
+domxml vm1 "$T/kernel" >"$T/vm1.xml"
+check "virsh define" sh -c "virsh -c '$U' define '$T/vm1.xml' | grep -q \"Domain 'vm1' defined\""
+v list --all >"$T/out" 2>&1
+check_grep "virsh list --all shows it shut off" "^ -  +vm1 +shut off" "$T/out"
+v list >"$T/out" 2>&1
+check "virsh list (active) omits it" sh -c "! grep -q vm1 '$T/out'"
+v dominfo vm1 >"$T/out" 2>&1
+check_grep "virsh dominfo state" "^State: +shut off" "$T/out"
+check_grep "virsh dominfo memory" "^Max memory: +131072 KiB" "$T/out"
+v dumpxml vm1 >"$T/out" 2>&1
+check_grep "virsh dumpxml has a generated uuid" "<uuid>[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-" "$T/out"
+check_grep "virsh dumpxml is canonical" "<memory unit='KiB'>131072</memory>" "$T/out"
+check "definition stored on disk" test -s "$T/state-a/domains/vm1.xml"
+# Redefining from the dumped XML (same uuid) updates in place.
+cp "$T/out" "$T/vm1-dump.xml"
+check "virsh define of dumpxml output" v define "$T/vm1-dump.xml"
+
+# read-only socket
+check "virsh -r list" sh -c "virsh -r -c '$RO' list --all | grep -q vm1"
+check "virsh -r dumpxml" sh -c "virsh -r -c '$RO' dumpxml vm1 | grep -q '<name>vm1</name>'"
+fails "virsh -r define denied" "read only access prevents" virsh -r -c "$RO" define "$T/vm1.xml"
+fails "virsh -r start denied" "read only access prevents" virsh -r -c "$RO" start vm1
+fails "virsh -r destroy denied" "read only access prevents" virsh -r -c "$RO" destroy vm1
+fails "virsh -r undefine denied" "read only access prevents" virsh -r -c "$RO" undefine vm1
+
+# errors change nothing
+before=$(snapshot a)
+printf "<domain type='linhv'><name>bad</name>\n<memory>1" >"$T/bad.xml"
+fails "malformed XML refused" "XML error: malformed domain XML at line" v define "$T/bad.xml"
+domxml unk "$T/kernel" "<video><model type='vga'/></video>" >"$T/unk.xml"
+fails "unknown element refused by name" "unsupported configuration: element <video>" \
+	v define "$T/unk.xml"
+domxml vm1 "$T/kernel" >"$T/dup.xml" # same name, new uuid
+fails "duplicate name refused" "domain 'vm1' already exists with uuid" v define "$T/dup.xml"
+domxml nokernel "$T/no-such-kernel" >"$T/nok.xml"
+v define "$T/nok.xml" >/dev/null 2>&1
+before_nok=$(snapshot a)
+fails "missing kernel: start refused" "kernel '$T/no-such-kernel' is not readable" \
+	v start nokernel
+check "missing kernel: still shut off" sh -c "virsh -c '$U' domstate nokernel | grep -q 'shut off'"
+check "errors changed no state" test "$(snapshot a)" = "$before_nok"
+v undefine nokernel >/dev/null 2>&1
+check "state back to before" test "$(snapshot a)" = "$before"
+fails "unknown domain" "failed to get domain 'nope'" v dominfo nope
+fails "destroy of a shut-off domain" "Requested operation is not valid: domain is not running" \
+	v destroy vm1
+
+# Worker fail-fast: the real vmwp with --backend linhv exits 1 on a host
+# without linhv.ko; without a built vmwp the start must say so.
+fails "worker failure: start fails with the worker's reason" \
+	"vmwp exited with status 1: .+|worker program vmwp was not found" v start vm1
+check "worker failure: domain stays shut off" \
+	sh -c "virsh -c '$U' domstate vm1 | grep -q 'shut off'"
+check "worker failure: no run files left" sh -c "! ls '$T/run-a/vm1.pid' '$T/run-a/vm1.ctl' 2>/dev/null"
+
+# libvirt-python
+sed "s/<name>vm1</<name>pyvm</" "$T/vm1.xml" >"$T/py.xml"
+$PY "$CLIENT" basic "$U" "$T/py.xml"
+$PY "$CLIENT" errors "$U" "$T/py.xml"
+$PY "$CLIENT" readonly "$RO" vm1
+$PY "$CLIENT" keepalive "$T/sock-a/virtlinhvd-sock"
+
+# 20 concurrent clients, then no fd may be left behind.
+pids=""
+for i in $(seq 20); do
+	$PY "$CLIENT" hammer "$U" "$STRESS_SECS" >"$T/hammer.$i" 2>&1 &
+	pids="$pids $!"
+done
+sleep 2
+check "20 clients connected at once" test "$(fdcount)" -ge $((fd0 + 20))
+bad=0
+for p in $pids; do wait "$p" || bad=$((bad + 1)); done
+check "20 concurrent clients for ${STRESS_SECS}s: no errors" test "$bad" -eq 0
+sleep 0.5
+check "no leaked fds in vmms ($fd0 before)" test "$(fdcount)" -eq "$fd0"
+for _ in $(seq 30); do v list --all >/dev/null; done
+check "no leaked fds after 30 virsh runs" test "$(fdcount)" -eq "$fd0"
+
+check "virsh undefine" sh -c "virsh -c '$U' undefine vm1 | grep -q \"Domain 'vm1' has been undefined\""
+check "undefine removed the stored file" test ! -e "$T/state-a/domains/vm1.xml"
+stop_vmms
+
+# ================= part 2: supervision, with the test-worker fixture =================
+if [ ! -x "$FIXTURE" ]; then
+	fail "test-worker fixture built" "no $FIXTURE"
+	check_done
+	exit
+fi
+start_vmms b --worker "$FIXTURE" || fail "vmms (fixture worker) starts"
+domxml g1 "$T/kernel" >"$T/g1.xml"
+domxml g2 "$T/kernel" "" preserve >"$T/g2.xml"
+v define "$T/g1.xml" >/dev/null && v define "$T/g2.xml" >/dev/null
+check "fixture: virsh start" sh -c "virsh -c '$U' start g1 | grep -q \"Domain 'g1' started\""
+v list >"$T/out" 2>&1
+check_grep "fixture: list shows g1 running with an id" "^ [1-9][0-9]* +g1 +running" "$T/out"
+v dominfo g1 >"$T/out" 2>&1
+check_grep "fixture: dominfo running" "^State: +running" "$T/out"
+check "fixture: dumpxml of a running domain has its id" \
+	sh -c "virsh -c '$U' dumpxml g1 | grep -q \"<domain type='linhv' id='[1-9]\""
+check "fixture: worker got the contract's arguments" sh -c \
+	"tr '\\0' ' ' </proc/\$(cat '$T/run-b/g1.pid')/cmdline | grep -q -- '--name g1 --uuid .* --memory 128M --cpus 1 --disk $T/disk.img --console unix:$T/run-b/g1.console --control $T/run-b/g1.ctl --pidfile $T/run-b/g1.pid'"
+# virsh console needs a terminal: script(1) gives it one; ^] ends it.
+(sleep 1; printf 'probe-%s\r' 1234; sleep 1; printf '\035') |
+	script -qc "virsh -c '$U' console g1" /dev/null >"$T/console.out" 2>&1
+check_grep "fixture: virsh console connects" "Connected to domain 'g1'" "$T/console.out"
+check_grep "fixture: virsh console carries bytes both ways" "probe-1234" "$T/console.out"
+check "fixture: virsh suspend" sh -c "virsh -c '$U' suspend g1 >/dev/null && virsh -c '$U' domstate g1 | grep -q paused"
+check "fixture: virsh resume" sh -c "virsh -c '$U' resume g1 >/dev/null && virsh -c '$U' domstate g1 | grep -q running"
+check "fixture: virsh shutdown" v shutdown g1
+for _ in $(seq 50); do v domstate g1 | grep -q "shut off" && break; sleep 0.1; done
+check "fixture: shut off after shutdown" sh -c "virsh -c '$U' domstate --reason g1 | grep -q 'shut off (shutdown)'"
+check "fixture: start again" v start g1
+check "fixture: virsh destroy" sh -c "virsh -c '$U' destroy g1 | grep -q destroyed"
+check "fixture: shut off (destroyed)" sh -c "virsh -c '$U' domstate --reason g1 | grep -q 'shut off (destroyed)'"
+$PY "$CLIENT" lifecycle "$U" g1
+
+# Fail fast with a message: the worker's stderr line reaches the user.
+echo fail-fast >"$T/ff-kernel"
+domxml ff "$T/ff-kernel" >"$T/ff.xml"
+v define "$T/ff.xml" >/dev/null
+fails "fixture: early worker exit reports its stderr line" \
+	"vmwp exited with status 1: test-worker: backend unusable" v start ff
+check_grep "fixture: the worker's stderr is in its log" "backend unusable" "$T/run-b/ff.log"
+
+# A worker killed with SIGKILL hurts only its own domain.
+v start g1 >/dev/null && v start g2 >/dev/null
+kill -9 "$(cat "$T/run-b/g2.pid")"
+for _ in $(seq 30); do v domstate g2 | grep -q crashed && break; sleep 0.1; done
+check "SIGKILL of a worker: on_crash=preserve -> crashed" \
+	sh -c "virsh -c '$U' domstate g2 | grep -q crashed"
+check "SIGKILL of a worker: the other domain keeps running" \
+	sh -c "virsh -c '$U' domstate g1 | grep -q running"
+check_grep "SIGKILL of a worker: reason logged" "g2: worker killed by signal 9" "$T/vmms-b.log"
+check "crashed domain can be destroyed" v destroy g2
+kill -9 "$(cat "$T/run-b/g1.pid")"
+for _ in $(seq 30); do v domstate g1 | grep -q "shut off" && break; sleep 0.1; done
+check "SIGKILL of a worker: on_crash=destroy -> shut off (crashed)" \
+	sh -c "virsh -c '$U' domstate --reason g1 | grep -q 'shut off (crashed)'"
+
+# vmms killed and restarted: running domains keep running and are re-adopted.
+v start g1 >/dev/null
+wpid=$(cat "$T/run-b/g1.pid")
+kill -9 "$VMMS_PID"
+wait "$VMMS_PID" 2>/dev/null
+check "vmms SIGKILL: worker survives" kill -0 "$wpid"
+start_vmms b --worker "$FIXTURE" || fail "vmms restarts"
+v list >"$T/out" 2>&1
+check_grep "vmms restart: domain still listed as running" "^ [1-9][0-9]* +g1 +running" "$T/out"
+check_grep "vmms restart: re-adopted the worker" "re-adopted running worker pid $wpid" "$T/vmms-b.log"
+check "vmms restart: domain can be shut down" v shutdown g1
+for _ in $(seq 50); do v domstate g1 | grep -q "shut off" && break; sleep 0.1; done
+check "vmms restart: shut off afterwards" sh -c "virsh -c '$U' domstate g1 | grep -q 'shut off'"
+check "vmms restart: worker gone" sh -c "! kill -0 $wpid 2>/dev/null || grep -q Z /proc/$wpid/stat"
+
+# Autostart at daemon start.
+v autostart g1 >/dev/null
+stop_vmms
+start_vmms b --worker "$FIXTURE" || fail "vmms restarts (autostart)"
+check "autostart: domain started with vmms" sh -c "virsh -c '$U' domstate g1 | grep -q running"
+v destroy g1 >/dev/null
+stop_vmms
+check_done
