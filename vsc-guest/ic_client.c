@@ -230,7 +230,7 @@ static bool answer(struct vsc_ic *ic, uint8_t *buf, uint32_t len)
 	} else if (h->icmsgtype != ic->service) {
 		h->status = IC_E_FAIL;
 	} else if (ic->service == IC_MSGTYPE_HEARTBEAT) {
-		struct ic_heartbeat hb;
+		struct ic_heartbeat_msg hb;
 
 		if (blen < 8)
 			return false; /* Linux drops it without an answer */
@@ -239,7 +239,7 @@ static bool answer(struct vsc_ic *ic, uint8_t *buf, uint32_t len)
 		ic->last_seq = hb.seq_num;
 		vsc_memcpy(body, &hb, 8);
 	} else if (ic->service == IC_MSGTYPE_SHUTDOWN) {
-		struct ic_shutdown *sd = (struct ic_shutdown *)body;
+		struct ic_shutdown_msg *sd = (struct ic_shutdown_msg *)body;
 
 		if (blen < sizeof(*sd))
 			return false;
@@ -252,7 +252,7 @@ static bool answer(struct vsc_ic *ic, uint8_t *buf, uint32_t len)
 		}
 	} else if (ic->service == IC_MSGTYPE_TIMESYNC) {
 		if (ic->srv_version > IC_VERSION(3, 0)) {
-			struct ic_timesync_ref t;
+			struct ic_timesync_ref_msg t;
 
 			if (blen < sizeof(t))
 				return false;
@@ -261,7 +261,7 @@ static bool answer(struct vsc_ic *ic, uint8_t *buf, uint32_t len)
 			ic->ref_time = t.vmreferencetime;
 			ic->ts_flags = t.flags;
 		} else {
-			struct ic_timesync t;
+			struct ic_timesync_msg t;
 
 			if (blen < sizeof(t))
 				return false;

@@ -73,7 +73,7 @@ struct ic_negotiate {
 	struct ic_version icversion_data[];
 } VMBUS_PACKED;
 
-struct ic_heartbeat {
+struct ic_heartbeat_msg {
 	uint64_t seq_num;
 	uint32_t reserved[8];
 } VMBUS_PACKED;
@@ -84,7 +84,7 @@ struct ic_heartbeat {
 #define IC_SHUTDOWN_FLAG_HIBERNATE 4
 #define IC_SHUTDOWN_MESSAGE_BYTES 2048
 
-struct ic_shutdown {
+struct ic_shutdown_msg {
 	uint32_t reason_code;
 	uint32_t timeout_seconds;
 	uint32_t flags;
@@ -98,7 +98,7 @@ struct ic_shutdown {
 #define IC_TIMESYNC_EPOCH_DELTA 116444736000000000ull
 
 /* Timesync before 4.0. */
-struct ic_timesync {
+struct ic_timesync_msg {
 	uint64_t parenttime;
 	uint64_t childtime;
 	uint64_t roundtriptime;
@@ -106,7 +106,7 @@ struct ic_timesync {
 } VMBUS_PACKED;
 
 /* Timesync 4.0: vmreferencetime is the partition reference time at sampling. */
-struct ic_timesync_ref {
+struct ic_timesync_ref_msg {
 	uint64_t parenttime;
 	uint64_t vmreferencetime;
 	uint8_t flags;

@@ -417,6 +417,14 @@ void vmbus_channels_reset(struct vmbus_server *s)
 	}
 }
 
+static void ignore_packet(struct vmbus_channel *c, const struct vmbus_packet *pkt, void *ctx)
+{
+	(void)c, (void)pkt, (void)ctx;
+}
+
+/* What a removed channel runs until the guest lets go of it: nothing. */
+static const struct vmbus_vsp_ops detached_ops = {.packet = ignore_packet};
+
 void vmbus_channel_remove(struct vmbus_channel *c)
 {
 	if (c->removing)
@@ -426,6 +434,8 @@ void vmbus_channel_remove(struct vmbus_channel *c)
 		if (sc->primary == c)
 			vmbus_channel_remove(sc);
 	vmbus_channel_do_close(c);
+	c->offer.ops = &detached_ops;
+	c->offer.ctx = NULL;
 	if (c->state == VMBUS_CH_OFFERED)
 		send_rescind(c);
 	else if (c->state == VMBUS_CH_IDLE)

@@ -38,7 +38,8 @@ struct vmbus_vsp_ops {
 	void (*writable)(struct vmbus_channel *chan, void *ctx);
 	/* The channel closed (guest close, protocol error, unload, removal). */
 	void (*close)(struct vmbus_channel *chan, void *ctx);
-	/* The channel object is freed now; drop every pointer to it. */
+	/* The channel object is freed now (after a protocol failure and the
+	 * guest's RELID_RELEASED, or at server destruction); drop every pointer. */
 	void (*released)(struct vmbus_channel *chan, void *ctx);
 };
 
@@ -69,8 +70,9 @@ int vmbus_offer_subchannel(struct vmbus_channel *primary, uint16_t index,
 			   const struct vmbus_vsp_ops *ops, void *ctx, struct vmbus_channel **out);
 
 /*
- * Withdraw the offer (RESCIND_CHANNELOFFER); closes the channel first. The
- * released callback says when the object is gone.
+ * Withdraw the offer (RESCIND_CHANNELOFFER); closes the channel first (the
+ * close callback runs). No callback runs after this returns and chan must
+ * not be used again; the server frees it once the guest releases the relid.
  */
 void vmbus_channel_remove(struct vmbus_channel *chan);
 
