@@ -11,7 +11,8 @@
 # vmms restart that re-adopts running workers. The same lifecycle with the
 # real vmwp and a real guest runs in the emulated host.
 #
-# Env: BUILD_DIR (default build), VMMS_STRESS_SECS (default 30).
+# Env: BUILD_DIR (default build), VMMS_STRESS_SECS (default 30),
+#      VMMS_TEST_KEEP=1 keeps the temp dir (logs) for a post-mortem.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 # shellcheck source=../lib/check.sh
@@ -34,7 +35,7 @@ cleanup() {
 	for f in "$T"/run*/*.pid; do
 		[ -e "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null
 	done
-	rm -rf "$T"
+	if [ -n "${VMMS_TEST_KEEP:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
 }
 trap cleanup EXIT
 
@@ -196,7 +197,7 @@ for i in $(seq 20); do
 	$PY "$CLIENT" hammer "$U" "$STRESS_SECS" >"$T/hammer.$i" 2>&1 &
 	pids="$pids $!"
 done
-sleep 2
+for _ in $(seq 100); do [ "$(fdcount)" -ge $((fd0 + 20)) ] && break; sleep 0.1; done
 check "20 clients connected at once" test "$(fdcount)" -ge $((fd0 + 20))
 bad=0
 for p in $pids; do wait "$p" || bad=$((bad + 1)); done
@@ -289,4 +290,7 @@ start_vmms b --worker "$FIXTURE" || fail "vmms restarts (autostart)"
 check "autostart: domain started with vmms" sh -c "virsh -c '$U' domstate g1 | grep -q running"
 v destroy g1 >/dev/null
 stop_vmms
+# In a sanitized build (BUILD_DIR=build-test) ASan/UBSan/LSan report here.
+check "no sanitizer reports in the vmms logs" \
+	sh -c "! grep -lE 'AddressSanitizer|LeakSanitizer|runtime error' '$T'/vmms-*.log"
 check_done

@@ -257,7 +257,8 @@ int main(int argc, char **argv)
 	char rw[PATH_MAX], ro[PATH_MAX];
 	snprintf(rw, sizeof(rw), "%s/virtlinhvd-sock", v.socket_dir);
 	snprintf(ro, sizeof(ro), "%s/virtlinhvd-sock-ro", v.socket_dir);
-	if (server_listen(rw, 0600, false) < 0 || server_listen(ro, 0666, true) < 0) {
+	if (server_listen_inherited() == 0 &&
+	    (server_listen(rw, 0600, false) < 0 || server_listen(ro, 0666, true) < 0)) {
 		log_err("cannot listen on %s / %s: %s%s", rw, ro, strerror(errno),
 			errno == EADDRINUSE ? " (another daemon is serving it)" : "");
 		server_shutdown();

@@ -21,6 +21,8 @@ int buf_reserve(struct vmms_buf *b, size_t extra)
 
 int buf_append(struct vmms_buf *b, const void *p, size_t n)
 {
+	if (n == 0)
+		return 0;
 	if (buf_reserve(b, n) < 0)
 		return -1;
 	memcpy(b->data + b->len, p, n);

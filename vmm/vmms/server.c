@@ -18,6 +18,7 @@
 struct listener {
 	struct watch w;
 	bool readonly;
+	bool inherited; /* from systemd: the path is not ours to unlink */
 	char path[108];
 	struct listener *next;
 };
@@ -302,6 +303,46 @@ fail : {
 }
 }
 
+int server_listen_inherited(void)
+{
+	/* systemd socket activation: LISTEN_PID/LISTEN_FDS, fds from 3. */
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	if (!pid || !fds || atol(pid) != (long)getpid())
+		return 0;
+	int n = atoi(fds);
+	for (int fd = 3; fd < 3 + n; fd++) {
+		struct sockaddr_un sa = {0};
+		socklen_t len = sizeof(sa);
+		struct listener *l = calloc(1, sizeof(*l));
+		if (!l || getsockname(fd, (struct sockaddr *)&sa, &len) < 0 ||
+		    sa.sun_family != AF_UNIX) {
+			free(l);
+			log_warn("ignoring inherited fd %d: not a UNIX socket", fd);
+			continue;
+		}
+		snprintf(l->path, sizeof(l->path), "%s", sa.sun_path);
+		size_t pl = strlen(l->path);
+		l->readonly = pl > 3 && !strcmp(l->path + pl - 3, "-ro");
+		l->inherited = true;
+		l->w.fd = fd;
+		l->w.cb = listener_event;
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+		if (loop_add(&l->w, EPOLLIN) < 0) {
+			free(l);
+			continue;
+		}
+		l->next = listeners;
+		listeners = l;
+		log_info("listening on %s%s (from systemd)", l->path,
+			 l->readonly ? " (read-only)" : "");
+	}
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	return n;
+}
+
 void server_tick(void)
 {
 	int64_t now = now_ms();
@@ -352,7 +393,8 @@ void server_shutdown(void)
 		listeners = l->next;
 		loop_del(&l->w);
 		close(l->w.fd);
-		unlink(l->path);
+		if (!l->inherited)
+			unlink(l->path);
 		free(l);
 	}
 }

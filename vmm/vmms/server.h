@@ -31,6 +31,10 @@ struct client {
 /* Creates and listens on PATH with MODE; READONLY marks its clients. */
 int server_listen(const char *path, unsigned mode, bool readonly);
 
+/* Takes the listening sockets systemd passed (socket activation); a path
+ * ending in "-ro" is the read-only one. Returns how many, 0 if none. */
+int server_listen_inherited(void);
+
 /* Queue a reply / error / raw packet and try to send it right away. */
 void client_reply(struct client *c, const struct vmms_header *call, xdrproc_t proc, void *obj);
 void client_error(struct client *c, const struct vmms_header *call, const struct vmms_err *err);

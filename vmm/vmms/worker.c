@@ -46,7 +46,11 @@ void worker_resolve(const char *explicit_path)
 	size_t n = sizeof(vmms_ctx->worker_path);
 	out[0] = 0;
 	if (explicit_path) {
-		snprintf(out, n, "%s", explicit_path);
+		/* Absolute, so re-adoption can compare it with /proc/PID/cmdline. */
+		char real[PATH_MAX];
+		const char *p = realpath(explicit_path, real) ? real : explicit_path;
+		if (strlen(p) < n)
+			memcpy(out, p, strlen(p) + 1);
 		return;
 	}
 	char self[PATH_MAX];
