@@ -8,7 +8,9 @@
 #     with a reduced modules.dep (cached, like the QEMU initramfs);
 #   - per run: the checkout's build/, scripts/ and tests/ files (without
 #     objects, CMake internals and large files), every ELF found there with
-#     its shared libraries and loader at their usual paths, and the command.
+#     its shared libraries and loader at their usual paths, and the command;
+#   - --out DIR: its files go in with the payload; at the end the init sends
+#     DIR back as base64 tar.gz over the console and emuhost unpacks it.
 
 # Modules available (not loaded) inside: the nested-KVM baseline and a RAM
 # block device for storage tests.
@@ -133,6 +135,7 @@ bochs_payload_initrd() { # out-file
 	bochs_seen=() bochs_list=
 	# The checkout's top directory and the caller's directory exist inside.
 	bochs_add_entry "$repo_root"
+	[[ -d $caller_cwd ]] && bochs_add_entry "$(cd "$caller_cwd" && pwd -P)"
 	[[ -d $repo_root/build ]] || echo "$prog: note: no build/ in the checkout; the emulated host gets only scripts/ and tests/" >&2
 	while IFS= read -r -d '' f; do
 		bochs_add_entry "$f"
@@ -142,7 +145,7 @@ bochs_payload_initrd() { # out-file
 			LC_ALL=C read -r -n 4 magic <"$f" 2>/dev/null
 			[[ $magic == $'\x7fELF' ]] && bochs_add_libs "$f"
 		fi
-	done < <(find "$repo_root/build" "$repo_root/scripts" "$repo_root/tests" \
+	done < <(find "$repo_root/build" "$repo_root/scripts" "$repo_root/tests" ${out_dir:+"$out_dir"} \
 		\( -name CMakeFiles -o -name .git -o -path "$repo_root/build/emuhost" -o -name _deps \) -prune -o \
 		\( -type f -o -type l \) ! -name '*.o' ! -name '*.a' ! -name '*.cmd' ! -name '*.d' \
 		! -name '*.mod.c' ! -name '*.tmp' -size -"${bochs_max_file_kib}k" -print0 2>/dev/null)
