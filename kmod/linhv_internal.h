@@ -6,14 +6,118 @@
 #define LINHV_INTERNAL_H
 
 #include <linux/types.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/nospec.h>
+#include <linux/mutex.h>
+#include <asm/io.h>
+#include <linux/rwsem.h>
+#include <linux/wait.h>
+#include <linux/file.h>
+#include <asm/fpu/api.h>
+#include <asm/fpu/types.h>
 #include <linhv/linhv.h>
+
+#include "svm.h"
 
 #define LINHV_MAX_PARTITIONS 64
 #define LINHV_MAX_VPS 16
+#define LINHV_MAX_REGIONS 64
+/* Guest physical addresses are limited to 48 bits (4-level NPT). */
+#define LINHV_GPA_BITS 48
+#define LINHV_MAX_GFN (1ULL << (LINHV_GPA_BITS - PAGE_SHIFT))
+/* One mapping call pins at most 64 GiB. */
+#define LINHV_MAX_MAP_PAGES (64ULL << (30 - PAGE_SHIFT))
 
 /* caps.c: what the CPU offers, filled once at load time. */
 extern struct linhv_caps linhv_host_caps;
 int linhv_caps_probe(void);
+extern u64 linhv_host_xcr0;
+
+/* A range of root memory pinned and mapped into a partition's GPA space. */
+struct linhv_region {
+	u64 gfn;
+	u64 npages;
+	u32 flags; /* HV_MAP_GPA_* */
+	struct page **pages;
+};
+
+/* Nested page table of one partition (4-level, 4 KiB leaves). */
+struct linhv_npt {
+	struct mutex lock;
+	u64 *root;
+	u64 root_pa;
+	unsigned long nr_tables;
+};
+
+struct linhv_cpuid_policy {
+	u32 count;
+	struct linhv_cpuid_entry entries[LINHV_MAX_CPUID_ENTRIES];
+};
+
+struct linhv_partition {
+	u64 id;
+	struct file *file;
+	struct mutex lock; /* VP creation, policy */
+	u32 max_vps;
+	bool initialized;
+	u64 tsc_offset; /* shared by all VPs so their TSCs agree */
+	struct linhv_vp *vps[LINHV_MAX_VPS];
+
+	struct rw_semaphore mem_lock; /* regions */
+	struct linhv_region regions[LINHV_MAX_REGIONS];
+	u32 nr_regions;
+	struct linhv_npt npt;
+
+	struct linhv_cpuid_policy *cpuid;
+	u32 nr_msr_forward;
+	u32 msr_forward[LINHV_MAX_MSR_FORWARD];
+};
+
+enum linhv_vp_mode {
+	LINHV_OUTSIDE_GUEST = 0,
+	LINHV_IN_GUEST = 1,
+};
+
+struct linhv_vp {
+	struct linhv_partition *part;
+	u32 index;
+	u64 uid; /* unique among all VPs ever created, for TLB tracking */
+	struct mutex mutex; /* held while running or accessing state */
+	struct linhv_vp_run *run; /* mmap-able page shared with the root */
+
+	/* SVM state */
+	struct vmcb *vmcb;
+	u64 vmcb_pa;
+	struct svm_gprs gprs;
+	int last_cpu;
+	bool need_flush;
+
+	struct fpu_guest guest_fpu;
+	u64 xcr0;
+
+	/* MSR shadows */
+	u64 apic_base;
+	u64 mtrr_def_type;
+	u64 mtrr_fixed[11];
+	u64 mtrr_var[16];
+
+	/* Interrupts asserted by the root (no virtual APIC yet). */
+	unsigned long irr[256 / BITS_PER_LONG];
+	bool nmi_pending;
+	/* An exception queued by the root or by emulation. */
+	bool exc_pending;
+	u8 exc_vector;
+	bool exc_has_error;
+	u32 exc_error;
+
+	bool halted;
+	bool dead; /* shutdown / triple fault: stays stopped */
+	u32 dead_exit_code;
+
+	int mode; /* enum linhv_vp_mode, read by kickers */
+	wait_queue_head_t wq;
+};
 
 /* Vendor setup: turn virtualization on for every CPU, and off again. */
 int linhv_arch_init(void);
@@ -21,5 +125,48 @@ void linhv_arch_exit(void);
 
 /* partition.c */
 long linhv_partition_create(struct linhv_hvcall *hc);
+void linhv_partition_kick_all(struct linhv_partition *part, bool flush);
+
+/* memory.c */
+int linhv_map_gpa(struct linhv_partition *part, const struct linhv_in_map_gpa_pages *in);
+int linhv_unmap_gpa(struct linhv_partition *part, const struct linhv_in_unmap_gpa_pages *in);
+void linhv_memory_destroy(struct linhv_partition *part);
+/* Look up the page backing gfn; caller holds mem_lock for read. */
+struct page *linhv_gfn_to_page(struct linhv_partition *part, u64 gfn, u32 *flags);
+int linhv_read_guest(struct linhv_partition *part, u64 gpa, void *buf, size_t len);
+int linhv_write_guest(struct linhv_partition *part, u64 gpa, const void *buf, size_t len);
+
+/* npt.c */
+int linhv_npt_init(struct linhv_npt *npt);
+void linhv_npt_destroy(struct linhv_npt *npt);
+int linhv_npt_map(struct linhv_npt *npt, u64 gpa, u64 hpa, u32 flags);
+void linhv_npt_unmap_range(struct linhv_npt *npt, u64 gpa, u64 size);
+
+/* gva.c: guest virtual to guest physical, using the VP's paging mode. */
+int linhv_gva_to_gpa(struct linhv_vp *vp, u64 gva, bool write, u64 *gpa);
+int linhv_fetch_insn(struct linhv_vp *vp, u8 *bytes, int max);
+
+/* vp.c */
+long linhv_vp_create(struct linhv_partition *part, struct linhv_hvcall *hc, const void *in);
+int linhv_vp_get_registers(struct linhv_vp *vp, const u32 *names, union hv_register_value *vals,
+			   u32 count);
+int linhv_vp_set_registers(struct linhv_vp *vp, const struct hv_register_assoc *regs, u32 count);
+void linhv_vp_fill_seg(const struct vmcb_seg *s, struct hv_x64_segment_register *h);
+void linhv_vp_kick(struct linhv_vp *vp, bool wait);
+int linhv_vp_assert_interrupt(struct linhv_vp *vp, u32 type, u32 vector);
+
+/* svm.c */
+int linhv_svm_vp_init(struct linhv_vp *vp);
+void linhv_svm_vp_free(struct linhv_vp *vp);
+int linhv_svm_run(struct linhv_vp *vp);
+
+/* cpuid.c, msr.c: emulation done in the kernel. */
+void linhv_cpuid(struct linhv_vp *vp, u32 fn, u32 idx, u32 out[4], bool *forward);
+/* Returns 0 handled, 1 forward to the root, -1 inject #GP. */
+int linhv_msr_read(struct linhv_vp *vp, u32 msr, u64 *val);
+int linhv_msr_write(struct linhv_vp *vp, u32 msr, u64 val);
+
+/* decode.c */
+int linhv_insn_length(const u8 *b, int n, bool long_mode, u8 expect0, u8 expect1);
 
 #endif /* LINHV_INTERNAL_H */

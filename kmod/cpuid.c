@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * CPUID as the guest sees it: the host's values with what we do not
+ * virtualize taken out, then the partition's policy on top. A policy entry
+ * marked LINHV_CPUID_FORWARD sends the instruction to the root instead.
+ */
+#include <asm/processor.h>
+
+#include "linhv_internal.h"
+#include <asm/fpu/xcr.h>
+
+/* CPUID.1 ECX */
+#define C1_ECX_MONITOR BIT(3)
+#define C1_ECX_VMX BIT(5)
+#define C1_ECX_SMX BIT(6)
+#define C1_ECX_EST BIT(7)
+#define C1_ECX_TM2 BIT(8)
+#define C1_ECX_PDCM BIT(15)
+#define C1_ECX_X2APIC BIT(21)
+#define C1_ECX_TSC_DEADLINE BIT(24)
+#define C1_ECX_OSXSAVE BIT(27)
+#define C1_ECX_HYPERVISOR BIT(31)
+/* CPUID.1 EDX */
+#define C1_EDX_ACPI BIT(22)
+#define C1_EDX_TM BIT(29)
+#define C1_EDX_PBE BIT(31)
+/* CPUID.7.0 */
+#define C7_EBX_TSC_ADJUST BIT(1)
+#define C7_ECX_WAITPKG BIT(5)
+#define C7_ECX_PKU BIT(3)
+#define C7_ECX_OSPKE BIT(4)
+#define C7_ECX_LA57 BIT(16)
+/* CPUID.80000001 */
+#define C81_ECX_SVM BIT(2)
+#define C81_ECX_PERFCTR_CORE BIT(23)
+#define C81_EDX_RDTSCP BIT(27)
+
+static const struct linhv_cpuid_entry *policy_lookup(struct linhv_partition *part, u32 fn,
+						     u32 idx)
+{
+	const struct linhv_cpuid_policy *pol = part->cpuid;
+	u32 i;
+
+	if (!pol)
+		return NULL;
+	for (i = 0; i < pol->count; i++) {
+		const struct linhv_cpuid_entry *e = &pol->entries[i];
+
+		if (e->function == fn &&
+		    ((e->flags & LINHV_CPUID_SUBLEAF_ANY) || e->index == idx))
+			return e;
+	}
+	return NULL;
+}
+
+static void host_cpuid(struct linhv_vp *vp, u32 fn, u32 idx, u32 r[4])
+{
+	bool swap = fn == 0xd && vp->xcr0 != xgetbv(XCR_XFEATURE_ENABLED_MASK);
+	u64 host_xcr0 = 0;
+
+	/* Leaf 0xD reports sizes for the XCR0 in force: use the guest's. */
+	if (swap) {
+		preempt_disable();
+		host_xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK);
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, vp->xcr0);
+	}
+	cpuid_count(fn, idx, &r[0], &r[1], &r[2], &r[3]);
+	if (swap) {
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);
+		preempt_enable();
+	}
+}
+
+void linhv_cpuid(struct linhv_vp *vp, u32 fn, u32 idx, u32 r[4], bool *forward)
+{
+	const struct linhv_cpuid_entry *e;
+
+	*forward = false;
+	if (fn >= 0x40000000 && fn <= 0x4fffffff) {
+		/* Hypervisor leaves come from the policy only. */
+		r[0] = r[1] = r[2] = r[3] = 0;
+	} else {
+		host_cpuid(vp, fn, idx, r);
+	}
+
+	switch (fn) {
+	case 1:
+		r[1] = (r[1] & 0x0000ffff) | (vp->index << 24) | (vp->part->max_vps << 16);
+		r[2] &= ~(C1_ECX_MONITOR | C1_ECX_VMX | C1_ECX_SMX | C1_ECX_EST | C1_ECX_TM2 |
+			  C1_ECX_PDCM | C1_ECX_X2APIC | C1_ECX_TSC_DEADLINE | C1_ECX_OSXSAVE);
+		r[2] |= C1_ECX_HYPERVISOR;
+		if (vp->vmcb->save.cr4 & X86_CR4_OSXSAVE)
+			r[2] |= C1_ECX_OSXSAVE;
+		r[3] &= ~(C1_EDX_ACPI | C1_EDX_TM | C1_EDX_PBE);
+		break;
+	case 5: /* MONITOR/MWAIT are not offered */
+	case 6: /* no thermal/power management */
+		r[0] = r[1] = r[2] = r[3] = 0;
+		break;
+	case 7:
+		if (idx == 0) {
+			r[1] &= ~C7_EBX_TSC_ADJUST;
+			r[2] &= ~(C7_ECX_WAITPKG | C7_ECX_PKU | C7_ECX_OSPKE | C7_ECX_LA57);
+		}
+		break;
+	case 0xa: /* no architectural PMU */
+		r[0] = r[1] = r[2] = r[3] = 0;
+		break;
+	case 0xb:
+	case 0x1f:
+		r[3] = vp->index; /* x2APIC id */
+		break;
+	case 0x80000001:
+		r[2] &= ~(C81_ECX_SVM | C81_ECX_PERFCTR_CORE);
+		r[3] &= ~C81_EDX_RDTSCP;
+		break;
+	case 0x8000000a: /* no nested SVM */
+		r[0] = r[1] = r[2] = r[3] = 0;
+		break;
+	}
+
+	e = policy_lookup(vp->part, fn, idx);
+	if (e) {
+		if (e->flags & LINHV_CPUID_FORWARD) {
+			*forward = true;
+			return;
+		}
+		r[0] = e->eax;
+		r[1] = e->ebx;
+		r[2] = e->ecx;
+		r[3] = e->edx;
+	}
+}

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * MSRs the kernel emulates for every guest. The SYSCALL, SYSENTER and
+ * segment-base MSRs are not intercepted at all (VMLOAD/VMSAVE switch them).
+ * Anything else, and anything the root asked for, goes to the root as an
+ * MSR intercept message.
+ */
+#include <asm/msr-index.h>
+
+#include "linhv_internal.h"
+
+#define EFER_ALLOWED (EFER_SCE | EFER_LME | EFER_LMA | EFER_NX | EFER_FFXSR)
+
+static bool forwarded(struct linhv_vp *vp, u32 msr)
+{
+	u32 i;
+
+	for (i = 0; i < vp->part->nr_msr_forward; i++)
+		if (vp->part->msr_forward[i] == msr)
+			return true;
+	return false;
+}
+
+static u64 *mtrr_slot(struct linhv_vp *vp, u32 msr)
+{
+	static const u32 fixed[11] = {
+		MSR_MTRRfix64K_00000, MSR_MTRRfix16K_80000, MSR_MTRRfix16K_A0000,
+		MSR_MTRRfix4K_C0000, MSR_MTRRfix4K_C8000, MSR_MTRRfix4K_D0000,
+		MSR_MTRRfix4K_D8000, MSR_MTRRfix4K_E0000, MSR_MTRRfix4K_E8000,
+		MSR_MTRRfix4K_F0000, MSR_MTRRfix4K_F8000,
+	};
+	int i;
+
+	if (msr == MSR_MTRRdefType)
+		return &vp->mtrr_def_type;
+	if (msr >= 0x200 && msr < 0x210)
+		return &vp->mtrr_var[msr - 0x200];
+	for (i = 0; i < ARRAY_SIZE(fixed); i++)
+		if (fixed[i] == msr)
+			return &vp->mtrr_fixed[i];
+	return NULL;
+}
+
+int linhv_msr_read(struct linhv_vp *vp, u32 msr, u64 *val)
+{
+	struct vmcb *vmcb = vp->vmcb;
+	u64 *slot;
+
+	if (forwarded(vp, msr))
+		return 1;
+	switch (msr) {
+	case MSR_EFER:
+		*val = vmcb->save.efer & ~EFER_SVME;
+		return 0;
+	case MSR_IA32_APICBASE:
+		*val = vp->apic_base;
+		return 0;
+	case MSR_IA32_CR_PAT:
+		*val = vmcb->save.g_pat;
+		return 0;
+	case MSR_IA32_TSC:
+		*val = rdtsc() + vmcb->control.tsc_offset;
+		return 0;
+	case MSR_MTRRcap:
+		*val = 0x500 | 8; /* WC, fixed ranges, 8 variable ranges */
+		return 0;
+	case MSR_IA32_MISC_ENABLE:
+		*val = MSR_IA32_MISC_ENABLE_FAST_STRING;
+		return 0;
+	case MSR_IA32_MCG_CAP:
+	case MSR_IA32_MCG_STATUS:
+	case MSR_IA32_DEBUGCTLMSR:
+	case MSR_K7_HWCR:
+		*val = 0;
+		return 0;
+	}
+	slot = mtrr_slot(vp, msr);
+	if (slot) {
+		*val = *slot;
+		return 0;
+	}
+	return 1;
+}
+
+int linhv_msr_write(struct linhv_vp *vp, u32 msr, u64 val)
+{
+	struct vmcb *vmcb = vp->vmcb;
+	u64 *slot;
+
+	if (forwarded(vp, msr))
+		return 1;
+	switch (msr) {
+	case MSR_EFER:
+		if (val & ~EFER_ALLOWED)
+			return -1;
+		/* LMA belongs to the CPU; SVME must stay set under SVM. */
+		vmcb->save.efer = (val & ~EFER_LMA) | (vmcb->save.efer & EFER_LMA) | EFER_SVME;
+		return 0;
+	case MSR_IA32_APICBASE:
+		vp->apic_base = val;
+		return 0;
+	case MSR_IA32_CR_PAT:
+		/* Each byte must be a valid memory type (0, 1, 4, 5, 6, 7). */
+		{
+			int i;
+
+			for (i = 0; i < 8; i++) {
+				u8 t = val >> (8 * i);
+
+				if (t > 7 || t == 2 || t == 3)
+					return -1;
+			}
+		}
+		vmcb->save.g_pat = val;
+		return 0;
+	case MSR_IA32_TSC:
+		vmcb->control.tsc_offset = val - rdtsc();
+		return 0;
+	case MSR_IA32_MISC_ENABLE:
+	case MSR_IA32_MCG_STATUS:
+	case MSR_IA32_DEBUGCTLMSR:
+	case MSR_K7_HWCR:
+		return 0; /* accepted and ignored */
+	}
+	slot = mtrr_slot(vp, msr);
+	if (slot) {
+		*slot = val;
+		return 0;
+	}
+	return 1;
+}

@@ -1,0 +1,684 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * AMD SVM: turning SVM on per CPU, the VMCB of each VP, the run loop and the
+ * intercepts. Intercepts the hypervisor owns (CPUID, known MSRs, HLT,
+ * nested page faults on mapped memory, XSETBV) are completed here; the rest
+ * become TLFS-style intercept messages for the root.
+ */
+#include <linux/cpuhotplug.h>
+#include <linux/mm.h>
+#include <asm/io.h>
+#include <linux/percpu.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <asm/msr.h>
+#include <asm/processor.h>
+#include <asm/trapnr.h>
+
+#include "linhv_internal.h"
+#include <asm/fpu/xcr.h>
+
+u64 linhv_host_xcr0;
+
+static DEFINE_PER_CPU(struct page *, hsave_page); /* VM_HSAVE_PA */
+static DEFINE_PER_CPU(struct page *, host_vmsave_page); /* host VMSAVE state */
+static DEFINE_PER_CPU(u64, last_vp_uid); /* whose ASID-1 entries the TLB holds */
+static enum cpuhp_state svm_hp_state;
+static struct page *iopm_pages, *msrpm_pages;
+
+#define IOPM_ORDER 2 /* 12 KiB used */
+#define MSRPM_ORDER 1 /* 8 KiB */
+#define GUEST_ASID 1
+
+/* ---- per-CPU enable/disable ---- */
+
+static int svm_cpu_online(unsigned int cpu)
+{
+	u64 efer;
+
+	if (!per_cpu(hsave_page, cpu)) {
+		per_cpu(hsave_page, cpu) = alloc_pages_node(cpu_to_node(cpu), GFP_KERNEL | __GFP_ZERO, 0);
+		per_cpu(host_vmsave_page, cpu) = alloc_pages_node(cpu_to_node(cpu),
+								   GFP_KERNEL | __GFP_ZERO, 0);
+		if (!per_cpu(hsave_page, cpu) || !per_cpu(host_vmsave_page, cpu))
+			return -ENOMEM;
+	}
+	rdmsrl(MSR_EFER, efer);
+	if (efer & EFER_SVME) {
+		pr_err("linhv: CPU %u already has EFER.SVME set: another hypervisor is active\n", cpu);
+		return -EBUSY;
+	}
+	wrmsrl(MSR_VM_HSAVE_PA, page_to_phys(per_cpu(hsave_page, cpu)));
+	wrmsrl(MSR_EFER, efer | EFER_SVME);
+	this_cpu_write(last_vp_uid, 0);
+	return 0;
+}
+
+static int svm_cpu_offline(unsigned int cpu)
+{
+	u64 efer;
+
+	rdmsrl(MSR_EFER, efer);
+	if (efer & EFER_SVME) {
+		wrmsrl(MSR_EFER, efer & ~EFER_SVME);
+		wrmsrl(MSR_VM_HSAVE_PA, 0);
+	}
+	return 0;
+}
+
+static void msrpm_allow(u8 *pm, u32 msr)
+{
+	u32 base, off;
+
+	if (msr < 0x2000) {
+		base = 0;
+		off = msr;
+	} else if (msr >= 0xc0000000 && msr < 0xc0002000) {
+		base = 0x800;
+		off = msr - 0xc0000000;
+	} else {
+		base = 0x1000;
+		off = msr - 0xc0010000;
+	}
+	/* Two bits per MSR: read intercept, write intercept. */
+	pm[base + off / 4] &= ~(3 << ((off % 4) * 2));
+}
+
+static void free_percpu_pages(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		if (per_cpu(hsave_page, cpu))
+			__free_page(per_cpu(hsave_page, cpu));
+		if (per_cpu(host_vmsave_page, cpu))
+			__free_page(per_cpu(host_vmsave_page, cpu));
+		per_cpu(hsave_page, cpu) = NULL;
+		per_cpu(host_vmsave_page, cpu) = NULL;
+	}
+}
+
+int linhv_arch_init(void)
+{
+	static const u32 passthrough[] = {
+		MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR, MSR_CSTAR,
+		MSR_SYSCALL_MASK, MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP,
+		MSR_IA32_SYSENTER_EIP,
+	};
+	int i, ret;
+
+	svm_layout_checks();
+	if (linhv_host_caps.vendor != LINHV_VENDOR_SVM)
+		return 0; /* VMX: capabilities only, for now */
+	if (boot_cpu_has(X86_FEATURE_XSAVE))
+		linhv_host_xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK);
+	else
+		linhv_host_xcr0 = 1;
+
+	/* Every port and every MSR is intercepted unless listed above. */
+	iopm_pages = alloc_pages(GFP_KERNEL, IOPM_ORDER);
+	msrpm_pages = alloc_pages(GFP_KERNEL, MSRPM_ORDER);
+	if (!iopm_pages || !msrpm_pages)
+		goto nomem;
+	memset(page_address(iopm_pages), 0xff, PAGE_SIZE << IOPM_ORDER);
+	memset(page_address(msrpm_pages), 0xff, PAGE_SIZE << MSRPM_ORDER);
+	for (i = 0; i < ARRAY_SIZE(passthrough); i++)
+		msrpm_allow(page_address(msrpm_pages), passthrough[i]);
+
+	ret = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "linhv/svm:online", svm_cpu_online,
+				svm_cpu_offline);
+	if (ret < 0) {
+		pr_err("linhv: could not enable SVM on every CPU (%d)\n", ret);
+		goto err;
+	}
+	svm_hp_state = ret;
+	linhv_host_caps.features |= LINHV_FEAT_CAN_RUN;
+	return 0;
+nomem:
+	ret = -ENOMEM;
+err:
+	if (iopm_pages)
+		__free_pages(iopm_pages, IOPM_ORDER);
+	if (msrpm_pages)
+		__free_pages(msrpm_pages, MSRPM_ORDER);
+	free_percpu_pages();
+	return ret;
+}
+
+void linhv_arch_exit(void)
+{
+	if (linhv_host_caps.vendor != LINHV_VENDOR_SVM || !svm_hp_state)
+		return;
+	cpuhp_remove_state(svm_hp_state);
+	__free_pages(iopm_pages, IOPM_ORDER);
+	__free_pages(msrpm_pages, MSRPM_ORDER);
+	free_percpu_pages();
+}
+
+/* ---- VMCB ---- */
+
+static void set_seg(struct vmcb_seg *s, u16 sel, u64 base, u32 limit, u16 attrib)
+{
+	s->selector = sel;
+	s->base = base;
+	s->limit = limit;
+	s->attrib = attrib;
+}
+
+int linhv_svm_vp_init(struct linhv_vp *vp)
+{
+	struct page *pg = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	struct vmcb_control *c;
+	struct vmcb_save *s;
+
+	if (!pg)
+		return -ENOMEM;
+	vp->vmcb = page_address(pg);
+	vp->vmcb_pa = page_to_phys(pg);
+	c = &vp->vmcb->control;
+	s = &vp->vmcb->save;
+
+	c->intercept3 = SVM_I3_INTR | SVM_I3_NMI | SVM_I3_RDPMC | SVM_I3_CPUID | SVM_I3_INVD |
+			SVM_I3_HLT | SVM_I3_INVLPGA | SVM_I3_IOIO | SVM_I3_MSR | SVM_I3_SHUTDOWN;
+	c->intercept4 = SVM_I4_VMRUN | SVM_I4_VMMCALL | SVM_I4_VMLOAD | SVM_I4_VMSAVE |
+			SVM_I4_STGI | SVM_I4_CLGI | SVM_I4_SKINIT | SVM_I4_MONITOR |
+			SVM_I4_MWAIT | SVM_I4_MWAIT_COND | SVM_I4_XSETBV;
+	c->iopm_base_pa = page_to_phys(iopm_pages);
+	c->msrpm_base_pa = page_to_phys(msrpm_pages);
+	c->tsc_offset = vp->part->tsc_offset;
+	c->asid = GUEST_ASID;
+	c->tlb_control = SVM_TLB_CONTROL_FLUSH_ALL;
+	c->int_ctl = SVM_INT_CTL_V_INTR_MASKING;
+	c->nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
+	c->nested_cr3 = vp->part->npt.root_pa;
+
+	/* The architectural reset state (what INIT gives a real CPU). */
+	set_seg(&s->cs, 0xf000, 0xffff0000, 0xffff, 0x9b);
+	set_seg(&s->ds, 0, 0, 0xffff, 0x93);
+	set_seg(&s->es, 0, 0, 0xffff, 0x93);
+	set_seg(&s->fs, 0, 0, 0xffff, 0x93);
+	set_seg(&s->gs, 0, 0, 0xffff, 0x93);
+	set_seg(&s->ss, 0, 0, 0xffff, 0x93);
+	set_seg(&s->gdtr, 0, 0, 0xffff, 0);
+	set_seg(&s->idtr, 0, 0, 0xffff, 0);
+	set_seg(&s->ldtr, 0, 0, 0xffff, 0x82);
+	set_seg(&s->tr, 0, 0, 0xffff, 0x8b);
+	s->cr0 = X86_CR0_ET | X86_CR0_CD | X86_CR0_NW;
+	s->efer = EFER_SVME;
+	s->rflags = 2;
+	s->rip = 0xfff0;
+	s->dr6 = 0xffff0ff0;
+	s->dr7 = 0x400;
+	s->g_pat = 0x0007040600070406ULL;
+
+	vp->xcr0 = 1;
+	vp->apic_base = 0xfee00000 | (1 << 11) | (vp->index == 0 ? (1 << 8) : 0);
+	vp->mtrr_def_type = 0;
+	return 0;
+}
+
+void linhv_svm_vp_free(struct linhv_vp *vp)
+{
+	if (vp->vmcb)
+		free_page((unsigned long)vp->vmcb);
+	vp->vmcb = NULL;
+}
+
+/* ---- intercept messages ---- */
+
+static void *begin_msg(struct linhv_vp *vp, u32 type, size_t size, u8 insn_len, u8 access)
+{
+	struct hv_message *m = &vp->run->msg;
+	struct hv_x64_intercept_message_header *h = (void *)m->payload;
+	struct vmcb_save *s = &vp->vmcb->save;
+
+	memset(m, 0, sizeof(*m));
+	m->header.message_type = type;
+	m->header.payload_size = size;
+	h->vp_index = vp->index;
+	h->instruction_length = insn_len & 0xf;
+	h->intercept_access_type = access;
+	h->execution_state = (s->cpl & 3) |
+			     ((s->cr0 & X86_CR0_PE) ? HV_X64_EXEC_STATE_CR0_PE : 0) |
+			     ((s->efer & EFER_LMA) ? HV_X64_EXEC_STATE_EFER_LMA : 0) |
+			     ((vp->vmcb->control.event_inj & SVM_EVTINJ_VALID) ?
+				      HV_X64_EXEC_STATE_INTERRUPTION_PENDING : 0);
+	linhv_vp_fill_seg(&s->cs, &h->cs);
+	h->rip = s->rip;
+	h->rflags = s->rflags;
+	return h;
+}
+
+static void msg_simple(struct linhv_vp *vp, u32 type, u32 exit_code)
+{
+	struct hv_x64_unrecoverable_exception_message *m =
+		begin_msg(vp, type, sizeof(*m), 0, 0);
+
+	m->exit_code = exit_code;
+}
+
+/* ---- helpers ---- */
+
+static bool long_mode_cs(struct linhv_vp *vp)
+{
+	return (vp->vmcb->save.efer & EFER_LMA) && (vp->vmcb->save.cs.attrib & (1 << 9));
+}
+
+/* Length of the intercepted instruction, or fallback when unreadable. */
+static int insn_len(struct linhv_vp *vp, u8 op0, u8 op1, int fallback)
+{
+	u8 b[15];
+	int n, len;
+
+	if (linhv_host_caps.features & LINHV_FEAT_NRIP_SAVE) {
+		u64 next = vp->vmcb->control.next_rip;
+
+		if (next > vp->vmcb->save.rip && next - vp->vmcb->save.rip <= 15)
+			return next - vp->vmcb->save.rip;
+	}
+	n = linhv_fetch_insn(vp, b, sizeof(b));
+	len = linhv_insn_length(b, n, long_mode_cs(vp), op0, op1);
+	return len > 0 ? len : fallback;
+}
+
+static void skip(struct linhv_vp *vp, int len)
+{
+	struct vmcb *v = vp->vmcb;
+
+	v->save.rip += len;
+	if (!long_mode_cs(vp))
+		v->save.rip = (u32)v->save.rip;
+	v->control.int_state &= ~SVM_INT_STATE_SHADOW;
+}
+
+static void queue_exception(struct linhv_vp *vp, u8 vector, bool has_err, u32 err)
+{
+	vp->exc_pending = true;
+	vp->exc_vector = vector;
+	vp->exc_has_error = has_err;
+	vp->exc_error = err;
+}
+
+static bool irr_pending(struct linhv_vp *vp)
+{
+	return find_first_bit(vp->irr, 256) < 256;
+}
+
+/* Decide what to inject on this entry (called with interrupts on). */
+static void inject_events(struct linhv_vp *vp)
+{
+	struct vmcb *v = vp->vmcb;
+	int vec;
+
+	if (v->control.event_inj & SVM_EVTINJ_VALID)
+		return; /* re-injecting what an exit interrupted */
+	if (vp->exc_pending) {
+		v->control.event_inj = vp->exc_vector | SVM_EVTINJ_TYPE_EXEPT | SVM_EVTINJ_VALID |
+				       (vp->exc_has_error ?
+						(SVM_EVTINJ_VALID_ERR | ((u64)vp->exc_error << 32)) : 0);
+		vp->exc_pending = false;
+		return;
+	}
+	if (READ_ONCE(vp->nmi_pending)) {
+		WRITE_ONCE(vp->nmi_pending, false);
+		v->control.event_inj = 2 | SVM_EVTINJ_TYPE_NMI | SVM_EVTINJ_VALID;
+		return;
+	}
+	vec = find_last_bit(vp->irr, 256);
+	if (vec >= 256)
+		return;
+	if ((v->save.rflags & X86_EFLAGS_IF) && !(v->control.int_state & SVM_INT_STATE_SHADOW)) {
+		clear_bit(vec, vp->irr);
+		v->control.event_inj = vec | SVM_EVTINJ_TYPE_INTR | SVM_EVTINJ_VALID;
+		v->control.int_ctl &= ~SVM_INT_CTL_V_IRQ;
+		v->control.intercept3 &= ~SVM_I3_VINTR;
+	} else {
+		/* Ask for an exit as soon as the guest can take an interrupt. */
+		v->control.int_ctl |= SVM_INT_CTL_V_IRQ | SVM_INT_CTL_V_IGN_TPR |
+				      (0xfULL << SVM_INT_CTL_V_INTR_PRIO_SHIFT);
+		v->control.intercept3 |= SVM_I3_VINTR;
+	}
+}
+
+/* ---- one world switch ---- */
+
+static void enter_guest(struct linhv_vp *vp)
+{
+	struct vmcb *v = vp->vmcb;
+	bool swap_xcr0;
+	int cpu;
+
+	local_irq_disable();
+	cpu = smp_processor_id();
+	WRITE_ONCE(vp->mode, LINHV_IN_GUEST);
+	/* Pairs with linhv_partition_kick_all(): see need_flush or get an IPI. */
+	smp_mb();
+	if (vp->last_cpu != cpu || this_cpu_read(last_vp_uid) != vp->uid ||
+	    READ_ONCE(vp->need_flush)) {
+		v->control.tlb_control = SVM_TLB_CONTROL_FLUSH_ALL;
+		WRITE_ONCE(vp->need_flush, false);
+	} else {
+		v->control.tlb_control = SVM_TLB_CONTROL_DO_NOTHING;
+	}
+	vp->last_cpu = cpu;
+	this_cpu_write(last_vp_uid, vp->uid);
+	swap_xcr0 = (v->save.cr4 & X86_CR4_OSXSAVE) && vp->xcr0 != linhv_host_xcr0;
+
+	/*
+	 * GIF=0 holds off every interrupt until VMRUN; host IF=1 makes a
+	 * physical interrupt during the guest cause an INTR exit.
+	 */
+	asm volatile("clgi" ::: "memory");
+	if (swap_xcr0)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, vp->xcr0);
+	local_irq_enable();
+	__linhv_svm_vmrun(vp->vmcb_pa, page_to_phys(this_cpu_read(host_vmsave_page)), &vp->gprs);
+	local_irq_disable();
+	if (swap_xcr0)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, linhv_host_xcr0);
+	asm volatile("stgi" ::: "memory");
+	WRITE_ONCE(vp->mode, LINHV_OUTSIDE_GUEST);
+	local_irq_enable();
+}
+
+/* ---- exit handlers: 0 resume the guest, 1 message for the root ---- */
+
+static int handle_ioio(struct linhv_vp *vp)
+{
+	struct vmcb *v = vp->vmcb;
+	u64 info = v->control.exit_info_1;
+	u8 len = v->control.exit_info_2 - v->save.rip;
+	struct hv_x64_io_port_intercept_message *m;
+	int size = (info & SVM_IOIO_SIZE_MASK) >> SVM_IOIO_SIZE_SHIFT;
+
+	m = begin_msg(vp, HvMessageTypeX64IoPortIntercept, sizeof(*m), len,
+		      (info & SVM_IOIO_TYPE_IN) ? HV_INTERCEPT_ACCESS_READ :
+						  HV_INTERCEPT_ACCESS_WRITE);
+	m->port_number = info >> 16;
+	/* EXITINFO1 size bits are one-hot: 1, 2 or 4 bytes. */
+	m->access_info = (size & 4 ? 4 : size & 2 ? 2 : 1) |
+			 ((info & SVM_IOIO_STR) ? HV_X64_IO_ACCESS_STRING : 0) |
+			 ((info & SVM_IOIO_REP) ? HV_X64_IO_ACCESS_REP : 0);
+	if (info & SVM_IOIO_STR)
+		m->instruction_byte_count = linhv_fetch_insn(vp, m->instruction_bytes,
+							     min_t(int, len, 15));
+	linhv_vp_fill_seg(&v->save.ds, &m->ds);
+	linhv_vp_fill_seg(&v->save.es, &m->es);
+	m->rax = v->save.rax;
+	m->rcx = vp->gprs.rcx;
+	m->rsi = vp->gprs.rsi;
+	m->rdi = vp->gprs.rdi;
+	return 1;
+}
+
+static int handle_cpuid(struct linhv_vp *vp)
+{
+	struct vmcb *v = vp->vmcb;
+	u32 r[4];
+	bool forward;
+	int len = insn_len(vp, 0x0f, 0xa2, 2);
+
+	linhv_cpuid(vp, v->save.rax, vp->gprs.rcx, r, &forward);
+	if (forward) {
+		struct hv_x64_cpuid_intercept_message *m =
+			begin_msg(vp, HvMessageTypeX64CpuidIntercept, sizeof(*m), len,
+				  HV_INTERCEPT_ACCESS_EXECUTE);
+
+		m->rax = v->save.rax;
+		m->rcx = vp->gprs.rcx;
+		m->rdx = vp->gprs.rdx;
+		m->rbx = vp->gprs.rbx;
+		m->default_result_rax = r[0];
+		m->default_result_rbx = r[1];
+		m->default_result_rcx = r[2];
+		m->default_result_rdx = r[3];
+		return 1;
+	}
+	v->save.rax = r[0];
+	vp->gprs.rbx = r[1];
+	vp->gprs.rcx = r[2];
+	vp->gprs.rdx = r[3];
+	skip(vp, len);
+	return 0;
+}
+
+static int handle_msr(struct linhv_vp *vp)
+{
+	struct vmcb *v = vp->vmcb;
+	bool write = v->control.exit_info_1 & 1;
+	u32 msr = vp->gprs.rcx;
+	u64 val = 0;
+	int len = insn_len(vp, 0x0f, write ? 0x30 : 0x32, 2);
+	int ret;
+
+	if (write)
+		ret = linhv_msr_write(vp, msr, (vp->gprs.rdx << 32) | (u32)v->save.rax);
+	else
+		ret = linhv_msr_read(vp, msr, &val);
+	if (ret < 0) {
+		queue_exception(vp, X86_TRAP_GP, true, 0);
+		return 0;
+	}
+	if (ret > 0) {
+		struct hv_x64_msr_intercept_message *m =
+			begin_msg(vp, HvMessageTypeX64MsrIntercept, sizeof(*m), len,
+				  write ? HV_INTERCEPT_ACCESS_WRITE : HV_INTERCEPT_ACCESS_READ);
+
+		m->msr_number = msr;
+		m->rdx = vp->gprs.rdx;
+		m->rax = v->save.rax;
+		return 1;
+	}
+	if (!write) {
+		v->save.rax = (u32)val;
+		vp->gprs.rdx = val >> 32;
+	}
+	skip(vp, len);
+	return 0;
+}
+
+static int handle_hlt(struct linhv_vp *vp)
+{
+	struct vmcb *v = vp->vmcb;
+
+	skip(vp, insn_len(vp, 0xf4, 0, 1));
+	if (!(v->save.rflags & X86_EFLAGS_IF)) {
+		/* Halted with interrupts off: only the root can help. */
+		begin_msg(vp, HvMessageTypeX64Halt, sizeof(struct hv_x64_halt_message), 0,
+			  HV_INTERCEPT_ACCESS_EXECUTE);
+		return 1;
+	}
+	if (!irr_pending(vp) && !READ_ONCE(vp->nmi_pending))
+		vp->halted = true;
+	return 0;
+}
+
+static int handle_npf(struct linhv_vp *vp)
+{
+	struct vmcb *v = vp->vmcb;
+	struct linhv_partition *part = vp->part;
+	u64 gpa = v->control.exit_info_2;
+	u64 err = v->control.exit_info_1;
+	struct hv_x64_memory_intercept_message *m;
+	struct page *pg;
+	u32 flags = 0;
+	u8 access;
+	int ret;
+
+	access = (err & SVM_NPF_FETCH) ? HV_INTERCEPT_ACCESS_EXECUTE :
+		 (err & SVM_NPF_WRITE) ? HV_INTERCEPT_ACCESS_WRITE : HV_INTERCEPT_ACCESS_READ;
+
+	down_read(&part->mem_lock);
+	pg = gpa < (LINHV_MAX_GFN << PAGE_SHIFT) ? linhv_gfn_to_page(part, gpa >> PAGE_SHIFT, &flags) :
+						   NULL;
+	if (pg && !(err & SVM_NPF_PRESENT) &&
+	    (access != HV_INTERCEPT_ACCESS_WRITE || (flags & HV_MAP_GPA_WRITABLE)) &&
+	    (access != HV_INTERCEPT_ACCESS_EXECUTE || (flags & HV_MAP_GPA_EXECUTABLE))) {
+		ret = linhv_npt_map(&part->npt, gpa, page_to_phys(pg), flags);
+		up_read(&part->mem_lock);
+		if (ret) {
+			msg_simple(vp, HvMessageTypeUnrecoverableException, SVM_EXIT_NPF);
+			return 1;
+		}
+		return 0;
+	}
+	up_read(&part->mem_lock);
+
+	m = begin_msg(vp, pg ? HvMessageTypeGpaIntercept : HvMessageTypeUnmappedGpa, sizeof(*m),
+		      0, access);
+	m->guest_physical_address = gpa;
+	m->instruction_byte_count = linhv_fetch_insn(vp, m->instruction_bytes, 16);
+	return 1;
+}
+
+static int handle_xsetbv(struct linhv_vp *vp)
+{
+	struct vmcb *v = vp->vmcb;
+	u64 val = (vp->gprs.rdx << 32) | (u32)v->save.rax;
+
+	if ((u32)vp->gprs.rcx != 0 || v->save.cpl != 0 || !(val & 1) ||
+	    ((val & 6) == 4) || (val & ~linhv_host_xcr0)) {
+		queue_exception(vp, X86_TRAP_GP, true, 0);
+		return 0;
+	}
+	vp->xcr0 = val;
+	skip(vp, insn_len(vp, 0x0f, 0x01, 3));
+	return 0;
+}
+
+static int handle_vmmcall(struct linhv_vp *vp)
+{
+	struct vmcb *v = vp->vmcb;
+
+	if (v->save.cpl != 0 || !(v->save.cr0 & X86_CR0_PE)) {
+		queue_exception(vp, X86_TRAP_UD, false, 0);
+		return 0;
+	}
+	/* No guest hypercalls are offered yet. */
+	v->save.rax = HV_STATUS_INVALID_HYPERCALL_CODE;
+	skip(vp, 3);
+	return 0;
+}
+
+static int handle_exit(struct linhv_vp *vp)
+{
+	struct vmcb *v = vp->vmcb;
+	u64 code = v->control.exit_code;
+	u64 ii = v->control.exit_int_info;
+
+	/* An event whose delivery the exit interrupted must be delivered again. */
+	v->control.event_inj = 0;
+	if ((ii & SVM_EVTINJ_VALID) && (ii & SVM_EVTINJ_TYPE_MASK) != SVM_EVTINJ_TYPE_SOFT) {
+		if ((ii & SVM_EVTINJ_TYPE_MASK) == SVM_EVTINJ_TYPE_INTR &&
+		    code != SVM_EXIT_NPF && code != SVM_EXIT_INTR && code != SVM_EXIT_NMI) {
+			set_bit(ii & 0xff, vp->irr);
+		} else {
+			v->control.event_inj = ii;
+		}
+	}
+
+	switch (code) {
+	case SVM_EXIT_INTR:
+	case SVM_EXIT_NMI:
+	case SVM_EXIT_SMI:
+		return 0; /* the host takes it once interrupts are on again */
+	case SVM_EXIT_VINTR:
+		v->control.int_ctl &= ~SVM_INT_CTL_V_IRQ;
+		v->control.intercept3 &= ~SVM_I3_VINTR;
+		return 0;
+	case SVM_EXIT_IOIO:
+		return handle_ioio(vp);
+	case SVM_EXIT_CPUID:
+		return handle_cpuid(vp);
+	case SVM_EXIT_MSR:
+		return handle_msr(vp);
+	case SVM_EXIT_HLT:
+		return handle_hlt(vp);
+	case SVM_EXIT_NPF:
+		return handle_npf(vp);
+	case SVM_EXIT_XSETBV:
+		return handle_xsetbv(vp);
+	case SVM_EXIT_VMMCALL:
+		return handle_vmmcall(vp);
+	case SVM_EXIT_INVD:
+		skip(vp, insn_len(vp, 0x0f, 0x08, 2));
+		return 0;
+	case SVM_EXIT_RDPMC:
+		queue_exception(vp, X86_TRAP_GP, true, 0);
+		return 0;
+	case SVM_EXIT_VMRUN:
+	case SVM_EXIT_VMLOAD:
+	case SVM_EXIT_VMSAVE:
+	case SVM_EXIT_STGI:
+	case SVM_EXIT_CLGI:
+	case SVM_EXIT_SKINIT:
+	case SVM_EXIT_INVLPGA:
+	case SVM_EXIT_MONITOR:
+	case SVM_EXIT_MWAIT:
+	case SVM_EXIT_MWAIT_COND:
+		queue_exception(vp, X86_TRAP_UD, false, 0);
+		return 0;
+	case SVM_EXIT_SHUTDOWN:
+		vp->dead = true;
+		vp->dead_exit_code = code;
+		msg_simple(vp, HvMessageTypeUnrecoverableException, code);
+		return 1;
+	case SVM_EXIT_ERR:
+		/* VMRUN refused the state the root gave us. */
+		msg_simple(vp, HvMessageTypeInvalidVpRegisterValue, code);
+		return 1;
+	default:
+		vp->dead = true;
+		vp->dead_exit_code = code;
+		msg_simple(vp, HvMessageTypeUnsupportedFeature, code);
+		return 1;
+	}
+}
+
+static int wait_halted(struct linhv_vp *vp)
+{
+	int ret = wait_event_interruptible(vp->wq, irr_pending(vp) || READ_ONCE(vp->nmi_pending) ||
+						   READ_ONCE(vp->run->immediate_exit));
+
+	if (ret)
+		return -EINTR;
+	if (irr_pending(vp) || READ_ONCE(vp->nmi_pending))
+		vp->halted = false;
+	return 0;
+}
+
+int linhv_svm_run(struct linhv_vp *vp)
+{
+	int ret;
+
+	for (;;) {
+		if (READ_ONCE(vp->run->immediate_exit)) {
+			WRITE_ONCE(vp->run->immediate_exit, 0);
+			msg_simple(vp, HvMessageTypeLinhvCanceled, 0);
+			return 0;
+		}
+		if (vp->dead) {
+			msg_simple(vp, HvMessageTypeUnrecoverableException, vp->dead_exit_code);
+			return 0;
+		}
+		if (signal_pending(current))
+			return -EINTR;
+		cond_resched();
+		if (vp->halted) {
+			ret = wait_halted(vp);
+			if (ret)
+				return ret;
+			if (vp->halted)
+				continue;
+		}
+		inject_events(vp);
+		enter_guest(vp);
+		vp->run->exits++;
+		ret = handle_exit(vp);
+		if (ret) {
+			vp->run->root_exits++;
+			return 0;
+		}
+	}
+}
