@@ -178,8 +178,12 @@ fails "destroy of a shut-off domain" "Requested operation is not valid: domain i
 
 # Worker fail-fast: the real vmwp with --backend linhv exits 1 on a host
 # without linhv.ko; without a built vmwp the start must say so.
-fails "worker failure: start fails with the worker's reason" \
-	"vmwp exited with status 1: .+|worker program vmwp was not found" v start vm1
+if [ -e /dev/linhv ]; then
+	v start vm1 >/dev/null 2>&1 && v destroy vm1 >/dev/null 2>&1 # a real host: it may boot
+else
+	fails "worker failure: start fails with the worker's reason" \
+		"vmwp exited with status 1: .+|worker program vmwp was not found" v start vm1
+fi
 check "worker failure: domain stays shut off" \
 	sh -c "virsh -c '$U' domstate vm1 | grep -q 'shut off'"
 check "worker failure: no run files left" sh -c "! ls '$T/run-a/vm1.pid' '$T/run-a/vm1.ctl' 2>/dev/null"
