@@ -222,6 +222,7 @@ if [ ! -x "$FIXTURE" ]; then
 	exit
 fi
 start_vmms b --worker "$FIXTURE" || fail "vmms (fixture worker) starts"
+fdb=$(fdcount)
 domxml g1 "$T/kernel" >"$T/g1.xml"
 domxml g2 "$T/kernel" "" preserve >"$T/g2.xml"
 v define "$T/g1.xml" >/dev/null && v define "$T/g2.xml" >/dev/null
@@ -248,6 +249,8 @@ check "fixture: start again" v start g1
 check "fixture: virsh destroy" sh -c "virsh -c '$U' destroy g1 | grep -q destroyed"
 check "fixture: shut off (destroyed)" sh -c "virsh -c '$U' domstate --reason g1 | grep -q 'shut off (destroyed)'"
 $PY "$CLIENT" lifecycle "$U" g1
+check "fixture: no fds leaked by starts, consoles and stops ($fdb before)" \
+	test "$(fdcount)" -eq "$fdb"
 
 # Fail fast with a message: the worker's stderr line reaches the user.
 echo fail-fast >"$T/ff-kernel"

@@ -317,7 +317,6 @@ static void worker_ended(struct domain *d, bool known, int status)
 					       : VIR_DOMAIN_SHUTOFF_UNKNOWN);
 		return;
 	}
-	bool crashed = false;
 	if (WIFEXITED(status)) {
 		int code = WEXITSTATUS(status);
 		switch (code) {
@@ -338,7 +337,6 @@ static void worker_ended(struct domain *d, bool known, int status)
 			return;
 		case VMWP_EXIT_CRASH:
 			snprintf(why, sizeof(why), "guest crashed (worker exit 3)");
-			crashed = true;
 			break;
 		default:
 			note(d, "worker failed with exit status %d", code);
@@ -350,9 +348,7 @@ static void worker_ended(struct domain *d, bool known, int status)
 	} else {
 		snprintf(why, sizeof(why), "worker killed by signal %d (%s)", WTERMSIG(status),
 			 strsignal(WTERMSIG(status)));
-		crashed = true;
 	}
-	(void)crashed;
 	note(d, "%s; on_crash=%s", why, dom_action_name(on_crash));
 	log_err("domain %s: %s; on_crash=%s", d->def->name, why, dom_action_name(on_crash));
 	switch (on_crash) {
