@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Integration services end to end on loopback: the host ICs (vsp/ic)
+ * against the guest IC clients that answer like Linux 6.1's hv_utils.
+ */
+#include "ic_heartbeat.h"
+#include "ic_kvp.h"
+#include "ic_shutdown.h"
+#include "ic_timesync.h"
+#include "test_common.h"
+
+#include <stdlib.h>
+#include <time.h>
+
+struct ic_env {
+	struct harness h;
+	struct vsc_ic gic[4];
+	int n;
+};
+
+static void pump(struct ic_env *e, int rounds)
+{
+	for (int r = 0; r < rounds; r++) {
+		e->h.lb.plat.wait(e->h.lb.plat.ctx);
+		vsc_vmbus_poll(&e->h.bus);
+		for (int i = 0; i < e->n; i++)
+			vsc_ic_poll(&e->gic[i]);
+	}
+}
+
+#define PUMP_UNTIL(e, cond)                                                                        \
+	do {                                                                                       \
+		int _n = 0;                                                                        \
+		while (!(cond) && _n++ < 3000)                                                     \
+			pump((e), 1);                                                              \
+		ck_assert_msg((cond), "timed out waiting for " #cond);                             \
+	} while (0)
+
+static struct vsc_ic *open_ic(struct ic_env *e, uint16_t service)
+{
+	struct vsc_ic *ic = &e->gic[e->n++];
+
+	memset(ic, 0, sizeof(*ic));
+	ck_assert_int_eq(vsc_ic_open(&e->h.bus, ic, service), VSC_OK);
+	return ic;
+}
+
+static const struct vmbus_guid inst = VMBUS_GUID_INIT(0x12345678, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10);
+
+START_TEST(heartbeat_negotiates_3_0_and_counts_acks)
+{
+	struct ic_env e = {0};
+	struct ic_heartbeat *hb;
+	struct ic_heartbeat_status st;
+	struct ic_heartbeat_params p = {.instance = inst, .interval_ms = 10};
+	struct vsc_ic *g;
+
+	h_setup(&e.h, 0, 0);
+	p.server = e.h.server;
+	p.loop = e.h.loop;
+	ck_assert_int_eq(ic_heartbeat_create(&p, &hb), 0);
+	h_connect(&e.h);
+	g = open_ic(&e, IC_MSGTYPE_HEARTBEAT);
+	ic_heartbeat_get_status(hb, &st);
+	PUMP_UNTIL(&e, (ic_heartbeat_get_status(hb, &st), st.acks >= 5));
+	ck_assert(g->negotiated);
+	ck_assert_uint_eq(g->fw_version, IC_FRAMEWORK_VERSION_3_0);
+	ck_assert_uint_eq(g->srv_version, IC_VERSION(3, 0));
+	ck_assert_uint_eq(st.version, IC_VERSION(3, 0));
+	ck_assert_uint_eq(st.bad_acks, 0);
+	ck_assert_uint_eq(st.last_seq, g->last_seq);
+	/* A guest that stops answering is noticed. */
+	vsc_channel_close(&g->ch);
+	e.n = 0;
+	h_run(&e.h, 50);
+	ic_heartbeat_get_status(hb, &st);
+	ck_assert(!st.negotiated);
+	ic_heartbeat_destroy(hb);
+	h_teardown(&e.h);
+}
+END_TEST
+
+static uint32_t sd_status = 0x12345678;
+static void sd_result(void *ctx, uint32_t status)
+{
+	(void)ctx;
+	sd_status = status;
+}
+
+START_TEST(shutdown_poweroff_reboot_and_refused_hibernate)
+{
+	struct ic_env e = {0};
+	struct ic_shutdown *sd;
+	struct ic_shutdown_params p = {.instance = inst, .on_result = sd_result};
+	struct vsc_ic *g;
+
+	h_setup(&e.h, 0, 0);
+	p.server = e.h.server;
+	p.loop = e.h.loop;
+	ck_assert_int_eq(ic_shutdown_create(&p, &sd), 0);
+	ck_assert_int_eq(ic_shutdown_request(sd, 0, 0, "x"), -ENOTCONN);
+	h_connect(&e.h);
+	g = open_ic(&e, IC_MSGTYPE_SHUTDOWN);
+	PUMP_UNTIL(&e, ic_shutdown_ready(sd));
+	ck_assert_uint_eq(g->srv_version, IC_VERSION(3, 2));
+	ck_assert_int_eq(ic_shutdown_request(sd, IC_SHUTDOWN_FLAG_REBOOT, 5, "reboot now"), 0);
+	ck_assert_int_eq(ic_shutdown_request(sd, 0, 0, NULL), -EBUSY);
+	PUMP_UNTIL(&e, sd_status != 0x12345678);
+	ck_assert_uint_eq(sd_status, IC_S_OK);
+	ck_assert(g->shutdown_requested);
+	ck_assert_uint_eq(g->shutdown_flags, IC_SHUTDOWN_FLAG_REBOOT);
+	sd_status = 0x12345678;
+	ck_assert_int_eq(ic_shutdown_request(sd, IC_SHUTDOWN_FLAG_HIBERNATE, 0, NULL), 0);
+	PUMP_UNTIL(&e, sd_status != 0x12345678);
+	ck_assert_uint_eq(sd_status, IC_E_FAIL); /* Linux without hibernation support */
+	sd_status = 0x12345678;
+	ck_assert_int_eq(ic_shutdown_request(sd, IC_SHUTDOWN_FLAG_FORCE, 0, NULL), 0);
+	PUMP_UNTIL(&e, sd_status != 0x12345678);
+	ck_assert_uint_eq(sd_status, IC_S_OK);
+	ck_assert_uint_eq(g->shutdown_flags, IC_SHUTDOWN_FLAG_FORCE);
+	ic_shutdown_destroy(sd);
+	h_teardown(&e.h);
+}
+END_TEST
+
+static uint64_t fake_host_time(void *ctx)
+{
+	(void)ctx;
+	return IC_TIMESYNC_EPOCH_DELTA + 1700000000ull * 10000000ull;
+}
+
+START_TEST(timesync_v4_sends_sync_then_samples_with_reference_time)
+{
+	struct ic_env e = {0};
+	struct ic_timesync *ts;
+	struct ic_timesync_status st;
+	struct ic_timesync_params p = {.instance = inst, .interval_ms = 10};
+	struct vsc_ic *g;
+
+	h_setup(&e.h, 0, 0);
+	p.server = e.h.server;
+	p.loop = e.h.loop;
+	p.host_time = fake_host_time;
+	ck_assert_int_eq(ic_timesync_create(&p, &ts), 0);
+	h_connect(&e.h);
+	g = open_ic(&e, IC_MSGTYPE_TIMESYNC);
+	PUMP_UNTIL(&e, g->syncs >= 1);
+	ck_assert_uint_eq(g->srv_version, IC_VERSION(4, 0));
+	ck_assert_uint_eq(g->ts_flags, IC_TIMESYNC_FLAG_SYNC);
+	ck_assert_uint_eq(g->host_time, fake_host_time(NULL));
+	ck_assert_uint_gt(g->ref_time, 0); /* the loopback partition's reference counter */
+	PUMP_UNTIL(&e, g->syncs >= 3);
+	ck_assert_uint_eq(g->ts_flags, IC_TIMESYNC_FLAG_SAMPLE);
+	ic_timesync_get_status(ts, &st);
+	ck_assert_uint_ge(st.samples_acked, 2);
+	ic_timesync_destroy(ts);
+	h_teardown(&e.h);
+}
+END_TEST
+
+START_TEST(timesync_real_clock_is_close_to_now)
+{
+	struct ic_env e = {0};
+	struct ic_timesync *ts;
+	struct ic_timesync_params p = {.instance = inst, .interval_ms = 1000};
+	struct vsc_ic *g;
+	struct timespec now;
+	uint64_t host_unix_s;
+
+	h_setup(&e.h, 0, 0);
+	p.server = e.h.server;
+	p.loop = e.h.loop;
+	ck_assert_int_eq(ic_timesync_create(&p, &ts), 0);
+	h_connect(&e.h);
+	g = open_ic(&e, IC_MSGTYPE_TIMESYNC);
+	PUMP_UNTIL(&e, g->syncs >= 1);
+	clock_gettime(CLOCK_REALTIME, &now);
+	host_unix_s = (g->host_time - IC_TIMESYNC_EPOCH_DELTA) / 10000000ull;
+	ck_assert_int_le(llabs((long long)host_unix_s - (long long)now.tv_sec), 2);
+	ic_timesync_destroy(ts);
+	h_teardown(&e.h);
+}
+END_TEST
+
+static const struct vsc_kvp_pair auto_pool[] = {
+	{"FullyQualifiedDomainName", "guest1.example.org"},
+	{"IntegrationServicesVersion", "6.1.0"},
+	{"NetworkAddressIPv4", "192.0.2.10;192.0.2.11"},
+	{"NetworkAddressIPv6", "2001:db8::10"},
+	{"OSName", "Debian GNU/Linux"},
+};
+
+START_TEST(kvp_reads_hostname_and_addresses_and_sets_external_keys)
+{
+	struct ic_env e = {0};
+	struct ic_kvp *kvp;
+	struct ic_kvp_status st;
+	struct ic_kvp_params p = {.instance = inst, .refresh_ms = 30};
+	struct vsc_ic *g;
+	char v[256];
+
+	h_setup(&e.h, 0, 0);
+	p.server = e.h.server;
+	p.loop = e.h.loop;
+	ck_assert_int_eq(ic_kvp_create(&p, &kvp), 0);
+	h_connect(&e.h);
+	g = open_ic(&e, IC_MSGTYPE_KVPEXCHANGE);
+	g->kvp_daemon = true;
+	g->auto_pool = auto_pool;
+	g->auto_count = 5;
+	PUMP_UNTIL(&e, (ic_kvp_get_status(kvp, &st), st.enumerations >= 1));
+	ck_assert_uint_eq(g->srv_version, IC_VERSION(4, 0));
+	ck_assert_uint_eq(st.pairs, 5);
+	ck_assert_int_eq(ic_kvp_get_guest_value(kvp, "FullyQualifiedDomainName", v, sizeof(v)), 0);
+	ck_assert_str_eq(v, "guest1.example.org");
+	ck_assert_int_eq(ic_kvp_get_guest_value(kvp, "NetworkAddressIPv4", v, sizeof(v)), 0);
+	ck_assert_str_eq(v, "192.0.2.10;192.0.2.11");
+	ck_assert_int_eq(ic_kvp_get_guest_value(kvp, "NetworkAddressIPv6", v, sizeof(v)), 0);
+	ck_assert_str_eq(v, "2001:db8::10");
+	ck_assert_int_eq(ic_kvp_get_guest_value(kvp, "NoSuchKey", v, sizeof(v)), -ENOENT);
+	/* Host writes into the external pool; the guest stores it. */
+	ck_assert_int_eq(ic_kvp_set(kvp, IC_KVP_POOL_EXTERNAL, "VirtualMachineName", "vm-01"), 0);
+	ck_assert_int_eq(ic_kvp_set(kvp, IC_KVP_POOL_EXTERNAL, "HostName", "host-ä"), 0);
+	PUMP_UNTIL(&e, (ic_kvp_get_status(kvp, &st), st.ops_ok >= 2));
+	ck_assert_uint_eq(g->pool_count[IC_KVP_POOL_EXTERNAL], 2);
+	ck_assert_str_eq(g->pool[IC_KVP_POOL_EXTERNAL][0].key, "VirtualMachineName");
+	ck_assert_str_eq(g->pool[IC_KVP_POOL_EXTERNAL][0].value, "vm-01");
+	ck_assert_str_eq(g->pool[IC_KVP_POOL_EXTERNAL][1].value, "host-?"); /* ASCII-only guest */
+	ck_assert_int_eq(ic_kvp_delete(kvp, IC_KVP_POOL_EXTERNAL, "VirtualMachineName"), 0);
+	PUMP_UNTIL(&e, (ic_kvp_get_status(kvp, &st), st.ops_ok >= 3));
+	ck_assert_uint_eq(g->pool_count[IC_KVP_POOL_EXTERNAL], 1);
+	/* The guest's hostname changes: the next refresh picks it up. */
+	g->auto_pool = &auto_pool[1];
+	g->auto_count = 2;
+	{
+		uint64_t before = st.enumerations;
+
+		PUMP_UNTIL(&e, (ic_kvp_get_status(kvp, &st), st.enumerations >= before + 2));
+	}
+	ck_assert_int_eq(ic_kvp_get_guest_value(kvp, "FullyQualifiedDomainName", v, sizeof(v)),
+			 -ENOENT);
+	ck_assert_uint_eq(st.pairs, 2);
+	ic_kvp_destroy(kvp);
+	h_teardown(&e.h);
+}
+END_TEST
+
+START_TEST(kvp_without_daemon_fails_operations)
+{
+	struct ic_env e = {0};
+	struct ic_kvp *kvp;
+	struct ic_kvp_status st;
+	struct ic_kvp_params p = {.instance = inst, .refresh_ms = 1000};
+
+	h_setup(&e.h, 0, 0);
+	p.server = e.h.server;
+	p.loop = e.h.loop;
+	ck_assert_int_eq(ic_kvp_create(&p, &kvp), 0);
+	h_connect(&e.h);
+	open_ic(&e, IC_MSGTYPE_KVPEXCHANGE); /* kvp_daemon false */
+	PUMP_UNTIL(&e, (ic_kvp_get_status(kvp, &st), st.enumerations >= 1));
+	ck_assert_uint_eq(st.pairs, 0);
+	ck_assert_int_eq(ic_kvp_set(kvp, IC_KVP_POOL_EXTERNAL, "k", "v"), 0);
+	PUMP_UNTIL(&e, (ic_kvp_get_status(kvp, &st), st.ops_failed >= 1));
+	ic_kvp_destroy(kvp);
+	h_teardown(&e.h);
+}
+END_TEST
+
+START_TEST(ic_negotiation_picks_highest_common_and_rejects_none)
+{
+	uint8_t buf[128];
+	struct ic_msg_header *h = (struct ic_msg_header *)(buf + 8);
+	struct ic_negotiate *n = (struct ic_negotiate *)(buf + IC_HEADER_SIZE);
+	const uint32_t fw[] = {IC_FRAMEWORK_VERSION_3_0, IC_FRAMEWORK_VERSION_1_0};
+	const uint32_t srv[] = {IC_VERSION(4, 0), IC_VERSION(3, 0)};
+	uint32_t f, s;
+
+	memset(buf, 0, sizeof(buf));
+	n->icframe_vercnt = 2;
+	n->icmsg_vercnt = 3;
+	n->icversion_data[0] = (struct ic_version){1, 0};
+	n->icversion_data[1] = (struct ic_version){3, 0};
+	n->icversion_data[2] = (struct ic_version){1, 0};
+	n->icversion_data[3] = (struct ic_version){3, 0};
+	n->icversion_data[4] = (struct ic_version){5, 0};
+	ck_assert(vsc_ic_negotiate(buf, IC_HEADER_SIZE + 8 + 20, fw, 2, srv, 2, &f, &s));
+	ck_assert_uint_eq(f, IC_FRAMEWORK_VERSION_3_0);
+	ck_assert_uint_eq(s, IC_VERSION(3, 0));
+	ck_assert_uint_eq(n->icframe_vercnt, 1);
+	ck_assert_uint_eq(h->icmsgsize, 0x10);
+	/* Counts over 100 or past the packet end are refused. */
+	n->icframe_vercnt = 101;
+	n->icmsg_vercnt = 1;
+	ck_assert(!vsc_ic_negotiate(buf, sizeof(buf), fw, 2, srv, 2, &f, &s));
+	n->icframe_vercnt = 2;
+	n->icmsg_vercnt = 30;
+	ck_assert(!vsc_ic_negotiate(buf, sizeof(buf), fw, 2, srv, 2, &f, &s));
+	ck_assert_uint_eq(n->icframe_vercnt, 0);
+}
+END_TEST
+
+START_TEST(utf16_conversions_round_trip)
+{
+	uint8_t w[64];
+	char u[64];
+	size_t n = ic_utf8_to_utf16("h\xc3\xa4\xf0\x9f\x98\x80!", w, sizeof(w));
+
+	ck_assert_uint_eq(n, 2 * (1 + 1 + 2 + 1 + 1));
+	ic_utf16_to_utf8(w, n, u, sizeof(u));
+	ck_assert_str_eq(u, "h\xc3\xa4\xf0\x9f\x98\x80!");
+	/* Truncation keeps the NUL and never writes past the end. */
+	ck_assert_uint_eq(ic_utf8_to_utf16("abcdef", w, 6), 6);
+	ck_assert_uint_eq(w[4] | w[5], 0);
+	ic_utf16_to_utf8(w, 64, u, 2);
+	ck_assert_str_eq(u, "a");
+	/* An unpaired surrogate becomes U+FFFD. */
+	w[0] = 0x00, w[1] = 0xD8, w[2] = 'x', w[3] = 0;
+	ic_utf16_to_utf8(w, 4, u, sizeof(u));
+	ck_assert_str_eq(u, "\xef\xbf\xbdx");
+}
+END_TEST
+
+TEST_MAIN("vmbus-ic", heartbeat_negotiates_3_0_and_counts_acks,
+	  shutdown_poweroff_reboot_and_refused_hibernate,
+	  timesync_v4_sends_sync_then_samples_with_reference_time,
+	  timesync_real_clock_is_close_to_now,
+	  kvp_reads_hostname_and_addresses_and_sets_external_keys,
+	  kvp_without_daemon_fails_operations, ic_negotiation_picks_highest_common_and_rejects_none,
+	  utf16_conversions_round_trip)
