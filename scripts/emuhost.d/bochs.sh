@@ -216,8 +216,17 @@ EOF
 	# marker or a panic.
 	(
 		while [[ ! -s $tmp/status && ! -s $tmp/panic ]]; do sleep 0.5; done
-		# After a panic, let the rest of the oops reach the console.
-		[[ -s $tmp/status ]] || sleep 3
+		# After a panic, let the rest of the oops reach the console: wait
+		# until the serial log stops growing (at most ~30 s).
+		if [[ ! -s $tmp/status ]]; then
+			last=-1
+			for ((i = 0; i < 15; i++)); do
+				size=$(stat -c %s -- "$tmp/serial.txt")
+				[[ $size == "$last" ]] && break
+				last=$size
+				sleep 2
+			done
+		fi
 	) &
 	extra_wait_pids=($!)
 	run_emulator "file:$tmp/serial.txt" bochs -q -f "$tmp/bochsrc" -rc "$tmp/bochs.rc"
