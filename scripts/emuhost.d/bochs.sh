@@ -124,7 +124,7 @@ bochs_base_initrd() {
 		} >"$initrd.$$" || die_setup "could not pack the initramfs"
 		mv -f -- "$initrd.$$" "$initrd"
 		rm -rf -- "$d"
-		prune_cache initrd-bochs- "$initrd"
+		prune_cache initrd-bochs-
 	fi
 	bochs_initrd_base=$initrd
 }
