@@ -89,7 +89,7 @@ static bool lb_wait(void *ctx)
 
 	lb->waits++;
 	if (lb->pump)
-		evloop_run_once(lb->pump, 1);
+		evloop_run_once(lb->pump, lb->pump_timeout_ms);
 	WinHvLoopbackGuestWaitInterrupt(lb->partition, lb->plat.vp_index, lb->pump ? 0 : 10, NULL);
 	return true;
 }
@@ -118,6 +118,7 @@ int vsc_loopback_create(struct vsc_loopback *lb, uint32_t vp_count, uint64_t ram
 	if (ret)
 		goto fail;
 	lb->pump = pump;
+	lb->pump_timeout_ms = 1;
 	lb->plat = (struct vsc_platform){
 		.ctx = lb,
 		.vp_index = vp,

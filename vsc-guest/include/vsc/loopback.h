@@ -26,6 +26,7 @@ struct vsc_loopback {
 	uint64_t ram_size;
 	uint8_t *page_used; /* one byte per RAM page */
 	struct evloop *pump;
+	int pump_timeout_ms; /* how long one wait may block in the host loop (default 1) */
 	uint64_t waits;
 };
 
