@@ -169,6 +169,25 @@ static int linhv_unmap(struct winhv_partition *p, uint64_t gpa, uint64_t bytes)
 	return hvcall(pfd(p), HvCallUnmapGpaPages, 0, &in, sizeof(in), NULL, 0);
 }
 
+/* Cancel interrupts the VP thread with SIGUSR1; it must not kill us. */
+static void sigusr1_noop(int sig)
+{
+	(void)sig;
+}
+
+static void ensure_cancel_signal(void)
+{
+	struct sigaction old, sa;
+
+	if (sigaction(SIGUSR1, NULL, &old) == 0 && old.sa_handler == SIG_DFL &&
+	    !(old.sa_flags & SA_SIGINFO)) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = sigusr1_noop; /* no SA_RESTART: the run ioctl must return */
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGUSR1, &sa, NULL);
+	}
+}
+
 static int linhv_create_vp(struct winhv_vp *vp)
 {
 	struct linhv_in_create_vp in = {.vp_index = vp->index};
@@ -185,6 +204,7 @@ static int linhv_create_vp(struct winhv_vp *vp)
 		return winhv_set_error(-ENOMEM, "out of memory");
 	}
 	lv->fd = out.vp_fd;
+	ensure_cancel_signal();
 	lv->run = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, lv->fd, 0);
 	if (lv->run == MAP_FAILED) {
 		int err = errno;
@@ -248,7 +268,7 @@ static int linhv_run(struct winhv_vp *vp, struct hv_message *msg)
 	lv->thread = pthread_self();
 	__atomic_store_n(&lv->running, 1, __ATOMIC_SEQ_CST);
 	for (;;) {
-		if (ioctl(lv->fd, LINHV_RUN_VP) == 0)
+		if (ioctl(lv->fd, LINHV_RUN_VP, 0) == 0)
 			break;
 		if (errno == EINTR || errno == EAGAIN) {
 			/* A signal: report it as a cancel so the caller can react. */

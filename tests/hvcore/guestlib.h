@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Helpers for running the freestanding guests of guests.S through libwinhv:
+ * a partition with memfd-backed RAM, loading a blob at 0x1000, and putting a
+ * VP into real, 32-bit protected or 64-bit long mode.
+ */
+#ifndef HVCORE_GUESTLIB_H
+#define HVCORE_GUESTLIB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <linhv/winhv.h>
+
+#define GUEST_LOAD 0x1000
+#define GUEST_GDT 0x7000
+#define GUEST_IDT 0x8000
+#define GUEST_PML4 0x10000 /* 0x10000-0x12fff: PML4, PDPT, PD (identity 1 GiB) */
+
+struct guest {
+	struct winhv_partition *part;
+	struct winhv_vp *vp[4];
+	uint8_t *ram;
+	size_t ram_size;
+	int memfd;
+};
+
+enum guest_mode { MODE_REAL, MODE_PM32, MODE_LM64 };
+
+#define BLOB(name)                                                                                 \
+	extern const uint8_t guest_##name##_start[], guest_##name##_end[]
+BLOB(real);
+BLOB(pm32);
+BLOB(lm64);
+BLOB(irq);
+BLOB(tf);
+BLOB(smp);
+BLOB(iso);
+BLOB(spin);
+BLOB(bench_io);
+BLOB(bench_cpuid);
+BLOB(bench_touch);
+extern const uint8_t guest_irq_handler[];
+
+int guest_create(struct guest *g, enum winhv_backend backend, size_t ram_size, int nvps);
+void guest_destroy(struct guest *g);
+void guest_load(struct guest *g, const uint8_t *start, const uint8_t *end);
+int guest_set_mode(struct guest *g, int vp, enum guest_mode mode);
+int guest_set_reg(struct guest *g, int vp, uint32_t name, uint64_t value);
+uint64_t guest_get_reg(struct guest *g, int vp, uint32_t name);
+
+#endif

@@ -1,0 +1,206 @@
+/*
+ * Freestanding guest programs for the hypervisor-core suite. Each one is
+ * copied to guest physical 0x1000 by the root and ends with "cli; hlt".
+ * Absolute addresses are computed as (label - start + 0x1000).
+ * Ports: 0x10-0x1f real mode checks, 0x13 string output, 0x20-0x2f results,
+ * 0x30-0x31 interrupt test, 0x40 SMP status.
+ */
+#define LOAD 0x1000
+#define ABS(sym, start) ((sym) - (start) + LOAD)
+
+	.section .rodata
+	.globl guest_real_start, guest_real_end
+	.code16
+guest_real_start:
+	mov $0x42, %al
+	out %al, $0x10
+	in $0x11, %al			/* the root answers 0x5a */
+	out %al, $0x12
+	mov $0x1234, %ax
+	out %ax, $0x14
+	mov $ABS(real_msg, guest_real_start), %si
+	mov $(real_msg_end - real_msg), %cx
+	mov $0x13, %dx
+	cld
+	rep outsb
+	cli
+	hlt
+real_msg:
+	.ascii "hello from real mode"
+real_msg_end:
+guest_real_end:
+
+	.globl guest_pm32_start, guest_pm32_end
+	.code32
+guest_pm32_start:
+	mov $0x40000100, %eax		/* a leaf set by policy */
+	xor %ecx, %ecx
+	cpuid
+	out %eax, $0x20
+	mov %ebx, %eax
+	out %eax, $0x21
+	mov %ecx, %eax
+	out %eax, $0x22
+	mov %edx, %eax
+	out %eax, $0x23
+	movl $0xdeadbeef, 0x3000	/* the root checks this */
+	mov 0x5000, %eax		/* the root wrote this */
+	out %eax, $0x24
+	mov 0xd0000000, %eax		/* MMIO read: the root answers */
+	out %eax, $0x25
+	movl $0xcafef00d, 0xd0000010	/* MMIO write with an immediate */
+	mov $0x40000101, %eax		/* a leaf the policy forwards to the root */
+	cpuid
+	out %eax, $0x26
+	mov $ABS(pm_msg, guest_pm32_start), %esi
+	mov $(pm_msg_end - pm_msg), %ecx
+	mov $0x13, %dx
+	cld
+	rep outsb
+	cli
+	hlt
+pm_msg:
+	.ascii "hello from protected mode"
+pm_msg_end:
+guest_pm32_end:
+
+	.globl guest_lm64_start, guest_lm64_end
+	.code64
+guest_lm64_start:
+	mov $0x40000100, %eax
+	xor %ecx, %ecx
+	cpuid
+	out %eax, $0x20
+	mov %ebx, %eax
+	out %eax, $0x21
+	movabs $0x1122334455667788, %rax
+	mov $0x3000, %ebx
+	mov %rax, (%rbx)
+	mov 0x2000(%rbx), %eax		/* GPA 0x5000, written by the root */
+	out %eax, $0x24
+	mov $0xd0000000, %ebx
+	mov (%rbx), %rax		/* 64-bit MMIO read */
+	out %eax, $0x25
+	shr $32, %rax
+	out %eax, $0x27
+	movabs $0x0102030405060708, %r9
+	mov %r9, 8(%rbx)		/* MMIO write from r9, disp8 */
+	movzbl 0x10(%rbx), %r10d	/* movzx from MMIO */
+	mov %r10d, %eax
+	out %eax, $0x28
+	lea lm_msg(%rip), %rsi
+	mov $(lm_msg_end - lm_msg), %ecx
+	mov $0x13, %dx
+	cld
+	rep outsb
+	cli
+	hlt
+lm_msg:
+	.ascii "hello from long mode"
+lm_msg_end:
+guest_lm64_end:
+
+/* Interrupts: wait in HLT for a vector the root asserts. */
+	.globl guest_irq_start, guest_irq_end, guest_irq_handler
+guest_irq_start:
+	mov $0x11, %al
+	out %al, $0x30			/* about to halt */
+	sti
+	hlt
+	mov $0x77, %al
+	out %al, $0x30			/* woke up after the handler ran */
+	cli
+	hlt
+guest_irq_handler:
+	mov $0x99, %al
+	out %al, $0x31
+	iretq
+guest_irq_end:
+
+/* Triple fault: the root gives an IDT of limit 0, so #UD escalates. */
+	.globl guest_tf_start, guest_tf_end
+guest_tf_start:
+	ud2
+guest_tf_end:
+
+/*
+ * Two VPs: rdi = my index, rbx = 0x9000 (flags at +0/+8, counter at +0x20).
+ * Each sets its flag and waits (bounded) for the other's: only possible if
+ * both run at the same time. Then both increment a shared counter.
+ */
+	.globl guest_smp_start, guest_smp_end
+guest_smp_start:
+	movq $1, (%rbx,%rdi,8)
+	mov %rdi, %rax
+	xor $1, %rax
+	mov $200000000, %rcx
+1:	cmpq $0, (%rbx,%rax,8)
+	jne 2f
+	pause
+	dec %rcx
+	jnz 1b
+	mov $0xbad, %eax
+	out %eax, $0x40
+	cli
+	hlt
+2:	mov $100000, %rcx
+3:	lock incq 0x20(%rbx)
+	dec %rcx
+	jnz 3b
+	mov $0x600d, %eax
+	out %eax, $0x40
+	cli
+	hlt
+guest_smp_end:
+
+/* Memory isolation: report what GPA 0x3000 and 0x200000 hold. */
+	.globl guest_iso_start, guest_iso_end
+guest_iso_start:
+	mov $0x3000, %ebx
+	mov (%rbx), %eax
+	out %eax, $0x20
+	mov $0x200000, %ebx
+	mov (%rbx), %eax		/* unmapped in one of the partitions */
+	out %eax, $0x21
+	cli
+	hlt
+guest_iso_end:
+
+/* Spin forever (cancel and kill tests). */
+	.globl guest_spin_start, guest_spin_end
+guest_spin_start:
+	pause
+	jmp guest_spin_start
+guest_spin_end:
+
+/* Exit-cost benchmark loops: rcx iterations of one kind of exit. */
+	.globl guest_bench_io_start, guest_bench_io_end
+guest_bench_io_start:
+1:	out %al, $0x50
+	dec %rcx
+	jnz 1b
+	cli
+	hlt
+guest_bench_io_end:
+	.globl guest_bench_cpuid_start, guest_bench_cpuid_end
+guest_bench_cpuid_start:
+	mov %rcx, %rsi
+1:	xor %eax, %eax
+	cpuid
+	dec %rsi
+	jnz 1b
+	cli
+	hlt
+guest_bench_cpuid_end:
+	/* rbx = first page, rcx = pages: touch each once (first-touch faults). */
+	.globl guest_bench_touch_start, guest_bench_touch_end
+guest_bench_touch_start:
+1:	movq $1, (%rbx)
+	add $4096, %rbx
+	dec %rcx
+	jnz 1b
+	cli
+	hlt
+guest_bench_touch_end:
+
+	.section .note.GNU-stack, "", @progbits

@@ -1,0 +1,598 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The hypervisor-core suite: freestanding guests run through libwinhv on a
+ * real backend (linhv.ko in the emulated host). One "PASS: name" or
+ * "FAIL: name (why)" line per check.
+ *
+ *   hvcore-tests [--backend linhv|kvm] [--only NAME]
+ *   hvcore-tests --kill-child     (internal: used by the SIGKILL test)
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linhv/winhv_emulate.h>
+
+#include "guestlib.h"
+
+static enum winhv_backend backend = WINHV_BACKEND_LINHV;
+static int failures;
+
+static void result(const char *name, int ok, const char *fmt, ...)
+{
+	char why[256] = "";
+	va_list ap;
+
+	if (fmt) {
+		va_start(ap, fmt);
+		vsnprintf(why, sizeof(why), fmt, ap);
+		va_end(ap);
+	}
+	if (ok) {
+		printf("PASS: %s\n", name);
+	} else {
+		printf("FAIL: %s (%s)\n", name, why);
+		failures++;
+	}
+	fflush(stdout);
+}
+
+/* What a guest did through port I/O and MMIO. */
+struct trace {
+	uint32_t port_val[0x100];
+	int port_seen[0x100];
+	char str[256];
+	size_t str_len;
+	uint64_t mmio_written[4];
+	uint64_t mmio_read_value;
+};
+
+static int io_cb(void *ctx, uint16_t port, bool write, uint8_t size, uint32_t *val)
+{
+	struct trace *t = ctx;
+
+	(void)size;
+	if (write) {
+		if (port == 0x13) {
+			if (t->str_len < sizeof(t->str) - 1)
+				t->str[t->str_len++] = (char)*val;
+		} else if (port < 0x100) {
+			t->port_val[port] = *val;
+			t->port_seen[port]++;
+		}
+		return 0;
+	}
+	*val = port == 0x11 ? 0x5a : 0xffffffff;
+	return 0;
+}
+
+static int mmio_cb(void *ctx, uint64_t gpa, bool write, uint8_t size, uint64_t *val)
+{
+	struct trace *t = ctx;
+	uint64_t off = gpa - 0xd0000000;
+
+	(void)size;
+	if (off >= 0x20)
+		return -1;
+	if (write)
+		t->mmio_written[off / 8] = *val;
+	else
+		*val = off == 0x10 ? 0xabcd : t->mmio_read_value;
+	return 0;
+}
+
+/*
+ * Run until HLT with interrupts off (returns 0) or another message the
+ * caller must look at (returns its type). Negative on errors.
+ */
+static long run(struct guest *g, int vp, struct trace *t, struct hv_message *msg)
+{
+	for (int i = 0; i < 100000; i++) {
+		int ret = WinHvRunVp(g->vp[vp], msg);
+
+		if (ret)
+			return ret < 0 ? ret : -ret;
+		switch (msg->header.message_type) {
+		case HvMessageTypeX64IoPortIntercept:
+			ret = WinHvEmulateIoPort(g->vp[vp], msg, io_cb, t);
+			if (ret)
+				return -1000 - (ret < 0 ? -ret : ret);
+			break;
+		case HvMessageTypeUnmappedGpa:
+		case HvMessageTypeGpaIntercept:
+			ret = WinHvEmulateMmio(g->vp[vp], msg, mmio_cb, t);
+			if (ret)
+				return msg->header.message_type;
+			break;
+		case HvMessageTypeX64Halt:
+			return 0;
+		default:
+			return msg->header.message_type;
+		}
+	}
+	return -ETIMEDOUT;
+}
+
+static const char *why_run(long r)
+{
+	static char buf[64];
+
+	snprintf(buf, sizeof(buf), "run ended with %#lx: %s", r, WinHvLastError());
+	return buf;
+}
+
+static void test_real_mode(void)
+{
+	struct guest g;
+	struct trace t = {0};
+	struct hv_message msg;
+	long r;
+
+	if (guest_create(&g, backend, 1 << 20, 1)) {
+		result("real-mode", 0, "create: %s", WinHvLastError());
+		return;
+	}
+	guest_load(&g, guest_real_start, guest_real_end);
+	guest_set_mode(&g, 0, MODE_REAL);
+	r = run(&g, 0, &t, &msg);
+	result("real-mode guest runs to hlt", r == 0, "%s", why_run(r));
+	result("real-mode out imm8", t.port_seen[0x10] && t.port_val[0x10] == 0x42, "port 0x10=%#x",
+	       t.port_val[0x10]);
+	result("real-mode in completed by root", t.port_val[0x12] == 0x5a, "got %#x",
+	       t.port_val[0x12]);
+	result("real-mode out 16-bit", t.port_val[0x14] == 0x1234, "got %#x", t.port_val[0x14]);
+	result("real-mode rep outsb", !strcmp(t.str, "hello from real mode"), "got '%s'", t.str);
+	guest_destroy(&g);
+}
+
+static void set_cpuid_policy(struct guest *g)
+{
+	struct linhv_cpuid_entry e[2] = {
+		{.function = 0x40000100, .eax = 0x11111111, .ebx = 0x22222222,
+		 .ecx = 0x33333333, .edx = 0x44444444},
+		{.function = 0x40000101, .flags = LINHV_CPUID_FORWARD | LINHV_CPUID_SUBLEAF_ANY},
+	};
+
+	WinHvSetCpuidPolicy(g->part, e, 2);
+}
+
+static void test_pm32(void)
+{
+	struct guest g;
+	struct trace t = {0};
+	struct hv_message msg;
+	long r;
+
+	if (guest_create(&g, backend, 1 << 20, 1)) {
+		result("pm32", 0, "create: %s", WinHvLastError());
+		return;
+	}
+	set_cpuid_policy(&g);
+	guest_load(&g, guest_pm32_start, guest_pm32_end);
+	*(uint32_t *)(g.ram + 0x5000) = 0x5eed1234;
+	guest_set_mode(&g, 0, MODE_PM32);
+	t.mmio_read_value = 0x12345678;
+	r = run(&g, 0, &t, &msg);
+	if (r == HvMessageTypeX64CpuidIntercept) {
+		/* The forwarded leaf: answer it like a root would. */
+		const struct hv_x64_cpuid_intercept_message *c = (const void *)msg.payload;
+		uint32_t names[2] = {HvX64RegisterRax, HvX64RegisterRip};
+		union hv_register_value v[2] = {{.reg64 = 0x600df00d},
+						{.reg64 = c->header.rip +
+							  c->header.instruction_length}};
+
+		result("cpuid forwarded to the root", c->rax == 0x40000101, "rax %#llx",
+		       (unsigned long long)c->rax);
+		WinHvSetVpRegisters(g.vp[0], names, v, 2);
+		r = run(&g, 0, &t, &msg);
+	} else {
+		result("cpuid forwarded to the root", 0, "%s", why_run(r));
+	}
+	result("pm32 guest runs to hlt", r == 0, "%s", why_run(r));
+	result("cpuid values set by policy",
+	       t.port_val[0x20] == 0x11111111 && t.port_val[0x21] == 0x22222222 &&
+		       t.port_val[0x22] == 0x33333333 && t.port_val[0x23] == 0x44444444,
+	       "got %#x %#x %#x %#x", t.port_val[0x20], t.port_val[0x21], t.port_val[0x22],
+	       t.port_val[0x23]);
+	result("cpuid forwarded result reaches the guest", t.port_val[0x26] == 0x600df00d,
+	       "got %#x", t.port_val[0x26]);
+	result("guest write visible to the root", *(uint32_t *)(g.ram + 0x3000) == 0xdeadbeef,
+	       "got %#x", *(uint32_t *)(g.ram + 0x3000));
+	result("root write visible to the guest", t.port_val[0x24] == 0x5eed1234, "got %#x",
+	       t.port_val[0x24]);
+	result("mmio read emulated by the root", t.port_val[0x25] == 0x12345678, "got %#x",
+	       t.port_val[0x25]);
+	result("mmio write with immediate", t.mmio_written[2] == 0xcafef00d, "got %#llx",
+	       (unsigned long long)t.mmio_written[2]);
+	result("pm32 rep outsb", !strcmp(t.str, "hello from protected mode"), "got '%s'", t.str);
+	guest_destroy(&g);
+}
+
+static void test_lm64(void)
+{
+	struct guest g;
+	struct trace t = {0};
+	struct hv_message msg;
+	long r;
+
+	if (guest_create(&g, backend, 4 << 20, 1)) {
+		result("lm64", 0, "create: %s", WinHvLastError());
+		return;
+	}
+	set_cpuid_policy(&g);
+	guest_load(&g, guest_lm64_start, guest_lm64_end);
+	*(uint32_t *)(g.ram + 0x5000) = 0x64646464;
+	guest_set_mode(&g, 0, MODE_LM64);
+	t.mmio_read_value = 0x8877665512345678ULL;
+	r = run(&g, 0, &t, &msg);
+	result("long-mode guest runs to hlt", r == 0, "%s", why_run(r));
+	result("long-mode cpuid policy", t.port_val[0x20] == 0x11111111, "got %#x",
+	       t.port_val[0x20]);
+	result("long-mode 64-bit store visible to root",
+	       *(uint64_t *)(g.ram + 0x3000) == 0x1122334455667788ULL, "got %#llx",
+	       (unsigned long long)*(uint64_t *)(g.ram + 0x3000));
+	result("long-mode root write visible", t.port_val[0x24] == 0x64646464, "got %#x",
+	       t.port_val[0x24]);
+	result("long-mode 64-bit mmio read",
+	       t.port_val[0x25] == 0x12345678 && t.port_val[0x27] == 0x88776655, "got %#x %#x",
+	       t.port_val[0x25], t.port_val[0x27]);
+	result("long-mode mmio write from r9", t.mmio_written[1] == 0x0102030405060708ULL,
+	       "got %#llx", (unsigned long long)t.mmio_written[1]);
+	result("long-mode movzx from mmio", t.port_val[0x28] == 0xcd, "got %#x", t.port_val[0x28]);
+	result("long-mode rep outsb", !strcmp(t.str, "hello from long mode"), "got '%s'", t.str);
+	guest_destroy(&g);
+}
+
+static void test_triple_fault(void)
+{
+	struct guest g;
+	struct trace t = {0};
+	struct hv_message msg;
+	union hv_register_value idtr = {0};
+	uint32_t name = HvX64RegisterIdtr;
+	long r;
+
+	if (guest_create(&g, backend, 1 << 20, 1)) {
+		result("triple-fault", 0, "create: %s", WinHvLastError());
+		return;
+	}
+	guest_load(&g, guest_tf_start, guest_tf_end);
+	guest_set_mode(&g, 0, MODE_LM64);
+	WinHvSetVpRegisters(g.vp[0], &name, &idtr, 1);
+	r = run(&g, 0, &t, &msg);
+	result("triple fault stops the VP with an intercept",
+	       r == HvMessageTypeUnrecoverableException, "%s", why_run(r));
+	r = run(&g, 0, &t, &msg);
+	result("a triple-faulted VP stays stopped", r == HvMessageTypeUnrecoverableException, "%s",
+	       why_run(r));
+	guest_destroy(&g);
+}
+
+struct vp_thread {
+	struct guest *g;
+	int vp;
+	struct trace t;
+	long r;
+	struct hv_message msg;
+};
+
+static void *vp_thread_fn(void *arg)
+{
+	struct vp_thread *vt = arg;
+
+	vt->r = run(vt->g, vt->vp, &vt->t, &vt->msg);
+	return NULL;
+}
+
+static void test_smp(void)
+{
+	struct guest g;
+	struct vp_thread th[2];
+	pthread_t tid[2];
+
+	if (guest_create(&g, backend, 4 << 20, 2)) {
+		result("two VPs", 0, "create: %s", WinHvLastError());
+		return;
+	}
+	guest_load(&g, guest_smp_start, guest_smp_end);
+	memset(g.ram + 0x9000, 0, 0x100);
+	for (int i = 0; i < 2; i++) {
+		guest_set_mode(&g, i, MODE_LM64);
+		guest_set_reg(&g, i, HvX64RegisterRdi, i);
+		guest_set_reg(&g, i, HvX64RegisterRbx, 0x9000);
+		guest_set_reg(&g, i, HvX64RegisterRsp, 0x6000 - i * 0x800);
+		memset(&th[i], 0, sizeof(th[i]));
+		th[i].g = &g;
+		th[i].vp = i;
+		pthread_create(&tid[i], NULL, vp_thread_fn, &th[i]);
+	}
+	for (int i = 0; i < 2; i++)
+		pthread_join(tid[i], NULL);
+	result("2 VPs run at the same time",
+	       th[0].r == 0 && th[1].r == 0 && th[0].t.port_val[0x40] == 0x600d &&
+		       th[1].t.port_val[0x40] == 0x600d,
+	       "vp0 %s status %#x, vp1 status %#x", why_run(th[0].r), th[0].t.port_val[0x40],
+	       th[1].t.port_val[0x40]);
+	result("2 VPs share memory coherently (lock inc)",
+	       *(uint64_t *)(g.ram + 0x9020) == 200000, "counter %llu",
+	       (unsigned long long)*(uint64_t *)(g.ram + 0x9020));
+	guest_destroy(&g);
+}
+
+static void test_isolation(void)
+{
+	struct guest a, b;
+	struct vp_thread ta = {0}, tb = {0};
+	pthread_t t1, t2;
+	void *extra;
+	int ok;
+
+	if (guest_create(&a, backend, 1 << 20, 1) || guest_create(&b, backend, 1 << 20, 1)) {
+		result("two partitions", 0, "create: %s", WinHvLastError());
+		return;
+	}
+	/* A also has a page at 0x200000; B does not. */
+	extra = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	*(uint32_t *)extra = 0xa5a5a5a5;
+	ok = !WinHvMapGpaPages(a.part, 0x200000, extra, 4096, HV_MAP_GPA_READABLE);
+	result("map an extra read-only page", ok, "%s", WinHvLastError());
+	guest_load(&a, guest_iso_start, guest_iso_end);
+	guest_load(&b, guest_iso_start, guest_iso_end);
+	*(uint32_t *)(a.ram + 0x3000) = 0xaaaa0001;
+	*(uint32_t *)(b.ram + 0x3000) = 0xbbbb0002;
+	guest_set_mode(&a, 0, MODE_PM32);
+	guest_set_mode(&b, 0, MODE_PM32);
+	ta.g = &a;
+	tb.g = &b;
+	pthread_create(&t1, NULL, vp_thread_fn, &ta);
+	pthread_create(&t2, NULL, vp_thread_fn, &tb);
+	pthread_join(t1, NULL);
+	pthread_join(t2, NULL);
+	result("two partitions run at once, each sees its own memory",
+	       ta.t.port_val[0x20] == 0xaaaa0001 && tb.t.port_val[0x20] == 0xbbbb0002,
+	       "a %#x b %#x", ta.t.port_val[0x20], tb.t.port_val[0x20]);
+	result("partition A reads its extra page", ta.r == 0 && ta.t.port_val[0x21] == 0xa5a5a5a5,
+	       "%s value %#x", why_run(ta.r), ta.t.port_val[0x21]);
+	{
+		const struct hv_x64_memory_intercept_message *m = (const void *)tb.msg.payload;
+
+		result("partition B cannot read A's memory (unmapped GPA intercept)",
+		       tb.r == HvMessageTypeUnmappedGpa && m->guest_physical_address == 0x200000,
+		       "%s gpa %#llx", why_run(tb.r),
+		       (unsigned long long)m->guest_physical_address);
+	}
+	guest_destroy(&a);
+	guest_destroy(&b);
+	munmap(extra, 4096);
+}
+
+struct irq_ctx {
+	struct guest *g;
+};
+
+static void *assert_later(void *arg)
+{
+	struct irq_ctx *c = arg;
+
+	usleep(300 * 1000);
+	WinHvAssertVirtualInterrupt(c->g->part, HV_X64_INTERRUPT_TYPE_FIXED, 0x30, 0);
+	return NULL;
+}
+
+static void test_interrupt(void)
+{
+	struct guest g;
+	struct trace t = {0};
+	struct hv_message msg;
+	struct irq_ctx c = {&g};
+	uint64_t *idt;
+	uint64_t handler = GUEST_LOAD + (guest_irq_handler - guest_irq_start);
+	union hv_register_value v = {0};
+	uint32_t name = HvX64RegisterIdtr;
+	pthread_t tid;
+	long r;
+
+	if (guest_create(&g, backend, 1 << 20, 1)) {
+		result("interrupt", 0, "create: %s", WinHvLastError());
+		return;
+	}
+	guest_load(&g, guest_irq_start, guest_irq_end);
+	guest_set_mode(&g, 0, MODE_LM64);
+	idt = (uint64_t *)(g.ram + GUEST_IDT);
+	/* 64-bit interrupt gate for vector 0x30, selector 0x08. */
+	idt[0x30 * 2] = (handler & 0xffff) | (0x08ULL << 16) | (0x8eULL << 40) |
+			((handler >> 16 & 0xffff) << 48);
+	idt[0x30 * 2 + 1] = handler >> 32;
+	v.table.base = GUEST_IDT;
+	v.table.limit = 256 * 16 - 1;
+	WinHvSetVpRegisters(g.vp[0], &name, &v, 1);
+	pthread_create(&tid, NULL, assert_later, &c);
+	r = run(&g, 0, &t, &msg);
+	pthread_join(tid, NULL);
+	result("HLT wakes on an injected interrupt",
+	       r == 0 && t.port_val[0x31] == 0x99 && t.port_val[0x30] == 0x77, "%s, %#x %#x",
+	       why_run(r), t.port_val[0x31], t.port_val[0x30]);
+	guest_destroy(&g);
+}
+
+static void *cancel_later(void *arg)
+{
+	struct guest *g = arg;
+
+	usleep(300 * 1000);
+	WinHvCancelRunVp(g->vp[0]);
+	return NULL;
+}
+
+static void test_cancel(void)
+{
+	struct guest g;
+	struct trace t = {0};
+	struct hv_message msg;
+	pthread_t tid;
+	long r;
+
+	if (guest_create(&g, backend, 1 << 20, 1)) {
+		result("cancel", 0, "create: %s", WinHvLastError());
+		return;
+	}
+	guest_load(&g, guest_spin_start, guest_spin_end);
+	guest_set_mode(&g, 0, MODE_LM64);
+	pthread_create(&tid, NULL, cancel_later, &g);
+	r = run(&g, 0, &t, &msg);
+	pthread_join(tid, NULL);
+	result("a cancel returns from run promptly", r == HvMessageTypeLinhvCanceled, "%s",
+	       why_run(r));
+	guest_destroy(&g);
+}
+
+static long meminfo(const char *key)
+{
+	char line[256];
+	long v = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, strlen(key))) {
+			v = atol(line + strlen(key) + 1);
+			break;
+		}
+	}
+	fclose(f);
+	return v;
+}
+
+static int kill_child(void)
+{
+	struct guest g;
+	struct trace t = {0};
+	struct hv_message msg;
+
+	/* 64 MiB of guest RAM, touched so that pinning holds real pages. */
+	if (guest_create(&g, backend, 64 << 20, 2))
+		return 1;
+	memset(g.ram, 1, 64 << 20);
+	guest_load(&g, guest_spin_start, guest_spin_end);
+	guest_set_mode(&g, 0, MODE_LM64);
+	printf("child-ready\n");
+	fflush(stdout);
+	run(&g, 0, &t, &msg);
+	return 0;
+}
+
+static long vmstat(const char *key)
+{
+	char name[128];
+	long v, found = -1;
+	FILE *f = fopen("/proc/vmstat", "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%127s %ld", name, &v) == 2) {
+		if (!strcmp(name, key)) {
+			found = v;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* Pages pinned and not yet released, system wide. */
+static long pins_held(void)
+{
+	return vmstat("nr_foll_pin_acquired") - vmstat("nr_foll_pin_released");
+}
+
+static void test_kill(const char *self)
+{
+	int pipefd[2];
+	char buf[64] = "";
+	long shmem_before, pins_before, shmem_during, pins_during, shmem_after = 0, pins_after = 0;
+	pid_t pid;
+	int status;
+
+	shmem_before = meminfo("Shmem:");
+	pins_before = pins_held();
+	if (pipe(pipefd))
+		return;
+	pid = fork();
+	if (pid == 0) {
+		dup2(pipefd[1], 1);
+		execl(self, self, "--kill-child", (char *)NULL);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	if (read(pipefd[0], buf, sizeof(buf) - 1) <= 0 || !strstr(buf, "child-ready")) {
+		result("SIGKILL mid-run", 0, "child did not start: '%s'", buf);
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		return;
+	}
+	usleep(500 * 1000);
+	shmem_during = meminfo("Shmem:");
+	pins_during = pins_held();
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	close(pipefd[0]);
+	for (int i = 0; i < 50; i++) { /* the last fput may finish a moment later */
+		shmem_after = meminfo("Shmem:");
+		pins_after = pins_held();
+		if (pins_after == pins_before && shmem_after < shmem_before + 1024)
+			break;
+		usleep(100 * 1000);
+	}
+	result("guest pages are pinned while the VM runs", pins_during - pins_before >= 16000,
+	       "%ld pages pinned", pins_during - pins_before);
+	result("SIGKILL mid-run unpins every page",
+	       WIFSIGNALED(status) && pins_after == pins_before,
+	       "pins before %ld during %ld after %ld", pins_before, pins_during, pins_after);
+	result("SIGKILL mid-run frees the guest's memory (Shmem)",
+	       shmem_during > shmem_before + 60 * 1024 && shmem_after < shmem_before + 1024,
+	       "Shmem before %ld kB, running %ld kB, after %ld kB", shmem_before, shmem_during,
+	       shmem_after);
+}
+
+int main(int argc, char **argv)
+{
+	const char *only = NULL;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--kill-child"))
+			return kill_child();
+		if (!strcmp(argv[i], "--backend") && i + 1 < argc) {
+			if (WinHvParseBackend(argv[++i], &backend)) {
+				fprintf(stderr, "hvcore-tests: unknown backend '%s'\n", argv[i]);
+				return 2;
+			}
+		} else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
+			only = argv[++i];
+		} else {
+			fprintf(stderr, "usage: hvcore-tests [--backend linhv|kvm] [--only NAME]\n");
+			return 2;
+		}
+	}
+#define T(name, call)                                                                              \
+	if (!only || strstr(name, only))                                                          \
+	call
+	T("real", test_real_mode());
+	T("pm32", test_pm32());
+	T("lm64", test_lm64());
+	T("triple", test_triple_fault());
+	T("smp", test_smp());
+	T("isolation", test_isolation());
+	T("interrupt", test_interrupt());
+	T("cancel", test_cancel());
+	T("kill", test_kill(argv[0]));
+	return failures ? 1 : 0;
+}
