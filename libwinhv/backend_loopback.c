@@ -422,26 +422,26 @@ static int lb_reference_time(struct winhv_partition *p, uint64_t *t)
 }
 
 const struct winhv_backend_ops winhv_loopback_ops = {
-	.name = "loopback",
-	.get_caps = lb_get_caps,
-	.create_partition = lb_create_partition,
-	.delete_partition = lb_delete_partition,
-	.map = lb_map,
-	.unmap = lb_unmap,
-	.create_vp = lb_create_vp,
-	.delete_vp = lb_delete_vp,
-	.get_regs = lb_no_regs,
-	.set_regs = lb_no_set_regs,
-	.run = lb_run,
-	.cancel = lb_cancel,
-	.assert_interrupt = lb_assert_interrupt,
-	.post_message = lb_post_message,
-	.signal_event = lb_signal_event,
-	.register_event_fd = lb_register_event_fd,
-	.register_msg_connection = lb_register_msg_connection,
-	.posted_message_fd = lb_posted_message_fd,
-	.read_posted_message = lb_read_posted_message,
-	.reference_time = lb_reference_time,
+    .name = "loopback",
+    .get_caps = lb_get_caps,
+    .create_partition = lb_create_partition,
+    .delete_partition = lb_delete_partition,
+    .map = lb_map,
+    .unmap = lb_unmap,
+    .create_vp = lb_create_vp,
+    .delete_vp = lb_delete_vp,
+    .get_regs = lb_no_regs,
+    .set_regs = lb_no_set_regs,
+    .run = lb_run,
+    .cancel = lb_cancel,
+    .assert_interrupt = lb_assert_interrupt,
+    .post_message = lb_post_message,
+    .signal_event = lb_signal_event,
+    .register_event_fd = lb_register_event_fd,
+    .register_msg_connection = lb_register_msg_connection,
+    .posted_message_fd = lb_posted_message_fd,
+    .read_posted_message = lb_read_posted_message,
+    .reference_time = lb_reference_time,
 };
 
 /* ---- The guest side ---- */
@@ -470,8 +470,8 @@ int WinHvLoopbackGuestSetSynicPages(struct winhv_partition *p, uint32_t vp, uint
 	return 0;
 }
 
-int WinHvLoopbackGuestSetSint(struct winhv_partition *p, uint32_t vp, uint32_t sint,
-			      uint8_t vector, bool masked)
+int WinHvLoopbackGuestSetSint(struct winhv_partition *p, uint32_t vp, uint32_t sint, uint8_t vector,
+			      bool masked)
 {
 	struct lb_partition *l = guest_lb(p, vp);
 

@@ -62,10 +62,10 @@ bool vsc_ic_negotiate(uint8_t *buf, uint32_t len, const uint32_t *fw, uint32_t n
 int vsc_ic_open(struct vsc_vmbus *bus, struct vsc_ic *ic, uint16_t service)
 {
 	static const struct vmbus_guid guids[] = {
-		[IC_MSGTYPE_HEARTBEAT] = IC_GUID_HEARTBEAT,
-		[IC_MSGTYPE_KVPEXCHANGE] = IC_GUID_KVP,
-		[IC_MSGTYPE_SHUTDOWN] = IC_GUID_SHUTDOWN,
-		[IC_MSGTYPE_TIMESYNC] = IC_GUID_TIMESYNC,
+	    [IC_MSGTYPE_HEARTBEAT] = IC_GUID_HEARTBEAT,
+	    [IC_MSGTYPE_KVPEXCHANGE] = IC_GUID_KVP,
+	    [IC_MSGTYPE_SHUTDOWN] = IC_GUID_SHUTDOWN,
+	    [IC_MSGTYPE_TIMESYNC] = IC_GUID_TIMESYNC,
 	};
 	const struct vsc_offer *o;
 
@@ -152,9 +152,9 @@ static uint32_t kvp(struct vsc_ic *ic, uint8_t *body, uint32_t len)
 			return IC_S_CONT; /* end of the pool */
 		m->body.enumerate.data.value_type = IC_KVP_REG_SZ;
 		m->body.enumerate.data.key_size =
-			to_utf16(m->body.enumerate.data.key, IC_KVP_MAX_KEY_BYTES, p->key);
+		    to_utf16(m->body.enumerate.data.key, IC_KVP_MAX_KEY_BYTES, p->key);
 		m->body.enumerate.data.value_size =
-			to_utf16(m->body.enumerate.data.value, IC_KVP_MAX_VALUE_BYTES, p->value);
+		    to_utf16(m->body.enumerate.data.value, IC_KVP_MAX_VALUE_BYTES, p->value);
 		return IC_S_OK;
 	}
 	case IC_KVP_OP_SET:
@@ -183,7 +183,7 @@ static uint32_t kvp(struct vsc_ic *ic, uint8_t *body, uint32_t len)
 			if (streq(pairs[idx].key, key)) {
 				m->body.get.value_type = IC_KVP_REG_SZ;
 				m->body.get.value_size = to_utf16(
-					m->body.get.value, IC_KVP_MAX_VALUE_BYTES, pairs[idx].value);
+				    m->body.get.value, IC_KVP_MAX_VALUE_BYTES, pairs[idx].value);
 				return IC_S_OK;
 			}
 		}
@@ -282,8 +282,8 @@ void vsc_ic_poll(struct vsc_ic *ic)
 {
 	uint32_t len;
 
-	while (ic->ch.open && vsc_channel_recv(&ic->ch, ic->buf, sizeof(ic->buf), &len) ==
-				      VSC_RING_OK) {
+	while (ic->ch.open &&
+	       vsc_channel_recv(&ic->ch, ic->buf, sizeof(ic->buf), &len) == VSC_RING_OK) {
 		struct vmbus_packet_descriptor d;
 		uint32_t off, plen;
 

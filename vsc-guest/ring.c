@@ -122,8 +122,8 @@ bool vsc_ring_read_done(struct vsc_ring *r)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	vsc_store32(F(r, read_index), r->priv_read);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	read = r->priv_read >= r->start ? r->priv_read - r->start
-					: r->size - r->start + r->priv_read;
+	read =
+	    r->priv_read >= r->start ? r->priv_read - r->start : r->size - r->start + r->priv_read;
 	r->start = r->priv_read;
 	pending = vsc_load32(F(r, pending_send_sz));
 	if (!pending)

@@ -15,9 +15,9 @@
 
 /* Linux 6.1's vmbus_versions[], newest first. */
 static const uint32_t linux_versions[] = {
-	VMBUS_VERSION_WIN10_V5_3, VMBUS_VERSION_WIN10_V5_2, VMBUS_VERSION_WIN10_V5_1,
-	VMBUS_VERSION_WIN10_V5,	  VMBUS_VERSION_WIN10_V4_1, VMBUS_VERSION_WIN10,
-	VMBUS_VERSION_WIN8_1,	  VMBUS_VERSION_WIN8,
+    VMBUS_VERSION_WIN10_V5_3, VMBUS_VERSION_WIN10_V5_2, VMBUS_VERSION_WIN10_V5_1,
+    VMBUS_VERSION_WIN10_V5,   VMBUS_VERSION_WIN10_V4_1, VMBUS_VERSION_WIN10,
+    VMBUS_VERSION_WIN8_1,     VMBUS_VERSION_WIN8,
 };
 
 static void *alloc(struct vsc_vmbus *bus, uint32_t pages, uint64_t *gpa)
@@ -260,8 +260,8 @@ int vsc_vmbus_try_version(struct vsc_vmbus *bus, uint32_t version)
 	if (!r.version_supported)
 		return VSC_ERR_REFUSED;
 	bus->version = version;
-	bus->msg_conn_id = version >= VMBUS_VERSION_WIN10_V5 ? r.msg_conn_id
-							     : VMBUS_MESSAGE_CONNECTION_ID;
+	bus->msg_conn_id =
+	    version >= VMBUS_VERSION_WIN10_V5 ? r.msg_conn_id : VMBUS_MESSAGE_CONNECTION_ID;
 	return VSC_OK;
 }
 
@@ -371,8 +371,9 @@ int vsc_gpadl_create(struct vsc_vmbus *bus, uint32_t relid, uint64_t gpa, uint32
 	}
 	if (rc)
 		return rc;
-	rc = vsc_vmbus_wait(bus, VMBUS_MSG_GPADL_CREATED,
-			    offsetof(struct vmbus_msg_gpadl_created, gpadl), *handle, &r, sizeof(r));
+	rc =
+	    vsc_vmbus_wait(bus, VMBUS_MSG_GPADL_CREATED,
+			   offsetof(struct vmbus_msg_gpadl_created, gpadl), *handle, &r, sizeof(r));
 	if (rc)
 		return rc;
 	return r.creation_status ? VSC_ERR_REFUSED : VSC_OK;
@@ -381,7 +382,7 @@ int vsc_gpadl_create(struct vsc_vmbus *bus, uint32_t relid, uint64_t gpa, uint32
 int vsc_gpadl_teardown(struct vsc_vmbus *bus, uint32_t relid, uint32_t handle)
 {
 	struct vmbus_msg_gpadl_teardown m = {
-		.header.msgtype = VMBUS_MSG_GPADL_TEARDOWN, .child_relid = relid, .gpadl = handle};
+	    .header.msgtype = VMBUS_MSG_GPADL_TEARDOWN, .child_relid = relid, .gpadl = handle};
 	int rc = vsc_vmbus_post(bus, bus->msg_conn_id, &m, sizeof(m));
 
 	if (rc)

@@ -116,7 +116,7 @@ struct ic_timesync_ref_msg {
 } VMBUS_PACKED;
 
 /* ---- KVP ---- */
-#define IC_KVP_MAX_KEY_BYTES 512	/* UTF-16LE on the wire */
+#define IC_KVP_MAX_KEY_BYTES 512 /* UTF-16LE on the wire */
 #define IC_KVP_MAX_VALUE_BYTES 2048
 
 enum ic_kvp_op {

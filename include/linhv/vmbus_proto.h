@@ -15,7 +15,7 @@
 
 /* ---- SynIC conventions ---- */
 #define VMBUS_MESSAGE_SINT 2
-#define VMBUS_MESSAGE_CONNECTION_ID 1   /* INITIATE_CONTACT < 5.0 and later posts */
+#define VMBUS_MESSAGE_CONNECTION_ID 1	/* INITIATE_CONTACT < 5.0 and later posts */
 #define VMBUS_MESSAGE_CONNECTION_ID_4 4 /* INITIATE_CONTACT >= 5.0 */
 #define VMBUS_MESSAGE_TYPE_CHANNEL 1	/* SynIC message_type of every VMBus message */
 #define VMBUS_MAX_MESSAGE_SIZE 240
@@ -40,9 +40,9 @@ struct vmbus_guid {
 #define VMBUS_GUID_INIT(a, b, c, d0, d1, d2, d3, d4, d5, d6, d7)                                   \
 	{                                                                                          \
 		{                                                                                  \
-			(a) & 0xff, ((a) >> 8) & 0xff, ((a) >> 16) & 0xff, ((a) >> 24) & 0xff,    \
-			    (b) & 0xff, ((b) >> 8) & 0xff, (c) & 0xff, ((c) >> 8) & 0xff, (d0),    \
-			    (d1), (d2), (d3), (d4), (d5), (d6), (d7)                               \
+			(a) & 0xff, ((a) >> 8) & 0xff, ((a) >> 16) & 0xff, ((a) >> 24) & 0xff,     \
+			    (b)&0xff, ((b) >> 8) & 0xff, (c)&0xff, ((c) >> 8) & 0xff, (d0), (d1),  \
+			    (d2), (d3), (d4), (d5), (d6), (d7)                                     \
 		}                                                                                  \
 	}
 
@@ -98,7 +98,7 @@ struct vmbus_msg_offer_channel {
 	uint16_t reserved3;
 	uint32_t child_relid;
 	uint8_t monitorid;
-	uint8_t monitor_allocated; /* bit 0 */
+	uint8_t monitor_allocated;	 /* bit 0 */
 	uint16_t is_dedicated_interrupt; /* bit 0 */
 	uint32_t connection_id;
 } VMBUS_PACKED;

@@ -31,16 +31,18 @@ static uint32_t take(struct cursor *c, void *out, uint32_t len)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const struct vmbus_guid types[2] = {
-		VMBUS_GUID_INIT(0x1, 0x2, 0x3, 4, 5, 6, 7, 8, 9, 10, 11),
-		VMBUS_GUID_INIT(0x2, 0x2, 0x3, 4, 5, 6, 7, 8, 9, 10, 11)};
+	    VMBUS_GUID_INIT(0x1, 0x2, 0x3, 4, 5, 6, 7, 8, 9, 10, 11),
+	    VMBUS_GUID_INIT(0x2, 0x2, 0x3, 4, 5, 6, 7, 8, 9, 10, 11)};
 	struct fuzz_env e;
 	struct vmbus_channel *chans[2];
 	struct cursor c = {data, size};
 
 	fuzz_env_create(&e);
 	for (int i = 0; i < 2; i++) {
-		struct vmbus_offer_params p = {.if_type = types[i], .if_instance = types[i],
-					       .max_packet_size = 512, .ops = &fuzz_echo_ops};
+		struct vmbus_offer_params p = {.if_type = types[i],
+					       .if_instance = types[i],
+					       .max_packet_size = 512,
+					       .ops = &fuzz_echo_ops};
 
 		vmbus_offer(e.server, &p, &chans[i]);
 	}
@@ -48,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t op = 0, len = 0;
 
 		take(&c, &op, 1);
-		switch (op % 6) {
+		switch (op & 7) {
 		case 0:
 		case 1: { /* HvPostMessage on connection 1 or 4 */
 			struct hv_input_post_message in = {.message_type = 1};
@@ -79,19 +81,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 						      VMBUS_CHANNEL_CONNECTION_ID(relid % 8), 0);
 			break;
 		}
-		case 4:
-			fuzz_env_pump(&e, 1 + op / 64);
-			break;
 		case 5: { /* the device sends to the guest */
 			uint16_t n = 0;
 			static uint8_t payload[8192];
 
 			take(&c, &n, 2);
 			if (vmbus_channel_is_open(chans[op & 1]))
-				vmbus_channel_send(chans[op & 1], n, payload, n % sizeof(payload),
-						   op & 0x40);
+				vmbus_channel_send(chans[op & 8 ? 1 : 0], n, payload,
+						   n % sizeof(payload), op & 0x40);
 			break;
 		}
+		default: /* let the host run */
+			fuzz_env_pump(&e, 1 + op / 64);
+			break;
 		}
 	}
 	fuzz_env_pump(&e, 4);

@@ -44,8 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    ic_timesync_create(&tp, &ts) || ic_kvp_create(&kp, &kvp))
 			abort();
 	}
-	if (vsc_vmbus_connect(&e.bus, VMBUS_VERSION_WIN10_V5_3) ||
-	    vsc_vmbus_request_offers(&e.bus))
+	if (vsc_vmbus_connect(&e.bus, VMBUS_VERSION_WIN10_V5_3) || vsc_vmbus_request_offers(&e.bus))
 		abort();
 	for (int k = 0; k < 4; k++) {
 		memset(&gic[k], 0, sizeof(gic[k]));

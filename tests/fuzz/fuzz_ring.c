@@ -65,7 +65,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct vmbus_packet_descriptor d = {.type = 6};
 
 		for (int i = 0; i < 16; i++) {
-			if (vmbus_hring_write(&out, &d, NULL, 0, buf, (uint32_t)(max * (i + 1)) % 9000,
+			if (vmbus_hring_write(&out, &d, NULL, 0, buf,
+					      (uint32_t)(max * (i + 1)) % 9000,
 					      &sig) == VMBUS_RING_CORRUPT)
 				break;
 			vmbus_hring_writable(&out);

@@ -127,11 +127,11 @@ static void echo_released(struct vmbus_channel *c, void *ctx)
 }
 
 const struct vmbus_vsp_ops echo_ops = {
-	.open = echo_open,
-	.packet = echo_packet,
-	.writable = echo_writable,
-	.close = echo_close,
-	.released = echo_released,
+    .open = echo_open,
+    .packet = echo_packet,
+    .writable = echo_writable,
+    .close = echo_close,
+    .released = echo_released,
 };
 
 struct vmbus_guid echo_guid(uint8_t type_byte)

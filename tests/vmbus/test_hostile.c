@@ -70,13 +70,14 @@ static uint32_t created_status(struct harness *h, uint32_t handle)
 {
 	struct vmbus_msg_gpadl_created r;
 
-	ck_assert_int_eq(vsc_vmbus_wait(&h->bus, VMBUS_MSG_GPADL_CREATED, 12, handle, &r, sizeof(r)),
-			 VSC_OK);
+	ck_assert_int_eq(
+	    vsc_vmbus_wait(&h->bus, VMBUS_MSG_GPADL_CREATED, 12, handle, &r, sizeof(r)), VSC_OK);
 	return r.creation_status;
 }
 
 static void post_gpadl(struct harness *h, uint32_t relid, uint32_t handle, uint16_t rangecount,
-		       uint32_t byte_count, const uint64_t *pfns, uint32_t npfns, uint32_t announced)
+		       uint32_t byte_count, const uint64_t *pfns, uint32_t npfns,
+		       uint32_t announced)
 {
 	uint8_t m[VMBUS_MAX_MESSAGE_SIZE] = {0};
 	struct vmbus_msg_gpadl_header hd = {.header.msgtype = VMBUS_MSG_GPADL_HEADER,
@@ -175,8 +176,8 @@ START_TEST(open_with_bad_gpadl_or_offsets_is_refused)
 		m.downstream_ringbuffer_pageoffset = offsets[i];
 		m.openid = (uint32_t)i;
 		ck_assert_int_eq(vsc_vmbus_post(&h.bus, h.bus.msg_conn_id, &m, sizeof(m)), VSC_OK);
-		ck_assert_int_eq(vsc_vmbus_wait(&h.bus, VMBUS_MSG_OPENCHANNEL_RESULT, 8, m.child_relid,
-						&r, sizeof(r)),
+		ck_assert_int_eq(vsc_vmbus_wait(&h.bus, VMBUS_MSG_OPENCHANNEL_RESULT, 8,
+						m.child_relid, &r, sizeof(r)),
 				 VSC_OK);
 		ck_assert_uint_ne(r.status, 0);
 	}
@@ -184,29 +185,28 @@ START_TEST(open_with_bad_gpadl_or_offsets_is_refused)
 	m.downstream_ringbuffer_pageoffset = 4;
 	m.child_relid = offer_of(&h, 0x11, 0)->msg.child_relid;
 	ck_assert_int_eq(vsc_vmbus_post(&h.bus, h.bus.msg_conn_id, &m, sizeof(m)), VSC_OK);
-	ck_assert_int_eq(vsc_vmbus_wait(&h.bus, VMBUS_MSG_OPENCHANNEL_RESULT, 8, m.child_relid, &r,
-					sizeof(r)),
-			 VSC_OK);
+	ck_assert_int_eq(
+	    vsc_vmbus_wait(&h.bus, VMBUS_MSG_OPENCHANNEL_RESULT, 8, m.child_relid, &r, sizeof(r)),
+	    VSC_OK);
 	ck_assert_uint_ne(r.status, 0);
 	m.child_relid = o->msg.child_relid;
 	m.ringbuffer_gpadlhandle = 0xdead;
 	ck_assert_int_eq(vsc_vmbus_post(&h.bus, h.bus.msg_conn_id, &m, sizeof(m)), VSC_OK);
-	ck_assert_int_eq(vsc_vmbus_wait(&h.bus, VMBUS_MSG_OPENCHANNEL_RESULT, 8, m.child_relid, &r,
-					sizeof(r)),
-			 VSC_OK);
+	ck_assert_int_eq(
+	    vsc_vmbus_wait(&h.bus, VMBUS_MSG_OPENCHANNEL_RESULT, 8, m.child_relid, &r, sizeof(r)),
+	    VSC_OK);
 	ck_assert_uint_ne(r.status, 0);
 	m.ringbuffer_gpadlhandle = handle;
 	m.target_vp = 64;
 	ck_assert_int_eq(vsc_vmbus_post(&h.bus, h.bus.msg_conn_id, &m, sizeof(m)), VSC_OK);
-	ck_assert_int_eq(vsc_vmbus_wait(&h.bus, VMBUS_MSG_OPENCHANNEL_RESULT, 8, m.child_relid, &r,
-					sizeof(r)),
-			 VSC_OK);
+	ck_assert_int_eq(
+	    vsc_vmbus_wait(&h.bus, VMBUS_MSG_OPENCHANNEL_RESULT, 8, m.child_relid, &r, sizeof(r)),
+	    VSC_OK);
 	ck_assert_uint_ne(r.status, 0);
 	m.child_relid = 1500;
 	ck_assert_int_eq(vsc_vmbus_post(&h.bus, h.bus.msg_conn_id, &m, sizeof(m)), VSC_OK);
-	ck_assert_int_eq(vsc_vmbus_wait(&h.bus, VMBUS_MSG_OPENCHANNEL_RESULT, 8, 1500, &r,
-					sizeof(r)),
-			 VSC_OK);
+	ck_assert_int_eq(
+	    vsc_vmbus_wait(&h.bus, VMBUS_MSG_OPENCHANNEL_RESULT, 8, 1500, &r, sizeof(r)), VSC_OK);
 	ck_assert_uint_ne(r.status, 0);
 	ck_assert_int_eq(a.opens, 0);
 	/* And the proper open still works; a second open of an open channel is refused. */
@@ -215,9 +215,9 @@ START_TEST(open_with_bad_gpadl_or_offsets_is_refused)
 	m.target_vp = 0;
 	m.openid = 99;
 	ck_assert_int_eq(vsc_vmbus_post(&h.bus, h.bus.msg_conn_id, &m, sizeof(m)), VSC_OK);
-	ck_assert_int_eq(vsc_vmbus_wait(&h.bus, VMBUS_MSG_OPENCHANNEL_RESULT, 8, ca.relid, &r,
-					sizeof(r)),
-			 VSC_OK);
+	ck_assert_int_eq(
+	    vsc_vmbus_wait(&h.bus, VMBUS_MSG_OPENCHANNEL_RESULT, 8, ca.relid, &r, sizeof(r)),
+	    VSC_OK);
 	ck_assert_uint_ne(r.status, 0);
 	roundtrip(&h, &ca, 64, 1);
 	open_echo(&h, &cb, 0x11);
@@ -233,9 +233,8 @@ static void expect_failed(struct harness *h, struct echo_dev *d, struct vsc_chan
 	ck_assert_int_eq(d->closes, 1);
 	ck_assert(h_log_contains(h, why));
 	ck_assert(h_log_contains(h, "closing the channel"));
-	ck_assert_int_eq(vsc_vmbus_wait(&h->bus, VMBUS_MSG_RESCIND_CHANNELOFFER, 8, c->relid, NULL,
-					0),
-			 VSC_OK);
+	ck_assert_int_eq(
+	    vsc_vmbus_wait(&h->bus, VMBUS_MSG_RESCIND_CHANNELOFFER, 8, c->relid, NULL, 0), VSC_OK);
 	/* The guest lets go; the server frees the channel and tells the VSP. */
 	ck_assert_int_eq(vsc_channel_close(c), VSC_OK);
 	ck_assert_int_eq(vsc_channel_release(&h->bus, c->relid), VSC_OK);
@@ -352,7 +351,7 @@ START_TEST(out_of_place_messages_are_ignored)
 	h_connect(&h);
 	open_echo(&h, &ca, 0x10);
 	c.child_relid = offer_of(&h, 0x11, 0)->msg.child_relid; /* not open */
-	rr.child_relid = ca.relid;				 /* not rescinded */
+	rr.child_relid = ca.relid;				/* not rescinded */
 	vsc_vmbus_post(&h.bus, h.bus.msg_conn_id, &c, sizeof(c));
 	vsc_vmbus_post(&h.bus, h.bus.msg_conn_id, &rr, sizeof(rr));
 	vsc_vmbus_post(&h.bus, h.bus.msg_conn_id, &td, sizeof(td));
@@ -407,7 +406,8 @@ START_TEST(floods_of_messages_signals_packets_and_gpadls)
 		memcpy(m, &hd, sizeof(hd));
 		memcpy(m + sizeof(hd), &r, sizeof(r));
 		memcpy(m + sizeof(hd) + sizeof(r), &pfn, 8);
-		vsc_vmbus_post(&h.bus, h.bus.msg_conn_id, m, (uint32_t)(sizeof(hd) + sizeof(r) + 8));
+		vsc_vmbus_post(&h.bus, h.bus.msg_conn_id, m,
+			       (uint32_t)(sizeof(hd) + sizeof(r) + 8));
 	}
 	h_run(&h, 200);
 	/* Partial GPADLs count against the limit (the two rings included). */

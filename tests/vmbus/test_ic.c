@@ -183,11 +183,11 @@ START_TEST(timesync_real_clock_is_close_to_now)
 END_TEST
 
 static const struct vsc_kvp_pair auto_pool[] = {
-	{"FullyQualifiedDomainName", "guest1.example.org"},
-	{"IntegrationServicesVersion", "6.1.0"},
-	{"NetworkAddressIPv4", "192.0.2.10;192.0.2.11"},
-	{"NetworkAddressIPv6", "2001:db8::10"},
-	{"OSName", "Debian GNU/Linux"},
+    {"FullyQualifiedDomainName", "guest1.example.org"},
+    {"IntegrationServicesVersion", "6.1.0"},
+    {"NetworkAddressIPv4", "192.0.2.10;192.0.2.11"},
+    {"NetworkAddressIPv6", "2001:db8::10"},
+    {"OSName", "Debian GNU/Linux"},
 };
 
 START_TEST(kvp_reads_hostname_and_addresses_and_sets_external_keys)

@@ -60,9 +60,9 @@ START_TEST(guest_to_host_wraps_many_times)
 
 		for (uint32_t k = 0; k < n; k++)
 			out[k] = (uint8_t)(i + k);
-		ck_assert_int_eq(vsc_ring_write(&rp.guest, VMBUS_PKT_DATA_INBAND, 0, (uint64_t)i, out, n,
-						&sig),
-				 VSC_RING_OK);
+		ck_assert_int_eq(
+		    vsc_ring_write(&rp.guest, VMBUS_PKT_DATA_INBAND, 0, (uint64_t)i, out, n, &sig),
+		    VSC_RING_OK);
 		/* Host was idle and the ring empty: exactly this write signals. */
 		ck_assert(sig);
 		vmbus_hring_read_begin(&rp.host);
@@ -70,7 +70,8 @@ START_TEST(guest_to_host_wraps_many_times)
 		ck_assert_uint_eq(len, (16 + n + 7) & ~7u);
 		ck_assert_uint_eq(((struct vmbus_packet_descriptor *)in)->trans_id, (uint64_t)i);
 		ck_assert_mem_eq(in + 16, out, n);
-		ck_assert_int_eq(vmbus_hring_read(&rp.host, in, sizeof(in), &len), VMBUS_RING_EMPTY);
+		ck_assert_int_eq(vmbus_hring_read(&rp.host, in, sizeof(in), &len),
+				 VMBUS_RING_EMPTY);
 		ck_assert(!vmbus_hring_read_end(&rp.host, &more));
 		ck_assert(!more);
 	}
@@ -134,7 +135,8 @@ START_TEST(full_ring_and_pending_send_sz)
 
 	memset(buf, 0xab, sizeof(buf));
 	rp_init(&rp, 2, false);
-	/* Fill: 1000+16 -> 1016 bytes + 8 trailer = 1024; only 3 fit in 4096 (one byte stays free). */
+	/* Fill: 1000+16 -> 1016 bytes + 8 trailer = 1024; only 3 fit in 4096 (one byte stays free).
+	 */
 	while ((rc = vmbus_hring_write(&rp.host, &(struct vmbus_packet_descriptor){.type = 6}, NULL,
 				       0, buf, 1000, &sig)) == VMBUS_RING_OK)
 		n++;
@@ -257,10 +259,10 @@ START_TEST(host_to_guest_integrity_with_header)
 		for (uint32_t k = 0; k < sizeof(data); k++)
 			data[k] = (uint8_t)(k ^ (uint32_t)i);
 		ck_assert_int_eq(
-			vmbus_hring_write(&rp.host,
-					  &(struct vmbus_packet_descriptor){.type = 7, .trans_id = 9},
-					  hdr8, sizeof(hdr8), data, sizeof(data), &sig),
-			VMBUS_RING_OK);
+		    vmbus_hring_write(&rp.host,
+				      &(struct vmbus_packet_descriptor){.type = 7, .trans_id = 9},
+				      hdr8, sizeof(hdr8), data, sizeof(data), &sig),
+		    VMBUS_RING_OK);
 		ck_assert_int_eq(vsc_ring_read(&rp.guest, in, sizeof(in), &len), VSC_RING_OK);
 		ck_assert_uint_eq(((struct vmbus_packet_descriptor *)in)->offset8, 4);
 		ck_assert_mem_eq(in + 16, hdr8, sizeof(hdr8));

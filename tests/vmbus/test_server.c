@@ -49,7 +49,8 @@ START_TEST(refuses_versions_outside_range_and_wrong_connection)
 	/* 5.x must come on connection 4. */
 	m.vmbus_version_requested = VMBUS_VERSION_WIN10_V5_3;
 	m.msg_sint = 2;
-	ck_assert_int_eq(vsc_vmbus_post(&h.bus, VMBUS_MESSAGE_CONNECTION_ID, &m, sizeof(m)), VSC_OK);
+	ck_assert_int_eq(vsc_vmbus_post(&h.bus, VMBUS_MESSAGE_CONNECTION_ID, &m, sizeof(m)),
+			 VSC_OK);
 	ck_assert_int_eq(vsc_vmbus_wait(&h.bus, VMBUS_MSG_VERSION_RESPONSE, 0, 0, &r, sizeof(r)),
 			 VSC_OK);
 	ck_assert_uint_eq(r.version_supported, 0);
@@ -341,16 +342,16 @@ START_TEST(modifychannel_answers_on_5_3)
 	m.child_relid = ch.relid;
 	m.target_vp = 1;
 	ck_assert_int_eq(vsc_vmbus_post(&h.bus, h.bus.msg_conn_id, &m, sizeof(m)), VSC_OK);
-	ck_assert_int_eq(vsc_vmbus_wait(&h.bus, VMBUS_MSG_MODIFYCHANNEL_RESPONSE, 8, ch.relid, &r,
-					sizeof(r)),
-			 VSC_OK);
+	ck_assert_int_eq(
+	    vsc_vmbus_wait(&h.bus, VMBUS_MSG_MODIFYCHANNEL_RESPONSE, 8, ch.relid, &r, sizeof(r)),
+	    VSC_OK);
 	ck_assert_uint_eq(r.status, 0);
 	ck_assert_uint_eq(vmbus_channel_target_vp(d.chan), 1);
 	m.target_vp = 9;
 	ck_assert_int_eq(vsc_vmbus_post(&h.bus, h.bus.msg_conn_id, &m, sizeof(m)), VSC_OK);
-	ck_assert_int_eq(vsc_vmbus_wait(&h.bus, VMBUS_MSG_MODIFYCHANNEL_RESPONSE, 8, ch.relid, &r,
-					sizeof(r)),
-			 VSC_OK);
+	ck_assert_int_eq(
+	    vsc_vmbus_wait(&h.bus, VMBUS_MSG_MODIFYCHANNEL_RESPONSE, 8, ch.relid, &r, sizeof(r)),
+	    VSC_OK);
 	ck_assert_uint_ne(r.status, 0);
 	roundtrip(&h, &ch, 10, 1);
 	h_teardown(&h);

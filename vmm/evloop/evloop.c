@@ -20,7 +20,7 @@ struct evloop_handler {
 	bool dead;
 	evloop_fd_cb cb;
 	void *ctx;
-	struct evloop_timer *timer; /* set for timer handlers */
+	struct evloop_timer *timer;  /* set for timer handlers */
 	struct evloop_handler *next; /* live list, or zombie list once dead */
 };
 

@@ -204,8 +204,8 @@ static void on_signal(struct evloop *loop, int fd, uint32_t events, void *ctx)
 		while (c->state == VMBUS_CH_OPEN && n < VMBUS_DRAIN_BUDGET) {
 			const struct vmbus_packet_descriptor *d = (const void *)c->pkt_buf;
 			struct vmbus_packet pkt;
-			int rc = vmbus_hring_read(&c->in, c->pkt_buf, c->offer.max_packet_size,
-						  &len);
+			int rc =
+			    vmbus_hring_read(&c->in, c->pkt_buf, c->offer.max_packet_size, &len);
 
 			if (rc == VMBUS_RING_EMPTY)
 				break;
@@ -219,13 +219,13 @@ static void on_signal(struct evloop *loop, int fd, uint32_t events, void *ctx)
 				goto out;
 			}
 			pkt = (struct vmbus_packet){
-				.type = d->type,
-				.flags = d->flags,
-				.trans_id = d->trans_id,
-				.data = c->pkt_buf + d->offset8 * 8u,
-				.len = len - d->offset8 * 8u,
-				.raw = c->pkt_buf,
-				.raw_len = len,
+			    .type = d->type,
+			    .flags = d->flags,
+			    .trans_id = d->trans_id,
+			    .data = c->pkt_buf + d->offset8 * 8u,
+			    .len = len - d->offset8 * 8u,
+			    .raw = c->pkt_buf,
+			    .raw_len = len,
 			};
 			n++;
 			c->offer.ops->packet(c, &pkt, c->offer.ctx);
@@ -331,6 +331,8 @@ void vmbus_channel_do_open(struct vmbus_channel *c, const struct vmbus_msg_open_
 		open_result(c, m, OPEN_FAILED);
 		return;
 	}
+	vmbus_channel_log(c, "opened: %u+%u ring pages, target VP %u", off, g->npages - off,
+			  c->target_vp);
 	open_result(c, m, 0);
 	kick(c); /* the guest may have queued packets before the result */
 }
@@ -349,7 +351,7 @@ void vmbus_channel_do_modify(struct vmbus_channel *c, uint32_t target_vp)
 {
 	struct vmbus_server *s = c->server;
 	struct vmbus_msg_modifychannel_response r = {
-		.header.msgtype = VMBUS_MSG_MODIFYCHANNEL_RESPONSE, .child_relid = c->relid};
+	    .header.msgtype = VMBUS_MSG_MODIFYCHANNEL_RESPONSE, .child_relid = c->relid};
 
 	if (target_vp < s->vp_count)
 		c->target_vp = target_vp;

@@ -26,8 +26,8 @@ _Static_assert(VMBUS_GPADL_HEADER_PFNS == 26 && VMBUS_GPADL_BODY_PFNS == 28, "GP
 
 /* Versions we speak, newest first; Linux 6.1 asks for them in this order. */
 static const uint32_t versions[] = {
-	VMBUS_VERSION_WIN10_V5_3, VMBUS_VERSION_WIN10_V5_2, VMBUS_VERSION_WIN10_V5_1,
-	VMBUS_VERSION_WIN10_V5,	  VMBUS_VERSION_WIN10_V4_1, VMBUS_VERSION_WIN10,
+    VMBUS_VERSION_WIN10_V5_3, VMBUS_VERSION_WIN10_V5_2, VMBUS_VERSION_WIN10_V5_1,
+    VMBUS_VERSION_WIN10_V5,   VMBUS_VERSION_WIN10_V4_1, VMBUS_VERSION_WIN10,
 };
 
 static uint64_t now_ms(void)
@@ -214,7 +214,7 @@ static void on_initiate_contact(struct vmbus_server *s, const struct winhv_poste
 		return;
 	}
 	want_conn = v >= VMBUS_VERSION_WIN10_V5 ? VMBUS_MESSAGE_CONNECTION_ID_4
-						  : VMBUS_MESSAGE_CONNECTION_ID;
+						: VMBUS_MESSAGE_CONNECTION_ID;
 	ok = version_supported(s, v) && pm->connection_id == want_conn;
 	if (ok && v >= VMBUS_VERSION_WIN10_V5 && m.msg_sint >= HV_SYNIC_SINT_COUNT)
 		ok = false;
@@ -439,8 +439,8 @@ static void dispatch(struct vmbus_server *s, const struct winhv_posted_message *
 			bad(s, "message type %u for unknown relid %u: dropped", h.msgtype, relid);
 			if (h.msgtype == VMBUS_MSG_OPENCHANNEL) {
 				struct vmbus_msg_open_channel m;
-				struct vmbus_msg_open_result r = {
-					.header.msgtype = VMBUS_MSG_OPENCHANNEL_RESULT};
+				struct vmbus_msg_open_result r = {.header.msgtype =
+								      VMBUS_MSG_OPENCHANNEL_RESULT};
 
 				/* Linux waits for the result without a timeout. */
 				memcpy(&m, pm->payload, sizeof(m));

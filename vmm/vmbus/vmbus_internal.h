@@ -23,10 +23,10 @@
 #define VMBUS_BACKLOG_MAX 1024
 
 enum vmbus_channel_state {
-	VMBUS_CH_IDLE,	     /* not offered to the guest (no connection yet) */
-	VMBUS_CH_OFFERED,    /* offer sent, closed */
-	VMBUS_CH_OPEN,	     /* guest opened it: rings mapped, served */
-	VMBUS_CH_RESCINDED,  /* rescind sent, waiting for RELID_RELEASED */
+	VMBUS_CH_IDLE,	    /* not offered to the guest (no connection yet) */
+	VMBUS_CH_OFFERED,   /* offer sent, closed */
+	VMBUS_CH_OPEN,	    /* guest opened it: rings mapped, served */
+	VMBUS_CH_RESCINDED, /* rescind sent, waiting for RELID_RELEASED */
 };
 
 struct vmbus_channel {
@@ -36,7 +36,7 @@ struct vmbus_channel {
 	uint16_t subchannel_index;
 	struct vmbus_channel *primary; /* NULL for primaries */
 	struct vmbus_offer_params offer;
-	bool removing;	/* the VSP withdrew it */
+	bool removing; /* the VSP withdrew it */
 	bool dispatching;
 	bool free_after_dispatch;
 
@@ -59,8 +59,8 @@ struct vmbus_backlog_msg {
 
 enum vmbus_conn_state {
 	VMBUS_DISCONNECTED,
-	VMBUS_CONNECTED,     /* version agreed */
-	VMBUS_OFFERS_SENT,   /* REQUESTOFFERS answered */
+	VMBUS_CONNECTED,   /* version agreed */
+	VMBUS_OFFERS_SENT, /* REQUESTOFFERS answered */
 };
 
 struct vmbus_server {

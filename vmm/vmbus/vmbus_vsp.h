@@ -20,9 +20,9 @@ struct winhv_partition;
 
 /* One packet from the guest, copied out of the ring and checked. */
 struct vmbus_packet {
-	uint16_t type;	   /* VMBUS_PKT_* */
-	uint16_t flags;	   /* VMBUS_PKT_FLAG_* */
-	uint64_t trans_id; /* echo it in the completion */
+	uint16_t type;	     /* VMBUS_PKT_* */
+	uint16_t flags;	     /* VMBUS_PKT_FLAG_* */
+	uint64_t trans_id;   /* echo it in the completion */
 	const uint8_t *data; /* payload at offset8 */
 	uint32_t len;
 	const uint8_t *raw; /* the whole packet, descriptor first (len8 * 8 bytes) */
@@ -108,13 +108,13 @@ uint32_t vmbus_channel_send_space(const struct vmbus_channel *chan);
  * Copy between a GPADL the guest created on this channel (e.g. a receive
  * buffer) and host memory. 0, or -ENOENT (no such GPADL), -ERANGE.
  */
-int vmbus_channel_gpadl_read(struct vmbus_channel *chan, uint32_t gpadl, uint64_t offset,
-			     void *buf, uint32_t len);
+int vmbus_channel_gpadl_read(struct vmbus_channel *chan, uint32_t gpadl, uint64_t offset, void *buf,
+			     uint32_t len);
 int vmbus_channel_gpadl_write(struct vmbus_channel *chan, uint32_t gpadl, uint64_t offset,
 			      const void *buf, uint32_t len);
 
 /* Log a line through the server's sink, prefixed with the channel. */
 void vmbus_channel_log(struct vmbus_channel *chan, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 #endif /* LINHV_VMBUS_VSP_H */

@@ -94,8 +94,8 @@ static bool lb_wait(void *ctx)
 	return true;
 }
 
-int vsc_loopback_create(struct vsc_loopback *lb, uint32_t vp_count, uint64_t ram_size,
-			uint32_t vp, struct evloop *pump)
+int vsc_loopback_create(struct vsc_loopback *lb, uint32_t vp_count, uint64_t ram_size, uint32_t vp,
+			struct evloop *pump)
 {
 	struct winhv_partition_params params = {.backend = WINHV_BACKEND_LOOPBACK,
 						.max_vps = vp_count};
@@ -120,16 +120,16 @@ int vsc_loopback_create(struct vsc_loopback *lb, uint32_t vp_count, uint64_t ram
 	lb->pump = pump;
 	lb->pump_timeout_ms = 1;
 	lb->plat = (struct vsc_platform){
-		.ctx = lb,
-		.vp_index = vp,
-		.map = lb_map,
-		.alloc_pages = lb_alloc,
-		.free_pages = lb_free,
-		.setup_synic = lb_setup_synic,
-		.post_message = lb_post,
-		.signal_event = lb_signal,
-		.eom = lb_eom,
-		.wait = lb_wait,
+	    .ctx = lb,
+	    .vp_index = vp,
+	    .map = lb_map,
+	    .alloc_pages = lb_alloc,
+	    .free_pages = lb_free,
+	    .setup_synic = lb_setup_synic,
+	    .post_message = lb_post,
+	    .signal_event = lb_signal,
+	    .eom = lb_eom,
+	    .wait = lb_wait,
 	};
 	return 0;
 fail:

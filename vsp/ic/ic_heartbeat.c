@@ -84,17 +84,17 @@ int ic_heartbeat_create(const struct ic_heartbeat_params *p, struct ic_heartbeat
 {
 	struct ic_heartbeat *hb = calloc(1, sizeof(*hb));
 	struct ic_service_params sp = {
-		.server = p->server,
-		.loop = p->loop,
-		.if_type = IC_GUID_HEARTBEAT,
-		.if_instance = p->instance,
-		.msgtype = IC_MSGTYPE_HEARTBEAT,
-		.versions = hb_versions,
-		.nversions = 2,
-		.on_ready = on_ready,
-		.on_response = on_response,
-		.on_reset = on_reset,
-		.ctx = hb,
+	    .server = p->server,
+	    .loop = p->loop,
+	    .if_type = IC_GUID_HEARTBEAT,
+	    .if_instance = p->instance,
+	    .msgtype = IC_MSGTYPE_HEARTBEAT,
+	    .versions = hb_versions,
+	    .nversions = 2,
+	    .on_ready = on_ready,
+	    .on_response = on_response,
+	    .on_reset = on_reset,
+	    .ctx = hb,
 	};
 	int ret;
 

@@ -49,13 +49,13 @@ static int send_op(struct ic_kvp *k, const struct kvp_op *op)
 	case IC_KVP_OP_SET:
 		m->body.set.value_type = IC_KVP_REG_SZ;
 		m->body.set.key_size =
-			(uint32_t)ic_utf8_to_utf16(op->key, m->body.set.key, IC_KVP_MAX_KEY_BYTES);
+		    (uint32_t)ic_utf8_to_utf16(op->key, m->body.set.key, IC_KVP_MAX_KEY_BYTES);
 		m->body.set.value_size = (uint32_t)ic_utf8_to_utf16(op->value, m->body.set.value,
 								    IC_KVP_MAX_VALUE_BYTES);
 		break;
 	case IC_KVP_OP_DELETE:
 		m->body.del.key_size =
-			(uint32_t)ic_utf8_to_utf16(op->key, m->body.del.key, IC_KVP_MAX_KEY_BYTES);
+		    (uint32_t)ic_utf8_to_utf16(op->key, m->body.del.key, IC_KVP_MAX_KEY_BYTES);
 		break;
 	case IC_KVP_OP_ENUMERATE:
 		m->body.enumerate.index = k->enum_index;
@@ -178,17 +178,17 @@ int ic_kvp_create(const struct ic_kvp_params *p, struct ic_kvp **out)
 {
 	struct ic_kvp *k = calloc(1, sizeof(*k));
 	struct ic_service_params sp = {
-		.server = p->server,
-		.loop = p->loop,
-		.if_type = IC_GUID_KVP,
-		.if_instance = p->instance,
-		.msgtype = IC_MSGTYPE_KVPEXCHANGE,
-		.versions = kvp_versions,
-		.nversions = 3,
-		.on_ready = on_ready,
-		.on_response = on_response,
-		.on_reset = on_reset,
-		.ctx = k,
+	    .server = p->server,
+	    .loop = p->loop,
+	    .if_type = IC_GUID_KVP,
+	    .if_instance = p->instance,
+	    .msgtype = IC_MSGTYPE_KVPEXCHANGE,
+	    .versions = kvp_versions,
+	    .nversions = 3,
+	    .on_ready = on_ready,
+	    .on_response = on_response,
+	    .on_reset = on_reset,
+	    .ctx = k,
 	};
 	int ret;
 

@@ -65,7 +65,8 @@ static int send_msg(struct ic_service *s, uint16_t type, const void *body, uint3
 		return -EMSGSIZE;
 	h.icverframe = (struct ic_version){(uint16_t)(fw >> 16), (uint16_t)fw};
 	h.icmsgtype = type;
-	h.icvermsg = (struct ic_version){(uint16_t)(s->srv_version >> 16), (uint16_t)s->srv_version};
+	h.icvermsg =
+	    (struct ic_version){(uint16_t)(s->srv_version >> 16), (uint16_t)s->srv_version};
 	h.icmsgsize = (uint16_t)len;
 	h.ictransaction_id = ++s->tid;
 	h.icflags = IC_FLAG_TRANSACTION | IC_FLAG_REQUEST;
@@ -158,8 +159,8 @@ static void on_packet(struct vmbus_channel *c, const struct vmbus_packet *pkt, v
 	memcpy(&h, pkt->data + sizeof(struct ic_pipe_header), sizeof(h));
 	if (h.icmsgtype != s->busy_type || !(h.icflags & IC_FLAG_RESPONSE)) {
 		s->stats.bad_responses++;
-		vmbus_channel_log(s->chan, "IC: answer of type %u flags %#x does not match", h.icmsgtype,
-				  h.icflags);
+		vmbus_channel_log(s->chan, "IC: answer of type %u flags %#x does not match",
+				  h.icmsgtype, h.icflags);
 		return;
 	}
 	s->busy = false;
@@ -204,10 +205,10 @@ static void on_released(struct vmbus_channel *c, void *ctx)
 }
 
 static const struct vmbus_vsp_ops ic_ops = {
-	.open = on_open,
-	.packet = on_packet,
-	.close = on_close,
-	.released = on_released,
+    .open = on_open,
+    .packet = on_packet,
+    .close = on_close,
+    .released = on_released,
 };
 
 int ic_service_create(const struct ic_service_params *p, struct ic_service **out)
@@ -325,7 +326,8 @@ size_t ic_utf16_to_utf8(const uint8_t *src, size_t bytes, char *dst, size_t size
 			enc[2] = (char)(0x80 | (c & 0x3F)), n = 3;
 		} else {
 			enc[0] = (char)(0xF0 | c >> 18), enc[1] = (char)(0x80 | ((c >> 12) & 0x3F));
-			enc[2] = (char)(0x80 | ((c >> 6) & 0x3F)), enc[3] = (char)(0x80 | (c & 0x3F));
+			enc[2] = (char)(0x80 | ((c >> 6) & 0x3F)),
+			enc[3] = (char)(0x80 | (c & 0x3F));
 			n = 4;
 		}
 		if (o + n + 1 > size)
@@ -350,7 +352,8 @@ size_t ic_utf8_to_utf16(const char *src, uint8_t *dst, size_t bytes)
 		size_t n = 1;
 
 		if (c >= 0xF0 && s[0] && s[1] && s[2]) {
-			c = (c & 7) << 18 | (s[0] & 0x3Fu) << 12 | (s[1] & 0x3Fu) << 6 | (s[2] & 0x3Fu);
+			c = (c & 7) << 18 | (s[0] & 0x3Fu) << 12 | (s[1] & 0x3Fu) << 6 |
+			    (s[2] & 0x3Fu);
 			s += 3;
 		} else if (c >= 0xE0 && s[0] && s[1]) {
 			c = (c & 0xF) << 12 | (s[0] & 0x3Fu) << 6 | (s[1] & 0x3Fu);

@@ -28,10 +28,10 @@ struct ic_service_params {
 	struct evloop *loop;
 	struct vmbus_guid if_type;
 	struct vmbus_guid if_instance;
-	uint16_t msgtype;	   /* IC_MSGTYPE_* of the service's own messages */
-	const uint32_t *versions;  /* service versions offered, newest first */
+	uint16_t msgtype;	  /* IC_MSGTYPE_* of the service's own messages */
+	const uint32_t *versions; /* service versions offered, newest first */
 	uint32_t nversions;
-	uint32_t timeout_ms;	   /* per transaction; 0: 35 s */
+	uint32_t timeout_ms; /* per transaction; 0: 35 s */
 	/* Negotiation done; requests may be sent. */
 	void (*on_ready)(struct ic_service *svc, void *ctx);
 	/* The answer to the request in flight (body after the IC headers). */

@@ -28,15 +28,15 @@ int ic_shutdown_create(const struct ic_shutdown_params *p, struct ic_shutdown **
 {
 	struct ic_shutdown *sd = calloc(1, sizeof(*sd));
 	struct ic_service_params sp = {
-		.server = p->server,
-		.loop = p->loop,
-		.if_type = IC_GUID_SHUTDOWN,
-		.if_instance = p->instance,
-		.msgtype = IC_MSGTYPE_SHUTDOWN,
-		.versions = sd_versions,
-		.nversions = 4,
-		.on_response = on_response,
-		.ctx = sd,
+	    .server = p->server,
+	    .loop = p->loop,
+	    .if_type = IC_GUID_SHUTDOWN,
+	    .if_instance = p->instance,
+	    .msgtype = IC_MSGTYPE_SHUTDOWN,
+	    .versions = sd_versions,
+	    .nversions = 4,
+	    .on_response = on_response,
+	    .ctx = sd,
 	};
 	int ret;
 

@@ -81,8 +81,8 @@ static void on_ready(struct ic_service *svc, void *ctx)
 	ts->sync_pending = true;
 	tick(ts->p.loop, NULL, ts); /* SYNC right away, as after a boot */
 	if (!ts->timer)
-		ts->timer = evloop_add_timer(ts->p.loop, ts->p.interval_ms, ts->p.interval_ms, tick,
-					     ts);
+		ts->timer =
+		    evloop_add_timer(ts->p.loop, ts->p.interval_ms, ts->p.interval_ms, tick, ts);
 }
 
 static void on_response(struct ic_service *svc, uint32_t status, const uint8_t *body, uint32_t len,
@@ -111,17 +111,17 @@ int ic_timesync_create(const struct ic_timesync_params *p, struct ic_timesync **
 {
 	struct ic_timesync *ts = calloc(1, sizeof(*ts));
 	struct ic_service_params sp = {
-		.server = p->server,
-		.loop = p->loop,
-		.if_type = IC_GUID_TIMESYNC,
-		.if_instance = p->instance,
-		.msgtype = IC_MSGTYPE_TIMESYNC,
-		.versions = ts_versions,
-		.nversions = 3,
-		.on_ready = on_ready,
-		.on_response = on_response,
-		.on_reset = on_reset,
-		.ctx = ts,
+	    .server = p->server,
+	    .loop = p->loop,
+	    .if_type = IC_GUID_TIMESYNC,
+	    .if_instance = p->instance,
+	    .msgtype = IC_MSGTYPE_TIMESYNC,
+	    .versions = ts_versions,
+	    .nversions = 3,
+	    .on_ready = on_ready,
+	    .on_response = on_response,
+	    .on_reset = on_reset,
+	    .ctx = ts,
 	};
 	int ret;
 

@@ -31,8 +31,8 @@ struct vsc_loopback {
 };
 
 /* vp_count VPs, ram_size bytes of RAM at VSC_LOOPBACK_RAM_GPA; the guest runs on vp. */
-int vsc_loopback_create(struct vsc_loopback *lb, uint32_t vp_count, uint64_t ram_size,
-			uint32_t vp, struct evloop *pump);
+int vsc_loopback_create(struct vsc_loopback *lb, uint32_t vp_count, uint64_t ram_size, uint32_t vp,
+			struct evloop *pump);
 void vsc_loopback_destroy(struct vsc_loopback *lb);
 /* Pages still allocated (leak checks). */
 uint32_t vsc_loopback_pages_in_use(const struct vsc_loopback *lb);

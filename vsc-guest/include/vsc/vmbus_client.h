@@ -22,8 +22,8 @@
 
 enum {
 	VSC_OK = 0,
-	VSC_ERR_TIMEOUT = -1,	/* no answer within the wait limit */
-	VSC_ERR_REFUSED = -2,	/* the host said no (version, GPADL, open status) */
+	VSC_ERR_TIMEOUT = -1, /* no answer within the wait limit */
+	VSC_ERR_REFUSED = -2, /* the host said no (version, GPADL, open status) */
 	VSC_ERR_NOMEM = -3,
 	VSC_ERR_INVALID = -4,
 	VSC_ERR_HYPERCALL = -5, /* HvPostMessage failed for good */
