@@ -648,6 +648,64 @@ static int wait_halted(struct linhv_vp *vp)
 	return 0;
 }
 
+/*
+ * The consistency checks VMRUN makes (AMD APM vol. 2, 15.5.1), done first
+ * so that a root-supplied state never reaches the CPU (or an emulator of
+ * it) in a shape it may not handle.
+ */
+static bool svm_state_valid(struct linhv_vp *vp)
+{
+	struct vmcb_save *s = &vp->vmcb->save;
+	u64 ev = vp->vmcb->control.event_inj;
+	u64 cr4_ok = 0x7ff; /* VME..OSXMMEXCPT */
+	bool lme_pg = (s->efer & EFER_LME) && (s->cr0 & X86_CR0_PG);
+
+	if (boot_cpu_has(X86_FEATURE_FSGSBASE))
+		cr4_ok |= X86_CR4_FSGSBASE;
+	if (boot_cpu_has(X86_FEATURE_PCID))
+		cr4_ok |= X86_CR4_PCIDE;
+	if (boot_cpu_has(X86_FEATURE_XSAVE))
+		cr4_ok |= X86_CR4_OSXSAVE;
+	if (boot_cpu_has(X86_FEATURE_SMEP))
+		cr4_ok |= X86_CR4_SMEP;
+	if (boot_cpu_has(X86_FEATURE_SMAP))
+		cr4_ok |= X86_CR4_SMAP;
+	if (boot_cpu_has(X86_FEATURE_UMIP))
+		cr4_ok |= X86_CR4_UMIP;
+
+	if ((s->cr0 >> 32) || ((s->cr0 & X86_CR0_NW) && !(s->cr0 & X86_CR0_CD)) ||
+	    ((s->cr0 & X86_CR0_PG) && !(s->cr0 & X86_CR0_PE)))
+		return false;
+	if (s->cr4 & ~cr4_ok)
+		return false;
+	if ((s->dr6 >> 32) || (s->dr7 >> 32) || (s->rflags >> 22))
+		return false;
+	if (!(s->efer & EFER_SVME))
+		return false;
+	if (lme_pg) {
+		if (!(s->cr4 & X86_CR4_PAE) || !(s->efer & EFER_LMA) || (s->cr3 >> 52))
+			return false;
+		if ((s->cs.attrib & (1 << 9)) && (s->cs.attrib & (1 << 10)))
+			return false; /* CS.L and CS.D together */
+	} else {
+		if (s->efer & EFER_LMA)
+			return false;
+		if (s->cr4 & X86_CR4_PCIDE)
+			return false;
+	}
+	if (ev & SVM_EVTINJ_VALID) {
+		u32 type = ev & SVM_EVTINJ_TYPE_MASK;
+		u8 vec = ev & SVM_EVTINJ_VEC_MASK;
+
+		if (type != SVM_EVTINJ_TYPE_INTR && type != SVM_EVTINJ_TYPE_NMI &&
+		    type != SVM_EVTINJ_TYPE_EXEPT && type != SVM_EVTINJ_TYPE_SOFT)
+			return false;
+		if (type == SVM_EVTINJ_TYPE_EXEPT && (vec == 2 || vec > 31))
+			return false;
+	}
+	return true;
+}
+
 int linhv_svm_run(struct linhv_vp *vp)
 {
 	int ret;
@@ -673,6 +731,11 @@ int linhv_svm_run(struct linhv_vp *vp)
 				continue;
 		}
 		inject_events(vp);
+		if (!svm_state_valid(vp)) {
+			vp->vmcb->control.event_inj = 0;
+			msg_simple(vp, HvMessageTypeInvalidVpRegisterValue, 0);
+			return 0;
+		}
 		enter_guest(vp);
 		vp->run->exits++;
 		ret = handle_exit(vp);

@@ -1,0 +1,45 @@
+# Runs inside one emulated host (SVM+NPT): the module's load checks, the
+# hypervisor-core guest suite, the ioctl robustness test, and a clean unload.
+# Usage: sh tests/emuhost/hvcore.sh [OUTDIR]
+cd "$(dirname "$0")/../.." || exit 2
+. tests/lib/check.sh
+KO=build/kmod/linhv.ko
+B=build
+OUT=${1:-/tmp}
+mkdir -p "$OUT"
+
+dmesg -C
+check_exit "linhv-info without the module exits 1" 1 sh -c "$B/libwinhv/linhv-info 2>$OUT/noinfo.txt"
+check_grep "linhv-info says the module is not loaded and how to load it" "not loaded.*insmod" "$OUT/noinfo.txt"
+
+# Another hypervisor owning SVM must make the load fail, with a clear line.
+if modprobe kvm_amd 2>/dev/null; then
+	check_exit "insmod refused while kvm_amd is loaded" 1 insmod $KO
+	dmesg >"$OUT/dmesg-kvm.txt"
+	check_grep "dmesg names kvm_amd as the reason" "linhv: kvm_amd is loaded" "$OUT/dmesg-kvm.txt"
+	modprobe -r kvm_amd
+else
+	fail "insmod refused while kvm_amd is loaded" "modprobe kvm_amd failed"
+fi
+
+check "insmod linhv.ko" insmod $KO
+check "/dev/linhv exists" test -c /dev/linhv
+$B/libwinhv/linhv-info >"$OUT/info.txt" 2>&1
+cat "$OUT/info.txt"
+check_grep "linhv-info reports SVM" "^vendor: +SVM" "$OUT/info.txt"
+check_grep "linhv-info reports NPT" "^features:.*NPT" "$OUT/info.txt"
+
+$B/tests/hvcore/hvcore-tests
+$B/tests/hvcore/ioctl-fuzz --calls 100000 --seed 1
+$B/tests/hvcore/ioctl-fuzz --calls 20000 --seed 12345 | grep -v '^PASS' 
+check "rmmod linhv after the suite" rmmod linhv
+check "/dev/linhv is gone" test ! -e /dev/linhv
+
+dmesg >"$OUT/dmesg.txt"
+if grep -qE "WARNING|BUG:|Oops|general protection|Call Trace|leak|refcount_t" "$OUT/dmesg.txt"; then
+	fail "dmesg clean after the suite" "see $OUT/dmesg.txt"
+	grep -E -A5 "WARNING|BUG:|Oops|general protection|Call Trace|leak" "$OUT/dmesg.txt" | head -40
+else
+	pass "dmesg clean after the suite"
+fi
+check_done

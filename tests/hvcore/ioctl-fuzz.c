@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Throws random and mutated ioctls at /dev/linhv and at the partition and
+ * VP fds it creates: wrong sizes, huge counts, unaligned and overlapping
+ * GPA maps, bad pointers, bogus VP indices, fds of the wrong kind, random
+ * register states run for a few milliseconds. It talks to the ABI directly
+ * on purpose (it tests the module, not libwinhv). Prints one PASS/FAIL line.
+ *
+ *   ioctl-fuzz [--calls N] [--seed S]
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <linhv/linhv.h>
+
+#define MAX_FDS 16
+#define POOL_PAGES 64
+
+static uint64_t rng_state;
+static uint64_t rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static uint64_t pick(const uint64_t *v, int n)
+{
+	return v[rnd() % n];
+}
+
+static int parts[MAX_FDS], vps[MAX_FDS];
+static uint8_t *pool;
+static uint8_t inbuf[8192], outbuf[8192];
+static long calls, hv_ok, hv_status, errnos;
+
+static uint64_t interesting(void)
+{
+	static const uint64_t v[] = {0, 1, 2, 0xfff, 0x1000, 0x1001, 0x7fffffff, 0x80000000,
+				     0xffffffff, 0x100000000ULL, 0xfffffffffffff000ULL, ~0ULL,
+				     1ULL << 36, (1ULL << 36) - 1, 1ULL << 48, 16, 17, 255, 256};
+
+	return rnd() & 1 ? pick(v, sizeof(v) / sizeof(v[0])) : rnd() >> (rnd() % 64);
+}
+
+static int any_fd(void)
+{
+	switch (rnd() % 4) {
+	case 0:
+		return parts[rnd() % MAX_FDS];
+	case 1:
+		return vps[rnd() % MAX_FDS];
+	case 2:
+		return -1;
+	default:
+		return 0; /* stdin: not ours */
+	}
+}
+
+static long do_hvcall(int fd, uint16_t code, uint32_t reps, void *in, uint32_t in_size,
+		      void *out, uint32_t out_size, struct linhv_hvcall *hc_out)
+{
+	struct linhv_hvcall hc = {
+		.code = code,
+		.rep_count = reps,
+		.input = (uintptr_t)in,
+		.in_size = in_size,
+		.output = (uintptr_t)out,
+		.out_size = out_size,
+	};
+	long r;
+
+	if (rnd() % 16 == 0)
+		hc.flags = rnd();
+	if (rnd() % 16 == 0)
+		hc.input = interesting();
+	if (rnd() % 16 == 0)
+		hc.output = interesting();
+	r = ioctl(fd, LINHV_HVCALL, &hc);
+	calls++;
+	if (r < 0)
+		errnos++;
+	else if (hc.status)
+		hv_status++;
+	else
+		hv_ok++;
+	if (hc_out)
+		*hc_out = hc;
+	return r;
+}
+
+static void add_fd(int *arr, int fd)
+{
+	int i = rnd() % MAX_FDS;
+
+	if (arr[i] > 0)
+		close(arr[i]);
+	arr[i] = fd;
+}
+
+static void op_create_partition(int dev)
+{
+	struct linhv_in_create_partition in = {.max_vps = rnd() % 4 ? 1 + rnd() % 4 : interesting()};
+	struct linhv_out_create_partition out;
+	struct linhv_hvcall hc;
+
+	if (rnd() % 8 == 0)
+		in.flags = interesting();
+	if (do_hvcall(dev, HvCallCreatePartition, 0, &in,
+		      rnd() % 8 ? sizeof(in) : rnd() % 64, &out,
+		      rnd() % 8 ? sizeof(out) : rnd() % 64, &hc) == 0 &&
+	    hc.status == 0)
+		add_fd(parts, out.partition_fd);
+}
+
+static void op_map(int fd)
+{
+	struct linhv_in_map_gpa_pages in = {0};
+
+	in.target_gpa_page = rnd() % 2 ? rnd() % 64 : interesting();
+	in.page_count = rnd() % 2 ? 1 + rnd() % 8 : interesting();
+	in.map_flags = rnd() % 2 ? HV_MAP_GPA_READABLE | HV_MAP_GPA_WRITABLE | HV_MAP_GPA_EXECUTABLE :
+				   (uint32_t)rnd();
+	in.user_address = (uintptr_t)pool + (rnd() % POOL_PAGES) * 4096;
+	if (rnd() % 8 == 0)
+		in.user_address += rnd() % 4096;
+	if (rnd() % 8 == 0)
+		in.user_address = interesting();
+	if (in.user_address >= (uintptr_t)pool &&
+	    in.user_address + in.page_count * 4096 > (uintptr_t)pool + POOL_PAGES * 4096 &&
+	    rnd() % 2)
+		in.page_count = 1;
+	do_hvcall(fd, HvCallMapGpaPages, 0, &in, rnd() % 8 ? sizeof(in) : rnd() % 64, NULL, 0,
+		  NULL);
+}
+
+static void op_unmap(int fd)
+{
+	struct linhv_in_unmap_gpa_pages in = {
+		.target_gpa_page = rnd() % 2 ? rnd() % 64 : interesting(),
+		.page_count = rnd() % 2 ? 1 + rnd() % 8 : interesting(),
+	};
+
+	do_hvcall(fd, HvCallUnmapGpaPages, 0, &in, sizeof(in), NULL, 0, NULL);
+}
+
+static void op_create_vp(int fd)
+{
+	struct linhv_in_create_vp in = {.vp_index = rnd() % 2 ? rnd() % 5 : interesting()};
+	struct linhv_out_create_vp out;
+	struct linhv_hvcall hc;
+
+	if (do_hvcall(fd, HvCallCreateVp, 0, &in, sizeof(in), &out,
+		      rnd() % 8 ? sizeof(out) : rnd() % 16, &hc) == 0 &&
+	    hc.status == 0)
+		add_fd(vps, out.vp_fd);
+}
+
+static uint32_t random_reg_name(void)
+{
+	static const uint64_t names[] = {
+		HvX64RegisterRax, HvX64RegisterRip, HvX64RegisterRflags, HvX64RegisterCr0,
+		HvX64RegisterCr3, HvX64RegisterCr4, HvX64RegisterCr8, HvX64RegisterEfer,
+		HvX64RegisterCs, HvX64RegisterSs, HvX64RegisterDs, HvX64RegisterTr,
+		HvX64RegisterIdtr, HvX64RegisterGdtr, HvX64RegisterXfem, HvX64RegisterPat,
+		HvX64RegisterTsc, HvRegisterPendingInterruption, HvRegisterInterruptState,
+		HvX64RegisterR15, HvX64RegisterRsp, HvX64RegisterDr7, 0, 0xffffffff,
+	};
+
+	return rnd() % 16 ? pick(names, sizeof(names) / sizeof(names[0])) : (uint32_t)rnd();
+}
+
+static void op_registers(int fd)
+{
+	struct linhv_in_vp_registers *hdr = (void *)inbuf;
+	uint32_t n = rnd() % 8 ? 1 + rnd() % 8 : interesting();
+	uint32_t max = (sizeof(inbuf) - sizeof(*hdr)) / sizeof(struct hv_register_assoc);
+	uint32_t use = n < max ? n : max;
+
+	memset(inbuf, 0, sizeof(inbuf));
+	hdr->vp_index = rnd() % 2 ? rnd() % 4 : interesting();
+	if (rnd() % 2) {
+		uint32_t *names = (uint32_t *)(hdr + 1);
+
+		for (uint32_t i = 0; i < use; i++)
+			names[i] = random_reg_name();
+		do_hvcall(fd, HvCallGetVpRegisters, n, inbuf,
+			  rnd() % 8 ? sizeof(*hdr) + use * 4 : rnd() % 128, outbuf,
+			  rnd() % 8 ? use * 16 : rnd() % 256, NULL);
+	} else {
+		struct hv_register_assoc *r = (void *)(hdr + 1);
+
+		for (uint32_t i = 0; i < use; i++) {
+			r[i].name = random_reg_name();
+			r[i].value.reg128[0] = interesting();
+			r[i].value.reg128[1] = interesting();
+		}
+		do_hvcall(fd, HvCallSetVpRegisters, n, inbuf,
+			  rnd() % 8 ? sizeof(*hdr) + use * sizeof(*r) : rnd() % 512, NULL, 0, NULL);
+	}
+}
+
+static void op_misc(int fd)
+{
+	switch (rnd() % 5) {
+	case 0: {
+		struct linhv_cpuid_entry *e = (void *)inbuf;
+		uint32_t n = rnd() % 8 ? rnd() % 8 : interesting();
+
+		for (int i = 0; i < 8; i++) {
+			e[i].function = interesting();
+			e[i].flags = rnd() % 4;
+		}
+		do_hvcall(fd, LinhvCallSetCpuidPolicy, n, inbuf, n < 8 ? n * sizeof(*e) : rnd() % 300,
+			  NULL, 0, NULL);
+		break;
+	}
+	case 1: {
+		struct linhv_in_assert_virtual_interrupt ai = {
+			.interrupt_type = rnd() % 8,
+			.dest_address = rnd() % 2 ? rnd() % 4 : interesting(),
+			.vector = rnd() % 300,
+		};
+
+		do_hvcall(fd, HvCallAssertVirtualInterrupt, 0, &ai, sizeof(ai), NULL, 0, NULL);
+		break;
+	}
+	case 2:
+		do_hvcall(fd, rnd() % 0x200, rnd() % 4, inbuf, rnd() % 512, outbuf, rnd() % 512,
+			  NULL);
+		break;
+	case 3: {
+		struct linhv_in_partition_property pp = {.property_code = rnd() % 2 ?
+			HvPartitionPropertyProcessorCount : (uint32_t)rnd()};
+
+		do_hvcall(fd, rnd() % 2 ? HvCallGetPartitionProperty : HvCallSetPartitionProperty,
+			  0, &pp, sizeof(pp), outbuf, rnd() % 16, NULL);
+		break;
+	}
+	default:
+		calls++;
+		ioctl(fd, _IOC(rnd() % 4, LINHV_IOCTL_TYPE, rnd() % 16, rnd() % 512), outbuf);
+		break;
+	}
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+static void op_run(void)
+{
+	int fd = vps[rnd() % MAX_FDS];
+	struct itimerval it = {.it_value = {.tv_usec = 2000 + rnd() % 8000}};
+	struct linhv_vp_run *run;
+
+	if (fd <= 0 || rnd() % 4)
+		fd = any_fd();
+	run = mmap(NULL, rnd() % 8 ? 4096 : 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		   rnd() % 8 ? 0 : 4096);
+	if (run != MAP_FAILED && rnd() % 2)
+		run->immediate_exit = 1;
+	setitimer(ITIMER_REAL, &it, NULL);
+	ioctl(fd, LINHV_RUN_VP, rnd() % 8 ? 0 : rnd());
+	calls++;
+	memset(&it, 0, sizeof(it));
+	setitimer(ITIMER_REAL, &it, NULL);
+	if (run != MAP_FAILED)
+		munmap(run, 4096);
+}
+
+int main(int argc, char **argv)
+{
+	long target = 100000;
+	struct sigaction sa;
+	int dev;
+
+	rng_state = 0x9e3779b97f4a7c15ULL ^ (uint64_t)getpid();
+	for (int i = 1; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--calls"))
+			target = atol(argv[i + 1]);
+		else if (!strcmp(argv[i], "--seed"))
+			rng_state = strtoull(argv[i + 1], NULL, 0) | 1;
+	}
+	printf("ioctl-fuzz: seed %#llx\n", (unsigned long long)rng_state);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm; /* interrupts a running VP */
+	sigaction(SIGALRM, &sa, NULL);
+	pool = mmap(NULL, POOL_PAGES * 4096, PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	dev = open(LINHV_DEVICE, O_RDWR);
+	if (dev < 0 || pool == MAP_FAILED) {
+		printf("FAIL: ioctl-fuzz (cannot open %s: %s)\n", LINHV_DEVICE, strerror(errno));
+		return 1;
+	}
+	while (calls < target) {
+		int fd = parts[rnd() % MAX_FDS];
+
+		if (fd <= 0 || rnd() % 8 == 0)
+			fd = rnd() % 4 ? fd : any_fd();
+		switch (rnd() % 16) {
+		case 0:
+			op_create_partition(dev);
+			break;
+		case 1: case 2: case 3:
+			op_map(fd);
+			break;
+		case 4: case 5:
+			op_unmap(fd);
+			break;
+		case 6:
+			op_create_vp(fd);
+			break;
+		case 7: case 8: case 9:
+			op_registers(fd);
+			break;
+		case 10: case 11:
+			op_misc(rnd() % 8 ? fd : dev);
+			break;
+		case 12:
+			op_run();
+			break;
+		case 13:
+			if (rnd() % 32 == 0) { /* close something, partitions with live VPs too */
+				int *arr = rnd() % 2 ? parts : vps;
+				int i = rnd() % MAX_FDS;
+
+				if (arr[i] > 0)
+					close(arr[i]);
+				arr[i] = 0;
+			}
+			break;
+		default:
+			calls++;
+			ioctl(dev, rnd() % 2 ? LINHV_GET_CAPABILITIES : (unsigned long)rnd(),
+			      rnd() % 2 ? (uintptr_t)outbuf : interesting());
+			break;
+		}
+	}
+	for (int i = 0; i < MAX_FDS; i++) {
+		if (parts[i] > 0)
+			close(parts[i]);
+		if (vps[i] > 0)
+			close(vps[i]);
+	}
+	close(dev);
+	printf("ioctl-fuzz: %ld calls: %ld ran OK, %ld refused with an HV_STATUS, %ld with errno\n",
+	       calls, hv_ok, hv_status, errnos);
+	printf("PASS: ioctl-fuzz %ld calls survived\n", calls);
+	return 0;
+}
