@@ -45,9 +45,19 @@ struct winhv_caps {
 struct winhv_partition;
 struct winhv_vp;
 
+/*
+ * WINHV_PARTITION_HYPERV: a partition for a full guest OS. The hypervisor
+ * presents the Hyper-V interface (CPUID 0x40000000-0x40000005, synthetic
+ * MSRs, hypercall page, SynIC, reference TSC) and a virtual local APIC per
+ * VP (x2APIC mode), and VPs other than 0 start in wait-for-SIPI. Without it
+ * the partition is bare (the hypervisor-core tests use that).
+ */
+#define WINHV_PARTITION_HYPERV 0x1
+
 struct winhv_partition_params {
 	enum winhv_backend backend;
 	uint32_t max_vps;
+	uint32_t flags; /* WINHV_PARTITION_* */
 };
 
 /* Parse "auto", "linhv", "kvm", "loopback"; returns -1 when unknown. */
