@@ -76,7 +76,9 @@ void linhv_cpuid(struct linhv_vp *vp, u32 fn, u32 idx, u32 r[4], bool *forward)
 	const struct linhv_cpuid_entry *e;
 
 	*forward = false;
-	if (fn >= 0x40000000 && fn <= 0x4fffffff) {
+	if (linhv_hv_cpuid(vp, fn, r)) {
+		/* Hyper-V leaves; the policy may still override below. */
+	} else if (fn >= 0x40000000 && fn <= 0x4fffffff) {
 		/* Hypervisor leaves come from the policy only. */
 		r[0] = r[1] = r[2] = r[3] = 0;
 	} else {
@@ -91,6 +93,8 @@ void linhv_cpuid(struct linhv_vp *vp, u32 fn, u32 idx, u32 r[4], bool *forward)
 		r[2] |= C1_ECX_HYPERVISOR;
 		if (vp->vmcb->save.cr4 & X86_CR4_OSXSAVE)
 			r[2] |= C1_ECX_OSXSAVE;
+		if (vp->part->hyperv)
+			r[2] |= C1_ECX_X2APIC | C1_ECX_TSC_DEADLINE;
 		r[3] &= ~(C1_EDX_ACPI | C1_EDX_TM | C1_EDX_PBE);
 		break;
 	case 5: /* MONITOR/MWAIT are not offered */

@@ -14,6 +14,10 @@
 #include <linux/rwsem.h>
 #include <linux/wait.h>
 #include <linux/file.h>
+#include <linux/hrtimer.h>
+#include <linux/eventfd.h>
+#include <linux/spinlock.h>
+#include <linux/list.h>
 #include <asm/fpu/api.h>
 #include <asm/fpu/types.h>
 #include <linhv/linhv.h>
@@ -69,10 +73,59 @@ struct linhv_partition {
 	u32 nr_regions;
 	struct linhv_npt npt;
 
+	/* Hyper-V interface (hyperv.c, synic.c) */
+	bool hyperv;
+	u64 hv_guest_os_id, hv_hypercall, hv_ref_tsc;
+	spinlock_t evt_lock; /* the two tables below */
+	u32 nr_evt;
+	struct {
+		u32 conn;
+		struct eventfd_ctx *ctx;
+	} evt[64];
+	u32 nr_msg_conn;
+	u32 msg_conn[16];
+	spinlock_t posted_lock;
+	struct linhv_out_posted_message *posted; /* ring of LINHV_POSTED_QUEUE_DEPTH */
+	u32 posted_head, posted_count;
+	struct eventfd_ctx *posted_fd;
+
 	struct linhv_cpuid_policy *cpuid;
 	u32 nr_msr_forward;
 	u32 msr_forward[LINHV_MAX_MSR_FORWARD];
 };
+
+/* x2APIC state of one VP (lapic.c). */
+struct linhv_lapic {
+	u32 tpr, svr, esr, dcr, timer_icr;
+	u32 lvt[7]; /* timer, thermal, perf, LINT0, LINT1, error, CMCI */
+	unsigned long irr[256 / BITS_PER_LONG]; /* set from any context */
+	unsigned long isr[256 / BITS_PER_LONG]; /* VP thread only */
+	spinlock_t timer_lock;
+	struct hrtimer timer;
+	u64 timer_period_ns; /* periodic mode */
+	ktime_t timer_expires;
+	u64 tsc_deadline;
+};
+
+enum linhv_mp_state {
+	LINHV_MP_RUNNABLE = 0,
+	LINHV_MP_WAIT_SIPI = 1,
+};
+
+/* Host-to-guest messages waiting behind a busy SIMP slot. */
+struct linhv_queued_msg {
+	struct list_head link;
+	struct hv_message msg;
+};
+
+struct linhv_synic {
+	struct mutex lock;
+	u64 scontrol, simp, siefp, sint[HV_SYNIC_SINT_COUNT];
+	u64 vp_assist;
+	struct list_head queue[HV_SYNIC_SINT_COUNT];
+	u32 queued;
+};
+#define LINHV_SYNIC_QUEUE_MAX 64
 
 enum linhv_vp_mode {
 	LINHV_OUTSIDE_GUEST = 0,
@@ -98,6 +151,7 @@ struct linhv_vp {
 
 	/* MSR shadows */
 	u64 apic_base;
+	u64 tsc_aux;
 	u64 mtrr_def_type;
 	u64 mtrr_fixed[11];
 	u64 mtrr_var[16];
@@ -110,6 +164,13 @@ struct linhv_vp {
 	u8 exc_vector;
 	bool exc_has_error;
 	u32 exc_error;
+
+	/* Full-guest partitions only */
+	struct linhv_lapic lapic;
+	struct linhv_synic synic;
+	int mp_state; /* enum linhv_mp_state */
+	bool init_pending;
+	int sipi_vector; /* -1: none pending */
 
 	bool halted;
 	bool dead; /* shutdown / triple fault: stays stopped */
@@ -165,6 +226,42 @@ void linhv_cpuid(struct linhv_vp *vp, u32 fn, u32 idx, u32 out[4], bool *forward
 /* Returns 0 handled, 1 forward to the root, -1 inject #GP. */
 int linhv_msr_read(struct linhv_vp *vp, u32 msr, u64 *val);
 int linhv_msr_write(struct linhv_vp *vp, u32 msr, u64 val);
+
+/* lapic.c */
+void linhv_lapic_init(struct linhv_vp *vp);
+void linhv_lapic_destroy(struct linhv_vp *vp);
+void linhv_lapic_accept(struct linhv_vp *vp, u8 vector);
+int linhv_lapic_pending(struct linhv_vp *vp); /* deliverable vector or -1 */
+void linhv_lapic_ack(struct linhv_vp *vp, u8 vector);
+bool linhv_is_lapic_msr(u32 msr);
+int linhv_lapic_msr_read(struct linhv_vp *vp, u32 msr, u64 *val);
+int linhv_lapic_msr_write(struct linhv_vp *vp, u32 msr, u64 val);
+void linhv_lapic_sync_tpr(struct linhv_vp *vp);
+void linhv_vp_reset_for_sipi(struct linhv_vp *vp, u8 vector);
+
+/* hyperv.c */
+bool linhv_hv_cpuid(struct linhv_vp *vp, u32 fn, u32 r[4]);
+bool linhv_is_hv_msr(u32 msr);
+int linhv_hv_msr_read(struct linhv_vp *vp, u32 msr, u64 *val);
+int linhv_hv_msr_write(struct linhv_vp *vp, u32 msr, u64 val);
+void linhv_hv_hypercall(struct linhv_vp *vp);
+u64 linhv_hv_ref_time(struct linhv_partition *part);
+
+/* synic.c */
+void linhv_synic_init(struct linhv_vp *vp);
+void linhv_synic_destroy(struct linhv_vp *vp);
+void linhv_synic_eom(struct linhv_vp *vp);
+u16 linhv_synic_post_direct(struct linhv_partition *part, const void *in, u32 in_size);
+u16 linhv_synic_signal_direct(struct linhv_partition *part, const void *in, u32 in_size,
+			      void *out, u32 out_size);
+u16 linhv_synic_set_event_fd(struct linhv_partition *part, const void *in, u32 in_size);
+u16 linhv_synic_set_msg_conn(struct linhv_partition *part, const void *in, u32 in_size);
+u16 linhv_synic_set_posted_fd(struct linhv_partition *part, const void *in, u32 in_size);
+u16 linhv_synic_read_posted(struct linhv_partition *part, void *out, u32 out_size);
+u16 linhv_synic_guest_post(struct linhv_vp *vp, u64 in_gpa);
+u16 linhv_synic_guest_signal(struct linhv_vp *vp, u32 conn_id);
+int linhv_partition_hv_init(struct linhv_partition *part);
+void linhv_partition_hv_destroy(struct linhv_partition *part);
 
 /* decode.c */
 int linhv_insn_length(const u8 *b, int n, bool long_mode, u8 expect0, u8 expect1);

@@ -101,14 +101,20 @@ int linhv_unmap_gpa(struct linhv_partition *part, const struct linhv_in_unmap_gp
 		return HV_STATUS_INVALID_PARAMETER;
 	}
 	/*
-	 * Remove the translations, then make sure no VP still runs with them
-	 * cached before the pages go back to the root.
+	 * Remove the region and its translations, then (outside mem_lock, which
+	 * must not nest part->lock) make sure no VP still runs with them cached
+	 * before the pages go back to the root.
 	 */
-	linhv_npt_unmap_range(&part->npt, r->gfn << PAGE_SHIFT, r->npages << PAGE_SHIFT);
-	linhv_partition_kick_all(part, true);
-	region_release(r);
-	part->regions[i] = part->regions[--part->nr_regions];
-	up_write(&part->mem_lock);
+	{
+		struct linhv_region gone = *r;
+
+		part->regions[i] = part->regions[--part->nr_regions];
+		linhv_npt_unmap_range(&part->npt, gone.gfn << PAGE_SHIFT,
+				      gone.npages << PAGE_SHIFT);
+		up_write(&part->mem_lock);
+		linhv_partition_kick_all(part, true);
+		region_release(&gone);
+	}
 	return HV_STATUS_SUCCESS;
 }
 

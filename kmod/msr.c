@@ -48,7 +48,16 @@ int linhv_msr_read(struct linhv_vp *vp, u32 msr, u64 *val)
 
 	if (forwarded(vp, msr))
 		return 1;
+	if (vp->part->hyperv) {
+		if (linhv_is_lapic_msr(msr))
+			return linhv_lapic_msr_read(vp, msr, val);
+		if (linhv_is_hv_msr(msr))
+			return linhv_hv_msr_read(vp, msr, val);
+	}
 	switch (msr) {
+	case MSR_TSC_AUX:
+		*val = vp->tsc_aux;
+		return 0;
 	case MSR_EFER:
 		*val = vmcb->save.efer & ~EFER_SVME;
 		return 0;
@@ -79,7 +88,8 @@ int linhv_msr_read(struct linhv_vp *vp, u32 msr, u64 *val)
 		*val = *slot;
 		return 0;
 	}
-	return 1;
+	/* A full guest gets #GP, like on hardware; bare partitions ask the root. */
+	return vp->part->hyperv ? -1 : 1;
 }
 
 int linhv_msr_write(struct linhv_vp *vp, u32 msr, u64 val)
@@ -89,7 +99,18 @@ int linhv_msr_write(struct linhv_vp *vp, u32 msr, u64 val)
 
 	if (forwarded(vp, msr))
 		return 1;
+	if (vp->part->hyperv) {
+		if (linhv_is_lapic_msr(msr))
+			return linhv_lapic_msr_write(vp, msr, val);
+		if (linhv_is_hv_msr(msr))
+			return linhv_hv_msr_write(vp, msr, val);
+	}
 	switch (msr) {
+	case MSR_TSC_AUX:
+		if (val >> 32)
+			return -1;
+		vp->tsc_aux = val;
+		return 0;
 	case MSR_EFER:
 		if (val & ~EFER_ALLOWED)
 			return -1;
@@ -97,6 +118,13 @@ int linhv_msr_write(struct linhv_vp *vp, u32 msr, u64 val)
 		vmcb->save.efer = (val & ~EFER_LMA) | (vmcb->save.efer & EFER_LMA) | EFER_SVME;
 		return 0;
 	case MSR_IA32_APICBASE:
+		if (vp->part->hyperv) {
+			/* Only x2APIC mode exists here: keep EN and EXTD set. */
+			if ((val & ~(0xfffff000ULL | (1 << 8) | (1 << 10) | (1 << 11))) ||
+			    !(val & (1 << 11)) || !(val & (1 << 10)))
+				return -1;
+			return 0;
+		}
 		vp->apic_base = val;
 		return 0;
 	case MSR_IA32_CR_PAT:
@@ -127,5 +155,5 @@ int linhv_msr_write(struct linhv_vp *vp, u32 msr, u64 val)
 		*slot = val;
 		return 0;
 	}
-	return 1;
+	return vp->part->hyperv ? -1 : 1;
 }

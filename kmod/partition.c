@@ -24,6 +24,7 @@ static int part_release(struct inode *inode, struct file *filp)
 	struct linhv_partition *part = filp->private_data;
 
 	/* VP fds hold a file reference, so every VP is gone by now. */
+	linhv_partition_hv_destroy(part);
 	linhv_memory_destroy(part);
 	linhv_npt_destroy(&part->npt);
 	kvfree(part->cpuid);
@@ -261,6 +262,32 @@ static long part_hvcall(struct linhv_partition *part, struct linhv_hvcall __user
 	case HvCallAssertVirtualInterrupt:
 		status = assert_interrupt(part, in, hc.in_size);
 		break;
+	case HvCallPostMessageDirect:
+		status = linhv_synic_post_direct(part, in, hc.in_size);
+		break;
+	case HvCallSignalEventDirect:
+		status = linhv_synic_signal_direct(part, in, hc.in_size, out, hc.out_size);
+		break;
+	case LinhvCallSetEventFd:
+		status = linhv_synic_set_event_fd(part, in, hc.in_size);
+		break;
+	case LinhvCallSetMessageConnection:
+		status = linhv_synic_set_msg_conn(part, in, hc.in_size);
+		break;
+	case LinhvCallSetPostedMessageFd:
+		status = linhv_synic_set_posted_fd(part, in, hc.in_size);
+		break;
+	case LinhvCallReadPostedMessage:
+		status = linhv_synic_read_posted(part, out, hc.out_size);
+		break;
+	case LinhvCallGetReferenceTime:
+		if (hc.out_size != sizeof(u64)) {
+			status = HV_STATUS_INVALID_PARAMETER;
+			break;
+		}
+		*(u64 *)out = linhv_hv_ref_time(part);
+		status = HV_STATUS_SUCCESS;
+		break;
 	default:
 		status = HV_STATUS_INVALID_HYPERCALL_CODE;
 		break;
@@ -316,7 +343,8 @@ long linhv_partition_create(struct linhv_hvcall *hc)
 		goto invalid;
 	if (copy_from_user(&in, u64_to_user_ptr(hc->input), sizeof(in)))
 		return -EFAULT;
-	if (in.flags || in.reserved || in.max_vps == 0 || in.max_vps > LINHV_MAX_VPS)
+	if ((in.flags & ~LINHV_PARTITION_FLAG_HYPERV) || in.reserved || in.max_vps == 0 ||
+	    in.max_vps > LINHV_MAX_VPS)
 		goto invalid;
 	if (atomic_inc_return(&nr_partitions) > LINHV_MAX_PARTITIONS) {
 		atomic_dec(&nr_partitions);
@@ -334,9 +362,13 @@ long linhv_partition_create(struct linhv_hvcall *hc)
 	part->max_vps = in.max_vps;
 	part->id = atomic64_inc_return(&next_partition_id);
 	part->tsc_offset = -rdtsc();
+	part->hyperv = in.flags & LINHV_PARTITION_FLAG_HYPERV;
 	ret = linhv_npt_init(&part->npt);
 	if (ret)
 		goto err_free;
+	ret = linhv_partition_hv_init(part);
+	if (ret)
+		goto err_npt;
 
 	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0) {
@@ -370,6 +402,7 @@ long linhv_partition_create(struct linhv_hvcall *hc)
 err_fd:
 	put_unused_fd(fd);
 err_npt:
+	linhv_partition_hv_destroy(part);
 	linhv_npt_destroy(&part->npt);
 err_free:
 	kfree(part);

@@ -166,6 +166,8 @@ static void set_seg(struct vmcb_seg *s, u16 sel, u64 base, u32 limit, u16 attrib
 	s->attrib = attrib;
 }
 
+static void reset_state(struct linhv_vp *vp);
+
 int linhv_svm_vp_init(struct linhv_vp *vp)
 {
 	struct page *pg = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
@@ -193,7 +195,28 @@ int linhv_svm_vp_init(struct linhv_vp *vp)
 	c->nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
 	c->nested_cr3 = vp->part->npt.root_pa;
 
-	/* The architectural reset state (what INIT gives a real CPU). */
+	reset_state(vp);
+	vp->xcr0 = 1;
+	vp->apic_base = 0xfee00000 | (1 << 11) | (vp->index == 0 ? (1 << 8) : 0);
+	if (vp->part->hyperv) {
+		/* x2APIC already on, as firmware may leave it: no xAPIC MMIO needed. */
+		vp->apic_base |= 1 << 10;
+		vp->mp_state = vp->index ? LINHV_MP_WAIT_SIPI : LINHV_MP_RUNNABLE;
+	}
+	vp->mtrr_def_type = 0;
+	return 0;
+}
+
+/* The architectural reset state (what INIT gives a real CPU). */
+static void reset_state(struct linhv_vp *vp)
+{
+	struct vmcb_save *s = &vp->vmcb->save;
+
+	memset(s, 0, sizeof(*s));
+	memset(&vp->gprs, 0, sizeof(vp->gprs));
+	vp->vmcb->control.event_inj = 0;
+	vp->vmcb->control.int_state = 0;
+	vp->vmcb->control.int_ctl &= ~(SVM_INT_CTL_V_IRQ | SVM_INT_CTL_V_TPR_MASK);
 	set_seg(&s->cs, 0xf000, 0xffff0000, 0xffff, 0x9b);
 	set_seg(&s->ds, 0, 0, 0xffff, 0x93);
 	set_seg(&s->es, 0, 0, 0xffff, 0x93);
@@ -211,11 +234,28 @@ int linhv_svm_vp_init(struct linhv_vp *vp)
 	s->dr6 = 0xffff0ff0;
 	s->dr7 = 0x400;
 	s->g_pat = 0x0007040600070406ULL;
+	vp->gprs.rdx = 0x600; /* a family-6 signature, as after RESET */
+}
 
-	vp->xcr0 = 1;
-	vp->apic_base = 0xfee00000 | (1 << 11) | (vp->index == 0 ? (1 << 8) : 0);
-	vp->mtrr_def_type = 0;
-	return 0;
+/* INIT: back to the reset state, waiting for a start-up IPI. */
+static void do_init(struct linhv_vp *vp)
+{
+	reset_state(vp);
+	memset(vp->lapic.isr, 0, sizeof(vp->lapic.isr));
+	vp->exc_pending = false;
+	vp->halted = false;
+	vp->mp_state = LINHV_MP_WAIT_SIPI;
+}
+
+/* SIPI: start in real mode at vector * 4096. */
+void linhv_vp_reset_for_sipi(struct linhv_vp *vp, u8 vector)
+{
+	struct vmcb_save *s = &vp->vmcb->save;
+
+	set_seg(&s->cs, vector << 8, (u64)vector << 12, 0xffff, 0x9b);
+	s->rip = 0;
+	vp->mp_state = LINHV_MP_RUNNABLE;
+	vp->halted = false;
 }
 
 void linhv_svm_vp_free(struct linhv_vp *vp)
@@ -302,7 +342,30 @@ static void queue_exception(struct linhv_vp *vp, u8 vector, bool has_err, u32 er
 
 static bool irr_pending(struct linhv_vp *vp)
 {
+	if (vp->part->hyperv)
+		return linhv_lapic_pending(vp) >= 0;
 	return find_first_bit(vp->irr, 256) < 256;
+}
+
+/* The vector to inject next, or -1. */
+static int next_vector(struct linhv_vp *vp)
+{
+	int vec;
+
+	if (vp->part->hyperv) {
+		linhv_lapic_sync_tpr(vp);
+		return linhv_lapic_pending(vp);
+	}
+	vec = find_last_bit(vp->irr, 256);
+	return vec < 256 ? vec : -1;
+}
+
+static void ack_vector(struct linhv_vp *vp, int vec)
+{
+	if (vp->part->hyperv)
+		linhv_lapic_ack(vp, vec);
+	else
+		clear_bit(vec, vp->irr);
 }
 
 /* Decide what to inject on this entry (called with interrupts on). */
@@ -325,11 +388,11 @@ static void inject_events(struct linhv_vp *vp)
 		v->control.event_inj = 2 | SVM_EVTINJ_TYPE_NMI | SVM_EVTINJ_VALID;
 		return;
 	}
-	vec = find_last_bit(vp->irr, 256);
-	if (vec >= 256)
+	vec = next_vector(vp);
+	if (vec < 0)
 		return;
 	if ((v->save.rflags & X86_EFLAGS_IF) && !(v->control.int_state & SVM_INT_STATE_SHADOW)) {
-		clear_bit(vec, vp->irr);
+		ack_vector(vp, vec);
 		v->control.event_inj = vec | SVM_EVTINJ_TYPE_INTR | SVM_EVTINJ_VALID;
 		v->control.int_ctl &= ~SVM_INT_CTL_V_IRQ;
 		v->control.intercept3 &= ~SVM_I3_VINTR;
@@ -555,8 +618,10 @@ static int handle_vmmcall(struct linhv_vp *vp)
 		queue_exception(vp, X86_TRAP_UD, false, 0);
 		return 0;
 	}
-	/* No guest hypercalls are offered yet. */
-	v->save.rax = HV_STATUS_INVALID_HYPERCALL_CODE;
+	if (vp->part->hyperv)
+		linhv_hv_hypercall(vp);
+	else
+		v->save.rax = HV_STATUS_INVALID_HYPERCALL_CODE;
 	skip(vp, 3);
 	return 0;
 }
@@ -569,14 +634,8 @@ static int handle_exit(struct linhv_vp *vp)
 
 	/* An event whose delivery the exit interrupted must be delivered again. */
 	v->control.event_inj = 0;
-	if ((ii & SVM_EVTINJ_VALID) && (ii & SVM_EVTINJ_TYPE_MASK) != SVM_EVTINJ_TYPE_SOFT) {
-		if ((ii & SVM_EVTINJ_TYPE_MASK) == SVM_EVTINJ_TYPE_INTR &&
-		    code != SVM_EXIT_NPF && code != SVM_EXIT_INTR && code != SVM_EXIT_NMI) {
-			set_bit(ii & 0xff, vp->irr);
-		} else {
-			v->control.event_inj = ii;
-		}
-	}
+	if ((ii & SVM_EVTINJ_VALID) && (ii & SVM_EVTINJ_TYPE_MASK) != SVM_EVTINJ_TYPE_SOFT)
+		v->control.event_inj = ii;
 
 	switch (code) {
 	case SVM_EXIT_INTR:
@@ -639,6 +698,7 @@ static int handle_exit(struct linhv_vp *vp)
 static int wait_halted(struct linhv_vp *vp)
 {
 	int ret = wait_event_interruptible(vp->wq, irr_pending(vp) || READ_ONCE(vp->nmi_pending) ||
+						   READ_ONCE(vp->init_pending) ||
 						   READ_ONCE(vp->run->immediate_exit));
 
 	if (ret)
@@ -723,6 +783,26 @@ int linhv_svm_run(struct linhv_vp *vp)
 		if (signal_pending(current))
 			return -EINTR;
 		cond_resched();
+		if (READ_ONCE(vp->init_pending)) {
+			WRITE_ONCE(vp->init_pending, false);
+			do_init(vp);
+		}
+		if (vp->mp_state == LINHV_MP_WAIT_SIPI) {
+			int vec;
+
+			ret = wait_event_interruptible(vp->wq, READ_ONCE(vp->sipi_vector) >= 0 ||
+							       READ_ONCE(vp->init_pending) ||
+							       READ_ONCE(vp->run->immediate_exit));
+			if (ret)
+				return -EINTR;
+			vec = xchg(&vp->sipi_vector, -1);
+			if (vec >= 0)
+				linhv_vp_reset_for_sipi(vp, vec);
+			continue;
+		}
+		/* A start-up IPI to a running VP is ignored. */
+		if (READ_ONCE(vp->sipi_vector) >= 0)
+			WRITE_ONCE(vp->sipi_vector, -1);
 		if (vp->halted) {
 			ret = wait_halted(vp);
 			if (ret)

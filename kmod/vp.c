@@ -280,7 +280,21 @@ int linhv_vp_assert_interrupt(struct linhv_vp *vp, u32 type, u32 vector)
 	case HV_X64_INTERRUPT_TYPE_FIXED:
 		if (vector < 16 || vector > 255)
 			return HV_STATUS_INVALID_PARAMETER;
+		if (vp->part->hyperv) {
+			linhv_lapic_accept(vp, vector);
+			return HV_STATUS_SUCCESS;
+		}
 		set_bit(vector, vp->irr);
+		break;
+	case HV_X64_INTERRUPT_TYPE_INIT:
+		if (!vp->part->hyperv)
+			return HV_STATUS_INVALID_PARAMETER;
+		WRITE_ONCE(vp->init_pending, true);
+		break;
+	case HV_X64_INTERRUPT_TYPE_SIPI:
+		if (!vp->part->hyperv || vector > 255)
+			return HV_STATUS_INVALID_PARAMETER;
+		WRITE_ONCE(vp->sipi_vector, vector);
 		break;
 	case HV_X64_INTERRUPT_TYPE_NMI:
 		WRITE_ONCE(vp->nmi_pending, true);
@@ -324,6 +338,8 @@ static int vp_mmap(struct file *filp, struct vm_area_struct *vma)
 
 static void vp_free(struct linhv_vp *vp)
 {
+	linhv_lapic_destroy(vp);
+	linhv_synic_destroy(vp);
 	linhv_svm_vp_free(vp);
 	fpu_free_guest_fpstate(&vp->guest_fpu);
 	free_page((unsigned long)vp->run);
@@ -368,7 +384,10 @@ long linhv_vp_create(struct linhv_partition *part, struct linhv_hvcall *hc, cons
 	vp->index = cv->vp_index;
 	vp->uid = atomic64_inc_return(&next_vp_uid);
 	vp->last_cpu = -1;
+	vp->sipi_vector = -1;
 	mutex_init(&vp->mutex);
+	linhv_lapic_init(vp);
+	linhv_synic_init(vp);
 	init_waitqueue_head(&vp->wq);
 	vp->run = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 	if (!vp->run) {

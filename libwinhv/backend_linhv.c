@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -17,6 +18,7 @@
 
 struct linhv_part {
 	int fd;
+	int posted_efd; /* signalled by the module when the guest posts a message */
 };
 
 struct linhv_vp {
@@ -94,7 +96,10 @@ static int linhv_get_caps(struct winhv_caps *caps)
 static int linhv_create_partition(struct winhv_partition *p,
 				  const struct winhv_partition_params *params)
 {
-	struct linhv_in_create_partition in = {.max_vps = params->max_vps};
+	struct linhv_in_create_partition in = {
+		.max_vps = params->max_vps,
+		.flags = (params->flags & WINHV_PARTITION_HYPERV) ? LINHV_PARTITION_FLAG_HYPERV : 0,
+	};
 	struct linhv_out_create_partition out = {0};
 	struct linhv_part *lp;
 	int fd, ret;
@@ -112,6 +117,7 @@ static int linhv_create_partition(struct winhv_partition *p,
 		return winhv_set_error(-ENOMEM, "out of memory");
 	}
 	lp->fd = out.partition_fd;
+	lp->posted_efd = -1;
 	p->priv = lp;
 	return 0;
 }
@@ -122,6 +128,8 @@ static void linhv_delete_partition(struct winhv_partition *p)
 
 	if (lp) {
 		close(lp->fd);
+		if (lp->posted_efd >= 0)
+			close(lp->posted_efd);
 		free(lp);
 	}
 }
@@ -308,6 +316,105 @@ static int linhv_assert_interrupt(struct winhv_partition *p, uint32_t type, uint
 	return hvcall(pfd(p), HvCallAssertVirtualInterrupt, 0, &in, sizeof(in), NULL, 0);
 }
 
+/* ---- SynIC (winhv_synic.h) ---- */
+
+static int linhv_post_message(struct winhv_partition *p, uint32_t vp, uint32_t sint,
+			      const struct hv_message *msg)
+{
+	struct linhv_in_post_message_direct in;
+
+	memset(&in, 0, sizeof(in));
+	in.vp_index = vp;
+	in.sint_index = sint;
+	in.message = *msg;
+	return hvcall(pfd(p), HvCallPostMessageDirect, 0, &in, sizeof(in), NULL, 0);
+}
+
+static int linhv_signal_event(struct winhv_partition *p, uint32_t vp, uint32_t sint, uint32_t flag)
+{
+	struct linhv_in_signal_event_direct in = {
+		.vp_index = vp,
+		.sint_index = sint,
+		.flag_number = flag,
+	};
+	struct linhv_out_signal_event_direct out;
+
+	if (sint >= HV_SYNIC_SINT_COUNT || flag >= 2048)
+		return HV_STATUS_INVALID_PARAMETER;
+	return hvcall(pfd(p), HvCallSignalEventDirect, 0, &in, sizeof(in), &out, sizeof(out));
+}
+
+static int linhv_register_event_fd(struct winhv_partition *p, uint32_t conn, int fd)
+{
+	struct linhv_in_set_event_fd in = {.connection_id = conn, .fd = fd < 0 ? -1 : fd};
+
+	return hvcall(pfd(p), LinhvCallSetEventFd, 0, &in, sizeof(in), NULL, 0);
+}
+
+static int linhv_register_msg_connection(struct winhv_partition *p, uint32_t conn, bool enable)
+{
+	struct linhv_in_set_message_connection in = {.connection_id = conn, .enable = enable};
+
+	return hvcall(pfd(p), LinhvCallSetMessageConnection, 0, &in, sizeof(in), NULL, 0);
+}
+
+static int linhv_posted_message_fd(struct winhv_partition *p)
+{
+	struct linhv_part *lp = p->priv;
+	struct linhv_in_set_posted_message_fd in = {0};
+	int ret;
+
+	if (lp->posted_efd >= 0)
+		return lp->posted_efd;
+	in.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (in.fd < 0)
+		return winhv_set_error(-errno, "eventfd: %s", strerror(errno));
+	ret = hvcall(lp->fd, LinhvCallSetPostedMessageFd, 0, &in, sizeof(in), NULL, 0);
+	if (ret) {
+		close(in.fd);
+		return ret > 0 ? -EIO : ret;
+	}
+	lp->posted_efd = in.fd;
+	return lp->posted_efd;
+}
+
+static int linhv_read_posted_message(struct winhv_partition *p, struct winhv_posted_message *out)
+{
+	struct linhv_part *lp = p->priv;
+	struct linhv_out_posted_message m;
+	struct linhv_hvcall hc = {
+		.code = LinhvCallReadPostedMessage,
+		.output = (uintptr_t)&m,
+		.out_size = sizeof(m),
+	};
+	uint64_t drain;
+
+	if (ioctl(lp->fd, LINHV_HVCALL, &hc) < 0)
+		return winhv_set_error(-errno, "read posted message: %s", strerror(errno));
+	if (hc.status == HV_STATUS_NO_DATA) {
+		/* Empty: clear the eventfd so poll sleeps until the next post. */
+		if (lp->posted_efd >= 0 && read(lp->posted_efd, &drain, sizeof(drain)) < 0)
+			(void)0;
+		/* A post may have raced with the drain: look once more. */
+		if (ioctl(lp->fd, LINHV_HVCALL, &hc) < 0 || hc.status != HV_STATUS_SUCCESS)
+			return -EAGAIN;
+	} else if (hc.status != HV_STATUS_SUCCESS) {
+		return winhv_set_error(hc.status, "read posted message: %s",
+				       WinHvStatusString(hc.status));
+	}
+	out->connection_id = m.connection_id;
+	out->message_type = m.message_type;
+	out->payload_size = m.payload_size;
+	out->vp_index = m.vp_index;
+	memcpy(out->payload, m.payload, sizeof(out->payload));
+	return 0;
+}
+
+static int linhv_reference_time(struct winhv_partition *p, uint64_t *t)
+{
+	return hvcall(pfd(p), LinhvCallGetReferenceTime, 0, NULL, 0, t, sizeof(*t));
+}
+
 const struct winhv_backend_ops winhv_linhv_ops = {
 	.name = "linhv",
 	.get_caps = linhv_get_caps,
@@ -325,4 +432,11 @@ const struct winhv_backend_ops winhv_linhv_ops = {
 	.run = linhv_run,
 	.cancel = linhv_cancel,
 	.assert_interrupt = linhv_assert_interrupt,
+	.post_message = linhv_post_message,
+	.signal_event = linhv_signal_event,
+	.register_event_fd = linhv_register_event_fd,
+	.register_msg_connection = linhv_register_msg_connection,
+	.posted_message_fd = linhv_posted_message_fd,
+	.read_posted_message = linhv_read_posted_message,
+	.reference_time = linhv_reference_time,
 };

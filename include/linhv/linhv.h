@@ -89,8 +89,14 @@ struct linhv_hvcall {
 /* ---- Input and output blocks of the root-side calls ---- */
 
 /* HvCallCreatePartition (on /dev/linhv). */
+/*
+ * A partition for a full guest OS: Hyper-V CPUID leaves, synthetic MSRs,
+ * hypercall page, SynIC, reference TSC, an x2APIC per VP; VPs other than 0
+ * start in wait-for-SIPI.
+ */
+#define LINHV_PARTITION_FLAG_HYPERV 0x1
 struct linhv_in_create_partition {
-	__u64 flags; /* must be 0 */
+	__u64 flags; /* LINHV_PARTITION_FLAG_* */
 	__u32 max_vps; /* 1..max_vps_per_partition */
 	__u32 reserved;
 };
@@ -195,6 +201,71 @@ struct linhv_in_assert_virtual_interrupt {
 	__u8 target_vtl;
 	__u8 reserved[3];
 };
+
+/*
+ * Root-side SynIC calls.
+ * HvCallPostMessageDirect: put a message into a VP's SIMP slot for sint (or
+ * queue it behind a busy slot, msg_pending/EOM handshake) and raise the SINT.
+ * HV_STATUS_INSUFFICIENT_BUFFERS when that VP's queue is full;
+ * HV_STATUS_INVALID_VP_STATE while the guest has not enabled SynIC/SIMP.
+ */
+struct linhv_in_post_message_direct {
+	__u64 partition_id;
+	__u32 vp_index;
+	__u8 vtl;
+	__u8 reserved[3];
+	__u32 sint_index;
+	__u32 reserved2;
+	struct hv_message message;
+};
+
+/* HvCallSignalEventDirect: set a SIEF bit and raise the SINT if it was clear. */
+struct linhv_in_signal_event_direct {
+	__u64 partition_id;
+	__u32 vp_index;
+	__u8 vtl;
+	__u8 sint_index;
+	__u16 flag_number;
+};
+struct linhv_out_signal_event_direct {
+	__u8 newly_signaled;
+	__u8 reserved[7];
+};
+
+/* linhv: route the guest's HvSignalEvent(connection_id) to an eventfd. */
+#define LinhvCallSetEventFd 0x8103
+struct linhv_in_set_event_fd {
+	__u32 connection_id;
+	__s32 fd; /* -1 removes */
+};
+
+/* linhv: accept (or stop accepting) guest HvPostMessage on a connection id. */
+#define LinhvCallSetMessageConnection 0x8104
+struct linhv_in_set_message_connection {
+	__u32 connection_id;
+	__u32 enable;
+};
+
+/* linhv: an eventfd the module signals whenever a posted message is queued. */
+#define LinhvCallSetPostedMessageFd 0x8106
+struct linhv_in_set_posted_message_fd {
+	__s32 fd;
+	__u32 reserved;
+};
+
+/* linhv: take the oldest guest HvPostMessage; HV_STATUS_NO_DATA when none. */
+#define LinhvCallReadPostedMessage 0x8102
+struct linhv_out_posted_message {
+	__u32 connection_id;
+	__u32 message_type;
+	__u32 payload_size;
+	__u32 vp_index;
+	__u8 payload[HV_MESSAGE_PAYLOAD_BYTE_COUNT];
+};
+#define LINHV_POSTED_QUEUE_DEPTH 128
+
+/* linhv: the partition reference time (TIME_REF_COUNT), 100 ns units. */
+#define LinhvCallGetReferenceTime 0x8107
 
 /*
  * The VP run page (mmap of a VP fd, offset 0). After LINHV_RUN_VP returns 0

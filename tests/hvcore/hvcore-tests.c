@@ -548,14 +548,14 @@ static void test_kill(const char *self)
 	for (int i = 0; i < 50; i++) { /* the last fput may finish a moment later */
 		shmem_after = meminfo("Shmem:");
 		pins_after = pins_held();
-		if (pins_after == pins_before && shmem_after < shmem_before + 1024)
+		if (pins_after <= pins_before && shmem_after < shmem_before + 1024)
 			break;
 		usleep(100 * 1000);
 	}
 	result("guest pages are pinned while the VM runs", pins_during - pins_before >= 16000,
 	       "%ld pages pinned", pins_during - pins_before);
 	result("SIGKILL mid-run unpins every page",
-	       WIFSIGNALED(status) && pins_after == pins_before,
+	       WIFSIGNALED(status) && pins_after <= pins_before,
 	       "pins before %ld during %ld after %ld", pins_before, pins_during, pins_after);
 	result("SIGKILL mid-run frees the guest's memory (Shmem)",
 	       shmem_during > shmem_before + 60 * 1024 && shmem_after < shmem_before + 1024,

@@ -114,6 +114,7 @@ static void op_create_partition(int dev)
 	struct linhv_out_create_partition out;
 	struct linhv_hvcall hc;
 
+	in.flags = rnd() % 2 ? LINHV_PARTITION_FLAG_HYPERV : 0;
 	if (rnd() % 8 == 0)
 		in.flags = interesting();
 	if (do_hvcall(dev, HvCallCreatePartition, 0, &in,
@@ -235,10 +236,19 @@ static void op_misc(int fd)
 		do_hvcall(fd, HvCallAssertVirtualInterrupt, 0, &ai, sizeof(ai), NULL, 0, NULL);
 		break;
 	}
-	case 2:
-		do_hvcall(fd, rnd() % 0x200, rnd() % 4, inbuf, rnd() % 512, outbuf, rnd() % 512,
-			  NULL);
+	case 2: {
+		/* Random and SynIC call codes with random blocks. */
+		static const uint64_t codes[] = {HvCallPostMessageDirect, HvCallSignalEventDirect,
+			LinhvCallSetEventFd, LinhvCallSetMessageConnection, LinhvCallSetPostedMessageFd,
+			LinhvCallReadPostedMessage, LinhvCallGetReferenceTime};
+		uint16_t code = rnd() % 2 ? pick(codes, 7) : rnd() % 0x200;
+
+		for (int i = 0; i < 64; i++)
+			((uint32_t *)inbuf)[i] = rnd() % 4 ? (uint32_t)(rnd() % 32) : (uint32_t)interesting();
+		do_hvcall(fd, code, rnd() % 4, inbuf, rnd() % 2 ? 280 : rnd() % 512, outbuf,
+			  rnd() % 2 ? 8 : rnd() % 512, NULL);
 		break;
+	}
 	case 3: {
 		struct linhv_in_partition_property pp = {.property_code = rnd() % 2 ?
 			HvPartitionPropertyProcessorCount : (uint32_t)rnd()};
