@@ -107,6 +107,9 @@ static int write_hypercall_page(struct linhv_partition *part, u64 gpa)
  */
 static int write_ref_tsc_page(struct linhv_partition *part, u64 gpa)
 {
+	/* scale = 10000 * 2^64 / tsc_khz, by long division in 32-bit steps. */
+	u64 hi = (10000ULL << 32) / tsc_khz;
+	u64 rem = (10000ULL << 32) % tsc_khz;
 	struct {
 		u32 sequence;
 		u32 reserved;
@@ -114,7 +117,7 @@ static int write_ref_tsc_page(struct linhv_partition *part, u64 gpa)
 		s64 offset;
 	} page = {
 		.sequence = 1,
-		.scale = (u64)(((unsigned __int128)10000 << 64) / tsc_khz),
+		.scale = (hi << 32) | ((rem << 32) / tsc_khz),
 		.offset = 0,
 	};
 

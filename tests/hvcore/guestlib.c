@@ -9,7 +9,13 @@
 
 int guest_create(struct guest *g, enum winhv_backend backend, size_t ram_size, int nvps)
 {
-	struct winhv_partition_params pp = {.backend = backend, .max_vps = nvps};
+	return guest_create_flags(g, backend, ram_size, nvps, 0);
+}
+
+int guest_create_flags(struct guest *g, enum winhv_backend backend, size_t ram_size, int nvps,
+		       uint32_t flags)
+{
+	struct winhv_partition_params pp = {.backend = backend, .max_vps = nvps, .flags = flags};
 	int ret;
 
 	memset(g, 0, sizeof(*g));

@@ -40,9 +40,13 @@ BLOB(spin);
 BLOB(bench_io);
 BLOB(bench_cpuid);
 BLOB(bench_touch);
+BLOB(hv);
+extern const uint8_t guest_hv_sint_handler[], guest_hv_timer_handler[];
 extern const uint8_t guest_irq_handler[];
 
 int guest_create(struct guest *g, enum winhv_backend backend, size_t ram_size, int nvps);
+int guest_create_flags(struct guest *g, enum winhv_backend backend, size_t ram_size, int nvps,
+		       uint32_t flags);
 void guest_destroy(struct guest *g);
 void guest_load(struct guest *g, const uint8_t *start, const uint8_t *end);
 int guest_set_mode(struct guest *g, int vp, enum guest_mode mode);

@@ -203,4 +203,109 @@ guest_bench_touch_start:
 	hlt
 guest_bench_touch_end:
 
+
+/*
+ * Hyper-V interface (full-guest partition): CPUID signature, hypercall page,
+ * HvPostMessage and HvSignalEvent, a SynIC message delivered as an
+ * interrupt, the APIC timer, and the reference counter.
+ * Pages: 0x20000 SIMP, 0x21000 SIEFP, 0x22000 hypercall page, 0x23000 input.
+ */
+	.globl guest_hv_start, guest_hv_end, guest_hv_sint_handler, guest_hv_timer_handler
+guest_hv_start:
+	mov $0x40000000, %eax
+	cpuid
+	mov %ebx, %eax
+	out %eax, $0x20			/* "Micr" */
+	mov $0x40000003, %eax
+	cpuid
+	out %eax, $0x21			/* privileges */
+	mov $0x40000000, %ecx		/* GUEST_OS_ID */
+	mov $0x81000000, %edx
+	xor %eax, %eax
+	wrmsr
+	mov $0x40000001, %ecx		/* HYPERCALL: enable at 0x22000 */
+	xor %edx, %edx
+	mov $0x22001, %eax
+	wrmsr
+	mov $0x5c, %ecx			/* HvPostMessage, input at 0x23000 */
+	mov $0x23000, %edx
+	xor %r8d, %r8d
+	mov $0x22000, %eax
+	call *%rax
+	out %eax, $0x22
+	mov $0x1005d, %ecx		/* HvSignalEvent, fast, connection 5 */
+	mov $5, %edx
+	mov $0x22000, %eax
+	call *%rax
+	out %eax, $0x23
+	mov $0x1005d, %ecx		/* ... connection 6 is not registered */
+	mov $6, %edx
+	mov $0x22000, %eax
+	call *%rax
+	out %eax, $0x25
+	/* SynIC: SIMP, SIEFP, SINT2 -> vector 0x40, enable; APIC software-enable. */
+	mov $0x40000083, %ecx
+	xor %edx, %edx
+	mov $0x20001, %eax
+	wrmsr
+	mov $0x40000082, %ecx
+	mov $0x21001, %eax
+	wrmsr
+	mov $0x40000092, %ecx
+	mov $0x40, %eax
+	wrmsr
+	mov $0x40000080, %ecx
+	mov $1, %eax
+	wrmsr
+	mov $0x80f, %ecx		/* x2APIC SVR */
+	mov $0x1ff, %eax
+	wrmsr
+	sti
+	out %al, $0x24			/* the root now posts a message to SINT2 */
+	hlt				/* ... which arrives as vector 0x40 */
+	mov $0x77, %al
+	out %al, $0x30
+	/* APIC timer: one-shot, vector 0x41, 1 ms. */
+	mov $0x83e, %ecx		/* divide by 1 */
+	mov $0xb, %eax
+	xor %edx, %edx
+	wrmsr
+	mov $0x832, %ecx
+	mov $0x41, %eax
+	wrmsr
+	mov $0x838, %ecx
+	mov $1000000, %eax
+	wrmsr
+	hlt
+	mov $0x40000020, %ecx		/* TIME_REF_COUNT advances */
+	rdmsr
+	mov %eax, %ebx
+	pause
+	pause
+	rdmsr
+	sub %ebx, %eax
+	out %eax, $0x26
+	cli
+	hlt
+guest_hv_sint_handler:
+	mov 0x20200, %eax		/* SIMP slot 2: message type */
+	out %eax, $0x31
+	mov 0x20210, %eax		/* first payload dword */
+	out %eax, $0x33
+	movl $0, 0x20200		/* free the slot */
+	mov $0x80b, %ecx		/* EOI */
+	xor %eax, %eax
+	xor %edx, %edx
+	wrmsr
+	iretq
+guest_hv_timer_handler:
+	mov $0x88, %al
+	out %al, $0x32
+	mov $0x80b, %ecx
+	xor %eax, %eax
+	xor %edx, %edx
+	wrmsr
+	iretq
+guest_hv_end:
+
 	.section .note.GNU-stack, "", @progbits

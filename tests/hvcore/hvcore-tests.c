@@ -19,7 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/eventfd.h>
+
 #include <linhv/winhv_emulate.h>
+#include <linhv/winhv_synic.h>
 
 #include "guestlib.h"
 
@@ -454,6 +457,124 @@ static void test_cancel(void)
 	guest_destroy(&g);
 }
 
+
+struct hv_ctx {
+	struct trace t;
+	struct guest *g;
+	int post_status;
+};
+
+static int hv_io_cb(void *ctx, uint16_t port, bool write, uint8_t size, uint32_t *val)
+{
+	struct hv_ctx *c = ctx;
+
+	if (write && port == 0x24) {
+		struct hv_message m;
+
+		memset(&m, 0, sizeof(m));
+		m.header.message_type = 0x1234;
+		m.header.payload_size = 8;
+		m.payload[0] = 0x11223344cafebabeULL;
+		c->post_status = WinHvPostMessage(c->g->part, 0, 2, &m);
+	}
+	return io_cb(&c->t, port, write, size, val);
+}
+
+static void set_gate(struct guest *g, int vec, const uint8_t *handler)
+{
+	uint64_t *idt = (uint64_t *)(g->ram + GUEST_IDT);
+	uint64_t h = GUEST_LOAD + (handler - guest_hv_start);
+
+	idt[vec * 2] = (h & 0xffff) | (0x08ULL << 16) | (0x8eULL << 40) | ((h >> 16 & 0xffff) << 48);
+	idt[vec * 2 + 1] = h >> 32;
+}
+
+static void test_hyperv(void)
+{
+	struct guest g;
+	struct hv_ctx c;
+	struct hv_message msg;
+	struct winhv_posted_message pm;
+	struct hv_input_post_message *in;
+	union hv_register_value v = {0};
+	uint32_t name = HvX64RegisterIdtr;
+	uint64_t count = 0;
+	int efd, ret, i;
+
+	memset(&c, 0, sizeof(c));
+	c.g = &g;
+	if (guest_create_flags(&g, backend, 1 << 20, 1, WINHV_PARTITION_HYPERV)) {
+		result("hyperv partition", 0, "create: %s", WinHvLastError());
+		return;
+	}
+	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	result("register a message connection", !WinHvRegisterMessageConnection(g.part, 1, true),
+	       "%s", WinHvLastError());
+	result("register an event connection", !WinHvRegisterSignalEventFd(g.part, 5, efd), "%s",
+	       WinHvLastError());
+	guest_load(&g, guest_hv_start, guest_hv_end);
+	in = (struct hv_input_post_message *)(g.ram + 0x23000);
+	in->connection_id = 1;
+	in->message_type = 1;
+	in->payload_size = 8;
+	memcpy(in->payload, "LINHVMSG", 8);
+	guest_set_mode(&g, 0, MODE_LM64);
+	set_gate(&g, 0x40, guest_hv_sint_handler);
+	set_gate(&g, 0x41, guest_hv_timer_handler);
+	v.table.base = GUEST_IDT;
+	v.table.limit = 256 * 16 - 1;
+	WinHvSetVpRegisters(g.vp[0], &name, &v, 1);
+
+	for (i = 0; i < 1000; i++) {
+		ret = WinHvRunVp(g.vp[0], &msg);
+		if (ret || msg.header.message_type != HvMessageTypeX64IoPortIntercept)
+			break;
+		WinHvEmulateIoPort(g.vp[0], &msg, hv_io_cb, &c);
+	}
+	result("hyperv guest runs to hlt", !ret && msg.header.message_type == HvMessageTypeX64Halt,
+	       "ret %d message %#x %s", ret, msg.header.message_type, WinHvLastError());
+	result("CPUID 0x40000000 says Microsoft Hv", c.t.port_val[0x20] == 0x7263694d, "got %#x",
+	       c.t.port_val[0x20]);
+	result("CPUID 0x40000003 offers hypercalls, VP index, SynIC, reference TSC",
+	       (c.t.port_val[0x21] & 0x266) == 0x266, "got %#x", c.t.port_val[0x21]);
+	result("guest HvPostMessage succeeds", c.t.port_seen[0x22] && c.t.port_val[0x22] == 0,
+	       "status %#x", c.t.port_val[0x22]);
+	ret = WinHvReadPostedMessage(g.part, &pm);
+	result("the root reads the posted message",
+	       !ret && pm.connection_id == 1 && pm.message_type == 1 && pm.payload_size == 8 &&
+		       !memcmp(pm.payload, "LINHVMSG", 8),
+	       "ret %d conn %u type %u size %u", ret, pm.connection_id, pm.message_type,
+	       pm.payload_size);
+	result("the posted-message queue is then empty", WinHvReadPostedMessage(g.part, &pm) == -EAGAIN,
+	       "not empty");
+	result("guest HvSignalEvent succeeds", c.t.port_val[0x23] == 0, "status %#x",
+	       c.t.port_val[0x23]);
+	result("HvSignalEvent reaches the eventfd in the kernel",
+	       read(efd, &count, sizeof(count)) == 8 && count == 1, "count %llu",
+	       (unsigned long long)count);
+	result("HvSignalEvent to an unknown connection fails", c.t.port_val[0x25] == HV_STATUS_INVALID_CONNECTION_ID,
+	       "status %#x", c.t.port_val[0x25]);
+	result("root WinHvPostMessage into the SIMP slot", c.post_status == 0, "%d: %s",
+	       c.post_status, WinHvLastError());
+	result("SynIC message arrives as the SINT vector",
+	       c.t.port_val[0x31] == 0x1234 && c.t.port_val[0x33] == 0xcafebabe && c.t.port_val[0x30] == 0x77,
+	       "type %#x payload %#x after %#x", c.t.port_val[0x31], c.t.port_val[0x33],
+	       c.t.port_val[0x30]);
+	result("APIC timer fires (one-shot)", c.t.port_val[0x32] == 0x88, "got %#x",
+	       c.t.port_val[0x32]);
+	result("TIME_REF_COUNT advances", c.t.port_seen[0x26] && (int32_t)c.t.port_val[0x26] > 0,
+	       "delta %d", (int32_t)c.t.port_val[0x26]);
+	{
+		const uint8_t *hc = g.ram + 0x22000;
+
+		result("hypercall page holds VMMCALL; RET",
+		       hc[0] == 0x0f && hc[1] == 0x01 && hc[2] == 0xd9 && hc[3] == 0xc3,
+		       "%02x %02x %02x %02x", hc[0], hc[1], hc[2], hc[3]);
+	}
+	close(efd);
+	guest_destroy(&g);
+}
+
 static long meminfo(const char *key)
 {
 	char line[256];
@@ -593,6 +714,7 @@ int main(int argc, char **argv)
 	T("isolation", test_isolation());
 	T("interrupt", test_interrupt());
 	T("cancel", test_cancel());
+	T("hyperv", test_hyperv());
 	T("kill", test_kill(argv[0]));
 	return failures ? 1 : 0;
 }
