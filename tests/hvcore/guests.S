@@ -260,10 +260,14 @@ guest_hv_start:
 	mov $0x80f, %ecx		/* x2APIC SVR */
 	mov $0x1ff, %eax
 	wrmsr
-	sti
 	out %al, $0x24			/* the root now posts a message to SINT2 */
-	hlt				/* ... which arrives as vector 0x40 */
-	mov $0x77, %al
+1:	cli				/* ... which arrives as vector 0x40 */
+	cmpl $0, 0x25000
+	jne 2f
+	sti
+	hlt				/* STI shadow: no wakeup is lost */
+	jmp 1b
+2:	mov $0x77, %al
 	out %al, $0x30
 	/* APIC timer: one-shot, vector 0x41, 1 ms. */
 	mov $0x83e, %ecx		/* divide by 1 */
@@ -276,7 +280,13 @@ guest_hv_start:
 	mov $0x838, %ecx
 	mov $1000000, %eax
 	wrmsr
+1:	cli
+	cmpl $0, 0x25004
+	jne 2f
+	sti
 	hlt
+	jmp 1b
+2:
 	mov $0x40000020, %ecx		/* TIME_REF_COUNT advances */
 	rdmsr
 	mov %eax, %ebx
@@ -293,6 +303,7 @@ guest_hv_sint_handler:
 	mov 0x20210, %eax		/* first payload dword */
 	out %eax, $0x33
 	movl $0, 0x20200		/* free the slot */
+	movl $1, 0x25000
 	mov $0x80b, %ecx		/* EOI */
 	xor %eax, %eax
 	xor %edx, %edx
@@ -301,6 +312,7 @@ guest_hv_sint_handler:
 guest_hv_timer_handler:
 	mov $0x88, %al
 	out %al, $0x32
+	movl $1, 0x25004
 	mov $0x80b, %ecx
 	xor %eax, %eax
 	xor %edx, %edx

@@ -63,6 +63,8 @@ static int io_cb(void *ctx, uint16_t port, bool write, uint8_t size, uint32_t *v
 	struct trace *t = ctx;
 
 	(void)size;
+	if (getenv("HVCORE_TRACE"))
+		fprintf(stderr, "io %s port %#x val %#x\n", write ? "out" : "in", port, *val);
 	if (write) {
 		if (port == 0x13) {
 			if (t->str_len < sizeof(t->str) - 1)
