@@ -9,6 +9,10 @@ OUT=${1:-/tmp}
 mkdir -p "$OUT"
 
 dmesg -C
+if [ ! -f $KO ] || [ ! -x $B/tests/hvcore/hvcore-tests ]; then
+	fail "hvcore: build outputs present" "missing $KO or $B/tests/hvcore/hvcore-tests"
+	exit 1
+fi
 check_exit "linhv-info without the module exits 1" 1 sh -c "$B/libwinhv/linhv-info 2>$OUT/noinfo.txt"
 check_grep "linhv-info says the module is not loaded and how to load it" "not loaded.*insmod" "$OUT/noinfo.txt"
 
