@@ -134,6 +134,7 @@ enum linhv_vp_mode {
 
 struct linhv_vp {
 	struct linhv_partition *part;
+	struct file *file; /* the VP fd's file: a reference keeps the VP alive */
 	u32 index;
 	u64 uid; /* unique among all VPs ever created, for TLB tracking */
 	struct mutex mutex; /* held while running or accessing state */

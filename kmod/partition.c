@@ -102,16 +102,20 @@ static u16 get_vp_registers(struct linhv_partition *part, struct linhv_hvcall *h
 		mutex_unlock(&part->lock);
 		return HV_STATUS_INVALID_VP_INDEX;
 	}
-	get_file(part->file); /* keep the partition while we use the VP */
-	ret = mutex_lock_interruptible(&vp->mutex);
+	/*
+	 * Hold the VP by its file, not by part->lock: a running VP may need
+	 * part->lock (IPIs, synthetic MSRs) before it gives up its mutex.
+	 */
+	get_file(vp->file);
 	mutex_unlock(&part->lock);
+	ret = mutex_lock_interruptible(&vp->mutex);
 	if (ret) {
-		fput(part->file);
+		fput(vp->file);
 		return HV_STATUS_INVALID_VP_STATE;
 	}
 	ret = linhv_vp_get_registers(vp, (const u32 *)(hdr + 1), out, hc->rep_count);
 	mutex_unlock(&vp->mutex);
-	fput(part->file);
+	fput(vp->file);
 	if (ret >= 0)
 		hc->reps_done = hc->rep_count;
 	return ret < 0 ? HV_STATUS_INVALID_PARAMETER : ret;
@@ -132,17 +136,17 @@ static u16 set_vp_registers(struct linhv_partition *part, struct linhv_hvcall *h
 		mutex_unlock(&part->lock);
 		return HV_STATUS_INVALID_VP_INDEX;
 	}
-	get_file(part->file);
-	ret = mutex_lock_interruptible(&vp->mutex);
+	get_file(vp->file);
 	mutex_unlock(&part->lock);
+	ret = mutex_lock_interruptible(&vp->mutex);
 	if (ret) {
-		fput(part->file);
+		fput(vp->file);
 		return HV_STATUS_INVALID_VP_STATE;
 	}
 	ret = linhv_vp_set_registers(vp, (const struct hv_register_assoc *)(hdr + 1),
 				     hc->rep_count);
 	mutex_unlock(&vp->mutex);
-	fput(part->file);
+	fput(vp->file);
 	if (ret >= 0)
 		hc->reps_done = hc->rep_count;
 	return ret < 0 ? HV_STATUS_INVALID_PARAMETER : ret;

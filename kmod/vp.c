@@ -413,15 +413,24 @@ long linhv_vp_create(struct linhv_partition *part, struct linhv_hvcall *hc, cons
 		vp_free(vp);
 		return -EEXIST;
 	}
-	get_file(part->file); /* dropped in vp_release */
-	fd = anon_inode_getfd("linhv-vp", &vp_fops, vp, O_RDWR | O_CLOEXEC);
+	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0) {
 		mutex_unlock(&part->lock);
-		fput(part->file);
 		vp_free(vp);
 		return fd;
 	}
+	get_file(part->file); /* dropped in vp_release */
+	vp->file = anon_inode_getfile("linhv-vp", &vp_fops, vp, O_RDWR);
+	if (IS_ERR(vp->file)) {
+		ret = PTR_ERR(vp->file);
+		mutex_unlock(&part->lock);
+		put_unused_fd(fd);
+		fput(part->file);
+		vp_free(vp);
+		return ret;
+	}
 	part->vps[vp->index] = vp;
 	mutex_unlock(&part->lock);
+	fd_install(fd, vp->file);
 	return fd;
 }
