@@ -35,6 +35,8 @@ static const struct winhv_backend_ops *backend_ops(enum winhv_backend b)
 		return &winhv_linhv_ops;
 	case WINHV_BACKEND_LOOPBACK:
 		return &winhv_loopback_ops;
+	case WINHV_BACKEND_KVM:
+		return &winhv_kvm_ops;
 	default:
 		return NULL; /* kvm and loopback are added with their backends */
 	}

@@ -70,6 +70,7 @@ struct winhv_vp {
 
 extern const struct winhv_backend_ops winhv_linhv_ops;
 extern const struct winhv_backend_ops winhv_loopback_ops;
+extern const struct winhv_backend_ops winhv_kvm_ops;
 
 /* Record a sentence for WinHvLastError(); returns err for chaining. */
 int winhv_set_error(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vmwp: the per-VM worker. Checks its input, then runs one VM: VP threads
+ * plus this thread's event loop (console, control socket, VMBus, signals,
+ * VM events). Exit status: 0 poweroff, 3 guest crash, 4 reboot with
+ * --no-reboot, 1 its own errors, 2 bad usage.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "console.h"
+#include "control.h"
+#include "vm.h"
+#include "vmbus_host.h"
+
+#define MAX_KERNEL (256u << 20)
+#define MAX_INITRD (2048u << 20)
+
+static int read_file(const char *path, const char *what, size_t max, uint8_t **out, size_t *len,
+		     char *err, size_t errlen)
+{
+	struct stat st;
+	uint8_t *buf;
+	size_t done = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open %s %s: %s", what, path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
+		snprintf(err, errlen, "%s %s: %s", what, path,
+			 !S_ISREG(st.st_mode) ? "not a regular file" : "too large");
+		close(fd);
+		return -1;
+	}
+	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+	if (!buf) {
+		close(fd);
+		snprintf(err, errlen, "out of memory reading %s", path);
+		return -1;
+	}
+	while (done < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + done, (size_t)st.st_size - done);
+
+		if (n <= 0) {
+			snprintf(err, errlen, "reading %s %s: %s", what, path,
+				 n ? strerror(errno) : "short file");
+			free(buf);
+			close(fd);
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	close(fd);
+	*out = buf;
+	*len = done;
+	return 0;
+}
+
+static const char *state_name(struct vm *vm)
+{
+	if (vm->shutting_down)
+		return "shutting-down";
+	return vm->paused ? "paused" : "running";
+}
+
+static void control(void *ctx, const char *req, char *reply, size_t len)
+{
+	struct vm *vm = ctx;
+	char err[200], host[128];
+
+	if (!strcmp(req, "status")) {
+		vmbus_host_hostname(vm->vmbus, host, sizeof(host));
+		snprintf(reply, len, "ok state=%s heartbeat=%s hostname=%s", state_name(vm),
+			 vmbus_host_heartbeat(vm->vmbus), host);
+	} else if (!strcmp(req, "shutdown") || !strcmp(req, "reboot")) {
+		bool reboot = req[0] == 'r';
+
+		if (vmbus_host_shutdown(vm->vmbus, reboot, err, sizeof(err))) {
+			snprintf(reply, len, "error: %s", err);
+			return;
+		}
+		if (!reboot)
+			vm->shutting_down = true;
+		snprintf(reply, len, "ok %s requested through the shutdown integration service",
+			 reboot ? "reboot" : "shutdown");
+	} else if (!strcmp(req, "pause") || !strcmp(req, "resume")) {
+		pthread_mutex_lock(&vm->pause_lock);
+		vm->paused = req[0] == 'p';
+		pthread_cond_broadcast(&vm->pause_cond);
+		pthread_mutex_unlock(&vm->pause_lock);
+		if (vm->paused)
+			vcpu_kick_all(vm);
+		snprintf(reply, len, "ok %s", vm->paused ? "paused" : "running");
+	} else if (!strcmp(req, "quit")) {
+		vm->exit_status = VMWP_EXIT_POWEROFF;
+		fprintf(stderr, "vmwp: stopped by a quit request\n");
+		evloop_stop(vm->loop);
+		snprintf(reply, len, "ok quitting");
+	} else {
+		snprintf(
+		    reply, len,
+		    "error: unknown request '%.40s' (shutdown|reboot|pause|resume|status|quit)",
+		    req);
+	}
+}
+
+static void on_event(struct evloop *loop, int fd, uint32_t events, void *ctx)
+{
+	struct vm *vm = ctx;
+	char err[512];
+	uint64_t v;
+
+	(void)events;
+	if (read(fd, &v, sizeof(v)) < 0)
+		return;
+	switch (__atomic_load_n(&vm->event, __ATOMIC_SEQ_CST)) {
+	case VM_EV_POWEROFF:
+		fprintf(stderr, "vmwp: guest powered off\n");
+		vm->exit_status = VMWP_EXIT_POWEROFF;
+		break;
+	case VM_EV_RESET:
+		if (vm->o->no_reboot) {
+			fprintf(stderr, "vmwp: guest rebooted; exiting (--no-reboot)\n");
+			vm->exit_status = VMWP_EXIT_REBOOT;
+			break;
+		}
+		fprintf(stderr, "vmwp: guest rebooted; restarting it\n");
+		vm_stop(vm);
+		if (vm_start(vm, err, sizeof(err)) == 0)
+			return;
+		fprintf(stderr, "vmwp: restarting the guest failed: %s\n", err);
+		vm->exit_status = VMWP_EXIT_ERROR;
+		break;
+	case VM_EV_CRASH:
+		fprintf(stderr, "vmwp: %s\n", vm->event_msg);
+		vm->exit_status = VMWP_EXIT_CRASH;
+		break;
+	case VM_EV_ERROR:
+		fprintf(stderr, "vmwp: %s\n", vm->event_msg);
+		vm->exit_status = VMWP_EXIT_ERROR;
+		break;
+	default:
+		return;
+	}
+	evloop_stop(loop);
+}
+
+static void on_signal(struct evloop *loop, int fd, uint32_t events, void *ctx)
+{
+	struct vm *vm = ctx;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	fprintf(stderr, "vmwp: stopped by signal %u\n", si.ssi_signo);
+	vm->exit_status = VMWP_EXIT_POWEROFF;
+	evloop_stop(loop);
+}
+
+static void console_in(void *ctx, const uint8_t *buf, unsigned n)
+{
+	struct vm *vm = ctx;
+
+	if (vm->plat_ready)
+		platform_console_input(&vm->plat, buf, n);
+}
+
+int main(int argc, char **argv)
+{
+	static struct vmwp_options o;
+	static struct vm vm;
+	char err[512];
+	struct winhv_caps caps;
+	sigset_t sigs;
+	int sfd = -1, ret, status = VMWP_EXIT_ERROR;
+	bool pidfile = false;
+
+	ret = vmwp_parse_options(argc, argv, &o, err, sizeof(err));
+	if (ret == 1) {
+		fputs(vmwp_usage_text, stdout);
+		return 0;
+	}
+	if (ret < 0) {
+		fprintf(stderr, "vmwp: %s\n", err);
+		return 2;
+	}
+	vm.o = &o;
+	vm.ram_fd = -1;
+	vm.event_fd = -1;
+	pthread_mutex_init(&vm.pause_lock, NULL);
+	pthread_cond_init(&vm.pause_cond, NULL);
+	vm.cmdline = (char *)(o.cmdline ? o.cmdline : "console=ttyS0");
+
+	/* Input first: nothing is created for a bad kernel, initrd or size. */
+	if (read_file(o.kernel, "kernel", MAX_KERNEL, &vm.kernel, &vm.kernel_len, err,
+		      sizeof(err)) ||
+	    bzimage_parse(vm.kernel, vm.kernel_len, &vm.bz, err + 0, sizeof(err))) {
+		if (vm.kernel) {
+			char msg[600];
+
+			snprintf(msg, sizeof(msg), "%s: %s", o.kernel, err);
+			fprintf(stderr, "vmwp: %s\n", msg);
+		} else {
+			fprintf(stderr, "vmwp: %s\n", err);
+		}
+		return VMWP_EXIT_ERROR;
+	}
+	if (o.initrd && read_file(o.initrd, "initrd", MAX_INITRD, &vm.initrd, &vm.initrd_len, err,
+				  sizeof(err))) {
+		fprintf(stderr, "vmwp: %s\n", err);
+		return VMWP_EXIT_ERROR;
+	}
+	if (boot_check(o.memory, &vm.bz, vm.initrd_len, strlen(vm.cmdline), err, sizeof(err))) {
+		fprintf(stderr, "vmwp: %s\n", err);
+		return VMWP_EXIT_ERROR;
+	}
+	for (unsigned i = 0; i < o.ndisks; i++) {
+		if (access(o.disks[i].path, o.disks[i].readonly ? R_OK : R_OK | W_OK)) {
+			fprintf(stderr, "vmwp: --disk %s: %s\n", o.disks[i].path, strerror(errno));
+			return VMWP_EXIT_ERROR;
+		}
+		fprintf(stderr,
+			"vmwp: warning: --disk %s ignored: synthetic storage (storvsp) is "
+			"not implemented yet\n",
+			o.disks[i].path);
+	}
+	for (unsigned i = 0; i < o.nnics; i++)
+		fprintf(stderr,
+			"vmwp: warning: --nic %s ignored: synthetic networking (netvsp) is "
+			"not implemented yet\n",
+			o.nics[i].tap[0] ? o.nics[i].tap : o.nics[i].bridge);
+	if (WinHvGetCapabilities(o.backend, &caps)) {
+		fprintf(stderr, "vmwp: no usable backend (%s): %s\n", WinHvBackendName(o.backend),
+			WinHvLastError());
+		return VMWP_EXIT_ERROR;
+	}
+
+	if (evloop_create(&vm.loop)) {
+		fprintf(stderr, "vmwp: cannot create the event loop\n");
+		return VMWP_EXIT_ERROR;
+	}
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	vm.event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (sfd < 0 || vm.event_fd < 0) {
+		fprintf(stderr, "vmwp: signalfd/eventfd: %s\n", strerror(errno));
+		goto out;
+	}
+	evloop_add_fd(vm.loop, sfd, EPOLLIN, on_signal, &vm);
+	evloop_add_fd(vm.loop, vm.event_fd, EPOLLIN, on_event, &vm);
+	if (console_open(vm.loop, o.console, o.console_path, console_in, &vm, &vm.con, err,
+			 sizeof(err))) {
+		fprintf(stderr, "vmwp: %s\n", err);
+		goto out;
+	}
+	if (o.control &&
+	    control_open(vm.loop, o.control, control, &vm, &vm.ctl, err, sizeof(err))) {
+		fprintf(stderr, "vmwp: %s\n", err);
+		goto out;
+	}
+	if (o.pidfile) {
+		FILE *f = fopen(o.pidfile, "w");
+
+		if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f)) {
+			fprintf(stderr, "vmwp: cannot write pidfile %s: %s\n", o.pidfile,
+				strerror(errno));
+			goto out;
+		}
+		pidfile = true;
+	}
+	if (vm_start(&vm, err, sizeof(err))) {
+		fprintf(stderr, "vmwp: %s\n", err);
+		goto out;
+	}
+	fprintf(stderr, "vmwp: %s%s%s started: %u VP(s), %llu MiB, backend %s\n",
+		o.name ? "VM " : "VM", o.name ? o.name : "", "", o.cpus,
+		(unsigned long long)(o.memory >> 20),
+		WinHvBackendName(WinHvPartitionBackend(vm.part)));
+	vm.exit_status = VMWP_EXIT_ERROR;
+	evloop_run(vm.loop);
+	status = vm.exit_status;
+out:
+	vm_stop(&vm);
+	control_close(vm.ctl);
+	console_close(vm.con);
+	if (pidfile)
+		unlink(o.pidfile);
+	if (vm.loop)
+		evloop_destroy(vm.loop);
+	if (sfd >= 0)
+		close(sfd);
+	if (vm.event_fd >= 0)
+		close(vm.event_fd);
+	free(vm.kernel);
+	free(vm.initrd);
+	return status;
+}

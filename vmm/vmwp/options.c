@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: MIT
+/* vmwp's command line. Everything is checked here so bad input fails before any VM exists. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "options.h"
+
+const char vmwp_usage_text[] =
+    "usage: vmwp --kernel bzImage [--initrd FILE] [--cmdline STR] [--memory SIZE] [--cpus N]\n"
+    "            [--console stdio|pty|unix:PATH] [--backend auto|linhv|kvm] [--name N]\n"
+    "            [--uuid U] [--control PATH] [--pidfile PATH] [--no-reboot]\n"
+    "            [--disk FILE[,readonly]]... [--nic tap=NAME|bridge=BR[,mac=MAC]]...\n"
+    "\n"
+    "Runs one VM: boots a Linux bzImage directly (64-bit boot protocol) on linhv.ko or KVM.\n"
+    "  --memory SIZE   guest RAM, e.g. 512M, 2G; a plain number is MiB (default 512M)\n"
+    "  --cpus N        virtual processors, 1-64 (default 1)\n"
+    "  --console       where COM1 goes (default stdio)\n"
+    "  --control PATH  control socket: shutdown|reboot|pause|resume|status|quit\n"
+    "  --no-reboot     exit with status 4 when the guest reboots\n"
+    "Exit status: 0 guest powered off, 3 guest crashed, 4 guest rebooted with --no-reboot,\n"
+    "1 vmwp's own error, 2 bad usage.\n";
+
+static int err_set(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int vmwp_parse_size(const char *s, uint64_t *out)
+{
+	uint64_t v = 0, mult = 1ULL << 20;
+	const char *p = s;
+
+	if (!s || !isdigit((unsigned char)*p))
+		return -1;
+	while (isdigit((unsigned char)*p)) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*p++ - '0');
+	}
+	switch (toupper((unsigned char)*p)) {
+	case '\0':
+		break;
+	case 'K':
+		mult = 1ULL << 10;
+		p++;
+		break;
+	case 'M':
+		mult = 1ULL << 20;
+		p++;
+		break;
+	case 'G':
+		mult = 1ULL << 30;
+		p++;
+		break;
+	case 'T':
+		mult = 1ULL << 40;
+		p++;
+		break;
+	case 'B':
+		mult = 1;
+		break;
+	default:
+		return -1;
+	}
+	if (!strcmp(p, "iB") || !strcmp(p, "B") || !strcmp(p, "b"))
+		p += strlen(p);
+	if (*p)
+		return -1;
+	if (v && mult > UINT64_MAX / v)
+		return -1;
+	*out = v * mult;
+	return 0;
+}
+
+int vmwp_parse_mac(const char *s, uint8_t mac[6])
+{
+	for (int i = 0; i < 6; i++) {
+		if (!isxdigit((unsigned char)s[0]) || !isxdigit((unsigned char)s[1]))
+			return -1;
+		char hex[3] = {s[0], s[1], 0};
+
+		mac[i] = (uint8_t)strtoul(hex, NULL, 16);
+		s += 2;
+		if (i < 5 && *s++ != ':')
+			return -1;
+	}
+	if (*s)
+		return -1;
+	if (mac[0] & 1)
+		return -1; /* multicast: not a station address */
+	return 0;
+}
+
+bool vmwp_valid_uuid(const char *s)
+{
+	static const int groups[5] = {8, 4, 4, 4, 12};
+
+	for (int g = 0; g < 5; g++) {
+		for (int i = 0; i < groups[g]; i++)
+			if (!isxdigit((unsigned char)*s++))
+				return false;
+		if (g < 4 && *s++ != '-')
+			return false;
+	}
+	return *s == '\0';
+}
+
+int vmwp_parse_disk(char *spec, struct vmwp_disk *out, char *err, size_t errlen)
+{
+	char *comma = strchr(spec, ',');
+
+	out->readonly = false;
+	if (comma) {
+		if (strcmp(comma + 1, "readonly") && strcmp(comma + 1, "ro"))
+			return err_set(err, errlen,
+				       "--disk %s: unknown option '%s' (only readonly)", spec,
+				       comma + 1);
+		*comma = '\0';
+		out->readonly = true;
+	}
+	if (!*spec)
+		return err_set(err, errlen, "--disk needs a file name");
+	out->path = spec;
+	return 0;
+}
+
+static int ifname(const char *v, size_t n, char dst[16], const char *what, char *err, size_t errlen)
+{
+	if (n == 0 || n > 15)
+		return err_set(err, errlen, "--nic: %s name must be 1-15 characters", what);
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)v[i]) && !strchr("-_.", v[i]))
+			return err_set(err, errlen, "--nic: bad character in %s name", what);
+	memcpy(dst, v, n);
+	dst[n] = '\0';
+	return 0;
+}
+
+int vmwp_parse_nic(const char *spec, struct vmwp_nic *out, char *err, size_t errlen)
+{
+	const char *p = spec;
+
+	memset(out, 0, sizeof(*out));
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		const char *eq = memchr(p, '=', n);
+
+		if (!eq)
+			return err_set(err, errlen, "--nic %s: expected key=value", spec);
+		size_t kl = (size_t)(eq - p), vl = n - kl - 1;
+
+		if (kl == 3 && !strncmp(p, "tap", 3)) {
+			if (ifname(eq + 1, vl, out->tap, "tap", err, errlen))
+				return -1;
+		} else if (kl == 6 && !strncmp(p, "bridge", 6)) {
+			if (ifname(eq + 1, vl, out->bridge, "bridge", err, errlen))
+				return -1;
+		} else if (kl == 3 && !strncmp(p, "mac", 3)) {
+			char mac[32];
+
+			if (vl >= sizeof(mac))
+				return err_set(err, errlen, "--nic: bad mac");
+			memcpy(mac, eq + 1, vl);
+			mac[vl] = '\0';
+			if (vmwp_parse_mac(mac, out->mac))
+				return err_set(err, errlen, "--nic: bad mac '%s'", mac);
+			out->has_mac = true;
+		} else {
+			return err_set(err, errlen, "--nic %s: unknown key '%.*s'", spec, (int)kl,
+				       p);
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	if (!out->tap[0] == !out->bridge[0])
+		return err_set(err, errlen, "--nic %s: give exactly one of tap= or bridge=", spec);
+	return 0;
+}
+
+static const char *const value_opts[] = {
+    "kernel", "initrd", "cmdline", "memory",  "cpus", "console", "backend",
+    "name",   "uuid",	"control", "pidfile", "disk", "nic",	 NULL,
+};
+
+int vmwp_parse_options(int argc, char **argv, struct vmwp_options *o, char *err, size_t errlen)
+{
+	memset(o, 0, sizeof(*o));
+	o->memory = 512ULL << 20;
+	o->cpus = 1;
+	o->console = VMWP_CONSOLE_STDIO;
+	o->backend = WINHV_BACKEND_AUTO;
+
+	for (int i = 1; i < argc; i++) {
+		char *arg = argv[i], *val = NULL, *eq;
+		char name[32];
+		bool takes = false;
+
+		if (strncmp(arg, "--", 2))
+			return err_set(err, errlen, "unexpected argument '%s' (see --help)", arg);
+		arg += 2;
+		eq = strchr(arg, '=');
+		snprintf(name, sizeof(name), "%.*s", eq ? (int)(eq - arg) : (int)strlen(arg), arg);
+		for (int k = 0; value_opts[k]; k++)
+			if (!strcmp(name, value_opts[k]))
+				takes = true;
+		if (!strcmp(name, "help") && !eq)
+			return 1;
+		if (!strcmp(name, "no-reboot") && !eq) {
+			o->no_reboot = true;
+			continue;
+		}
+		if (!takes)
+			return err_set(err, errlen, "unknown option '%s' (see --help)", argv[i]);
+		if (eq) {
+			val = eq + 1;
+		} else {
+			if (i + 1 >= argc)
+				return err_set(err, errlen, "option --%s needs a value", name);
+			val = argv[++i];
+		}
+		if (!strcmp(name, "kernel")) {
+			o->kernel = val;
+		} else if (!strcmp(name, "initrd")) {
+			o->initrd = val;
+		} else if (!strcmp(name, "cmdline")) {
+			o->cmdline = val;
+		} else if (!strcmp(name, "memory")) {
+			if (vmwp_parse_size(val, &o->memory))
+				return err_set(err, errlen,
+					       "--memory %s: not a size (e.g. 512M, 2G)", val);
+			if (o->memory < VMWP_MIN_MEMORY || o->memory > VMWP_MAX_MEMORY)
+				return err_set(err, errlen, "--memory %s: must be 32M to 1T", val);
+			o->memory &= ~0x1fffffULL; /* whole 2 MiB pages */
+		} else if (!strcmp(name, "cpus")) {
+			char *end;
+			unsigned long n;
+
+			errno = 0;
+			n = strtoul(val, &end, 10);
+			if (errno || end == val || *end || !isdigit((unsigned char)val[0]) ||
+			    n < 1 || n > VMWP_MAX_CPUS)
+				return err_set(err, errlen, "--cpus %s: must be 1-%d", val,
+					       VMWP_MAX_CPUS);
+			o->cpus = (uint32_t)n;
+		} else if (!strcmp(name, "console")) {
+			if (!strcmp(val, "stdio")) {
+				o->console = VMWP_CONSOLE_STDIO;
+			} else if (!strcmp(val, "pty")) {
+				o->console = VMWP_CONSOLE_PTY;
+			} else if (!strncmp(val, "unix:", 5) && val[5]) {
+				o->console = VMWP_CONSOLE_UNIX;
+				o->console_path = val + 5;
+			} else {
+				return err_set(err, errlen,
+					       "--console %s: expected stdio, pty or unix:PATH",
+					       val);
+			}
+		} else if (!strcmp(name, "backend")) {
+			if (WinHvParseBackend(val, &o->backend) ||
+			    o->backend == WINHV_BACKEND_LOOPBACK)
+				return err_set(err, errlen,
+					       "--backend %s: expected auto, linhv or kvm", val);
+		} else if (!strcmp(name, "name")) {
+			if (!*val || strlen(val) > 64 || strchr(val, '/') || strchr(val, ' '))
+				return err_set(err, errlen,
+					       "--name: 1-64 characters, no '/' or spaces");
+			o->name = val;
+		} else if (!strcmp(name, "uuid")) {
+			if (!vmwp_valid_uuid(val))
+				return err_set(err, errlen, "--uuid %s: not a UUID", val);
+			o->uuid = val;
+		} else if (!strcmp(name, "control")) {
+			o->control = val;
+		} else if (!strcmp(name, "pidfile")) {
+			o->pidfile = val;
+		} else if (!strcmp(name, "disk")) {
+			if (o->ndisks == VMWP_MAX_DISKS)
+				return err_set(err, errlen, "at most %d disks", VMWP_MAX_DISKS);
+			if (vmwp_parse_disk(val, &o->disks[o->ndisks], err, errlen))
+				return -1;
+			o->ndisks++;
+		} else if (!strcmp(name, "nic")) {
+			if (o->nnics == VMWP_MAX_NICS)
+				return err_set(err, errlen, "at most %d NICs", VMWP_MAX_NICS);
+			if (vmwp_parse_nic(val, &o->nics[o->nnics], err, errlen))
+				return -1;
+			o->nnics++;
+		}
+	}
+	if (!o->kernel)
+		return err_set(err, errlen, "--kernel is required (see --help)");
+	return 0;
+}

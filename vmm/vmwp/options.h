@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/* vmwp's command line: parsed and validated before anything is created. */
+#ifndef VMWP_OPTIONS_H
+#define VMWP_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <linhv/winhv.h>
+
+#define VMWP_MAX_DISKS 16
+#define VMWP_MAX_NICS 8
+#define VMWP_MAX_CPUS 64
+#define VMWP_MIN_MEMORY (32ULL << 20)
+#define VMWP_MAX_MEMORY (1ULL << 40)
+
+enum vmwp_console { VMWP_CONSOLE_STDIO, VMWP_CONSOLE_PTY, VMWP_CONSOLE_UNIX };
+
+struct vmwp_disk {
+	const char *path;
+	bool readonly;
+};
+
+struct vmwp_nic {
+	char tap[16];
+	char bridge[16];
+	uint8_t mac[6];
+	bool has_mac;
+};
+
+struct vmwp_options {
+	const char *kernel, *initrd, *cmdline;
+	uint64_t memory; /* bytes */
+	uint32_t cpus;
+	enum vmwp_console console;
+	const char *console_path;
+	enum winhv_backend backend;
+	const char *name, *uuid, *control, *pidfile;
+	bool no_reboot;
+	struct vmwp_disk disks[VMWP_MAX_DISKS];
+	unsigned ndisks;
+	struct vmwp_nic nics[VMWP_MAX_NICS];
+	unsigned nnics;
+};
+
+/*
+ * Sizes: a number with an optional K, M, G or T suffix (binary units, an
+ * optional "iB" or "B" after it); a plain number is MiB. Returns 0 or -1.
+ */
+int vmwp_parse_size(const char *s, uint64_t *out);
+/* "52:54:00:12:34:56". Returns 0 or -1. */
+int vmwp_parse_mac(const char *s, uint8_t mac[6]);
+/* 8-4-4-4-12 hex digits. */
+bool vmwp_valid_uuid(const char *s);
+/* --disk FILE[,readonly] and --nic tap=NAME|bridge=BR[,mac=MAC]. */
+int vmwp_parse_disk(char *spec, struct vmwp_disk *out, char *err, size_t errlen);
+int vmwp_parse_nic(const char *spec, struct vmwp_nic *out, char *err, size_t errlen);
+
+/* 0: run; 1: --help was given (usage printed by the caller); -1: err holds one line. */
+int vmwp_parse_options(int argc, char **argv, struct vmwp_options *o, char *err, size_t errlen);
+extern const char vmwp_usage_text[];
+
+#endif /* VMWP_OPTIONS_H */

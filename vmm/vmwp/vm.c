@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: MIT
+/* Building and tearing down one boot of the VM: partition, RAM, ACPI, devices, VPs. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "acpi.h"
+#include "console.h"
+#include "vm.h"
+#include "vmbus_host.h"
+
+void vm_raise(struct vm *vm, enum vm_event ev, const char *fmt, ...)
+{
+	int none = VM_EV_NONE;
+	uint64_t one = 1;
+	va_list ap;
+
+	if (!__atomic_compare_exchange_n(&vm->event, &none, (int)ev, false, __ATOMIC_SEQ_CST,
+					 __ATOMIC_SEQ_CST))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(vm->event_msg, sizeof(vm->event_msg), fmt, ap);
+	va_end(ap);
+	if (write(vm->event_fd, &one, sizeof(one)) < 0) {
+		/* the counter cannot overflow: one event per boot */
+	}
+	/* Stop every VP now: nothing the guest does after this matters. */
+	vcpu_kick_all(vm);
+}
+
+static void console_out(void *ctx, uint8_t b)
+{
+	struct vm *vm = ctx;
+
+	console_output(vm->con, b);
+}
+
+static void power(void *ctx, enum platform_power what)
+{
+	struct vm *vm = ctx;
+
+	if (what == PLATFORM_POWEROFF)
+		vm_raise(vm, VM_EV_POWEROFF, "guest powered off");
+	else
+		vm_raise(vm, VM_EV_RESET, "guest reset");
+}
+
+static int fail(char *err, size_t len, const char *what)
+{
+	snprintf(err, len, "%s: %s", what, WinHvLastError());
+	return -1;
+}
+
+int vm_start(struct vm *vm, char *err, size_t errlen)
+{
+	const struct vmwp_options *o = vm->o;
+	struct winhv_partition_params pp = {
+	    .backend = o->backend, .max_vps = o->cpus, .flags = WINHV_PARTITION_HYPERV};
+	uint64_t low = boot_low_ram(o->memory), acpi_len;
+	struct boot_entry entry;
+	struct boot_image img = {vm->kernel, vm->kernel_len, vm->initrd, vm->initrd_len,
+				 vm->cmdline};
+	int ret;
+
+	vm->event = VM_EV_NONE;
+	vm->stopping = 0;
+	vm->shutting_down = false;
+	ret = WinHvCreatePartition(&pp, &vm->part);
+	if (ret)
+		return fail(err, errlen, "cannot create the partition");
+	vm->ram_size = o->memory;
+	vm->ram_fd = memfd_create("vmwp-ram", MFD_CLOEXEC);
+	if (vm->ram_fd < 0 || ftruncate(vm->ram_fd, (off_t)vm->ram_size) < 0) {
+		snprintf(err, errlen, "cannot allocate %llu MiB of guest RAM: %s",
+			 (unsigned long long)(vm->ram_size >> 20), strerror(errno));
+		return -1;
+	}
+	vm->ram = mmap(NULL, vm->ram_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
+		       vm->ram_fd, 0);
+	if (vm->ram == MAP_FAILED) {
+		vm->ram = NULL;
+		snprintf(err, errlen, "cannot map guest RAM: %s", strerror(errno));
+		return -1;
+	}
+	madvise(vm->ram, vm->ram_size, MADV_HUGEPAGE);
+	const uint32_t rwx = HV_MAP_GPA_READABLE | HV_MAP_GPA_WRITABLE | HV_MAP_GPA_EXECUTABLE;
+
+	if (WinHvMapGpaPages(vm->part, 0, vm->ram, low, rwx))
+		return fail(err, errlen, "cannot map guest RAM");
+	if (vm->ram_size > low &&
+	    WinHvMapGpaPages(vm->part, BOOT_HIGH_RAM_BASE, vm->ram + low, vm->ram_size - low, rwx))
+		return fail(err, errlen, "cannot map guest RAM above 4 GiB");
+
+	acpi_len = acpi_build(vm->ram + BOOT_ACPI, BOOT_ACPI, 0x100000 - BOOT_ACPI, o->cpus);
+	if (!acpi_len) {
+		snprintf(err, errlen, "ACPI tables do not fit");
+		return -1;
+	}
+	if (boot_load_linux(vm->ram, vm->ram_size, &vm->bz, &img, BOOT_ACPI, &entry, err, errlen))
+		return -1;
+
+	platform_init(&vm->plat, vm->part, o->cpus, console_out, power, vm);
+	vm->plat_ready = true;
+	for (uint32_t i = 0; i < o->cpus; i++) {
+		if (WinHvCreateVp(vm->part, i, &vm->vps[i]))
+			return fail(err, errlen, "cannot create a VP");
+	}
+	if (WinHvInitializePartition(vm->part))
+		return fail(err, errlen, "cannot initialize the partition");
+	if (boot_set_registers(vm->vps[0], &entry))
+		return fail(err, errlen, "cannot set the boot registers");
+	ret = vmbus_host_create(vm->loop, vm->part, o->cpus, &vm->vmbus);
+	if (ret == -ENOSYS && vm->boots == 0)
+		fprintf(stderr, "vmwp: the %s backend has no SynIC: running without VMBus\n",
+			WinHvBackendName(WinHvPartitionBackend(vm->part)));
+	else if (ret && ret != -ENOSYS)
+		fprintf(stderr, "vmwp: VMBus server not started (%s): running without VMBus\n",
+			strerror(-ret));
+	vm->boots++;
+	return vcpu_start_all(vm, err, errlen);
+}
+
+void vm_stop(struct vm *vm)
+{
+	vcpu_stop_all(vm);
+	vmbus_host_destroy(vm->vmbus);
+	vm->vmbus = NULL;
+	if (vm->part) {
+		WinHvDeletePartition(vm->part);
+		vm->part = NULL;
+	}
+	memset(vm->vps, 0, sizeof(vm->vps));
+	if (vm->plat_ready) {
+		platform_destroy(&vm->plat);
+		vm->plat_ready = false;
+	}
+	if (vm->ram) {
+		munmap(vm->ram, vm->ram_size);
+		vm->ram = NULL;
+	}
+	if (vm->ram_fd >= 0) {
+		close(vm->ram_fd);
+		vm->ram_fd = -1;
+	}
+}

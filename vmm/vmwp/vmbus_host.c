@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: MIT
+/* Hosting the VMBus server and the ICs (the sequence at the end of docs/vmbus.md). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linhv/ic_proto.h>
+#include <linhv/winhv_synic.h>
+
+#include "ic_heartbeat.h"
+#include "ic_kvp.h"
+#include "ic_shutdown.h"
+#include "ic_timesync.h"
+#include "vmbus_host.h"
+#include "vmbus_server.h"
+
+struct vmbus_host {
+	struct vmbus_server *server;
+	struct ic_heartbeat *hb;
+	struct ic_shutdown *sd;
+	struct ic_timesync *ts;
+	struct ic_kvp *kvp;
+	bool alive_seen, missed;
+};
+
+/* Fixed per-VM instance GUIDs: one of each IC per VM. */
+static struct vmbus_guid instance(uint8_t n)
+{
+	struct vmbus_guid g = {{0x4c, 0x69, 0x6e, 0x48, 0x56, 0x00, 0x49, 0x43, 0x80, 0x00, 0x00,
+				0x00, 0x00, 0x00, 0x00, n}};
+	return g;
+}
+
+static void log_line(void *ctx, const char *line)
+{
+	(void)ctx;
+	fprintf(stderr, "vmwp: vmbus: %s\n", line);
+}
+
+static void on_hb(void *ctx, bool alive, uint64_t seq)
+{
+	struct vmbus_host *h = ctx;
+
+	(void)seq;
+	if (alive) {
+		h->alive_seen = true;
+		h->missed = false;
+	} else {
+		h->missed = true;
+	}
+}
+
+static void on_sd_result(void *ctx, uint32_t status)
+{
+	(void)ctx;
+	if (status != IC_S_OK)
+		fprintf(stderr, "vmwp: the guest refused the shutdown request (status %#x)\n",
+			status);
+}
+
+int vmbus_host_create(struct evloop *loop, struct winhv_partition *p, uint32_t nr_vps,
+		      struct vmbus_host **out)
+{
+	struct vmbus_host *h;
+	int fd = WinHvGetPostedMessageFd(p);
+
+	*out = NULL;
+	if (fd == -ENOSYS)
+		return -ENOSYS;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	struct vmbus_server_params sp = {
+	    .partition = p, .loop = loop, .vp_count = nr_vps, .log = log_line};
+	if (vmbus_server_create(&sp, &h->server))
+		goto fail;
+	struct ic_heartbeat_params hp = {.server = h->server,
+					 .loop = loop,
+					 .instance = instance(1),
+					 .on_status = on_hb,
+					 .ctx = h};
+	struct ic_shutdown_params dp = {.server = h->server,
+					.loop = loop,
+					.instance = instance(2),
+					.on_result = on_sd_result,
+					.ctx = h};
+	struct ic_timesync_params tp = {.server = h->server, .loop = loop, .instance = instance(3)};
+	struct ic_kvp_params kp = {
+	    .server = h->server, .loop = loop, .instance = instance(4), .refresh_ms = 5000};
+	if (ic_heartbeat_create(&hp, &h->hb) || ic_shutdown_create(&dp, &h->sd) ||
+	    ic_timesync_create(&tp, &h->ts) || ic_kvp_create(&kp, &h->kvp))
+		goto fail;
+	*out = h;
+	return 0;
+fail:
+	vmbus_host_destroy(h);
+	return -EIO;
+}
+
+void vmbus_host_destroy(struct vmbus_host *h)
+{
+	if (!h)
+		return;
+	if (h->kvp)
+		ic_kvp_destroy(h->kvp);
+	if (h->ts)
+		ic_timesync_destroy(h->ts);
+	if (h->sd)
+		ic_shutdown_destroy(h->sd);
+	if (h->hb)
+		ic_heartbeat_destroy(h->hb);
+	if (h->server)
+		vmbus_server_destroy(h->server);
+	free(h);
+}
+
+int vmbus_host_shutdown(struct vmbus_host *h, bool reboot, char *err, size_t len)
+{
+	int ret;
+
+	if (!h || !ic_shutdown_ready(h->sd)) {
+		snprintf(err, len, "the guest's shutdown integration service is not running");
+		return -1;
+	}
+	ret = ic_shutdown_request(h->sd, reboot ? IC_SHUTDOWN_FLAG_REBOOT : 0, 0,
+				  reboot ? "vmwp: reboot requested" : "vmwp: shutdown requested");
+	if (ret) {
+		snprintf(err, len, "the shutdown request could not be sent (%s)", strerror(-ret));
+		return -1;
+	}
+	return 0;
+}
+
+const char *vmbus_host_heartbeat(struct vmbus_host *h)
+{
+	if (!h || !h->alive_seen)
+		return "unknown";
+	return h->missed ? "unresponsive" : "ok";
+}
+
+void vmbus_host_hostname(struct vmbus_host *h, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (!h || ic_kvp_get_guest_value(h->kvp, "FullyQualifiedDomainName", buf, len))
+		buf[0] = '\0';
+	for (char *p = buf; *p; p++)
+		if (*p == ' ' || *p == '\n')
+			*p = '_';
+}
