@@ -272,7 +272,9 @@ static void on_alarm(int sig)
 static void op_run(void)
 {
 	int fd = vps[rnd() % MAX_FDS];
-	struct itimerval it = {.it_value = {.tv_usec = 2000 + rnd() % 8000}};
+	/* Repeating, so a tick that lands before the ioctl is not the last one. */
+	struct itimerval it = {.it_value = {.tv_usec = 2000 + rnd() % 8000},
+			       .it_interval = {.tv_usec = 5000}};
 	struct linhv_vp_run *run;
 
 	if (fd <= 0 || rnd() % 4)
