@@ -1,0 +1,162 @@
+#!/bin/sh
+# Emulated-host tier: vmwp boots Debian's stock kernel on the kvm backend
+# (kvm_amd inside the emulated host) with a scripts/mkguest initramfs.
+#   sh tests/emuhost/vmwp-kvm.sh OUTDIR      (run inside scripts/emuhost)
+. tests/lib/check.sh
+
+out=${1:-/tmp/vmwp-kvm}
+mkdir -p "$out"
+B=build/vmm/vmwp/vmwp
+K=$(ls /boot/vmlinuz-*-amd64 | sort -V | tail -n 1)
+PY=/usr/bin/python3
+tmp=$(mktemp -d)
+
+check "modprobe kvm_amd" modprobe kvm_amd
+
+# ctl SOCKET REQUEST: one control request, prints the reply line.
+ctl() {
+	$PY - "$1" "$2" <<'PYEOF'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+buf = b""
+while not buf.endswith(b"\n"):
+    d = s.recv(512)
+    if not d:
+        break
+    buf += d
+print(buf.decode().strip())
+PYEOF
+}
+
+# Guest scripts (run after LINHV-GUEST-READY by mkguest's /init).
+cat >"$tmp/power.sh" <<'G'
+#!/bin/sh
+spin() { i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done; echo "WORK-DONE cpu$1"; }
+for c in $(seq 0 $(($(nproc) - 1))); do taskset -c "$c" sh -c "$(type spin | tail -n +2); spin $c" & done
+wait
+echo "CLOCKSOURCE $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+poweroff
+G
+printf '#!/bin/sh\nreboot\n' >"$tmp/reboot.sh"
+printf '#!/bin/sh\nwhile :; do sleep 1; done\n' >"$tmp/idle.sh"
+for g in power reboot idle; do
+	scripts/mkguest -o "$tmp/$g.cpio.gz" --init "$tmp/$g.sh" || fail "mkguest $g"
+done
+
+# boot NAME CPUS GUEST [vmwp args...]: runs vmwp, log in $out/NAME.log, status in $rc.
+boot() {
+	name=$1 cpus=$2 g=$3
+	shift 3
+	start=$(date +%s.%N)
+	timeout 150 "$B" --backend kvm --kernel "$K" --initrd "$tmp/$g.cpio.gz" --cpus "$cpus" \
+		--memory 512M --cmdline "console=ttyS0 quiet" "$@" >"$out/$name.log" 2>&1 </dev/null
+	rc=$?
+	end=$(date +%s.%N)
+	echo "$name: exit $rc after $(echo "$end - $start" | bc 2>/dev/null || echo '?') s"
+}
+
+for n in 1 2; do
+	boot "power-$n" "$n" power
+	if [ "$rc" -eq 0 ]; then pass "$n vCPU: poweroff -> exit 0"; else fail "$n vCPU: poweroff -> exit 0" "exit $rc"; fi
+	check_grep "$n vCPU: marker" '^LINHV-GUEST-READY' "$out/power-$n.log"
+	check_grep "$n vCPU: guest sees $n processors" "^guest: nproc=$n\$" "$out/power-$n.log"
+	check_grep "$n vCPU: Hyper-V detected" 'Hypervisor detected: Microsoft Hyper-V' "$out/power-$n.log"
+	check_grep "$n vCPU: Hyper-V clocksource" '^CLOCKSOURCE hyperv_clocksource' "$out/power-$n.log"
+	check_grep "$n vCPU: VMBus connected" 'guest: vmbus devices: [1-9]' "$out/power-$n.log"
+	c=$(grep -c '^WORK-DONE cpu' "$out/power-$n.log")
+	if [ "$c" -eq "$n" ]; then pass "$n vCPU: every VP ran work"; else fail "$n vCPU: every VP ran work" "$c of $n"; fi
+done
+
+boot reboot-noreboot 1 reboot --no-reboot
+if [ "$rc" -eq 4 ]; then pass "reboot with --no-reboot -> exit 4"; else fail "reboot with --no-reboot -> exit 4" "exit $rc"; fi
+
+# Reboot in place: wait for the second boot's marker, then quit.
+"$B" --backend kvm --kernel "$K" --initrd "$tmp/reboot.cpio.gz" --memory 512M \
+	--cmdline "console=ttyS0 quiet" --control "$tmp/r.ctl" >"$out/reboot.log" 2>&1 </dev/null &
+pid=$!
+i=0
+while [ "$(grep -c '^LINHV-GUEST-READY' "$out/reboot.log")" -lt 2 ] && [ $i -lt 120 ]; do sleep 1; i=$((i+1)); done
+c=$(grep -c '^LINHV-GUEST-READY' "$out/reboot.log")
+if [ "$c" -ge 2 ]; then pass "reboot restarts the guest in place"; else fail "reboot restarts the guest in place" "$c boots"; fi
+ctl "$tmp/r.ctl" quit >/dev/null
+wait $pid
+check "quit -> exit 0" test $? -eq 0
+check "control socket removed at exit" test ! -e "$tmp/r.ctl"
+
+# Control socket and the shutdown IC.
+"$B" --backend kvm --kernel "$K" --initrd "$tmp/idle.cpio.gz" --memory 512M --cpus 2 \
+	--cmdline "console=ttyS0 quiet" --control "$tmp/c.ctl" --console "unix:$tmp/c.con" \
+	--pidfile "$tmp/c.pid" >"$out/control.log" 2>&1 </dev/null &
+pid=$!
+i=0
+st=""
+while [ $i -lt 90 ]; do
+	st=$(ctl "$tmp/c.ctl" status 2>/dev/null)
+	case $st in *heartbeat=ok*) break ;; esac
+	sleep 1
+	i=$((i+1))
+done
+echo "status: $st"
+case $st in "ok state=running heartbeat=ok"*) pass "status: running, heartbeat ok" ;; *) fail "status: running, heartbeat ok" "$st" ;; esac
+check "pidfile holds the pid" test "$(cat "$tmp/c.pid" 2>/dev/null)" = "$pid"
+r=$(ctl "$tmp/c.ctl" pause)
+s=$(ctl "$tmp/c.ctl" status)
+case "$r/$s" in "ok paused/ok state=paused"*) pass "pause" ;; *) fail "pause" "$r / $s" ;; esac
+r=$(ctl "$tmp/c.ctl" resume)
+case "$r" in "ok running") pass "resume" ;; *) fail "resume" "$r" ;; esac
+r=$(ctl "$tmp/c.ctl" bogus)
+case "$r" in "error: "*) pass "unknown request -> error:" ;; *) fail "unknown request -> error:" "$r" ;; esac
+$PY - "$tmp/c.con" >"$out/console.txt" <<'PYEOF'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(3)
+buf = b""
+try:
+    while b"LINHV-GUEST-READY" not in buf:
+        d = s.recv(4096)
+        if not d: break
+        buf += d
+except Exception: pass
+sys.stdout.write(buf.decode(errors="replace"))
+PYEOF
+check_grep "unix console replays the guest's output" 'LINHV-GUEST-READY' "$out/console.txt"
+r=$(ctl "$tmp/c.ctl" shutdown)
+case "$r" in "ok "*) pass "shutdown accepted" ;; *) fail "shutdown accepted" "$r" ;; esac
+i=0
+while kill -0 $pid 2>/dev/null && [ $i -lt 60 ]; do sleep 1; i=$((i+1)); done
+wait $pid
+rc=$?
+if [ "$rc" -eq 0 ]; then pass "shutdown through the shutdown IC -> exit 0"; else fail "shutdown through the shutdown IC -> exit 0" "exit $rc"; fi
+check "no files left behind" test ! -e "$tmp/c.ctl" -a ! -e "$tmp/c.con" -a ! -e "$tmp/c.pid"
+
+# A kernel whose 64-bit entry loads an empty IDT and traps: a triple fault.
+$PY - "$tmp/tf.bin" <<'PYEOF'
+import struct, sys
+img = bytearray(1024 + 4096)
+img[0x1f1] = 1                     # setup_sects: 1 (+ boot sector)
+img[0x1fe:0x200] = b"\x55\xaa"
+img[0x201] = 0x66                  # header to 0x268
+img[0x202:0x206] = b"HdrS"
+struct.pack_into("<H", img, 0x206, 0x020f)
+img[0x211] = 1                     # LOADED_HIGH
+struct.pack_into("<H", img, 0x236, 1)  # XLF_KERNEL_64
+struct.pack_into("<I", img, 0x260, 0x10000)
+# at kernel offset 0x200: lidt [0x600] (zeroed); int3
+code = b"\x0f\x01\x1c\x25\x00\x06\x00\x00\xcc"
+img[1024 + 0x200:1024 + 0x200 + len(code)] = code
+open(sys.argv[1], "wb").write(img)
+PYEOF
+timeout 60 "$B" --backend kvm --kernel "$tmp/tf.bin" --memory 64M >"$out/triple.log" 2>&1 </dev/null
+rc=$?
+if [ "$rc" -eq 3 ]; then pass "triple fault -> exit 3"; else fail "triple fault -> exit 3" "exit $rc"; fi
+check_grep "triple fault is named" 'guest crashed: triple fault' "$out/triple.log"
+
+# Bad input: one clear line, status 1, nothing started.
+check_exit "not a bzImage -> 1" 1 "$B" --backend kvm --kernel /etc/hostname
+check_exit "missing initrd -> 1" 1 "$B" --backend kvm --kernel "$K" --initrd /nonexistent
+check_exit "memory too small -> 1" 1 "$B" --backend kvm --kernel "$K" --memory 40M
+
+rm -rf "$tmp"
+check_done

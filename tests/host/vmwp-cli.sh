@@ -1,0 +1,66 @@
+#!/bin/sh
+# Host tier: vmwp's command-line and input errors, which need no VM. Each
+# must give one clear line on stderr and the documented status.
+. tests/lib/check.sh
+
+B=${BUILD_DIR:-build}/vmm/vmwp/vmwp
+K=$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -n 1)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# expect NAME STATUS PATTERN ARGS...: status and a one-line stderr matching PATTERN.
+expect() {
+	name=$1 want=$2 pat=$3
+	shift 3
+	"$B" "$@" >"$tmp/out" 2>"$tmp/err"
+	got=$?
+	lines=$(wc -l <"$tmp/err")
+	if [ "$got" -ne "$want" ]; then
+		fail "$name" "exit $got, want $want: $(head -c 200 "$tmp/err")"
+	elif ! grep -qE -- "$pat" "$tmp/err"; then
+		fail "$name" "stderr: $(head -c 200 "$tmp/err")"
+	elif [ "$lines" -ne 1 ]; then
+		fail "$name" "$lines lines on stderr"
+	else
+		pass "$name"
+	fi
+}
+
+check "--help exits 0" sh -c "\"$B\" --help >/dev/null"
+check_grep "--help shows usage" '^usage: vmwp --kernel' /dev/stdin <<E
+$("$B" --help)
+E
+expect "no --kernel" 2 'kernel is required' --memory 1G
+expect "unknown option" 2 "unknown option '--frobnicate'" --kernel x --frobnicate
+expect "bad memory size" 2 'not a size' --kernel x --memory 12Q
+expect "memory below 32M" 2 'must be 32M' --kernel x --memory 1M
+expect "bad --cpus" 2 'must be 1-64' --kernel x --cpus 0
+expect "bad --cpus text" 2 'must be 1-64' --kernel x --cpus two
+expect "bad --console" 2 'expected stdio, pty or unix' --kernel x --console tcp:1
+expect "bad --backend" 2 'expected auto, linhv or kvm' --kernel x --backend xen
+expect "bad --uuid" 2 'not a UUID' --kernel x --uuid 1234
+expect "bad --nic" 2 'exactly one of tap= or bridge=' --kernel x --nic mac=52:54:00:00:00:01
+expect "bad --nic mac" 2 'bad mac' --kernel x --nic tap=t0,mac=zz
+expect "bad --disk option" 2 'unknown option' --kernel x --disk f,cache=none
+expect "missing kernel file" 1 'cannot open kernel /nonexistent' --kernel /nonexistent
+printf 'hello' >"$tmp/small"
+expect "tiny kernel file" 1 'not a bzImage' --kernel "$tmp/small"
+head -c 65536 /dev/zero >"$tmp/zero"
+expect "kernel without HdrS" 1 'not a bzImage' --kernel "$tmp/zero"
+if [ -n "$K" ] && [ -r "$K" ]; then
+	expect "missing initrd" 1 'cannot open initrd /nonexistent' --kernel "$K" --initrd /nonexistent
+	expect "memory too small for the kernel" 1 'memory too small for the kernel' --kernel "$K" --memory 40M
+	expect "missing disk" 1 'disk /nonexistent' --kernel "$K" --disk /nonexistent
+	if [ ! -e /dev/linhv ]; then
+		expect "linhv backend without the module" 1 'no usable backend \(linhv\).*not loaded' \
+			--kernel "$K" --backend linhv
+		expect "auto backend: says what is missing" 1 'no usable backend' --kernel "$K"
+	fi
+	if [ ! -e /dev/kvm ]; then
+		expect "kvm backend without /dev/kvm" 1 'no usable backend \(kvm\).*/dev/kvm' \
+			--kernel "$K" --backend kvm
+	fi
+else
+	echo "SKIP: no readable /boot/vmlinuz-*-amd64"
+fi
+check_done

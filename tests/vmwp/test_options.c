@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: MIT
+/* Command-line and size parsing. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "options.h"
+
+static int parse(struct vmwp_options *o, const char *a, const char *b, const char *c)
+{
+	char err[256];
+	char *argv[5] = {"vmwp", (char *)"--kernel", (char *)"k", NULL, NULL};
+	char *full[8] = {"vmwp", "--kernel", "k"};
+	int n = 3;
+
+	(void)argv;
+	if (a)
+		full[n++] = (char *)a;
+	if (b)
+		full[n++] = (char *)b;
+	if (c)
+		full[n++] = (char *)c;
+	return vmwp_parse_options(n, full, o, err, sizeof(err));
+}
+
+START_TEST(sizes)
+{
+	uint64_t v;
+
+	ck_assert_int_eq(vmwp_parse_size("512", &v), 0);
+	ck_assert_uint_eq(v, 512ULL << 20);
+	ck_assert_int_eq(vmwp_parse_size("2G", &v), 0);
+	ck_assert_uint_eq(v, 2ULL << 30);
+	ck_assert_int_eq(vmwp_parse_size("64MiB", &v), 0);
+	ck_assert_uint_eq(v, 64ULL << 20);
+	ck_assert_int_eq(vmwp_parse_size("4096K", &v), 0);
+	ck_assert_uint_eq(v, 4ULL << 20);
+	ck_assert_int_eq(vmwp_parse_size("1t", &v), 0);
+	ck_assert_uint_eq(v, 1ULL << 40);
+	ck_assert_int_eq(vmwp_parse_size("", &v), -1);
+	ck_assert_int_eq(vmwp_parse_size("G", &v), -1);
+	ck_assert_int_eq(vmwp_parse_size("-1G", &v), -1);
+	ck_assert_int_eq(vmwp_parse_size("1.5G", &v), -1);
+	ck_assert_int_eq(vmwp_parse_size("12Q", &v), -1);
+	ck_assert_int_eq(vmwp_parse_size("1GX", &v), -1);
+	ck_assert_int_eq(vmwp_parse_size("99999999999999999999", &v), -1);
+	ck_assert_int_eq(vmwp_parse_size("99999999999T", &v), -1);
+}
+END_TEST
+
+START_TEST(options_ok)
+{
+	struct vmwp_options o;
+
+	ck_assert_int_eq(parse(&o, NULL, NULL, NULL), 0);
+	ck_assert_uint_eq(o.memory, 512ULL << 20);
+	ck_assert_uint_eq(o.cpus, 1);
+	ck_assert_int_eq(parse(&o, "--memory=1G", "--cpus", "4"), 0);
+	ck_assert_uint_eq(o.memory, 1ULL << 30);
+	ck_assert_uint_eq(o.cpus, 4);
+	ck_assert_int_eq(parse(&o, "--console", "unix:/run/x.sock", "--no-reboot"), 0);
+	ck_assert_int_eq(o.console, VMWP_CONSOLE_UNIX);
+	ck_assert_str_eq(o.console_path, "/run/x.sock");
+	ck_assert(o.no_reboot);
+	ck_assert_int_eq(parse(&o, "--backend", "kvm", NULL), 0);
+	ck_assert_int_eq(o.backend, WINHV_BACKEND_KVM);
+	ck_assert_int_eq(parse(&o, "--uuid", "0123abcd-0000-4000-8000-00000000abcd", NULL), 0);
+	ck_assert_int_eq(parse(&o, "--nic", "bridge=br0,mac=52:54:00:12:34:56", NULL), 0);
+	ck_assert_str_eq(o.nics[0].bridge, "br0");
+	ck_assert(o.nics[0].has_mac);
+	ck_assert_uint_eq(o.nics[0].mac[5], 0x56);
+	ck_assert_int_eq(parse(&o, "--help", NULL, NULL), 1);
+}
+END_TEST
+
+START_TEST(options_bad)
+{
+	struct vmwp_options o;
+	char disk[] = "d.img,readonly";
+
+	ck_assert_int_eq(parse(&o, "--cpus", "0", NULL), -1);
+	ck_assert_int_eq(parse(&o, "--cpus", "65", NULL), -1);
+	ck_assert_int_eq(parse(&o, "--cpus", "1x", NULL), -1);
+	ck_assert_int_eq(parse(&o, "--cpus", "-1", NULL), -1);
+	ck_assert_int_eq(parse(&o, "--memory", "16M", NULL), -1);
+	ck_assert_int_eq(parse(&o, "--memory", "2T", NULL), -1);
+	ck_assert_int_eq(parse(&o, "--memory", NULL, NULL), -1);
+	ck_assert_int_eq(parse(&o, "--console", "unix:", NULL), -1);
+	ck_assert_int_eq(parse(&o, "--backend", "loopback", NULL), -1);
+	ck_assert_int_eq(parse(&o, "--uuid", "0123abcd-0000-4000-8000-00000000abc", NULL), -1);
+	ck_assert_int_eq(parse(&o, "--nic", "tap=a,bridge=b", NULL), -1);
+	ck_assert_int_eq(parse(&o, "--nic", "tap=0123456789abcdef", NULL), -1);
+	ck_assert_int_eq(parse(&o, "--nic", "tap=t0,mac=01:00:00:00:00:00", NULL), -1);
+	ck_assert_int_eq(parse(&o, "--name", "a/b", NULL), -1);
+	ck_assert_int_eq(parse(&o, "--frob", NULL, NULL), -1);
+	ck_assert_int_eq(parse(&o, "stray", NULL, NULL), -1);
+	ck_assert_int_eq(parse(&o, "--no-reboot=1", NULL, NULL), -1);
+	{
+		char err[128];
+		char *argv[] = {"vmwp", "--memory", "1G"};
+
+		ck_assert_int_eq(vmwp_parse_options(3, argv, &o, err, sizeof(err)), -1);
+		ck_assert_ptr_nonnull(strstr(err, "--kernel"));
+	}
+	{
+		struct vmwp_disk d;
+		char err[128];
+
+		ck_assert_int_eq(vmwp_parse_disk(disk, &d, err, sizeof(err)), 0);
+		ck_assert(d.readonly);
+		ck_assert_str_eq(d.path, "d.img");
+	}
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("vmwp-options");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, sizes);
+	tcase_add_test(tc, options_ok);
+	tcase_add_test(tc, options_bad);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
