@@ -55,7 +55,8 @@ static const struct linhv_cpuid_entry *policy_lookup(struct linhv_partition *par
 
 static void host_cpuid(struct linhv_vp *vp, u32 fn, u32 idx, u32 r[4])
 {
-	bool swap = fn == 0xd && vp->xcr0 != xgetbv(XCR_XFEATURE_ENABLED_MASK);
+	bool swap = fn == 0xd && boot_cpu_has(X86_FEATURE_OSXSAVE) &&
+		    vp->xcr0 != xgetbv(XCR_XFEATURE_ENABLED_MASK);
 	u64 host_xcr0 = 0;
 
 	/* Leaf 0xD reports sizes for the XCR0 in force: use the guest's. */

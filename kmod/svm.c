@@ -111,7 +111,7 @@ int linhv_arch_init(void)
 	svm_layout_checks();
 	if (linhv_host_caps.vendor != LINHV_VENDOR_SVM)
 		return 0; /* VMX: capabilities only, for now */
-	if (boot_cpu_has(X86_FEATURE_XSAVE))
+	if (boot_cpu_has(X86_FEATURE_OSXSAVE))
 		linhv_host_xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK);
 	else
 		linhv_host_xcr0 = 1;
@@ -600,6 +600,10 @@ static int handle_xsetbv(struct linhv_vp *vp)
 	struct vmcb *v = vp->vmcb;
 	u64 val = (vp->gprs.rdx << 32) | (u32)v->save.rax;
 
+	if (!boot_cpu_has(X86_FEATURE_OSXSAVE)) {
+		queue_exception(vp, X86_TRAP_UD, false, 0);
+		return 0;
+	}
 	if ((u32)vp->gprs.rcx != 0 || v->save.cpl != 0 || !(val & 1) ||
 	    ((val & 6) == 4) || (val & ~linhv_host_xcr0)) {
 		queue_exception(vp, X86_TRAP_GP, true, 0);
@@ -724,7 +728,7 @@ static bool svm_state_valid(struct linhv_vp *vp)
 		cr4_ok |= X86_CR4_FSGSBASE;
 	if (boot_cpu_has(X86_FEATURE_PCID))
 		cr4_ok |= X86_CR4_PCIDE;
-	if (boot_cpu_has(X86_FEATURE_XSAVE))
+	if (boot_cpu_has(X86_FEATURE_OSXSAVE))
 		cr4_ok |= X86_CR4_OSXSAVE;
 	if (boot_cpu_has(X86_FEATURE_SMEP))
 		cr4_ok |= X86_CR4_SMEP;
