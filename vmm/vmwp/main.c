@@ -245,7 +245,18 @@ int main(int argc, char **argv)
 			"not implemented yet\n",
 			o.nics[i].tap[0] ? o.nics[i].tap : o.nics[i].bridge);
 	if (WinHvGetCapabilities(o.backend, &caps)) {
-		fprintf(stderr, "vmwp: no usable backend (%s): %s\n", WinHvBackendName(o.backend),
+		char first[300];
+
+		if (o.backend != WINHV_BACKEND_AUTO) {
+			fprintf(stderr, "vmwp: no usable backend (%s): %s\n",
+				WinHvBackendName(o.backend), WinHvLastError());
+			return VMWP_EXIT_ERROR;
+		}
+		/* Say what is missing for each backend auto tried. */
+		WinHvGetCapabilities(WINHV_BACKEND_LINHV, &caps);
+		snprintf(first, sizeof(first), "%s", WinHvLastError());
+		WinHvGetCapabilities(WINHV_BACKEND_KVM, &caps);
+		fprintf(stderr, "vmwp: no usable backend (auto): linhv: %s; kvm: %s\n", first,
 			WinHvLastError());
 		return VMWP_EXIT_ERROR;
 	}
