@@ -52,7 +52,7 @@ boot() {
 	name=$1 cpus=$2 g=$3
 	shift 3
 	start=$(date +%s.%N)
-	timeout 150 "$B" --backend kvm --kernel "$K" --initrd "$tmp/$g.cpio.gz" --cpus "$cpus" \
+	timeout "${boot_timeout:-150}" "$B" --backend kvm --kernel "$K" --initrd "$tmp/$g.cpio.gz" --cpus "$cpus" \
 		--memory 512M --cmdline "console=ttyS0 quiet" "$@" >"$out/$name.log" 2>&1 </dev/null
 	rc=$?
 	end=$(date +%s.%N)
@@ -71,7 +71,11 @@ for n in 1 2; do
 	if [ "$c" -eq "$n" ]; then pass "$n vCPU: every VP ran work"; else fail "$n vCPU: every VP ran work" "$c of $n"; fi
 done
 
+# Known issue: a Linux "reboot" currently hangs after "reboot: Restarting system" on the
+# kvm backend (no reset-port access follows); a 60 s budget keeps the tier short.
+boot_timeout=60
 boot reboot-noreboot 1 reboot --no-reboot
+boot_timeout=150
 if [ "$rc" -eq 4 ]; then pass "reboot with --no-reboot -> exit 4"; else fail "reboot with --no-reboot -> exit 4" "exit $rc"; fi
 
 # Reboot in place: wait for the second boot's marker, then quit.
@@ -79,7 +83,7 @@ if [ "$rc" -eq 4 ]; then pass "reboot with --no-reboot -> exit 4"; else fail "re
 	--cmdline "console=ttyS0 quiet" --control "$tmp/r.ctl" >"$out/reboot.log" 2>&1 </dev/null &
 pid=$!
 i=0
-while [ "$(grep -c '^LINHV-GUEST-READY' "$out/reboot.log")" -lt 2 ] && [ $i -lt 120 ]; do sleep 1; i=$((i+1)); done
+while [ "$(grep -c '^LINHV-GUEST-READY' "$out/reboot.log")" -lt 2 ] && [ $i -lt 60 ]; do sleep 1; i=$((i+1)); done
 c=$(grep -c '^LINHV-GUEST-READY' "$out/reboot.log")
 if [ "$c" -ge 2 ]; then pass "reboot restarts the guest in place"; else fail "reboot restarts the guest in place" "$c boots"; fi
 ctl "$tmp/r.ctl" quit >/dev/null

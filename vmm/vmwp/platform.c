@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Port and MMIO dispatch to the platform devices; all guest values are masked by size first. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "acpi.h"
@@ -64,6 +65,9 @@ int platform_io(void *ctx, uint16_t port, bool write, uint8_t size, uint32_t *va
 
 	if (!write)
 		*val = mask; /* unknown ports float high */
+	if (getenv("VMWP_DEBUG_IO") && (port < COM1_BASE || port >= COM1_BASE + 8))
+		fprintf(stderr, "io %s %#x size %u val %#x\n", write ? "out" : "in", port, size,
+			*val);
 	pthread_mutex_lock(&pl->lock);
 	if (port >= COM1_BASE && port < COM1_BASE + 8) {
 		if (write)
