@@ -787,10 +787,8 @@ int linhv_svm_run(struct linhv_vp *vp)
 		if (signal_pending(current))
 			return -EINTR;
 		cond_resched();
-		if (READ_ONCE(vp->init_pending)) {
-			WRITE_ONCE(vp->init_pending, false);
+		if (xchg(&vp->init_pending, false))
 			do_init(vp);
-		}
 		if (vp->mp_state == LINHV_MP_WAIT_SIPI) {
 			int vec;
 
@@ -799,6 +797,9 @@ int linhv_svm_run(struct linhv_vp *vp)
 							       READ_ONCE(vp->run->immediate_exit));
 			if (ret)
 				return -EINTR;
+			/* INIT and SIPI may both be pending: INIT comes first. */
+			if (xchg(&vp->init_pending, false))
+				do_init(vp);
 			vec = xchg(&vp->sipi_vector, -1);
 			if (vec >= 0)
 				linhv_vp_reset_for_sipi(vp, vec);

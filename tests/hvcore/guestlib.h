@@ -41,6 +41,8 @@ BLOB(bench_io);
 BLOB(bench_cpuid);
 BLOB(bench_touch);
 BLOB(hv);
+BLOB(sipi_bsp);
+BLOB(sipi_ap);
 extern const uint8_t guest_hv_sint_handler[], guest_hv_timer_handler[];
 extern const uint8_t guest_irq_handler[];
 

@@ -320,4 +320,47 @@ guest_hv_timer_handler:
 	iretq
 guest_hv_end:
 
+
+/* INIT/SIPI through the x2APIC ICR: VP0 (long mode) starts VP1 at 0x20000. */
+	.globl guest_sipi_bsp_start, guest_sipi_bsp_end
+	.code64
+guest_sipi_bsp_start:
+	mov $0x80f, %ecx		/* SVR: APIC on */
+	xor %edx, %edx
+	mov $0x1ff, %eax
+	wrmsr
+	mov $0x830, %ecx		/* ICR: INIT, level assert, to APIC id 1 */
+	mov $1, %edx
+	mov $0x4500, %eax
+	wrmsr
+	mov $0x8500, %eax		/* INIT de-assert (ignored) */
+	wrmsr
+	mov $0x0620, %eax		/* STARTUP, vector 0x20 -> 0x20000 */
+	wrmsr
+	wrmsr				/* the second SIPI is ignored */
+	mov $100000000, %rcx
+1:	cmpw $0, 0x9000
+	jne 2f
+	pause
+	dec %rcx
+	jnz 1b
+2:	movzwl 0x9000, %eax
+	out %eax, $0x50
+	cli
+	hlt
+guest_sipi_bsp_end:
+
+	.globl guest_sipi_ap_start, guest_sipi_ap_end
+	.code16
+guest_sipi_ap_start:
+	mov %cs, %ax
+	out %ax, $0x51			/* CS selector: 0x2000 */
+	xor %ax, %ax
+	mov %ax, %ds
+	movw $0x4321, 0x9000
+	cli
+	hlt
+guest_sipi_ap_end:
+	.code64
+
 	.section .note.GNU-stack, "", @progbits

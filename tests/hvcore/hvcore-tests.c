@@ -577,6 +577,40 @@ static void test_hyperv(void)
 	guest_destroy(&g);
 }
 
+
+static void test_sipi(void)
+{
+	struct guest g;
+	struct vp_thread th[2];
+	pthread_t tid[2];
+
+	if (guest_create_flags(&g, backend, 1 << 20, 2, WINHV_PARTITION_HYPERV)) {
+		result("INIT/SIPI", 0, "create: %s", WinHvLastError());
+		return;
+	}
+	guest_load(&g, guest_sipi_bsp_start, guest_sipi_bsp_end);
+	memcpy(g.ram + 0x20000, guest_sipi_ap_start, guest_sipi_ap_end - guest_sipi_ap_start);
+	guest_set_mode(&g, 0, MODE_LM64);
+	for (int i = 0; i < 2; i++) {
+		memset(&th[i], 0, sizeof(th[i]));
+		th[i].g = &g;
+		th[i].vp = i;
+	}
+	/* VP1 first: it must wait in the kernel for its start-up IPI. */
+	pthread_create(&tid[1], NULL, vp_thread_fn, &th[1]);
+	usleep(100 * 1000);
+	pthread_create(&tid[0], NULL, vp_thread_fn, &th[0]);
+	pthread_join(tid[0], NULL);
+	pthread_join(tid[1], NULL);
+	result("VP1 waits for SIPI, then starts in real mode at vector * 4096",
+	       th[1].r == 0 && th[1].t.port_val[0x51] == 0x2000, "%s, cs %#x", why_run(th[1].r),
+	       th[1].t.port_val[0x51]);
+	result("VP0 sees VP1 run (INIT + SIPI through the x2APIC ICR)",
+	       th[0].r == 0 && th[0].t.port_val[0x50] == 0x4321, "%s, flag %#x", why_run(th[0].r),
+	       th[0].t.port_val[0x50]);
+	guest_destroy(&g);
+}
+
 static long meminfo(const char *key)
 {
 	char line[256];
@@ -717,6 +751,7 @@ int main(int argc, char **argv)
 	T("interrupt", test_interrupt());
 	T("cancel", test_cancel());
 	T("hyperv", test_hyperv());
+	T("sipi", test_sipi());
 	T("kill", test_kill(argv[0]));
 	return failures ? 1 : 0;
 }
