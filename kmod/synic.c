@@ -103,10 +103,11 @@ static void copy_body(struct hv_message *slot, const struct hv_message *m)
 
 /*
  * Try to put m into the SINT's slot. Returns true when it was written; when
- * the slot is busy, flags it msg_pending so the guest writes EOM later.
+ * the slot is busy, flags it msg_pending so the guest writes EOM later. more:
+ * other messages wait behind m, so m itself goes out flagged msg_pending.
  * Called with synic.lock held.
  */
-static bool try_deliver(struct linhv_vp *vp, u32 sint, const struct hv_message *m)
+static bool try_deliver(struct linhv_vp *vp, u32 sint, const struct hv_message *m, bool more)
 {
 	struct linhv_partition *part = vp->part;
 	struct linhv_synic *sy = &vp->synic;
@@ -126,7 +127,7 @@ static bool try_deliver(struct linhv_vp *vp, u32 sint, const struct hv_message *
 	slot = (struct hv_message *)va + sint;
 	if (READ_ONCE(slot->header.message_type) == HvMessageTypeNone) {
 		copy_body(slot, m);
-		slot->header.message_flags = 0;
+		slot->header.message_flags = more ? HV_MESSAGE_FLAG_PENDING : 0;
 		smp_wmb();
 		WRITE_ONCE(slot->header.message_type, m->header.message_type);
 		done = true;
@@ -137,7 +138,7 @@ static bool try_deliver(struct linhv_vp *vp, u32 sint, const struct hv_message *
 		/* The guest may have emptied the slot meanwhile: see synic.c top. */
 		if (READ_ONCE(slot->header.message_type) == HvMessageTypeNone) {
 			copy_body(slot, m);
-			slot->header.message_flags = 0;
+			slot->header.message_flags = more ? HV_MESSAGE_FLAG_PENDING : 0;
 			smp_wmb();
 			WRITE_ONCE(slot->header.message_type, m->header.message_type);
 			done = true;
@@ -161,7 +162,7 @@ void linhv_synic_eom(struct linhv_vp *vp)
 	mutex_lock(&sy->lock);
 	for (i = 0; i < HV_SYNIC_SINT_COUNT; i++) {
 		m = list_first_entry_or_null(&sy->queue[i], struct linhv_queued_msg, link);
-		if (m && try_deliver(vp, i, &m->msg)) {
+		if (m && try_deliver(vp, i, &m->msg, !list_is_singular(&sy->queue[i]))) {
 			list_del(&m->link);
 			sy->queued--;
 			kfree(m);
@@ -203,7 +204,7 @@ u16 linhv_synic_post_direct(struct linhv_partition *part, const void *in, u32 in
 	mutex_lock(&sy->lock);
 	/* Keep order: nothing overtakes a queued message of the same SINT. */
 	if (list_empty(&sy->queue[pm->sint_index]) &&
-	    try_deliver(vp, pm->sint_index, &pm->message))
+	    try_deliver(vp, pm->sint_index, &pm->message, false))
 		goto out;
 	if (sy->queued >= LINHV_SYNIC_QUEUE_MAX) {
 		status = HV_STATUS_INSUFFICIENT_BUFFERS;

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -318,16 +319,32 @@ static int linhv_assert_interrupt(struct winhv_partition *p, uint32_t type, uint
 
 /* ---- SynIC (winhv_synic.h) ---- */
 
+/* WINHV_TRACE_SYNIC=1 logs every SynIC call of this backend to stderr. */
+static int trace_synic(void)
+{
+	static int on = -1;
+
+	if (on < 0)
+		on = getenv("WINHV_TRACE_SYNIC") != NULL;
+	return on;
+}
+
 static int linhv_post_message(struct winhv_partition *p, uint32_t vp, uint32_t sint,
 			      const struct hv_message *msg)
 {
 	struct linhv_in_post_message_direct in;
+	int ret;
 
 	memset(&in, 0, sizeof(in));
 	in.vp_index = vp;
 	in.sint_index = sint;
 	in.message = *msg;
-	return hvcall(pfd(p), HvCallPostMessageDirect, 0, &in, sizeof(in), NULL, 0);
+	ret = hvcall(pfd(p), HvCallPostMessageDirect, 0, &in, sizeof(in), NULL, 0);
+	if (trace_synic())
+		fprintf(stderr, "synic: post vp %u sint %u type %#x size %u msgtype %u -> %d\n", vp,
+			sint, msg->header.message_type, msg->header.payload_size,
+			(uint32_t)msg->payload[0], ret);
+	return ret;
 }
 
 static int linhv_signal_event(struct winhv_partition *p, uint32_t vp, uint32_t sint, uint32_t flag)
@@ -339,16 +356,25 @@ static int linhv_signal_event(struct winhv_partition *p, uint32_t vp, uint32_t s
 	};
 	struct linhv_out_signal_event_direct out;
 
+	int ret;
+
 	if (sint >= HV_SYNIC_SINT_COUNT || flag >= 2048)
 		return HV_STATUS_INVALID_PARAMETER;
-	return hvcall(pfd(p), HvCallSignalEventDirect, 0, &in, sizeof(in), &out, sizeof(out));
+	ret = hvcall(pfd(p), HvCallSignalEventDirect, 0, &in, sizeof(in), &out, sizeof(out));
+	if (trace_synic())
+		fprintf(stderr, "synic: signal vp %u sint %u flag %u -> %d (new %u)\n", vp, sint, flag,
+			ret, out.newly_signaled);
+	return ret;
 }
 
 static int linhv_register_event_fd(struct winhv_partition *p, uint32_t conn, int fd)
 {
 	struct linhv_in_set_event_fd in = {.connection_id = conn, .fd = fd < 0 ? -1 : fd};
+	int ret = hvcall(pfd(p), LinhvCallSetEventFd, 0, &in, sizeof(in), NULL, 0);
 
-	return hvcall(pfd(p), LinhvCallSetEventFd, 0, &in, sizeof(in), NULL, 0);
+	if (trace_synic())
+		fprintf(stderr, "synic: event fd conn %#x fd %d -> %d\n", conn, fd, ret);
+	return ret;
 }
 
 static int linhv_register_msg_connection(struct winhv_partition *p, uint32_t conn, bool enable)
@@ -402,6 +428,9 @@ static int linhv_read_posted_message(struct winhv_partition *p, struct winhv_pos
 		return winhv_set_error(hc.status, "read posted message: %s",
 				       WinHvStatusString(hc.status));
 	}
+	if (trace_synic())
+		fprintf(stderr, "synic: guest posted conn %u type %u size %u msgtype %u\n",
+			m.connection_id, m.message_type, m.payload_size, *(uint32_t *)m.payload);
 	out->connection_id = m.connection_id;
 	out->message_type = m.message_type;
 	out->payload_size = m.payload_size;
