@@ -1,8 +1,11 @@
 #!/bin/sh
-# Emulated-host tier: vmwp boots Debian's stock kernel on the kvm backend
-# (kvm_amd inside the emulated host) with a scripts/mkguest initramfs.
+# Emulated-host tier: vmwp boots Debian's stock kernel with a scripts/mkguest
+# initramfs on the kvm backend (kvm_amd inside the emulated host), or on
+# linhv.ko when VMWP_BACKEND=linhv (tests/emuhost/vmwp-linhv.sh).
 #   sh tests/emuhost/vmwp-kvm.sh OUTDIR      (run inside scripts/emuhost)
 . tests/lib/check.sh
+BACKEND=${VMWP_BACKEND:-kvm}
+CHECK_PREFIX="$BACKEND: "
 
 out=${1:-/tmp/vmwp-kvm}
 mkdir -p "$out"
@@ -11,7 +14,11 @@ K=$(ls /boot/vmlinuz-*-amd64 | sort -V | tail -n 1)
 PY=/usr/bin/python3
 tmp=$(mktemp -d)
 
-check "modprobe kvm_amd" modprobe kvm_amd
+if [ "$BACKEND" = kvm ]; then
+	check "modprobe kvm_amd" modprobe kvm_amd
+else
+	check "insmod linhv.ko" insmod build/kmod/linhv.ko
+fi
 
 # ctl SOCKET REQUEST: one control request, prints the reply line.
 ctl() {
@@ -52,11 +59,11 @@ boot() {
 	name=$1 cpus=$2 g=$3
 	shift 3
 	start=$(date +%s.%N)
-	timeout "${boot_timeout:-150}" "$B" --backend kvm --kernel "$K" --initrd "$tmp/$g.cpio.gz" --cpus "$cpus" \
+	timeout "${boot_timeout:-150}" "$B" --backend "$BACKEND" --kernel "$K" --initrd "$tmp/$g.cpio.gz" --cpus "$cpus" \
 		--memory 512M --cmdline "console=ttyS0 quiet" "$@" >"$out/$name.log" 2>&1 </dev/null
 	rc=$?
 	end=$(date +%s.%N)
-	echo "$name: exit $rc after $(echo "$end - $start" | bc 2>/dev/null || echo '?') s"
+	echo "$name: exit $rc after $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }') s"
 }
 
 for n in 1 2; do
@@ -79,7 +86,7 @@ boot_timeout=150
 if [ "$rc" -eq 4 ]; then pass "reboot with --no-reboot -> exit 4"; else fail "reboot with --no-reboot -> exit 4" "exit $rc"; fi
 
 # Reboot in place: wait for the second boot's marker, then quit.
-"$B" --backend kvm --kernel "$K" --initrd "$tmp/reboot.cpio.gz" --memory 512M \
+"$B" --backend "$BACKEND" --kernel "$K" --initrd "$tmp/reboot.cpio.gz" --memory 512M \
 	--cmdline "console=ttyS0 quiet" --control "$tmp/r.ctl" >"$out/reboot.log" 2>&1 </dev/null &
 pid=$!
 i=0
@@ -92,7 +99,7 @@ check "quit -> exit 0" test $? -eq 0
 check "control socket removed at exit" test ! -e "$tmp/r.ctl"
 
 # Control socket and the shutdown IC.
-"$B" --backend kvm --kernel "$K" --initrd "$tmp/idle.cpio.gz" --memory 512M --cpus 2 \
+"$B" --backend "$BACKEND" --kernel "$K" --initrd "$tmp/idle.cpio.gz" --memory 512M --cpus 2 \
 	--cmdline "console=ttyS0 quiet" --control "$tmp/c.ctl" --console "unix:$tmp/c.con" \
 	--pidfile "$tmp/c.pid" >"$out/control.log" 2>&1 </dev/null &
 pid=$!
@@ -153,15 +160,24 @@ code = b"\x0f\x01\x1c\x25\x00\x06\x00\x00\xcc"
 img[1024 + 0x200:1024 + 0x200 + len(code)] = code
 open(sys.argv[1], "wb").write(img)
 PYEOF
-timeout 60 "$B" --backend kvm --kernel "$tmp/tf.bin" --memory 64M >"$out/triple.log" 2>&1 </dev/null
+timeout 60 "$B" --backend "$BACKEND" --kernel "$tmp/tf.bin" --memory 64M >"$out/triple.log" 2>&1 </dev/null
 rc=$?
 if [ "$rc" -eq 3 ]; then pass "triple fault -> exit 3"; else fail "triple fault -> exit 3" "exit $rc"; fi
 check_grep "triple fault is named" 'guest crashed: triple fault' "$out/triple.log"
 
 # Bad input: one clear line, status 1, nothing started.
-check_exit "not a bzImage -> 1" 1 "$B" --backend kvm --kernel /etc/hostname
-check_exit "missing initrd -> 1" 1 "$B" --backend kvm --kernel "$K" --initrd /nonexistent
-check_exit "memory too small -> 1" 1 "$B" --backend kvm --kernel "$K" --memory 40M
+check_exit "not a bzImage -> 1" 1 "$B" --backend "$BACKEND" --kernel /etc/hostname
+check_exit "missing initrd -> 1" 1 "$B" --backend "$BACKEND" --kernel "$K" --initrd /nonexistent
+check_exit "memory too small -> 1" 1 "$B" --backend "$BACKEND" --kernel "$K" --memory 40M
 
 rm -rf "$tmp"
+if [ "$BACKEND" = linhv ]; then
+	check "rmmod linhv after the guests" rmmod linhv
+	dmesg >"$out/dmesg.txt"
+	if grep -qE "WARNING|BUG:|Oops|general protection|Call Trace" "$out/dmesg.txt"; then
+		fail "dmesg clean after the guests" "see $out/dmesg.txt"
+	else
+		pass "dmesg clean after the guests"
+	fi
+fi
 check_done

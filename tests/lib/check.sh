@@ -5,8 +5,9 @@
 
 check_failed=0
 
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1${2:+ ($2)}"; check_failed=$((check_failed + 1)); }
+# CHECK_PREFIX, when set, starts every check name (e.g. the backend under test).
+pass() { echo "PASS: ${CHECK_PREFIX:-}$1"; }
+fail() { echo "FAIL: ${CHECK_PREFIX:-}$1${2:+ ($2)}"; check_failed=$((check_failed + 1)); }
 
 # check NAME CMD [ARG...]: passes when CMD exits 0.
 check() {
