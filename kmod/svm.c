@@ -636,10 +636,21 @@ static int handle_exit(struct linhv_vp *vp)
 	u64 code = v->control.exit_code;
 	u64 ii = v->control.exit_int_info;
 
-	/* An event whose delivery the exit interrupted must be delivered again. */
+	/*
+	 * An event whose delivery the exit interrupted must be delivered again,
+	 * except INTn, INT3 and INTO: RIP still points at the instruction, so
+	 * the guest simply executes it again (re-injecting would push the
+	 * wrong return address; Linux's text_poke int3 handler depends on it).
+	 */
 	v->control.event_inj = 0;
-	if ((ii & SVM_EVTINJ_VALID) && (ii & SVM_EVTINJ_TYPE_MASK) != SVM_EVTINJ_TYPE_SOFT)
-		v->control.event_inj = ii;
+	if (ii & SVM_EVTINJ_VALID) {
+		u32 type = ii & SVM_EVTINJ_TYPE_MASK;
+		u8 vec = ii & SVM_EVTINJ_VEC_MASK;
+
+		if (type != SVM_EVTINJ_TYPE_SOFT &&
+		    !(type == SVM_EVTINJ_TYPE_EXEPT && (vec == X86_TRAP_BP || vec == X86_TRAP_OF)))
+			v->control.event_inj = ii;
+	}
 
 	switch (code) {
 	case SVM_EXIT_INTR:
