@@ -43,6 +43,8 @@ BLOB(bench_touch);
 BLOB(hv);
 BLOB(sipi_bsp);
 BLOB(sipi_ap);
+BLOB(bp);
+extern const uint8_t guest_bp_handler[], guest_bp_after[];
 extern const uint8_t guest_hv_sint_handler[], guest_hv_timer_handler[];
 extern const uint8_t guest_irq_handler[];
 

@@ -363,4 +363,25 @@ guest_sipi_ap_start:
 guest_sipi_ap_end:
 	.code64
 
+
+/*
+ * INT3 whose delivery takes a nested page fault (the stack page was never
+ * touched): the handler must see the return RIP just after the int3.
+ */
+	.globl guest_bp_start, guest_bp_end, guest_bp_handler, guest_bp_after
+	.code64
+guest_bp_start:
+	mov $0x30000, %rsp		/* a fresh page: first touch is in delivery */
+	int3
+guest_bp_after:
+	mov $0x55, %al
+	out %al, $0x60
+	cli
+	hlt
+guest_bp_handler:
+	mov (%rsp), %rax		/* the pushed RIP */
+	out %eax, $0x61
+	iretq
+guest_bp_end:
+
 	.section .note.GNU-stack, "", @progbits

@@ -611,6 +611,39 @@ static void test_sipi(void)
 	guest_destroy(&g);
 }
 
+
+static void test_int3_reinject(void)
+{
+	struct guest g;
+	struct trace t = {0};
+	struct hv_message msg;
+	union hv_register_value v = {0};
+	uint32_t name = HvX64RegisterIdtr;
+	uint64_t *idt, h, after;
+	long r;
+
+	if (guest_create(&g, backend, 1 << 20, 1)) {
+		result("int3", 0, "create: %s", WinHvLastError());
+		return;
+	}
+	guest_load(&g, guest_bp_start, guest_bp_end);
+	guest_set_mode(&g, 0, MODE_LM64);
+	idt = (uint64_t *)(g.ram + GUEST_IDT);
+	h = GUEST_LOAD + (guest_bp_handler - guest_bp_start);
+	after = GUEST_LOAD + (guest_bp_after - guest_bp_start);
+	idt[3 * 2] = (h & 0xffff) | (0x08ULL << 16) | (0x8eULL << 40) | ((h >> 16 & 0xffff) << 48);
+	idt[3 * 2 + 1] = h >> 32;
+	v.table.base = GUEST_IDT;
+	v.table.limit = 256 * 16 - 1;
+	WinHvSetVpRegisters(g.vp[0], &name, &v, 1);
+	r = run(&g, 0, &t, &msg);
+	result("INT3 delivered across a nested page fault returns after the int3",
+	       r == 0 && t.port_val[0x61] == after && t.port_val[0x60] == 0x55,
+	       "%s, pushed rip %#x want %#llx", why_run(r), t.port_val[0x61],
+	       (unsigned long long)after);
+	guest_destroy(&g);
+}
+
 static long meminfo(const char *key)
 {
 	char line[256];
@@ -752,6 +785,7 @@ int main(int argc, char **argv)
 	T("cancel", test_cancel());
 	T("hyperv", test_hyperv());
 	T("sipi", test_sipi());
+	T("int3", test_int3_reinject());
 	T("kill", test_kill(argv[0]));
 	return failures ? 1 : 0;
 }
