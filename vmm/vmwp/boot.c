@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "acpi.h"
 #include "boot.h"
 
 #define E820_RAM 1
@@ -115,6 +116,22 @@ int boot_check(uint64_t mem, const struct bzimage_info *bz, size_t initrd_len, s
 	return 0;
 }
 
+/*
+ * A hardware-reduced FADT makes Linux prefer EFI reboot; without EFI it falls
+ * back to a real-mode jump to the reset vector, which on a PC is the BIOS.
+ * There is no BIOS here, so the vector writes the reset register instead.
+ */
+static void reset_vector(uint8_t *ram)
+{
+	/* mov dx, port; mov al, value; out dx, al; cli; hlt; jmp hlt */
+	uint8_t stub[] = {0xba, 0, 0, 0xb0, 0, 0xee, 0xfa, 0xf4, 0xeb, 0xfd};
+
+	wr16(stub + 1, ACPI_RESET_PORT);
+	stub[4] = ACPI_RESET_VALUE;
+	memset(ram + BOOT_RESET_VECTOR, 0, 16);
+	memcpy(ram + BOOT_RESET_VECTOR, stub, sizeof(stub));
+}
+
 int boot_load_linux(uint8_t *ram, uint64_t mem, const struct bzimage_info *bz,
 		    const struct boot_image *img, uint64_t rsdp, struct boot_entry *out, char *err,
 		    size_t errlen)
@@ -156,6 +173,7 @@ int boot_load_linux(uint8_t *ram, uint64_t mem, const struct bzimage_info *bz,
 
 	page_tables(ram);
 	gdt(ram);
+	reset_vector(ram);
 	out->rip = load + 0x200;
 	out->rsi = BOOT_PARAMS;
 	return 0;

@@ -21,7 +21,9 @@
 #define BOOT_PARAMS 0x7000
 #define BOOT_PML4 0x9000 /* PML4, PDPT, then 4 page directories: 4 GiB of 2 MiB pages */
 #define BOOT_CMDLINE 0x20000
-#define BOOT_ACPI 0xE0000 /* ACPI tables, up to 0xFFFFF */
+#define BOOT_ACPI 0xE0000 /* ACPI tables, up to BOOT_RESET_VECTOR */
+/* F000:FFF0, where Linux's BIOS reboot jumps: a stub there writes the reset register. */
+#define BOOT_RESET_VECTOR 0xFFFF0
 
 struct boot_image {
 	const uint8_t *kernel;

@@ -95,6 +95,8 @@ static void control(void *ctx, const char *req, char *reply, size_t len)
 		}
 		if (!reboot)
 			vm->shutting_down = true;
+		else
+			__atomic_store_n(&vm->plat.reboot_requested, true, __ATOMIC_SEQ_CST);
 		snprintf(reply, len, "ok %s requested through the shutdown integration service",
 			 reboot ? "reboot" : "shutdown");
 	} else if (!strcmp(req, "pause") || !strcmp(req, "resume")) {
@@ -134,11 +136,12 @@ static void on_event(struct evloop *loop, int fd, uint32_t events, void *ctx)
 		break;
 	case VM_EV_RESET:
 		if (vm->o->no_reboot) {
-			fprintf(stderr, "vmwp: guest rebooted; exiting (--no-reboot)\n");
+			fprintf(stderr, "vmwp: guest rebooted (%s); exiting (--no-reboot)\n",
+				vm->event_msg);
 			vm->exit_status = VMWP_EXIT_REBOOT;
 			break;
 		}
-		fprintf(stderr, "vmwp: guest rebooted; restarting it\n");
+		fprintf(stderr, "vmwp: guest rebooted (%s); restarting it\n", vm->event_msg);
 		vm_stop(vm);
 		if (vm_start(vm, err, sizeof(err)) == 0)
 			return;

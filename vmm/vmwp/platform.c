@@ -75,6 +75,9 @@ int platform_io(void *ctx, uint16_t port, bool write, uint8_t size, uint32_t *va
 		else
 			*val = uart_read(&pl->com1, port - COM1_BASE);
 	} else if (port == 0x70 || port == 0x71) {
+		/* The shutdown status byte (0x0F) is what a BIOS reads after a CPU reset. */
+		if (write && port == 0x71 && pl->cmos.index == 0x0f)
+			__atomic_store_n(&pl->reboot_requested, true, __ATOMIC_SEQ_CST);
 		if (write)
 			cmos_write(&pl->cmos, port, b);
 		else
@@ -95,9 +98,14 @@ int platform_io(void *ctx, uint16_t port, bool write, uint8_t size, uint32_t *va
 		else if (!write)
 			*val = 0;
 	} else if (port == 0x64) {
-		/* No keyboard controller, but its pulse-reset command resets, as on a PC. */
+		/*
+		 * No keyboard controller, but its pulse-reset command resets, as on a PC.
+		 * Status 0 (input buffer empty) so a reboot does not wait for it.
+		 */
 		if (write && b == 0xfe)
 			power(pl, PLATFORM_RESET);
+		else if (!write)
+			*val = 0;
 	}
 	pthread_mutex_unlock(&pl->lock);
 	*val &= mask;

@@ -32,6 +32,11 @@ struct platform {
 	void (*console_out)(void *ctx, uint8_t byte);
 	void (*power)(void *ctx, enum platform_power what);
 	void *ctx;
+	/*
+	 * The guest (CMOS shutdown byte) or the host (shutdown IC) asked for a
+	 * reboot: a triple fault from now on is the reset, as on a PC.
+	 */
+	bool reboot_requested;
 };
 
 void platform_init(struct platform *pl, struct winhv_partition *p, uint32_t nr_vps,

@@ -125,13 +125,18 @@ static void *vcpu_thread(void *p)
 
 			/* The backend saw the guest ask for reset (2) or power-off. */
 			vm_raise(vm, m->exit_code == 2 ? VM_EV_RESET : VM_EV_POWEROFF, "%s",
-				 m->exit_code == 2 ? "guest reset" : "guest powered off");
+				 m->exit_code == 2 ? "reset by the backend" : "guest powered off");
 			break;
 		}
 		case HvMessageTypeUnrecoverableException: {
 			const struct hv_x64_unrecoverable_exception_message *m =
 			    (const void *)msg.payload;
 
+			if (!(m->exit_code & 0x10000) &&
+			    __atomic_load_n(&vm->plat.reboot_requested, __ATOMIC_SEQ_CST)) {
+				vm_raise(vm, VM_EV_RESET, "triple fault after a reboot request");
+				break;
+			}
 			vm_raise(vm, VM_EV_CRASH,
 				 "guest crashed: %s on VP %u at RIP %#llx (exit code %#x)",
 				 (m->exit_code & 0x10000)

@@ -49,7 +49,7 @@ static void power(void *ctx, enum platform_power what)
 	if (what == PLATFORM_POWEROFF)
 		vm_raise(vm, VM_EV_POWEROFF, "guest powered off");
 	else
-		vm_raise(vm, VM_EV_RESET, "guest reset");
+		vm_raise(vm, VM_EV_RESET, "reset port");
 }
 
 static int fail(char *err, size_t len, const char *what)
@@ -98,7 +98,8 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 	    WinHvMapGpaPages(vm->part, BOOT_HIGH_RAM_BASE, vm->ram + low, vm->ram_size - low, rwx))
 		return fail(err, errlen, "cannot map guest RAM above 4 GiB");
 
-	acpi_len = acpi_build(vm->ram + BOOT_ACPI, BOOT_ACPI, 0x100000 - BOOT_ACPI, o->cpus);
+	acpi_len =
+	    acpi_build(vm->ram + BOOT_ACPI, BOOT_ACPI, BOOT_RESET_VECTOR - BOOT_ACPI, o->cpus);
 	if (!acpi_len) {
 		snprintf(err, errlen, "ACPI tables do not fit");
 		return -1;
