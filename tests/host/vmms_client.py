@@ -6,14 +6,18 @@ lines (the format scripts/test counts) and exits non-zero on any failure.
   vmms_client.py basic URI XMLFILE        define/lookup/list/dumpxml/undefine
   vmms_client.py errors URI XMLFILE       bad XML, unknown element, duplicate
   vmms_client.py readonly URI_RO NAME     read-only socket: reads work, writes denied
-  vmms_client.py lifecycle URI NAME       start/info/suspend/resume/console/shutdown/destroy
-                                          (needs a worker that can start the domain)
+  vmms_client.py lifecycle URI NAME [XMLFILE [GUEST_SECS]]
+                                          start/info/suspend/resume/console/shutdown/destroy
+                                          (needs a worker that can start the domain); with
+                                          XMLFILE: define first, undefine at the end, and
+                                          allow GUEST_SECS for a real guest's boot/shutdown
   vmms_client.py hammer URI SECONDS       list + dominfo in a loop on one connection
   vmms_client.py keepalive SOCKETPATH     keepalive PING/PONG on the raw protocol
 """
 import socket
 import struct
 import sys
+import threading
 import time
 
 import libvirt
@@ -116,55 +120,103 @@ def readonly(uri_ro, name):
     conn.close()
 
 
-def console_roundtrip(conn, dom):
-    """Opens the console stream, expects the worker's output, sends a line and
-    waits for it to come back (test-worker echoes; a guest shell echoes too)."""
+def console_roundtrip(conn, dom, deadline_s=10):
+    """Opens the console stream and sends a probe line every 2 s until its echo
+    comes back (test-worker echoes; a guest's shell echoes too, once it has
+    the serial line open: bytes sent while the guest still boots are lost,
+    hence the repeats). A thread does the blocking reads."""
     st = conn.newStream(0)
     dom.openConsole(None, st, 0)
-    got = b""
     token = b"linhv-console-probe-42"
-    sent = False
-    deadline = time.time() + 10
-    while time.time() < deadline and token not in got:
-        if not sent and got:
-            st.send(token + b"\r")
-            sent = True
+    got = bytearray()
+    done = threading.Event()
+
+    def reader():
         try:
-            data = st.recv(4096)
+            while not done.is_set():
+                data = st.recv(4096)
+                if not isinstance(data, bytes) or not data:
+                    break
+                got.extend(data)
         except libvirt.libvirtError:
-            break
-        if data == -2:  # would block: cannot happen on a blocking stream
-            time.sleep(0.05)
-            continue
-        if not data:
-            break
-        got += data
-    st.finish()
-    return got, token in got
+            pass
+        done.set()
+
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+    deadline = time.time() + deadline_s
+    next_send = time.time() + 0.2
+    while time.time() < deadline and token not in got and not done.is_set():
+        if time.time() >= next_send:
+            st.send(token + b"\r")
+            next_send = time.time() + 2
+        time.sleep(0.05)
+    ok = token in got
+    done.set()
+    try:
+        st.abort()
+    except libvirt.libvirtError:
+        pass
+    t.join(5)
+    return bytes(got), ok
 
 
-def lifecycle(uri, name):
+def lifecycle(uri, name, xmlfile=None, guest_secs="10"):
+    """With XMLFILE the domain is defined first and undefined at the end (a real
+    guest: GUEST_SECS bounds its boot and its graceful shutdown)."""
+    secs = float(guest_secs)
     conn = libvirt.open(uri)
+    libvirt.registerErrorHandler(quiet, None)
+    if xmlfile:
+        dom = conn.defineXML(open(xmlfile).read())
+        check("py: define", dom.name() == name and not dom.isActive())
+        check("py: listed shut off", name in [d.name() for d in conn.listAllDomains(
+            libvirt.VIR_CONNECT_LIST_DOMAINS_INACTIVE)])
     dom = conn.lookupByName(name)
     dom.create()
     check("py: start", dom.isActive() and dom.state()[0] == libvirt.VIR_DOMAIN_RUNNING)
     check("py: running domain has an id", dom.ID() > 0 and
           conn.lookupByID(dom.ID()).name() == name)
+    info = dom.info()
+    check("py: info running", info[0] == libvirt.VIR_DOMAIN_RUNNING and info[3] >= 1, str(info))
+    check("py: dumpxml of the running domain has its id",
+          f"id='{dom.ID()}'" in dom.XMLDesc(0))
     dom.suspend()
     check("py: suspend", dom.state()[0] == libvirt.VIR_DOMAIN_PAUSED)
     dom.resume()
     check("py: resume", dom.state()[0] == libvirt.VIR_DOMAIN_RUNNING)
-    got, ok = console_roundtrip(conn, dom)
+    t0 = time.time()
+    got, ok = console_roundtrip(conn, dom, secs if xmlfile else 10)
     check("py: console stream both ways", ok, repr(got[-200:]))
-    dom.shutdown()
-    deadline = time.time() + 60
+    if xmlfile:
+        print(f"py: console answered {time.time() - t0:.1f}s after resume")
+    # The guest may still be connecting its integration services: retry a refused shutdown.
+    deadline = time.time() + secs
+    while True:
+        try:
+            dom.shutdown()
+            break
+        except libvirt.libvirtError as e:
+            if time.time() > deadline:
+                check("py: shutdown accepted", False, str(e))
+                break
+            time.sleep(1)
+    t0 = time.time()
+    deadline = time.time() + (secs if xmlfile else 60)
     while dom.isActive() and time.time() < deadline:
         time.sleep(0.2)
-    check("py: shutdown", dom.state()[0] == libvirt.VIR_DOMAIN_SHUTOFF)
+    check("py: shutdown", dom.state() == [libvirt.VIR_DOMAIN_SHUTOFF,
+                                          libvirt.VIR_DOMAIN_SHUTOFF_SHUTDOWN], str(dom.state()))
+    if xmlfile:
+        print(f"py: graceful shutdown took {time.time() - t0:.1f}s")
     dom.create()
+    check("py: start again", dom.isActive())
     dom.destroy()
     check("py: destroy", dom.state() == [libvirt.VIR_DOMAIN_SHUTOFF,
                                          libvirt.VIR_DOMAIN_SHUTOFF_DESTROYED])
+    if xmlfile:
+        dom.undefine()
+        expect_error("py: undefine", lambda: conn.lookupByName(name), libvirt.VIR_ERR_NO_DOMAIN)
     conn.close()
 
 
