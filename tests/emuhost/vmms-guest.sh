@@ -269,7 +269,7 @@ check_grep "vmms restart: re-adopted g1's worker" "re-adopted running worker pid
 expect "vmms restart: dominfo running" "^State: +running" v dominfo g1
 t0=$(date +%s)
 expect "vmms restart: virsh shutdown" "Domain 'g1' is being shutdown" vv shutdown g1
-check "vmms restart: graceful shutdown reaches shut off" wait_state g1 "^shut off" "$BOOT_SECS"
+check "vmms restart: graceful shutdown reaches shut off (shutdown)" wait_state g1 "shut off \(shutdown\)" "$BOOT_SECS"
 echo "g1 (adopted): graceful shutdown took $(($(date +%s) - t0))s"
 i=0
 while kill -0 "$w1" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
