@@ -147,7 +147,9 @@ if [ "$rc" -eq 0 ]; then pass "shutdown through the shutdown IC -> exit 0"; else
 check "no files left behind" test ! -e "$tmp/c.ctl" -a ! -e "$tmp/c.con" -a ! -e "$tmp/c.pid"
 
 # A kernel whose 64-bit entry loads an empty IDT and traps: a triple fault.
-$PY - "$tmp/tf.bin" <<'PYEOF'
+# tfr.bin first writes the CMOS shutdown byte, as Linux's BIOS reboot does.
+for v in tf tfr; do
+$PY - "$tmp/$v.bin" <<'PYEOF'
 import struct, sys
 img = bytearray(1024 + 4096)
 img[0x1f1] = 1                     # setup_sects: 1 (+ boot sector)
@@ -160,13 +162,19 @@ struct.pack_into("<H", img, 0x236, 1)  # XLF_KERNEL_64
 struct.pack_into("<I", img, 0x260, 0x10000)
 # at kernel offset 0x200: lidt [0x600] (zeroed); int3
 code = b"\x0f\x01\x1c\x25\x00\x06\x00\x00\xcc"
+if sys.argv[1].endswith("tfr.bin"):  # mov al,0x8f; out 0x70,al; mov al,0; out 0x71,al
+    code = b"\xb0\x8f\xe6\x70\xb0\x00\xe6\x71" + code
 img[1024 + 0x200:1024 + 0x200 + len(code)] = code
 open(sys.argv[1], "wb").write(img)
 PYEOF
+done
 timeout 60 "$B" --backend "$BACKEND" --kernel "$tmp/tf.bin" --memory 64M >"$out/triple.log" 2>&1 </dev/null
 rc=$?
 if [ "$rc" -eq 3 ]; then pass "triple fault -> exit 3"; else fail "triple fault -> exit 3" "exit $rc"; fi
 check_grep "triple fault is named" 'guest crashed: triple fault' "$out/triple.log"
+timeout 60 "$B" --backend "$BACKEND" --kernel "$tmp/tfr.bin" --memory 64M --no-reboot >"$out/triple-reboot.log" 2>&1 </dev/null
+rc=$?
+if [ "$rc" -eq 4 ]; then pass "triple fault after a reboot request -> exit 4"; else fail "triple fault after a reboot request -> exit 4" "exit $rc"; fi
 
 # Bad input: one clear line, status 1, nothing started.
 check_exit "not a bzImage -> 1" 1 "$B" --backend "$BACKEND" --kernel /etc/hostname
