@@ -179,6 +179,7 @@ guest_bench_io_start:
 1:	out %al, $0x50
 	dec %rcx
 	jnz 1b
+	out %al, $0x51			/* done (KVM keeps HLT in the kernel) */
 	cli
 	hlt
 guest_bench_io_end:
@@ -189,6 +190,7 @@ guest_bench_cpuid_start:
 	cpuid
 	dec %rsi
 	jnz 1b
+	out %al, $0x51			/* done (KVM keeps HLT in the kernel) */
 	cli
 	hlt
 guest_bench_cpuid_end:
@@ -199,6 +201,7 @@ guest_bench_touch_start:
 	add $4096, %rbx
 	dec %rcx
 	jnz 1b
+	out %al, $0x51			/* done (KVM keeps HLT in the kernel) */
 	cli
 	hlt
 guest_bench_touch_end:
