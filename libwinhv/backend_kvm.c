@@ -728,20 +728,22 @@ static int reg_access(struct winhv_vp *vp, struct regstate *st, uint32_t name,
 		return 0;
 	}
 	if (msr_of(name)) {
-		struct {
+		/* struct kvm_msrs ends in a flexible array: one entry of room. */
+		union {
 			struct kvm_msrs hdr;
-			struct kvm_msr_entry e;
+			uint8_t room[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
 		} m;
+		struct kvm_msr_entry *e = &m.hdr.entries[0];
 
 		memset(&m, 0, sizeof(m));
 		m.hdr.nmsrs = 1;
-		m.e.index = msr_of(name);
-		m.e.data = set ? v->reg64 : 0;
+		e->index = msr_of(name);
+		e->data = set ? v->reg64 : 0;
 		if (ioctl(fd, set ? KVM_SET_MSRS : KVM_GET_MSRS, &m) != 1)
 			return winhv_set_error(HV_STATUS_INVALID_PARAMETER,
-					       "MSR %#x not accessible", m.e.index);
+					       "MSR %#x not accessible", e->index);
 		if (!set)
-			v->reg64 = m.e.data;
+			v->reg64 = e->data;
 		return 0;
 	}
 	return winhv_set_error(HV_STATUS_INVALID_PARAMETER,
