@@ -465,6 +465,7 @@ static void dispatch(struct vmbus_server *s, const struct winhv_posted_message *
 			bad(s, "CLOSECHANNEL of relid %u which is not open", c->relid);
 			return;
 		}
+		vmbus_channel_log(c, "closed by the guest");
 		vmbus_channel_do_close(c);
 		return;
 	case VMBUS_MSG_RELID_RELEASED:

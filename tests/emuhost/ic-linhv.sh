@@ -1,0 +1,160 @@
+#!/bin/sh
+# Emulated-host tier: the VMBus integration services (heartbeat, shutdown,
+# timesync, KVP) against Debian's stock guest kernel and hv_kvp_daemon, driven
+# through vmwp-ctl. linhv backend by default; IC_BACKEND=kvm (tests/emuhost/ic-kvm.sh)
+# runs the same checks on kvm_amd.
+#   sh tests/emuhost/ic-linhv.sh OUTDIR      (run inside scripts/emuhost)
+. tests/lib/check.sh
+BACKEND=${IC_BACKEND:-linhv}
+CHECK_PREFIX="$BACKEND: "
+
+out=${1:-/tmp/ic-$BACKEND}
+mkdir -p "$out"
+BUILD=${LINHV_BUILD_DIR:-build}
+B=$BUILD/vmm/vmwp/vmwp
+CTL=$BUILD/vmm/vmwp/vmwp-ctl
+K=$(ls /boot/vmlinuz-*-amd64 | sort -V | tail -n 1)
+tmp=$(mktemp -d)
+sock=/run/ic-$BACKEND.ctl
+log=$out/ic.log
+
+{ cat /sys/devices/system/clocksource/clocksource0/current_clocksource; dmesg | grep -i tsc; } >"$out/host-clock.txt" 2>&1
+if [ "$BACKEND" = kvm ]; then
+	check "modprobe kvm_amd" modprobe kvm_amd
+else
+	check "insmod linhv.ko" insmod "$BUILD/kmod/linhv.ko"
+fi
+
+# Guest: report the VMBus facts, set the clock wrong, reload hv_utils (its
+# channels close and reopen; the reopened timesync channel gets a SYNC sample
+# and steps the clock), print the clock at second boundaries, then start
+# hv_kvp_daemon under the hostname kvptest and idle until the shutdown IC.
+cat >"$tmp/ic.sh" <<'G'
+#!/bin/sh
+echo "GUEST-HOSTNOW ${hostnow:-none}"
+dmesg | grep -i 'vmbus version' | sed 's/^/GUEST-DMESG /'
+for d in /sys/bus/vmbus/devices/*; do
+	drv=$(readlink "$d/driver" 2>/dev/null)
+	echo "GUEST-DEV ${d##*/} class=$(cat "$d/class_id") driver=${drv##*/}"
+done
+# Print the clock right after it turns to a new second (one fork per test).
+tick() {
+	p=$(date +%s)
+	while n=$(date +%s) && [ "$n" = "$p" ]; do :; done
+	echo "GUEST-TIME $1 $n"
+}
+date -s '2001-01-01 00:00:00' >/dev/null
+echo "GUEST-CLOCK-WRONG $(date +%s)"
+sleep 12
+tick samples
+for m in $(grep '/hv_utils.ko' /etc/hv-modules); do
+	rmmod hv_utils && echo GUEST-RMMOD-OK
+	sleep 3
+	insmod "$m" && echo GUEST-INSMOD-OK
+done
+sleep 4
+for i in 1 2 3; do tick reload; done
+mkdir -p /var/lib/hyperv
+# hv_kvp_daemon reports getaddrinfo(hostname)'s canonical name, read once at start.
+hostname kvptest
+echo '127.0.0.1 localhost' >/etc/hosts
+echo '127.0.1.1 kvptest' >>/etc/hosts
+echo 'hosts: files' >/etc/nsswitch.conf
+/usr/sbin/hv_kvp_daemon -n &
+echo GUEST-KVP-STARTED
+while :; do sleep 1; done
+G
+libs=""
+for l in $(ldd /usr/sbin/hv_kvp_daemon | awk '/=> \// { print $3 } /^\t\/[^ ]*ld-linux/ { print $1 }'); do
+	libs="$libs --add $(readlink -f "$l"):$l"
+done
+# shellcheck disable=SC2086
+scripts/mkguest -o "$tmp/ic.cpio.gz" --init "$tmp/ic.sh" \
+	--add /usr/sbin/hv_kvp_daemon:/usr/sbin/hv_kvp_daemon \
+	--add /usr/libexec/hypervkvpd/hv_get_dns_info:/usr/libexec/hypervkvpd/hv_get_dns_info \
+	--add /usr/libexec/hypervkvpd/hv_get_dhcp_info:/usr/libexec/hypervkvpd/hv_get_dhcp_info \
+	$libs || fail "mkguest"
+
+# wait_log PATTERN SECONDS: until the vmwp log has a line matching PATTERN.
+wait_log() {
+	i=0
+	while ! grep -qE -- "$1" "$log" 2>/dev/null && [ $i -lt "$2" ]; do sleep 1; i=$((i + 1)); done
+	grep -qE -- "$1" "$log" 2>/dev/null
+}
+
+# wait_status PATTERN SECONDS: until vmwp-ctl status matches PATTERN; reply in $st.
+wait_status() {
+	i=0
+	while [ $i -lt "$2" ]; do
+		st=$("$CTL" "$sock" status 2>&1)
+		case $st in $1) return 0 ;; esac
+		sleep 1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+"$B" --backend "$BACKEND" --kernel "$K" --initrd "$tmp/ic.cpio.gz" --cpus 2 --memory 512M \
+	--cmdline "console=ttyS0 quiet hostnow=$(date +%s)" --control "$sock" >"$log" 2>&1 </dev/null &
+pid=$!
+# Host arrival time of every line, for diagnosing clock checks.
+tail -n +1 -F "$log" 2>/dev/null | while IFS= read -r l; do echo "$(date +%s.%N) $l"; done >"$out/ic-stamped.log" &
+tailpid=$!
+
+# VMBus and the four IC devices bound to hv_utils.
+wait_log '^GUEST-CLOCK-WRONG' 120
+v=$(sed -n 's/.*Vmbus version: *\([0-9]*\)\.\([0-9]*\).*/\1 \2/p' "$log" | tr -d '\r' | head -n 1)
+set -- $v
+if [ "${1:-0}" -ge 5 ]; then pass "guest negotiated VMBus $1.$2 (>= 5.0)"; else fail "guest negotiated VMBus >= 5.0" "${v:-no version line}"; fi
+for ic in heartbeat:57164f39-9115-4e78-ab55-382f3bd5422d shutdown:0e0b6031-5213-4934-818b-38d90ced39db \
+	timesync:9527e630-d0ae-497b-adce-e80ab0175caf kvp:a9a0f4e7-5a45-4d96-b827-8a841e8c03e6; do
+	name=${ic%%:*}
+	guid=${ic#*:}
+	check_grep "$name IC device bound to hv_utils" "^GUEST-DEV .* class=\{$guid\} driver=hv_utils" "$log"
+done
+
+# Timesync: the reloaded hv_utils gets a SYNC sample and steps the wrong clock.
+# Each GUEST-TIME line is printed as the guest's clock turns to that second and
+# stamped with the host's arrival time; console latency only adds to the
+# difference, so the smallest one bounds the guest's offset.
+wait_log '^GUEST-TIME reload' 90
+sleep 4
+best=$(grep ' GUEST-TIME reload ' "$out/ic-stamped.log" | tr -d '\r' | awk '
+	{ d = $1 - $4; if (d < 0) d = -d; print "timesync: guest " $4 " host " $1 " |diff| " d > "/dev/stderr"
+	  if (n == 0 || d < best) best = d; n++ }
+	END { if (n) printf "%.2f", best }')
+if [ -n "$best" ] && awk -v d="$best" 'BEGIN { exit !(d <= 1.0) }'; then
+	pass "timesync: guest clock within 1 s of the host"
+else
+	fail "timesync: guest clock within 1 s of the host" "best |diff| ${best:-none}"
+fi
+
+# Reloading hv_utils closed and reopened the IC channels; the heartbeat is back.
+check_grep "guest reloaded hv_utils" '^GUEST-INSMOD-OK' "$log"
+c=$(grep -c 'vmwp: vmbus: .*relid .*closed by the guest' "$log")
+o=$(grep -c 'vmwp: vmbus: .*relid .*opened:' "$log")
+if [ "$c" -ge 4 ] && [ "$o" -ge 8 ]; then pass "vmwp logs the IC channels closing and reopening"; else fail "vmwp logs the IC channels closing and reopening" "$c closed, $o opened"; fi
+if wait_status '*heartbeat=ok*' 30; then pass "heartbeat ok after the reload"; else fail "heartbeat ok after the reload" "$st"; fi
+
+# KVP: hv_kvp_daemon reports the hostname; vmwp-ctl status shows it.
+if wait_status '*hostname=kvptest*' 60; then pass "status shows hostname=kvptest"; else fail "status shows hostname=kvptest" "$st"; fi
+echo "status: $st"
+
+# Shutdown through the shutdown IC.
+r=$("$CTL" "$sock" shutdown)
+rc=$?
+case "$r/$rc" in "ok "*/0) pass "vmwp-ctl shutdown accepted" ;; *) fail "vmwp-ctl shutdown accepted" "$r, exit $rc" ;; esac
+i=0
+while kill -0 $pid 2>/dev/null && [ $i -lt 60 ]; do sleep 1; i=$((i + 1)); done
+kill -0 $pid 2>/dev/null && kill $pid
+wait $pid
+rc=$?
+if [ "$rc" -eq 0 ]; then pass "guest powered off through the shutdown IC -> exit 0"; else fail "guest powered off through the shutdown IC -> exit 0" "exit $rc"; fi
+check_exit "vmwp-ctl after exit -> 2" 2 "$CTL" "$sock" status 2>/dev/null
+
+kill $tailpid 2>/dev/null
+rm -rf "$tmp"
+if [ "$BACKEND" = linhv ]; then
+	check "rmmod linhv after the guest" rmmod linhv
+fi
+check_done
