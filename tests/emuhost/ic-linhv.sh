@@ -37,23 +37,26 @@ for d in /sys/bus/vmbus/devices/*; do
 	drv=$(readlink "$d/driver" 2>/dev/null)
 	echo "GUEST-DEV ${d##*/} class=$(cat "$d/class_id") driver=${drv##*/}"
 done
-# Print the clock right after it turns to a new second (one fork per test).
+# Print the clock as sec usec: one fork (adjtimex reads it), parsed by the shell.
 tick() {
-	p=$(date +%s)
-	while n=$(date +%s) && [ "$n" = "$p" ]; do :; done
-	echo "GUEST-TIME $1 $n"
+	set -- $(adjtimex)
+	while [ $# -gt 0 ]; do
+		case $1 in time.tv_sec:) s=$2 ;; time.tv_usec:) u=$2 ;; esac
+		shift
+	done
+	echo "GUEST-TIME $tag $s $u"
 }
 date -s '2001-01-01 00:00:00' >/dev/null
 echo "GUEST-CLOCK-WRONG $(date +%s)"
 sleep 12
-tick samples
+tag=samples tick
 for m in $(grep '/hv_utils.ko' /etc/hv-modules); do
 	rmmod hv_utils && echo GUEST-RMMOD-OK
 	sleep 3
 	insmod "$m" && echo GUEST-INSMOD-OK
 done
 sleep 4
-for i in 1 2 3; do tick reload; done
+for i in 1 2 3; do tag=reload tick; sleep 1; done
 mkdir -p /var/lib/hyperv
 # hv_kvp_daemon reports getaddrinfo(hostname)'s canonical name, read once at start.
 hostname kvptest
@@ -114,13 +117,14 @@ for ic in heartbeat:57164f39-9115-4e78-ab55-382f3bd5422d shutdown:0e0b6031-5213-
 done
 
 # Timesync: the reloaded hv_utils gets a SYNC sample and steps the wrong clock.
-# Each GUEST-TIME line is printed as the guest's clock turns to that second and
-# stamped with the host's arrival time; console latency only adds to the
+# Each GUEST-TIME line carries the guest's clock as it was read, and is stamped
+# with the host's clock as it arrives; console latency only adds to the
 # difference, so the smallest one bounds the guest's offset.
 wait_log '^GUEST-TIME reload' 90
-sleep 4
+sleep 6
 best=$(grep ' GUEST-TIME reload ' "$out/ic-stamped.log" | tr -d '\r' | awk '
-	{ d = $1 - $4; if (d < 0) d = -d; print "timesync: guest " $4 " host " $1 " |diff| " d > "/dev/stderr"
+	{ g = $4 + $5 / 1000000; d = $1 - g; if (d < 0) d = -d
+	  printf "timesync: guest %.3f host %.3f |diff| %.3f\n", g, $1, d > "/dev/stderr"
 	  if (n == 0 || d < best) best = d; n++ }
 	END { if (n) printf "%.2f", best }')
 if [ -n "$best" ] && awk -v d="$best" 'BEGIN { exit !(d <= 1.0) }'; then
