@@ -59,7 +59,7 @@ boot() {
 	name=$1 cpus=$2 g=$3
 	shift 3
 	start=$(date +%s.%N)
-	timeout "${boot_timeout:-150}" "$B" --backend "$BACKEND" --kernel "$K" --initrd "$tmp/$g.cpio.gz" --cpus "$cpus" \
+	timeout -k 10 "${boot_timeout:-150}" "$B" --backend "$BACKEND" --kernel "$K" --initrd "$tmp/$g.cpio.gz" --cpus "$cpus" \
 		--memory 512M --cmdline "console=ttyS0 quiet" "$@" >"$out/$name.log" 2>&1 </dev/null
 	rc=$?
 	end=$(date +%s.%N)
@@ -168,11 +168,11 @@ img[1024 + 0x200:1024 + 0x200 + len(code)] = code
 open(sys.argv[1], "wb").write(img)
 PYEOF
 done
-timeout 60 "$B" --backend "$BACKEND" --kernel "$tmp/tf.bin" --memory 64M >"$out/triple.log" 2>&1 </dev/null
+timeout -k 10 60 "$B" --backend "$BACKEND" --kernel "$tmp/tf.bin" --memory 64M >"$out/triple.log" 2>&1 </dev/null
 rc=$?
 if [ "$rc" -eq 3 ]; then pass "triple fault -> exit 3"; else fail "triple fault -> exit 3" "exit $rc"; fi
 check_grep "triple fault is named" 'guest crashed: triple fault' "$out/triple.log"
-timeout 60 "$B" --backend "$BACKEND" --kernel "$tmp/tfr.bin" --memory 64M --no-reboot >"$out/triple-reboot.log" 2>&1 </dev/null
+timeout -k 10 60 "$B" --backend "$BACKEND" --kernel "$tmp/tfr.bin" --memory 64M --no-reboot >"$out/triple-reboot.log" 2>&1 </dev/null
 rc=$?
 if [ "$rc" -eq 4 ]; then pass "triple fault after a reboot request -> exit 4"; else fail "triple fault after a reboot request -> exit 4" "exit $rc"; fi
 
