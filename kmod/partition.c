@@ -85,6 +85,37 @@ static struct linhv_vp *get_vp(struct linhv_partition *part, u32 index)
 	return READ_ONCE(part->vps[array_index_nospec(index, LINHV_MAX_VPS)]);
 }
 
+/*
+ * Take VP index's mutex for a register call. The VP is held by its file, not
+ * by part->lock: a running VP may need part->lock (IPIs, synthetic MSRs)
+ * before it gives up its mutex. Returns an HV_STATUS.
+ */
+static u16 lock_vp(struct linhv_partition *part, u32 index, struct linhv_vp **out)
+{
+	struct linhv_vp *vp;
+
+	mutex_lock(&part->lock);
+	vp = get_vp(part, index);
+	if (!vp) {
+		mutex_unlock(&part->lock);
+		return HV_STATUS_INVALID_VP_INDEX;
+	}
+	get_file(vp->file);
+	mutex_unlock(&part->lock);
+	if (mutex_lock_interruptible(&vp->mutex)) {
+		fput(vp->file);
+		return HV_STATUS_INVALID_VP_STATE;
+	}
+	*out = vp;
+	return HV_STATUS_SUCCESS;
+}
+
+static void unlock_vp(struct linhv_vp *vp)
+{
+	mutex_unlock(&vp->mutex);
+	fput(vp->file);
+}
+
 static u16 get_vp_registers(struct linhv_partition *part, struct linhv_hvcall *hc,
 			    const void *in, void *out)
 {
@@ -96,26 +127,11 @@ static u16 get_vp_registers(struct linhv_partition *part, struct linhv_hvcall *h
 	    hc->out_size != hc->rep_count * sizeof(union hv_register_value) ||
 	    hc->rep_count > LINHV_MAX_REGISTERS)
 		return HV_STATUS_INVALID_PARAMETER;
-	mutex_lock(&part->lock);
-	vp = get_vp(part, hdr->vp_index);
-	if (!vp) {
-		mutex_unlock(&part->lock);
-		return HV_STATUS_INVALID_VP_INDEX;
-	}
-	/*
-	 * Hold the VP by its file, not by part->lock: a running VP may need
-	 * part->lock (IPIs, synthetic MSRs) before it gives up its mutex.
-	 */
-	get_file(vp->file);
-	mutex_unlock(&part->lock);
-	ret = mutex_lock_interruptible(&vp->mutex);
-	if (ret) {
-		fput(vp->file);
-		return HV_STATUS_INVALID_VP_STATE;
-	}
+	ret = lock_vp(part, hdr->vp_index, &vp);
+	if (ret)
+		return ret;
 	ret = linhv_vp_get_registers(vp, (const u32 *)(hdr + 1), out, hc->rep_count);
-	mutex_unlock(&vp->mutex);
-	fput(vp->file);
+	unlock_vp(vp);
 	if (ret >= 0)
 		hc->reps_done = hc->rep_count;
 	return ret < 0 ? HV_STATUS_INVALID_PARAMETER : ret;
@@ -130,23 +146,12 @@ static u16 set_vp_registers(struct linhv_partition *part, struct linhv_hvcall *h
 	if (hc->in_size != sizeof(*hdr) + hc->rep_count * sizeof(struct hv_register_assoc) ||
 	    hc->rep_count > LINHV_MAX_REGISTERS)
 		return HV_STATUS_INVALID_PARAMETER;
-	mutex_lock(&part->lock);
-	vp = get_vp(part, hdr->vp_index);
-	if (!vp) {
-		mutex_unlock(&part->lock);
-		return HV_STATUS_INVALID_VP_INDEX;
-	}
-	get_file(vp->file);
-	mutex_unlock(&part->lock);
-	ret = mutex_lock_interruptible(&vp->mutex);
-	if (ret) {
-		fput(vp->file);
-		return HV_STATUS_INVALID_VP_STATE;
-	}
+	ret = lock_vp(part, hdr->vp_index, &vp);
+	if (ret)
+		return ret;
 	ret = linhv_vp_set_registers(vp, (const struct hv_register_assoc *)(hdr + 1),
 				     hc->rep_count);
-	mutex_unlock(&vp->mutex);
-	fput(vp->file);
+	unlock_vp(vp);
 	if (ret >= 0)
 		hc->reps_done = hc->rep_count;
 	return ret < 0 ? HV_STATUS_INVALID_PARAMETER : ret;
