@@ -478,6 +478,17 @@ int vsc_channel_close(struct vsc_channel *ch)
 	return rc;
 }
 
+void vsc_channel_forget(struct vsc_channel *ch)
+{
+	struct vsc_vmbus *bus = ch->bus;
+
+	if (!ch->open)
+		return;
+	ch->open = false;
+	track(bus, ch, false);
+	bus->plat->free_pages(bus->plat->ctx, ch->ring_gpa, ch->ring_pages);
+}
+
 int vsc_channel_release(struct vsc_vmbus *bus, uint32_t relid)
 {
 	struct vmbus_msg_relid_released m = {.header.msgtype = VMBUS_MSG_RELID_RELEASED,

@@ -235,11 +235,19 @@ static void expect_failed(struct harness *h, struct echo_dev *d, struct vsc_chan
 	ck_assert(h_log_contains(h, "closing the channel"));
 	ck_assert_int_eq(
 	    vsc_vmbus_wait(&h->bus, VMBUS_MSG_RESCIND_CHANNELOFFER, 8, c->relid, NULL, 0), VSC_OK);
-	/* The guest lets go; the server frees the channel and tells the VSP. */
+	/* The guest lets go; the server offers the device again (the VSP keeps it). */
+	struct vmbus_guid type = {{0}};
+	uint32_t relid = c->relid;
+
+	for (uint32_t i = 0; i < h->bus.nr_offers; i++)
+		if (h->bus.offers[i].msg.child_relid == relid)
+			type = h->bus.offers[i].msg.if_type;
 	ck_assert_int_eq(vsc_channel_close(c), VSC_OK);
-	ck_assert_int_eq(vsc_channel_release(&h->bus, c->relid), VSC_OK);
+	ck_assert_int_eq(vsc_channel_release(&h->bus, relid), VSC_OK);
 	h_run(h, 20);
-	ck_assert_int_eq(d->released, 1);
+	ck_assert(h_log_contains(h, "offering the device again"));
+	ck_assert_int_eq(d->released, 0);
+	ck_assert_ptr_nonnull(vsc_vmbus_find_offer(&h->bus, &type, 0));
 }
 
 START_TEST(ring_write_index_out_of_bounds_closes_only_that_channel)

@@ -393,10 +393,39 @@ void vmbus_channel_destroy(struct vmbus_channel *c)
 	free(c);
 }
 
+/* GPADLs of a released relid that nothing uses: the guest is done with them. */
+static void free_stale_gpadls(struct vmbus_server *s, uint32_t relid)
+{
+	struct vmbus_gpadl *g, *next;
+
+	for (g = s->gpadls.list; g; g = next) {
+		next = g->next;
+		if (g->child_relid == relid && !g->users)
+			vmbus_gpadl_free(&s->gpadls, g);
+	}
+	s->stats.gpadls = s->gpadls.count;
+}
+
 void vmbus_channel_relid_released(struct vmbus_channel *c)
 {
-	/* Only removed or failed channels are rescinded; either way it is gone now. */
-	vmbus_channel_destroy(c);
+	struct vmbus_server *s = c->server;
+
+	free_stale_gpadls(s, c->relid);
+	/* Only removed or failed channels are rescinded. A removed one is gone now. */
+	if (c->removing || c->primary) {
+		vmbus_channel_destroy(c);
+		return;
+	}
+	/*
+	 * A failed device is still there: offer it again under a fresh relid, so
+	 * a guest driver that lets go of it (Linux re-probes on a new offer)
+	 * gets it back without a reboot. The guest pays for every round.
+	 */
+	vmbus_channel_log(c, "released by the guest: offering the device again");
+	c->state = VMBUS_CH_IDLE;
+	c->relid = 0;
+	if (s->conn == VMBUS_OFFERS_SENT)
+		vmbus_send_offer(c);
 }
 
 void vmbus_channels_reset(struct vmbus_server *s)

@@ -104,6 +104,11 @@ int vsc_channel_open(struct vsc_vmbus *bus, struct vsc_channel *ch, const struct
 		     uint32_t send_pages, uint32_t recv_pages, uint32_t target_vp);
 /* CLOSECHANNEL, GPADL teardown, free the rings. */
 int vsc_channel_close(struct vsc_channel *ch);
+/*
+ * Drop a channel the host already closed (ring GPADL torn down, UNLOAD):
+ * no messages, just untrack it and free its rings.
+ */
+void vsc_channel_forget(struct vsc_channel *ch);
 /* After a rescind: RELID_RELEASED. */
 int vsc_channel_release(struct vsc_vmbus *bus, uint32_t relid);
 

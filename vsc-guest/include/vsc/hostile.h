@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A hostile guest, freestanding: drives a VMBus host that offers the four
+ * integration services (heartbeat, shutdown, timesync, KVP) with malformed
+ * and out-of-place channel messages, GPADLs naming pages outside guest RAM,
+ * ring indices out of bounds, oversized packets and floods. After each
+ * attack it checks, from the guest's side only, that the host answered as
+ * the protocol says (an error status, a rescind of the offending channel)
+ * and that the other channels still work.
+ *
+ * The same code runs in-process on the loopback backend (unit tests) and in
+ * the vsc-guest test image under a real VM.
+ */
+#ifndef VSC_HOSTILE_H
+#define VSC_HOSTILE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ic_client.h"
+#include "vmbus_client.h"
+
+enum { VSC_HOSTILE_HB, VSC_HOSTILE_SD, VSC_HOSTILE_TS, VSC_HOSTILE_KVP, VSC_HOSTILE_NR_IC };
+
+struct vsc_hostile {
+	/* Set by the caller. */
+	struct vsc_vmbus *bus;
+	uint64_t ram_end; /* first GPA past the RAM the platform allocates from */
+	void (*result)(void *ctx, const char *name, bool ok, const char *detail);
+	void *ctx;
+	/* Kept by the suite; after vsc_hostile_run the four ICs are open again. */
+	struct vsc_ic ic[VSC_HOSTILE_NR_IC];
+	bool skip_poll[VSC_HOSTILE_NR_IC];
+	uint32_t passed, failed;
+	uint32_t next_handle;
+	uint32_t seed;
+};
+
+/* Run every check; the number that failed. */
+uint32_t vsc_hostile_run(struct vsc_hostile *h);
+/* Take messages and answer the ICs for about n platform waits. */
+void vsc_hostile_pump(struct vsc_hostile *h, uint32_t n);
+
+#endif /* VSC_HOSTILE_H */
