@@ -1,0 +1,105 @@
+#!/bin/sh
+# Emulated-host tier: a hostile guest under a real VM. vmwp boots the
+# freestanding vsc-guest test image (vsc-guest/image, a bzImage) which runs
+# the hostile suite of vsc/hostile.h against vmwp's VMBus server and ICs:
+# malformed and random channel messages, GPADLs naming pages outside guest
+# RAM, bad OPENCHANNELs, ring indices out of bounds, oversized packets,
+# floods, UNLOAD. The guest judges the protocol answers (one GUEST-PASS/FAIL
+# line per check); this script judges the host: vmwp survives, logs each
+# closed channel, keeps serving the other channels (heartbeat status,
+# shutdown through the shutdown IC) and exits 0.
+# linhv backend by default; HOSTILE_BACKEND=kvm (hostile-kvm.sh) on kvm_amd.
+#   sh tests/emuhost/hostile-linhv.sh OUTDIR      (run inside scripts/emuhost)
+. tests/lib/check.sh
+BACKEND=${HOSTILE_BACKEND:-linhv}
+CHECK_PREFIX="hostile $BACKEND: "
+
+out=${1:-/tmp/hostile-$BACKEND}
+mkdir -p "$out"
+BUILD=${LINHV_BUILD_DIR:-build}
+B=$BUILD/vmm/vmwp/vmwp
+CTL=$BUILD/vmm/vmwp/vmwp-ctl
+IMG=$BUILD/vsc-guest/image/vsc-hostile.bzImage
+sock=/run/hostile-$BACKEND.ctl
+log=$out/hostile.log
+
+if [ ! -r "$IMG" ] || [ ! -x "$B" ]; then
+	fail "build outputs present" "no $IMG or $B"
+	check_done
+	exit 1
+fi
+if [ "$BACKEND" = kvm ]; then
+	check "modprobe kvm_amd" modprobe kvm_amd
+else
+	check "insmod linhv.ko" insmod "$BUILD/kmod/linhv.ko"
+fi
+
+# wait_log PATTERN SECONDS: until the log has a line matching PATTERN.
+wait_log() {
+	i=0
+	while ! grep -qE -- "$1" "$log" 2>/dev/null && [ $i -lt "$2" ] && kill -0 "$pid" 2>/dev/null; do
+		sleep 1
+		i=$((i + 1))
+	done
+	grep -qE -- "$1" "$log" 2>/dev/null
+}
+
+"$B" --backend "$BACKEND" --kernel "$IMG" --memory 128M --control "$sock" >"$log" 2>&1 </dev/null &
+pid=$!
+start=$(date +%s)
+if wait_log '^GUEST-DONE' 600; then
+	pass "the test image ran the hostile suite ($(($(date +%s) - start)) s)"
+else
+	fail "the test image ran the hostile suite" "no GUEST-DONE line; tail: $(tail -n 3 "$log" | tr '\n' '|')"
+fi
+
+# The guest's own checks, one line each.
+tr -d '\r' <"$log" | grep -E '^GUEST-(PASS|FAIL): ' >"$out/guest-checks.txt"
+while IFS= read -r l; do
+	case $l in
+	GUEST-PASS:*) pass "guest: ${l#GUEST-PASS: }" ;;
+	GUEST-FAIL:*) fail "guest: ${l#GUEST-FAIL: }" ;;
+	esac
+done <"$out/guest-checks.txt"
+n=$(grep -c '^GUEST-PASS: ' "$out/guest-checks.txt")
+if [ "$n" -ge 17 ]; then pass "all 17 guest checks reported"; else fail "all 17 guest checks reported" "$n passed"; fi
+
+# The host's side: alive, and each closed channel logged with its reason.
+if kill -0 "$pid" 2>/dev/null; then pass "vmwp survived the hostile guest"; else fail "vmwp survived the hostile guest" "it exited"; fi
+check_grep "vmwp logs: ring index out of bounds closes the channel" \
+	'vmbus: relid [0-9]+ .*closing the channel: guest-to-host ring index or packet descriptor out of bounds' "$log"
+check_grep "vmwp logs: oversized packet closes the channel" 'vmbus: relid [0-9]+ .*closing the channel: oversized packet' "$log"
+check_grep "vmwp logs: host-to-guest read index out of bounds closes the channel" \
+	'vmbus: relid [0-9]+ .*closing the channel: host-to-guest ring read index out of bounds' "$log"
+check_grep "vmwp logs: ring GPADL torn down while open closes the channel" 'torn down while open: closing the channel' "$log"
+check_grep "vmwp logs: the failed device is offered again" 'released by the guest: offering the device again' "$log"
+
+# The other channels kept working: heartbeat answered, shutdown through the IC.
+i=0
+st=""
+while [ $i -lt 30 ]; do
+	st=$("$CTL" "$sock" status 2>&1)
+	case $st in *heartbeat=ok*) break ;; esac
+	sleep 1
+	i=$((i + 1))
+done
+case $st in *heartbeat=ok*) pass "heartbeat ok after the attacks" ;; *) fail "heartbeat ok after the attacks" "$st" ;; esac
+r=$("$CTL" "$sock" shutdown 2>&1)
+case $r in "ok"*) pass "vmwp-ctl shutdown accepted" ;; *) fail "vmwp-ctl shutdown accepted" "$r" ;; esac
+i=0
+while kill -0 "$pid" 2>/dev/null && [ $i -lt 60 ]; do sleep 1; i=$((i + 1)); done
+kill -0 "$pid" 2>/dev/null && { kill "$pid"; sleep 10; kill -9 "$pid" 2>/dev/null; }
+wait "$pid"
+rc=$?
+if [ "$rc" -eq 0 ]; then pass "guest powered off through the shutdown IC -> exit 0"; else fail "guest powered off through the shutdown IC -> exit 0" "exit $rc"; fi
+check_grep "the guest saw the shutdown request" '^GUEST-SHUTDOWN' "$log"
+
+if [ "$BACKEND" = linhv ]; then
+	check "rmmod linhv after the hostile guest" rmmod linhv
+	if dmesg | grep -qE 'BUG: |WARNING: CPU|general protection fault|Oops: '; then
+		fail "dmesg clean after the hostile guest" "$(dmesg | grep -E 'BUG: |WARNING: CPU|general protection fault|Oops: ' | head -n 1)"
+	else
+		pass "dmesg clean after the hostile guest"
+	fi
+fi
+check_done

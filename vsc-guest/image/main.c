@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The hostile-guest test image: a freestanding bzImage that vmwp boots like
+ * a Linux kernel. It runs the vsc-guest hostile suite (vsc/hostile.h) against
+ * the worker's VMBus server and integration services, prints one line per
+ * check on COM1, then keeps its ICs answering (heartbeat, KVP) until the host
+ * asks for a shutdown through the shutdown IC, and powers off.
+ *
+ * Output: "GUEST-PASS: name (detail)", "GUEST-FAIL: name (detail)",
+ * "GUEST-DONE passed=N failed=M", "GUEST-SHUTDOWN".
+ */
+#include <vsc/hostile.h>
+
+#include "hv_platform.h"
+
+void image_main(const uint8_t *boot_params);
+
+static struct hv_platform hp;
+static struct vsc_vmbus bus;
+static struct vsc_hostile hs;
+
+static void on_result(void *ctx, const char *name, bool ok, const char *detail)
+{
+	(void)ctx;
+	hv_print("GUEST-%s: %s%s%s%s\n", ok ? "PASS" : "FAIL", name, *detail ? " (" : "", detail,
+		 *detail ? ")" : "");
+}
+
+void image_main(const uint8_t *boot_params)
+{
+	const char *why;
+	struct vsc_ic *sd = &hs.ic[VSC_HOSTILE_SD];
+
+	hv_print("vsc-guest hostile image\n");
+	why = hv_platform_init(&hp, boot_params);
+	if (why) {
+		hv_print("GUEST-FAIL: platform (%s)\nGUEST-DONE passed=0 failed=1\n", why);
+		hv_poweroff();
+	}
+	hv_print("GUEST-RAM end=%lx\n", (unsigned long)hp.ram_end);
+	if (vsc_vmbus_init(&bus, &hp.plat)) {
+		hv_print("GUEST-FAIL: SynIC pages\nGUEST-DONE passed=0 failed=1\n");
+		hv_poweroff();
+	}
+	bus.wait_limit = 30000; /* 30 s per answer: the host may be emulated and busy */
+	hs.bus = &bus;
+	hs.ram_end = hp.ram_end;
+	hs.result = on_result;
+	vsc_hostile_run(&hs);
+	hv_print("GUEST-DONE passed=%u failed=%u\n", hs.passed, hs.failed);
+	if (!sd->ch.open) {
+		hv_print("GUEST-SHUTDOWN no shutdown IC: powering off now\n");
+		hv_poweroff();
+	}
+	/* Serve until the host asks to go. */
+	while (!sd->shutdown_requested)
+		vsc_hostile_pump(&hs, 100);
+	vsc_hostile_pump(&hs, 50); /* let the answer reach the host */
+	hv_print("GUEST-SHUTDOWN flags=%x\n", sd->shutdown_flags);
+	if (sd->shutdown_flags & IC_SHUTDOWN_FLAG_REBOOT)
+		hv_reboot();
+	hv_poweroff();
+}
