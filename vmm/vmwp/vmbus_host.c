@@ -35,7 +35,7 @@ static struct vmbus_guid instance(uint8_t n)
 static void log_line(void *ctx, const char *line)
 {
 	(void)ctx;
-	fprintf(stderr, "vmwp: vmbus: %s\n", line);
+	fprintf(stderr, "vmwp: %s\n", line); /* the server prefixes "vmbus: " */
 }
 
 static void on_hb(void *ctx, bool alive, uint64_t seq)
