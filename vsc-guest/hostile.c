@@ -146,6 +146,13 @@ static uint32_t post_gpadl(struct vsc_hostile *h, uint32_t relid, uint32_t handl
 	return c.creation_status;
 }
 
+/* An answer with an error status is what a hostile request should get. */
+static void refused(const char **bad, uint32_t status, const char *what)
+{
+	if (!*bad && (status == 0 || status == NO_ANSWER))
+		*bad = what;
+}
+
 /* A quiet second: the host's log rate limit starts a fresh window. */
 static void quiet(struct vsc_hostile *h)
 {
@@ -216,7 +223,7 @@ static void malformed_messages(struct vsc_hostile *h)
 static void gpadls_outside_ram(struct vsc_hostile *h)
 {
 	const struct vsc_platform *p = h->bus->plat;
-	uint32_t relid = h->ic[VSC_HOSTILE_HB].ch.relid, st, tried = 0;
+	uint32_t relid = h->ic[VSC_HOSTILE_HB].ch.relid, tried = 0;
 	uint64_t gpa, end_pfn = h->ram_end / PAGE, mixed[4];
 	struct {
 		const char *what;
@@ -236,19 +243,19 @@ static void gpadls_outside_ram(struct vsc_hostile *h)
 	for (uint32_t i = 0; i < sizeof(cases) / sizeof(cases[0]) && !bad; i++) {
 		if (cases[i].pfn == 0xFEE00 && h->ram_end > 0xFEE00000ull)
 			continue;
-		st = post_gpadl(h, relid, h->next_handle++, 1, PAGE, &cases[i].pfn, 1, 1, true);
+		refused(&bad,
+			post_gpadl(h, relid, h->next_handle++, 1, PAGE, &cases[i].pfn, 1, 1, true),
+			cases[i].what);
 		tried++;
-		if (st == 0 || st == NO_ANSWER)
-			bad = cases[i].what;
 	}
 	/* One bad page among good ones. */
 	mixed[0] = mixed[2] = mixed[3] = gpa / PAGE;
 	mixed[1] = end_pfn;
 	if (!bad) {
-		st = post_gpadl(h, relid, h->next_handle++, 1, 4 * PAGE, mixed, 4, 4, true);
+		refused(&bad,
+			post_gpadl(h, relid, h->next_handle++, 1, 4 * PAGE, mixed, 4, 4, true),
+			"one bad page among good ones");
 		tried++;
-		if (st == 0 || st == NO_ANSWER)
-			bad = "one bad page among good ones";
 	}
 	p->free_pages(p->ctx, gpa, 1);
 	if (!bad)
@@ -264,25 +271,21 @@ static void gpadls_outside_ram(struct vsc_hostile *h)
 static void gpadl_layouts(struct vsc_hostile *h)
 {
 	const struct vsc_platform *p = h->bus->plat;
-	uint32_t relid = h->ic[VSC_HOSTILE_HB].ch.relid, st;
+	uint32_t relid = h->ic[VSC_HOSTILE_HB].ch.relid;
 	uint64_t gpa, pfn;
 	const char *bad = NULL;
 
 	if (p->alloc_pages(p->ctx, 1, &gpa))
 		return (void)report(h, "GPADLs with bad layouts are refused", false, "no memory");
 	pfn = gpa / PAGE;
-	st = post_gpadl(h, relid, h->next_handle++, 2, PAGE, &pfn, 1, 1, true);
-	if (st == 0 || st == NO_ANSWER)
-		bad = "two ranges";
-	st = post_gpadl(h, relid, h->next_handle++, 1, 9 * PAGE, &pfn, 1, 1, true);
-	if (!bad && (st == 0 || st == NO_ANSWER))
-		bad = "byte count larger than the page list";
-	st = post_gpadl(h, relid, h->next_handle++, 1, 0, &pfn, 1, 1, true);
-	if (!bad && (st == 0 || st == NO_ANSWER))
-		bad = "zero byte count";
-	st = post_gpadl(h, 1999, h->next_handle++, 1, PAGE, &pfn, 1, 1, true);
-	if (!bad && (st == 0 || st == NO_ANSWER))
-		bad = "unknown relid";
+	refused(&bad, post_gpadl(h, relid, h->next_handle++, 2, PAGE, &pfn, 1, 1, true),
+		"two ranges");
+	refused(&bad, post_gpadl(h, relid, h->next_handle++, 1, 9 * PAGE, &pfn, 1, 1, true),
+		"byte count larger than the page list");
+	refused(&bad, post_gpadl(h, relid, h->next_handle++, 1, 0, &pfn, 1, 1, true),
+		"zero byte count");
+	refused(&bad, post_gpadl(h, 1999, h->next_handle++, 1, PAGE, &pfn, 1, 1, true),
+		"unknown relid");
 	/* The handle of a ring in use: dropped, the ring stays. */
 	post_gpadl(h, relid, h->ic[VSC_HOSTILE_HB].ch.gpadl, 1, PAGE, &pfn, 1, 1, false);
 	{
@@ -327,7 +330,7 @@ static void bad_opens(struct vsc_hostile *h)
 {
 	const struct vsc_platform *p = h->bus->plat;
 	struct vsc_ic *ts = &h->ic[VSC_HOSTILE_TS];
-	uint32_t relid = ts->ch.relid, handle = 0, st;
+	uint32_t relid = ts->ch.relid, handle = 0;
 	static const uint32_t offsets[] = {0, 1, 7, 8, 100};
 	struct vmbus_ring_header *hdr;
 	const char *bad = NULL;
@@ -341,30 +344,19 @@ static void bad_opens(struct vsc_hostile *h)
 	    vsc_gpadl_create(h->bus, relid, gpa, 8, &handle) != VSC_OK)
 		return (void)report(h, "OPENCHANNEL with bad parameters is refused", false,
 				    "no ring GPADL");
-	for (uint32_t i = 0; i < sizeof(offsets) / sizeof(offsets[0]) && !bad; i++) {
-		st = open_raw(h, relid, handle, 0, offsets[i]);
-		if (st == 0 || st == NO_ANSWER)
-			bad = "bad ring page offset";
-	}
-	st = open_raw(h, relid, 0xdead, 0, 4);
-	if (!bad && (st == 0 || st == NO_ANSWER))
-		bad = "unknown GPADL";
-	st = open_raw(h, relid, handle, 4096, 4);
-	if (!bad && (st == 0 || st == NO_ANSWER))
-		bad = "target VP 4096";
-	st = open_raw(h, 1500, handle, 0, 4);
-	if (!bad && (st == 0 || st == NO_ANSWER))
-		bad = "unknown relid";
-	st = open_raw(h, h->ic[VSC_HOSTILE_HB].ch.relid, handle, 0, 4);
-	if (!bad && (st == 0 || st == NO_ANSWER))
-		bad = "another channel's GPADL on an open channel";
+	for (uint32_t i = 0; i < sizeof(offsets) / sizeof(offsets[0]); i++)
+		refused(&bad, open_raw(h, relid, handle, 0, offsets[i]), "bad ring page offset");
+	refused(&bad, open_raw(h, relid, 0xdead, 0, 4), "unknown GPADL");
+	refused(&bad, open_raw(h, relid, handle, 4096, 4), "target VP 4096");
+	refused(&bad, open_raw(h, 1500, handle, 0, 4), "unknown relid");
+	refused(&bad, open_raw(h, h->ic[VSC_HOSTILE_HB].ch.relid, handle, 0, 4),
+		"another channel's GPADL on an open channel");
 	/* The index the host will own starts out of bounds. */
 	hdr = p->map(p->ctx, gpa, PAGE);
 	if (hdr) {
 		hdr->read_index = 0x7ffffff0;
-		st = open_raw(h, relid, handle, 0, 4);
-		if (!bad && (st == 0 || st == NO_ANSWER))
-			bad = "ring read index out of bounds at open";
+		refused(&bad, open_raw(h, relid, handle, 0, 4),
+			"ring read index out of bounds at open");
 	}
 	vsc_gpadl_teardown(h->bus, relid, handle);
 	p->free_pages(p->ctx, gpa, 8);
