@@ -25,10 +25,13 @@ else
 	check "insmod linhv.ko" insmod "$BUILD/kmod/linhv.ko"
 fi
 
-# Guest: report the VMBus facts, set the clock wrong, reload hv_utils (its
-# channels close and reopen; the reopened timesync channel gets a SYNC sample
-# and steps the clock), print the clock at second boundaries, then start
-# hv_kvp_daemon under the hostname kvptest and idle until the shutdown IC.
+# The guest boots with its RTC at 2001-01-01 (vmwp --rtc-base); mkguest's /init
+# prints the clock before it loads hv_utils, whose timesync channel then gets a
+# SYNC sample and steps the clock to the host's.
+# Guest: report the VMBus facts, print the clock (tag boot), set the clock wrong,
+# reload hv_utils (its channels close and reopen; the reopened timesync channel
+# gets a SYNC sample and steps the clock), print the clock again (tag reload),
+# then start hv_kvp_daemon under the hostname kvptest and idle until the shutdown IC.
 cat >"$tmp/ic.sh" <<'G'
 #!/bin/sh
 echo "GUEST-HOSTNOW ${hostnow:-none}"
@@ -46,9 +49,11 @@ tick() {
 	done
 	echo "GUEST-TIME $tag $s $u"
 }
+sleep 2
+for i in 1 2 3; do tag=boot tick; sleep 1; done
 date -s '2001-01-01 00:00:00' >/dev/null
 echo "GUEST-CLOCK-WRONG $(date +%s)"
-sleep 12
+sleep 7
 tag=samples tick
 for m in $(grep '/hv_utils.ko' /etc/hv-modules); do
 	rmmod hv_utils && echo GUEST-RMMOD-OK
@@ -98,7 +103,7 @@ wait_status() {
 }
 
 "$B" --backend "$BACKEND" --kernel "$K" --initrd "$tmp/ic.cpio.gz" --cpus 2 --memory 512M \
-	--cmdline "console=ttyS0 quiet hostnow=$(date +%s)" --control "$sock" >"$log" 2>&1 </dev/null &
+	--rtc-base 2001-01-01 --cmdline "console=ttyS0 quiet hostnow=$(date +%s)" --control "$sock" >"$log" 2>&1 </dev/null &
 pid=$!
 # Host arrival time of every line, for diagnosing clock checks.
 tail -n +1 -F "$log" 2>/dev/null | while IFS= read -r l; do echo "$(date +%s.%N) $l"; done >"$out/ic-stamped.log" &
@@ -116,22 +121,42 @@ for ic in heartbeat:57164f39-9115-4e78-ab55-382f3bd5422d shutdown:0e0b6031-5213-
 	check_grep "$name IC device bound to hv_utils" "^GUEST-DEV .* class=\{$guid\} driver=hv_utils" "$log"
 done
 
-# Timesync: the reloaded hv_utils gets a SYNC sample and steps the wrong clock.
-# Each GUEST-TIME line carries the guest's clock as it was read, and is stamped
-# with the host's clock as it arrives; console latency only adds to the
-# difference, so the smallest one bounds the guest's offset.
+# Timesync. Each GUEST-TIME line carries the guest's clock as it was read, and
+# is stamped with the host's clock as it arrives; console latency only adds to
+# the difference, so the smallest one bounds the guest's offset.
+# check_time TAG WHAT: the best |diff| of the TAG samples is at most 1 s.
+check_time() {
+	best=$(grep " GUEST-TIME $1 " "$out/ic-stamped.log" | tr -d '\r' | awk -v tag="$1" '
+		{ g = $4 + $5 / 1000000; d = $1 - g; if (d < 0) d = -d
+		  printf "timesync %s: guest %.3f host %.3f |diff| %.3f\n", tag, g, $1, d > "/dev/stderr"
+		  if (n == 0 || d < best) best = d; n++ }
+		END { if (n) printf "%.3f", best }')
+	echo "timesync $1: best |diff| ${best:-none} s"
+	if [ -n "$best" ] && awk -v d="$best" 'BEGIN { exit !(d <= 1.0) }'; then
+		pass "timesync: $2"
+	else
+		fail "timesync: $2" "best |diff| ${best:-none}"
+	fi
+}
+
+# At boot: the clock came from the RTC (2001-01-01 = 978307200, well before the
+# host's time), and hv_utils' first timesync sample stepped it, without a reload.
+b=$(sed -n 's/^guest: clock at boot=\([0-9]*\).*/\1/p' "$log" | head -n 1)
+echo "guest: clock at boot=${b:-none} (host $(date +%s))"
+if [ -n "$b" ] && [ "$b" -ge 978307200 ] && [ "$b" -lt 1009843200 ]; then
+	pass "guest clock at boot is in 2001 (from --rtc-base)"
+else
+	fail "guest clock at boot is in 2001 (from --rtc-base)" "clock at boot=${b:-none}"
+fi
+i=0
+while ! grep -q 'GUEST-CLOCK-WRONG' "$out/ic-stamped.log" && [ $i -lt 10 ]; do sleep 1; i=$((i + 1)); done
+check_time boot "guest clock within 1 s of the host after boot"
+
+# After a reload: the reopened timesync channel gets a SYNC sample and steps the
+# clock that date -s set wrong.
 wait_log '^GUEST-TIME reload' 90
 sleep 6
-best=$(grep ' GUEST-TIME reload ' "$out/ic-stamped.log" | tr -d '\r' | awk '
-	{ g = $4 + $5 / 1000000; d = $1 - g; if (d < 0) d = -d
-	  printf "timesync: guest %.3f host %.3f |diff| %.3f\n", g, $1, d > "/dev/stderr"
-	  if (n == 0 || d < best) best = d; n++ }
-	END { if (n) printf "%.2f", best }')
-if [ -n "$best" ] && awk -v d="$best" 'BEGIN { exit !(d <= 1.0) }'; then
-	pass "timesync: guest clock within 1 s of the host"
-else
-	fail "timesync: guest clock within 1 s of the host" "best |diff| ${best:-none}"
-fi
+check_time reload "guest clock within 1 s of the host after an hv_utils reload"
 
 # Reloading hv_utils closed and reopened the IC channels; the heartbeat is back.
 check_grep "guest reloaded hv_utils" '^GUEST-INSMOD-OK' "$log"

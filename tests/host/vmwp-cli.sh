@@ -42,6 +42,7 @@ expect "bad --uuid" 2 'not a UUID' --kernel x --uuid 1234
 expect "bad --nic" 2 'exactly one of tap= or bridge=' --kernel x --nic mac=52:54:00:00:00:01
 expect "bad --nic mac" 2 'bad mac' --kernel x --nic tap=t0,mac=zz
 expect "bad --disk option" 2 'unknown option' --kernel x --disk f,cache=none
+expect "bad --rtc-base" 2 'rtc-base 2001-02-30: expected utc, localtime or a UTC date' --kernel x --rtc-base 2001-02-30
 expect "missing kernel file" 1 'cannot open kernel /nonexistent' --kernel /nonexistent
 printf 'hello' >"$tmp/small"
 expect "tiny kernel file" 1 'not a bzImage' --kernel "$tmp/small"

@@ -185,6 +185,54 @@ START_TEST(rejections)
 }
 END_TEST
 
+START_TEST(clock_offsets)
+{
+	struct vmms_err err;
+	struct dom_def *d = parse(HEAD MEM OS "<clock offset='utc'/></domain>", &err);
+	ck_assert_msg(d, "%s", err.msg);
+	ck_assert_int_eq(d->clock, CLOCK_UTC);
+	char *x = dom_def_format(d, -1);
+	ck_assert_ptr_null(strstr(x, "<clock"));
+	free(x);
+	dom_def_free(d);
+
+	d = parse(HEAD MEM OS "<clock offset='localtime'/></domain>", &err);
+	ck_assert_msg(d, "%s", err.msg);
+	ck_assert_int_eq(d->clock, CLOCK_LOCALTIME);
+	x = dom_def_format(d, -1);
+	ck_assert_ptr_nonnull(strstr(x, "<clock offset='localtime'/>"));
+	free(x);
+	dom_def_free(d);
+
+	d = parse(HEAD MEM OS "<clock offset='absolute' start='978307200'></clock></domain>", &err);
+	ck_assert_msg(d, "%s", err.msg);
+	ck_assert_int_eq(d->clock, CLOCK_ABSOLUTE);
+	ck_assert_uint_eq(d->clock_start, 978307200);
+	x = dom_def_format(d, -1);
+	ck_assert_ptr_nonnull(strstr(x, "<clock offset='absolute' start='978307200'/>"));
+	struct dom_def *again = parse(x, &err);
+	ck_assert_msg(again, "%s", err.msg);
+	ck_assert_uint_eq(again->clock_start, 978307200);
+	dom_def_free(again);
+	free(x);
+	dom_def_free(d);
+
+	expect_error(HEAD MEM OS "<clock offset='variable' adjustment='10'/></domain>",
+		     VIR_ERR_CONFIG_UNSUPPORTED, "'adjustment'");
+	expect_error(HEAD MEM OS "<clock offset='variable'/></domain>", VIR_ERR_CONFIG_UNSUPPORTED,
+		     "variable");
+	expect_error(HEAD MEM OS "<clock offset='absolute'/></domain>", VIR_ERR_XML_ERROR, "start");
+	expect_error(HEAD MEM OS "<clock offset='absolute' start='-1'/></domain>",
+		     VIR_ERR_XML_ERROR, "start");
+	expect_error(HEAD MEM OS "<clock offset='absolute' start='253402300800'/></domain>",
+		     VIR_ERR_XML_ERROR, "start");
+	expect_error(HEAD MEM OS "<clock offset='utc' start='5'/></domain>", VIR_ERR_XML_ERROR,
+		     "absolute");
+	expect_error(HEAD MEM OS "<clock offset='utc'><timer name='rtc'/></clock></domain>",
+		     VIR_ERR_CONFIG_UNSUPPORTED, "<timer>");
+}
+END_TEST
+
 START_TEST(uuid_forms)
 {
 	unsigned char u[16];
@@ -211,6 +259,7 @@ int main(void)
 	tcase_add_test(tc, copy_is_deep);
 	tcase_add_test(tc, rejections);
 	tcase_add_test(tc, uuid_forms);
+	tcase_add_test(tc, clock_offsets);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -113,6 +113,55 @@ START_TEST(options_bad)
 }
 END_TEST
 
+START_TEST(rtc_base)
+{
+	struct vmwp_options o;
+	enum vmwp_rtc_base b;
+	int64_t d;
+	char err[256];
+	char *argv[] = {"vmwp", "--kernel", "k", "--rtc-base", "2001-13-01"};
+
+	ck_assert_int_eq(parse(&o, NULL, NULL, NULL), 0);
+	ck_assert_int_eq(o.rtc_base, VMWP_RTC_UTC);
+	ck_assert_int_eq(vmwp_rtc_offset(&o, 1700000000), 0);
+	ck_assert_int_eq(parse(&o, "--rtc-base", "utc", NULL), 0);
+	ck_assert_int_eq(o.rtc_base, VMWP_RTC_UTC);
+	ck_assert_int_eq(parse(&o, "--rtc-base=localtime", NULL, NULL), 0);
+	ck_assert_int_eq(o.rtc_base, VMWP_RTC_LOCALTIME);
+	ck_assert_int_eq(parse(&o, "--rtc-base", "2001-01-01", NULL), 0);
+	ck_assert_int_eq(o.rtc_base, VMWP_RTC_DATE);
+	ck_assert_int_eq(o.rtc_date, 978307200);
+	ck_assert_int_eq(vmwp_rtc_offset(&o, 1700000000), 978307200 - 1700000000LL);
+	ck_assert_int_eq(parse(&o, "--rtc-base=2024-02-29T23:59:58", NULL, NULL), 0);
+	ck_assert_int_eq(o.rtc_date, 1709251198);
+	ck_assert_int_eq(vmwp_parse_rtc_base("1970-01-01T00:00:00", &b, &d), 0);
+	ck_assert_int_eq(d, 0);
+	ck_assert_int_eq(vmwp_parse_rtc_base("9999-12-31T23:59:59", &b, &d), 0);
+	ck_assert_int_eq(d, 253402300799LL);
+	ck_assert_int_eq(vmwp_parse_rtc_base("2000-02-29", &b, &d), 0);
+
+	ck_assert_int_eq(vmwp_parse_rtc_base("UTC", &b, &d), -1);
+	ck_assert_int_eq(vmwp_parse_rtc_base("", &b, &d), -1);
+	ck_assert_int_eq(vmwp_parse_rtc_base("1969-12-31", &b, &d), -1);
+	ck_assert_int_eq(vmwp_parse_rtc_base("2001-1-01", &b, &d), -1);
+	ck_assert_int_eq(vmwp_parse_rtc_base("2001-00-10", &b, &d), -1);
+	ck_assert_int_eq(vmwp_parse_rtc_base("2001-02-29", &b, &d), -1);
+	ck_assert_int_eq(vmwp_parse_rtc_base("1900-02-29", &b, &d), -1);
+	ck_assert_int_eq(vmwp_parse_rtc_base("2001-04-31", &b, &d), -1);
+	ck_assert_int_eq(vmwp_parse_rtc_base("2001-01-01T24:00:00", &b, &d), -1);
+	ck_assert_int_eq(vmwp_parse_rtc_base("2001-01-01T12:60:00", &b, &d), -1);
+	ck_assert_int_eq(vmwp_parse_rtc_base("2001-01-01T12:00:60", &b, &d), -1);
+	ck_assert_int_eq(vmwp_parse_rtc_base("2001-01-01T12:00", &b, &d), -1);
+	ck_assert_int_eq(vmwp_parse_rtc_base("2001-01-01 12:00:00", &b, &d), -1);
+	ck_assert_int_eq(vmwp_parse_rtc_base("2001-01-01T12:00:00Z", &b, &d), -1);
+	ck_assert_int_eq(vmwp_parse_rtc_base("+001-01-01", &b, &d), -1);
+	ck_assert_int_eq(parse(&o, "--rtc-base", NULL, NULL), -1);
+	ck_assert_int_eq(vmwp_parse_options(5, argv, &o, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "--rtc-base 2001-13-01"));
+	ck_assert_ptr_null(strchr(err, '\n'));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("vmwp-options");
@@ -123,6 +172,7 @@ int main(void)
 	tcase_add_test(tc, sizes);
 	tcase_add_test(tc, options_ok);
 	tcase_add_test(tc, options_bad);
+	tcase_add_test(tc, rtc_base);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

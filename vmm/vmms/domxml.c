@@ -559,6 +559,46 @@ static int parse_vcpu(xmlNodePtr n, struct dom_def *def, struct vmms_err *err)
 	return ok ? 0 : -1;
 }
 
+/* <clock offset='utc|localtime'/> or <clock offset='absolute' start='EPOCH'/>, no <timer>s. */
+static int parse_clock(xmlNodePtr n, struct dom_def *def, struct vmms_err *err)
+{
+	if (check_attrs(n, err, ATTRS("offset", "start")) < 0)
+		return -1;
+	for (xmlNodePtr c = n->children; c; c = c->next)
+		if (is_elem(c))
+			return unsupported_elem(c, "clock", err);
+	char *off = attr(n, "offset"), *start = attr(n, "start");
+	int rc = 0;
+	if (!off || !strcmp(off, "utc") || !strcmp(off, "localtime")) {
+		def->clock = off && !strcmp(off, "localtime") ? CLOCK_LOCALTIME : CLOCK_UTC;
+		if (start)
+			rc = vmms_err_set(err, VIR_ERR_XML_ERROR,
+					  "<clock start='...'> needs offset='absolute'");
+	} else if (!strcmp(off, "absolute")) {
+		char *end = NULL;
+		errno = 0;
+		unsigned long long v = start ? strtoull(start, &end, 10) : 0;
+		if (!start || !isdigit((unsigned char)start[0]) || errno || *end ||
+		    v > DOM_CLOCK_START_MAX)
+			rc = vmms_err_set(
+			    err, VIR_ERR_XML_ERROR,
+			    "<clock offset='absolute'> needs start='SECONDS' since the "
+			    "epoch, up to %llu",
+			    DOM_CLOCK_START_MAX);
+		def->clock = CLOCK_ABSOLUTE;
+		def->clock_start = v;
+	} else {
+		rc = vmms_err_set(
+		    err, VIR_ERR_CONFIG_UNSUPPORTED,
+		    "<clock offset='%s'> is not supported by linhv (use utc, localtime "
+		    "or absolute)",
+		    off);
+	}
+	free(off);
+	free(start);
+	return rc;
+}
+
 static int parse_root(xmlNodePtr root, struct dom_def *def, struct vmms_err *err)
 {
 	if (strcmp(NAME(root), "domain"))
@@ -620,6 +660,8 @@ static int parse_root(xmlNodePtr root, struct dom_def *def, struct vmms_err *err
 			rc = parse_action(n, &def->on_crash, true, err);
 		} else if (!strcmp(e, "devices")) {
 			rc = parse_devices(n, def, err);
+		} else if (!strcmp(e, "clock")) {
+			rc = parse_clock(n, def, err);
 		} else {
 			rc = unsupported_elem(n, "domain", err);
 		}
@@ -792,6 +834,10 @@ char *dom_def_format(const struct dom_def *def, int id)
 	sb_printf(&b, "  <on_poweroff>%s</on_poweroff>\n", dom_action_name(def->on_poweroff));
 	sb_printf(&b, "  <on_reboot>%s</on_reboot>\n", dom_action_name(def->on_reboot));
 	sb_printf(&b, "  <on_crash>%s</on_crash>\n", dom_action_name(def->on_crash));
+	if (def->clock == CLOCK_LOCALTIME)
+		sb_printf(&b, "  <clock offset='localtime'/>\n");
+	else if (def->clock == CLOCK_ABSOLUTE)
+		sb_printf(&b, "  <clock offset='absolute' start='%llu'/>\n", def->clock_start);
 	sb_printf(&b, "  <devices>\n");
 	for (size_t i = 0; i < def->ndisks; i++) {
 		const struct dom_disk *d = &def->disks[i];

@@ -15,6 +15,9 @@
 
 enum dom_action { ACT_DESTROY, ACT_RESTART, ACT_PRESERVE };
 enum dom_nic_type { NIC_BRIDGE, NIC_ETHERNET };
+/* <clock offset=...>: what the guest's RTC starts at (vmwp --rtc-base). */
+enum dom_clock { CLOCK_UTC, CLOCK_LOCALTIME, CLOCK_ABSOLUTE };
+#define DOM_CLOCK_START_MAX 253402300799ULL /* 9999-12-31T23:59:59Z */
 
 struct dom_disk {
 	char *file;
@@ -42,6 +45,8 @@ struct dom_def {
 	size_t nnics;
 	bool console; /* a <serial>/<console type='pty'> was given */
 	enum dom_action on_poweroff, on_reboot, on_crash;
+	enum dom_clock clock;
+	unsigned long long clock_start; /* CLOCK_ABSOLUTE: seconds since the epoch, UTC */
 };
 
 /* Parses and validates XML. Missing uuid and MAC addresses are generated.

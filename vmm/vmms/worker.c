@@ -475,6 +475,17 @@ static void build_argv(const struct domain *d, const struct dom_def *def, struct
 		arg(a, "--backend");
 		arg(a, "%s", vmms_ctx->backend);
 	}
+	if (def->clock == CLOCK_LOCALTIME) {
+		arg(a, "--rtc-base");
+		arg(a, "localtime");
+	} else if (def->clock == CLOCK_ABSOLUTE) {
+		time_t t = (time_t)def->clock_start;
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		arg(a, "--rtc-base");
+		arg(a, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+		    tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	}
 	/* vmwp reboots the guest itself unless told to exit instead. */
 	if (def->on_reboot == ACT_DESTROY)
 		arg(a, "--no-reboot");

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* vmwp's command line. Everything is checked here so bad input fails before any VM exists. */
+#ifndef _DEFAULT_SOURCE
+#define _DEFAULT_SOURCE /* timegm, tm_gmtoff */
+#endif
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -13,6 +16,7 @@ const char vmwp_usage_text[] =
     "usage: vmwp --kernel bzImage [--initrd FILE] [--cmdline STR] [--memory SIZE] [--cpus N]\n"
     "            [--console stdio|pty|unix:PATH] [--backend auto|linhv|kvm] [--name N]\n"
     "            [--uuid U] [--control PATH] [--pidfile PATH] [--no-reboot]\n"
+    "            [--rtc-base utc|localtime|YYYY-MM-DD[THH:MM:SS]]\n"
     "            [--disk FILE[,readonly]]... [--nic tap=NAME|bridge=BR[,mac=MAC]]...\n"
     "\n"
     "Runs one VM: boots a Linux bzImage directly (64-bit boot protocol) on linhv.ko or KVM.\n"
@@ -21,6 +25,9 @@ const char vmwp_usage_text[] =
     "  --console       where COM1 goes (default stdio)\n"
     "  --control PATH  control socket: shutdown|reboot|pause|resume|status|quit\n"
     "  --no-reboot     exit with status 4 when the guest reboots\n"
+    "  --rtc-base B    the CMOS clock at VM start: host UTC (default), host local time,\n"
+    "                  or a UTC date such as 2001-01-01 or 2001-01-01T12:00:00; it then\n"
+    "                  runs in real time and keeps running across guest reboots\n"
     "Exit status: 0 guest powered off, 3 guest crashed, 4 guest rebooted with --no-reboot,\n"
     "1 vmwp's own error, 2 bad usage.\n";
 
@@ -187,9 +194,83 @@ int vmwp_parse_nic(const char *spec, struct vmwp_nic *out, char *err, size_t err
 	return 0;
 }
 
+/* n digits at *p, advancing it; -1 if not all digits. */
+static int digits(const char **p, int n)
+{
+	int v = 0;
+
+	for (int k = 0; k < n; k++, (*p)++) {
+		if (!isdigit((unsigned char)**p))
+			return -1;
+		v = v * 10 + (**p - '0');
+	}
+	return v;
+}
+
+int vmwp_parse_rtc_base(const char *s, enum vmwp_rtc_base *base, int64_t *date)
+{
+	static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	const char *p = s;
+	int y, mo, d, h = 0, mi = 0, sec = 0, dim;
+	struct tm tm = {0};
+	time_t t;
+
+	if (!strcmp(s, "utc")) {
+		*base = VMWP_RTC_UTC;
+		*date = 0;
+		return 0;
+	}
+	if (!strcmp(s, "localtime")) {
+		*base = VMWP_RTC_LOCALTIME;
+		*date = 0;
+		return 0;
+	}
+	y = digits(&p, 4);
+	if (y < 0 || *p++ != '-' || (mo = digits(&p, 2)) < 0 || *p++ != '-' ||
+	    (d = digits(&p, 2)) < 0)
+		return -1;
+	if (*p == 'T') {
+		p++;
+		if ((h = digits(&p, 2)) < 0 || *p++ != ':' || (mi = digits(&p, 2)) < 0 ||
+		    *p++ != ':' || (sec = digits(&p, 2)) < 0)
+			return -1;
+	}
+	if (*p || y < 1970 || mo < 1 || mo > 12)
+		return -1;
+	dim = mdays[mo - 1] + (mo == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0));
+	if (d < 1 || d > dim || h > 23 || mi > 59 || sec > 59)
+		return -1;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = timegm(&tm);
+	if (t < 0)
+		return -1;
+	*base = VMWP_RTC_DATE;
+	*date = (int64_t)t;
+	return 0;
+}
+
+int64_t vmwp_rtc_offset(const struct vmwp_options *o, time_t now)
+{
+	struct tm tm;
+
+	switch (o->rtc_base) {
+	case VMWP_RTC_LOCALTIME:
+		return localtime_r(&now, &tm) ? (int64_t)tm.tm_gmtoff : 0;
+	case VMWP_RTC_DATE:
+		return o->rtc_date - (int64_t)now;
+	default:
+		return 0;
+	}
+}
+
 static const char *const value_opts[] = {
-    "kernel", "initrd", "cmdline", "memory",  "cpus", "console", "backend",
-    "name",   "uuid",	"control", "pidfile", "disk", "nic",	 NULL,
+    "kernel", "initrd",	 "cmdline", "memory", "cpus", "console",  "backend", "name",
+    "uuid",   "control", "pidfile", "disk",   "nic",  "rtc-base", NULL,
 };
 
 int vmwp_parse_options(int argc, char **argv, struct vmwp_options *o, char *err, size_t errlen)
@@ -283,6 +364,13 @@ int vmwp_parse_options(int argc, char **argv, struct vmwp_options *o, char *err,
 			o->control = val;
 		} else if (!strcmp(name, "pidfile")) {
 			o->pidfile = val;
+		} else if (!strcmp(name, "rtc-base")) {
+			if (vmwp_parse_rtc_base(val, &o->rtc_base, &o->rtc_date))
+				return err_set(
+				    err, errlen,
+				    "--rtc-base %s: expected utc, localtime or a UTC date "
+				    "YYYY-MM-DD[THH:MM:SS] (1970-9999)",
+				    val);
 		} else if (!strcmp(name, "disk")) {
 			if (o->ndisks == VMWP_MAX_DISKS)
 				return err_set(err, errlen, "at most %d disks", VMWP_MAX_DISKS);

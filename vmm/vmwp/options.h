@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <linhv/winhv.h>
 
@@ -16,6 +17,9 @@
 #define VMWP_MAX_MEMORY (1ULL << 40)
 
 enum vmwp_console { VMWP_CONSOLE_STDIO, VMWP_CONSOLE_PTY, VMWP_CONSOLE_UNIX };
+
+/* --rtc-base: what the CMOS RTC reads when the VM starts. */
+enum vmwp_rtc_base { VMWP_RTC_UTC, VMWP_RTC_LOCALTIME, VMWP_RTC_DATE };
 
 struct vmwp_disk {
 	const char *path;
@@ -38,6 +42,8 @@ struct vmwp_options {
 	enum winhv_backend backend;
 	const char *name, *uuid, *control, *pidfile;
 	bool no_reboot;
+	enum vmwp_rtc_base rtc_base;
+	int64_t rtc_date; /* VMWP_RTC_DATE: seconds since the epoch, UTC */
 	struct vmwp_disk disks[VMWP_MAX_DISKS];
 	unsigned ndisks;
 	struct vmwp_nic nics[VMWP_MAX_NICS];
@@ -56,6 +62,13 @@ bool vmwp_valid_uuid(const char *s);
 /* --disk FILE[,readonly] and --nic tap=NAME|bridge=BR[,mac=MAC]. */
 int vmwp_parse_disk(char *spec, struct vmwp_disk *out, char *err, size_t errlen);
 int vmwp_parse_nic(const char *spec, struct vmwp_nic *out, char *err, size_t errlen);
+/*
+ * --rtc-base utc|localtime|YYYY-MM-DD[THH:MM:SS] (a UTC date, years 1970-9999).
+ * Returns 0 or -1.
+ */
+int vmwp_parse_rtc_base(const char *s, enum vmwp_rtc_base *base, int64_t *date);
+/* The RTC's offset from host UTC (seconds) for a VM started at host time now. */
+int64_t vmwp_rtc_offset(const struct vmwp_options *o, time_t now);
 
 /* 0: run; 1: --help was given (usage printed by the caller); -1: err holds one line. */
 int vmwp_parse_options(int argc, char **argv, struct vmwp_options *o, char *err, size_t errlen);

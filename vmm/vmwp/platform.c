@@ -33,7 +33,7 @@ static void deliver(void *ctx, const struct ioapic_delivery *d)
 
 void platform_init(struct platform *pl, struct winhv_partition *p, uint32_t nr_vps,
 		   void (*console_out)(void *, uint8_t), void (*power)(void *, enum platform_power),
-		   void *ctx)
+		   void *ctx, int64_t rtc_offset)
 {
 	memset(pl, 0, sizeof(*pl));
 	pthread_mutex_init(&pl->lock, NULL);
@@ -43,7 +43,7 @@ void platform_init(struct platform *pl, struct winhv_partition *p, uint32_t nr_v
 	pl->ctx = ctx;
 	uart_init(&pl->com1, com1_tx, com1_irq, pl);
 	ioapic_init(&pl->ioapic, nr_vps, nr_vps, deliver, pl);
-	cmos_init(&pl->cmos);
+	cmos_init(&pl->cmos, rtc_offset);
 }
 
 void platform_destroy(struct platform *pl)

@@ -3,6 +3,7 @@
  * The emulated platform behind port I/O and MMIO intercepts: COM1, the
  * IOAPIC, CMOS, the ACPI sleep/reset registers and the legacy reset ports.
  * Unknown ports read all-ones and ignore writes; unknown MMIO likewise.
+ * rtc_offset: the CMOS RTC's offset from host UTC in seconds (cmos.h).
  * One lock serializes VP threads and the event loop.
  */
 #ifndef VMWP_PLATFORM_H
@@ -41,7 +42,7 @@ struct platform {
 
 void platform_init(struct platform *pl, struct winhv_partition *p, uint32_t nr_vps,
 		   void (*console_out)(void *, uint8_t), void (*power)(void *, enum platform_power),
-		   void *ctx);
+		   void *ctx, int64_t rtc_offset);
 void platform_destroy(struct platform *pl);
 
 /* winhv_io_fn / winhv_mmio_fn shaped: ctx is the platform. */

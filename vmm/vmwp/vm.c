@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "acpi.h"
@@ -107,7 +108,10 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 	if (boot_load_linux(vm->ram, vm->ram_size, &vm->bz, &img, BOOT_ACPI, &entry, err, errlen))
 		return -1;
 
-	platform_init(&vm->plat, vm->part, o->cpus, console_out, power, vm);
+	/* The RTC is battery backed: set from --rtc-base once, then kept across reboots. */
+	if (vm->boots == 0)
+		vm->rtc_offset = vmwp_rtc_offset(o, time(NULL));
+	platform_init(&vm->plat, vm->part, o->cpus, console_out, power, vm, vm->rtc_offset);
 	vm->plat_ready = true;
 	for (uint32_t i = 0; i < o->cpus; i++) {
 		if (WinHvCreateVp(vm->part, i, &vm->vps[i]))
@@ -139,6 +143,7 @@ void vm_stop(struct vm *vm)
 	}
 	memset(vm->vps, 0, sizeof(vm->vps));
 	if (vm->plat_ready) {
+		vm->rtc_offset = vm->plat.cmos.offset; /* the guest may have set the clock */
 		platform_destroy(&vm->plat);
 		vm->plat_ready = false;
 	}

@@ -51,6 +51,7 @@ struct vm {
 	int ram_fd;
 	struct platform plat;
 	bool plat_ready;
+	int64_t rtc_offset; /* CMOS RTC minus host UTC, seconds; kept across reboots */
 
 	struct console *con;
 	struct control *ctl;
