@@ -44,6 +44,8 @@ wait_log() {
 	grep -qE -- "$1" "$log" 2>/dev/null
 }
 
+# Empty the log first: the waits below must not see a previous run's lines.
+: >"$log"
 "$B" --backend "$BACKEND" --kernel "$IMG" --memory 128M --control "$sock" >"$log" 2>&1 </dev/null &
 pid=$!
 start=$(date +%s)

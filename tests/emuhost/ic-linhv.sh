@@ -68,6 +68,8 @@ hostname kvptest
 echo '127.0.0.1 localhost' >/etc/hosts
 echo '127.0.1.1 kvptest' >>/etc/hosts
 echo 'hosts: files' >/etc/nsswitch.conf
+# A non-loopback address for the KVP IP report (dummy0 comes with the dummy module).
+ip addr add 192.0.2.10/24 dev dummy0 && ip link set dummy0 up
 /usr/sbin/hv_kvp_daemon -n &
 echo GUEST-KVP-STARTED
 while :; do sleep 1; done
@@ -77,7 +79,7 @@ for l in $(ldd /usr/sbin/hv_kvp_daemon | awk '/=> \// { print $3 } /^\t\/[^ ]*ld
 	libs="$libs --add $(readlink -f "$l"):$l"
 done
 # shellcheck disable=SC2086
-scripts/mkguest -o "$tmp/ic.cpio.gz" --init "$tmp/ic.sh" \
+scripts/mkguest -o "$tmp/ic.cpio.gz" --init "$tmp/ic.sh" --module dummy \
 	--add /usr/sbin/hv_kvp_daemon:/usr/sbin/hv_kvp_daemon \
 	--add /usr/libexec/hypervkvpd/hv_get_dns_info:/usr/libexec/hypervkvpd/hv_get_dns_info \
 	--add /usr/libexec/hypervkvpd/hv_get_dhcp_info:/usr/libexec/hypervkvpd/hv_get_dhcp_info \
@@ -102,6 +104,8 @@ wait_status() {
 	return 1
 }
 
+# Empty the log first: the waits below must not see a previous run's lines.
+: >"$log"
 "$B" --backend "$BACKEND" --kernel "$K" --initrd "$tmp/ic.cpio.gz" --cpus 2 --memory 512M \
 	--rtc-base 2001-01-01 --cmdline "console=ttyS0 quiet hostnow=$(date +%s)" --control "$sock" >"$log" 2>&1 </dev/null &
 pid=$!
@@ -168,6 +172,12 @@ if wait_status '*heartbeat=ok*' 30; then pass "heartbeat ok after the reload"; e
 # KVP: hv_kvp_daemon reports the hostname; vmwp-ctl status shows it.
 if wait_status '*hostname=kvptest*' 60; then pass "status shows hostname=kvptest"; else fail "status shows hostname=kvptest" "$st"; fi
 echo "status: $st"
+case $st in *ipv4=192.0.2.10*) pass "status shows the guest's IPv4 address (ipv4=192.0.2.10)" ;; *) fail "status shows the guest's IPv4 address" "$st" ;; esac
+kv=$("$CTL" "$sock" kvp 2>&1)
+echo "kvp: $kv"
+case $kv in "ok "*FullyQualifiedDomainName=kvptest*OSName=*) pass "vmwp-ctl kvp lists the guest's auto pool" ;;
+*"ok "*OSName=*FullyQualifiedDomainName=kvptest*) pass "vmwp-ctl kvp lists the guest's auto pool" ;;
+*) fail "vmwp-ctl kvp lists the guest's auto pool" "$kv" ;; esac
 
 # Shutdown through the shutdown IC.
 r=$("$CTL" "$sock" shutdown)

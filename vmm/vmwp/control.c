@@ -63,7 +63,7 @@ static void on_client(struct evloop *loop, int fd, uint32_t events, void *ctx)
 	cl->len += (size_t)n;
 	for (;;) {
 		char *nl = memchr(cl->buf, '\n', cl->len);
-		char reply[512];
+		char reply[8192]; /* a kvp dump is the longest */
 		size_t ll;
 
 		if (!nl) {

@@ -80,12 +80,19 @@ static const char *state_name(struct vm *vm)
 static void control(void *ctx, const char *req, char *reply, size_t len)
 {
 	struct vm *vm = ctx;
-	char err[200], host[128];
+	char err[200], host[128], v4[96],
+	    v6[160]; /* status stays under 512 bytes (vmms reads it) */
 
 	if (!strcmp(req, "status")) {
-		vmbus_host_hostname(vm->vmbus, host, sizeof(host));
-		snprintf(reply, len, "ok state=%s heartbeat=%s hostname=%s", state_name(vm),
-			 vmbus_host_heartbeat(vm->vmbus), host);
+		vmbus_host_kvp_value(vm->vmbus, "FullyQualifiedDomainName", host, sizeof(host));
+		vmbus_host_kvp_value(vm->vmbus, "NetworkAddressIPv4", v4, sizeof(v4));
+		vmbus_host_kvp_value(vm->vmbus, "NetworkAddressIPv6", v6, sizeof(v6));
+		snprintf(reply, len, "ok state=%s heartbeat=%s hostname=%s ipv4=%s ipv6=%s",
+			 state_name(vm), vmbus_host_heartbeat(vm->vmbus), host, v4, v6);
+	} else if (!strcmp(req, "kvp")) {
+		int n = snprintf(reply, len, "ok ");
+
+		vmbus_host_kvp_dump(vm->vmbus, reply + n, len - (size_t)n);
 	} else if (!strcmp(req, "shutdown") || !strcmp(req, "reboot")) {
 		bool reboot = req[0] == 'r';
 
@@ -115,7 +122,7 @@ static void control(void *ctx, const char *req, char *reply, size_t len)
 	} else {
 		snprintf(
 		    reply, len,
-		    "error: unknown request '%.40s' (shutdown|reboot|pause|resume|status|quit)",
+		    "error: unknown request '%.40s' (shutdown|reboot|pause|resume|status|kvp|quit)",
 		    req);
 	}
 }

@@ -139,12 +139,67 @@ const char *vmbus_host_heartbeat(struct vmbus_host *h)
 	return h->missed ? "unresponsive" : "ok";
 }
 
-void vmbus_host_hostname(struct vmbus_host *h, char *buf, size_t len)
+void vmbus_host_kvp_value(struct vmbus_host *h, const char *key, char *buf, size_t len)
 {
 	buf[0] = '\0';
-	if (!h || ic_kvp_get_guest_value(h->kvp, "FullyQualifiedDomainName", buf, len))
+	if (!h || ic_kvp_get_guest_value(h->kvp, key, buf, len))
 		buf[0] = '\0';
-	for (char *p = buf; *p; p++)
-		if (*p == ' ' || *p == '\n')
+	for (unsigned char *p = (unsigned char *)buf; *p; p++)
+		if (*p <= ' ' || *p == 0x7f)
 			*p = '_';
+}
+
+/* Append s percent-encoded; false when it does not fit. */
+static bool put_encoded(char *buf, size_t len, size_t *at, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		bool esc = *p <= ' ' || *p == 0x7f || *p == '%' || *p == '=';
+
+		if (*at + (esc ? 3 : 1) >= len)
+			return false;
+		if (esc) {
+			buf[(*at)++] = '%';
+			buf[(*at)++] = hex[*p >> 4];
+			buf[(*at)++] = hex[*p & 15];
+		} else {
+			buf[(*at)++] = (char)*p;
+		}
+	}
+	return true;
+}
+
+unsigned vmbus_host_kvp_dump(struct vmbus_host *h, char *buf, size_t len)
+{
+	const size_t room = len > 8 ? len - 4 : 0; /* the rest is for " ..." */
+	const char *key, *value;
+	size_t at = 0;
+	unsigned n = 0;
+
+	if (len)
+		buf[0] = '\0';
+	for (uint32_t i = 0; room && h && !ic_kvp_get_guest_pair(h->kvp, i, &key, &value); i++) {
+		size_t mark = at;
+		bool ok = true;
+
+		if (at && at + 1 < room)
+			buf[at++] = ' ';
+		else if (at)
+			ok = false;
+		ok = ok && put_encoded(buf, room, &at, key) && at + 1 < room;
+		if (ok)
+			buf[at++] = '=';
+		ok = ok && put_encoded(buf, room, &at, value);
+		if (!ok) {
+			at = mark;
+			memcpy(buf + at, " ...", 4);
+			at += 4;
+			break;
+		}
+		n++;
+	}
+	if (room)
+		buf[at] = '\0';
+	return n;
 }

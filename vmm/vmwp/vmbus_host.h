@@ -21,7 +21,17 @@ void vmbus_host_destroy(struct vmbus_host *h);
 int vmbus_host_shutdown(struct vmbus_host *h, bool reboot, char *err, size_t len);
 /* "ok", "unresponsive" or "unknown". */
 const char *vmbus_host_heartbeat(struct vmbus_host *h);
-/* The guest's FullyQualifiedDomainName from KVP, or "". */
-void vmbus_host_hostname(struct vmbus_host *h, char *buf, size_t len);
+/*
+ * A value from the guest's KVP auto pool (as hv_kvp_daemon reports it:
+ * FullyQualifiedDomainName, NetworkAddressIPv4, ...), or "". The guest wrote
+ * it, so it comes back as one token: spaces and control bytes become '_'.
+ */
+void vmbus_host_kvp_value(struct vmbus_host *h, const char *key, char *buf, size_t len);
+/*
+ * The whole auto pool as "key=value" tokens separated by spaces, with '%',
+ * '=', spaces and control bytes percent-encoded; what does not fit in len is
+ * left out and the list ends with " ...". Returns the number of pairs.
+ */
+unsigned vmbus_host_kvp_dump(struct vmbus_host *h, char *buf, size_t len);
 
 #endif /* VMWP_VMBUS_HOST_H */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * vmwp-ctl: send one request to a vmwp control socket and print the reply.
- *   vmwp-ctl SOCKET shutdown|reboot|pause|resume|status|quit
+ *   vmwp-ctl SOCKET shutdown|reboot|pause|resume|status|kvp|quit
  * Exit status: 0 on an "ok" reply, 1 on an "error:" reply, 2 on usage or
  * connection errors.
  */
@@ -18,12 +18,13 @@
 
 #define REPLY_TIMEOUT_MS 10000
 
-static const char *const requests[] = {"shutdown", "reboot", "pause", "resume", "status", "quit"};
+static const char *const requests[] = {"shutdown", "reboot", "pause", "resume",
+				       "status",   "kvp",    "quit"};
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: vmwp-ctl SOCKET shutdown|reboot|pause|resume|status|quit\n"
+		"usage: vmwp-ctl SOCKET shutdown|reboot|pause|resume|status|kvp|quit\n"
 		"Sends one request to vmwp's control socket (--control PATH) and prints the\n"
 		"reply. Exit status: 0 on 'ok', 1 on 'error:', 2 on usage or connection errors.\n");
 }
@@ -48,7 +49,7 @@ int main(int argc, char **argv)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	char line[300];
-	char reply[1024];
+	char reply[8192];
 	size_t len = 0;
 	int known = 0;
 	int fd;
