@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "harness.h"
 
 /* Receive one packet on ch, pumping the host; false on timeout. */
@@ -54,25 +55,5 @@ static inline void roundtrip(struct harness *h, struct vsc_channel *ch, uint32_t
 	ck_assert_uint_eq(len, (16 + n + 7) & ~7u);
 	ck_assert_mem_eq(in + 16, out, n);
 }
-
-/* main(): run the listed tests in one suite. */
-#define TEST_MAIN(name, ...)                                                                       \
-	int main(void)                                                                             \
-	{                                                                                          \
-		const TTest *tests[] = {__VA_ARGS__};                                              \
-		Suite *s = suite_create(name);                                                     \
-		TCase *tc = tcase_create("main");                                                  \
-		SRunner *sr;                                                                       \
-		int failed;                                                                        \
-		tcase_set_timeout(tc, 60);                                                         \
-		for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)                      \
-			tcase_add_test(tc, tests[i]);                                              \
-		suite_add_tcase(s, tc);                                                            \
-		sr = srunner_create(s);                                                            \
-		srunner_run_all(sr, CK_NORMAL);                                                    \
-		failed = srunner_ntests_failed(sr);                                                \
-		srunner_free(sr);                                                                  \
-		return failed ? 1 : 0;                                                             \
-	}
 
 #endif /* VMBUS_TEST_COMMON_H */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "domxml.h"
 
 #define HEAD "<domain type='linhv'><name>vm1</name>"
@@ -249,21 +250,5 @@ START_TEST(uuid_forms)
 }
 END_TEST
 
-int main(void)
-{
-	Suite *s = suite_create("vmms_domxml");
-	TCase *tc = tcase_create("domxml");
-	tcase_add_test(tc, minimal_gets_defaults);
-	tcase_add_test(tc, memory_units);
-	tcase_add_test(tc, full_roundtrip_is_stable);
-	tcase_add_test(tc, copy_is_deep);
-	tcase_add_test(tc, rejections);
-	tcase_add_test(tc, uuid_forms);
-	tcase_add_test(tc, clock_offsets);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_MAIN("vmms_domxml", minimal_gets_defaults, memory_units, full_roundtrip_is_stable,
+	  copy_is_deep, rejections, uuid_forms, clock_offsets)

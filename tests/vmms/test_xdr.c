@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "rpc.h"
 
 static uint32_t be32(const uint8_t *p)
@@ -136,21 +137,5 @@ START_TEST(stream_raw)
 }
 END_TEST
 
-int main(void)
-{
-	Suite *s = suite_create("vmms_xdr");
-	TCase *tc = tcase_create("xdr");
-	tcase_add_test(tc, header_and_string_reply);
-	tcase_add_test(tc, domain_info_layout);
-	tcase_add_test(tc, node_info_layout);
-	tcase_add_test(tc, error_body);
-	tcase_add_test(tc, decode_rejects_truncated_and_trailing);
-	tcase_add_test(tc, large_reply_grows);
-	tcase_add_test(tc, stream_raw);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_MAIN("vmms_xdr", header_and_string_reply, domain_info_layout, node_info_layout, error_body,
+	  decode_rejects_truncated_and_trailing, large_reply_grows, stream_raw)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "acpi.h"
 
 static uint8_t buf[0x20000];
@@ -90,20 +91,4 @@ START_TEST(checksum_fn)
 }
 END_TEST
 
-int main(void)
-{
-	Suite *s = suite_create("vmwp-acpi");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
-
-	tcase_add_test(tc, checksums);
-	tcase_add_test(tc, too_small);
-	tcase_add_test(tc, checksum_fn);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_MAIN("vmwp-acpi", checksums, too_small, checksum_fn)

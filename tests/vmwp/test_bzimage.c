@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "boot.h"
 #include "bzimage.h"
 
@@ -128,21 +129,4 @@ START_TEST(loads)
 }
 END_TEST
 
-int main(void)
-{
-	Suite *s = suite_create("vmwp-bzimage");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
-
-	tcase_add_test(tc, accepts_good);
-	tcase_add_test(tc, rejects_bad);
-	tcase_add_test(tc, layout_checks);
-	tcase_add_test(tc, loads);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_MAIN("vmwp-bzimage", accepts_good, rejects_bad, layout_checks, loads)

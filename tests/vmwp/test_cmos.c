@@ -3,6 +3,7 @@
 #include <check.h>
 #include <stdlib.h>
 
+#include "check_main.h"
 #include "cmos.h"
 
 static time_t fake_now;
@@ -168,22 +169,5 @@ START_TEST(hostile)
 }
 END_TEST
 
-int main(void)
-{
-	Suite *s = suite_create("vmwp-cmos");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
-
-	tcase_add_test(tc, host_utc);
-	tcase_add_test(tc, offset_runs_in_real_time);
-	tcase_add_test(tc, writes_move_the_offset);
-	tcase_add_test(tc, set_freezes_then_commits);
-	tcase_add_test(tc, hostile);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_MAIN("vmwp-cmos", host_utc, offset_runs_in_real_time, writes_move_the_offset,
+	  set_freezes_then_commits, hostile)

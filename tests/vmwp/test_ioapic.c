@@ -3,6 +3,7 @@
 #include <check.h>
 #include <stdlib.h>
 
+#include "check_main.h"
 #include "ioapic.h"
 
 static struct ioapic_delivery last;
@@ -108,21 +109,4 @@ START_TEST(level_unmask)
 }
 END_TEST
 
-int main(void)
-{
-	Suite *s = suite_create("vmwp-ioapic");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
-
-	tcase_add_test(tc, version_and_id);
-	tcase_add_test(tc, edge_delivery);
-	tcase_add_test(tc, hostile);
-	tcase_add_test(tc, level_unmask);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_MAIN("vmwp-ioapic", version_and_id, edge_delivery, hostile, level_unmask)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "options.h"
 
 static int parse(struct vmwp_options *o, const char *a, const char *b, const char *c)
@@ -162,21 +163,4 @@ START_TEST(rtc_base)
 }
 END_TEST
 
-int main(void)
-{
-	Suite *s = suite_create("vmwp-options");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
-
-	tcase_add_test(tc, sizes);
-	tcase_add_test(tc, options_ok);
-	tcase_add_test(tc, options_bad);
-	tcase_add_test(tc, rtc_base);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_MAIN("vmwp-options", sizes, options_ok, options_bad, rtc_base)

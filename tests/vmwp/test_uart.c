@@ -3,6 +3,7 @@
 #include <check.h>
 #include <stdlib.h>
 
+#include "check_main.h"
 #include "uart.h"
 
 static uint8_t out[64];
@@ -117,21 +118,4 @@ START_TEST(hostile)
 }
 END_TEST
 
-int main(void)
-{
-	Suite *s = suite_create("vmwp-uart");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
-
-	tcase_add_test(tc, probe);
-	tcase_add_test(tc, tx_and_thre_interrupt);
-	tcase_add_test(tc, rx);
-	tcase_add_test(tc, hostile);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_MAIN("vmwp-uart", probe, tx_and_thre_interrupt, rx, hostile)
