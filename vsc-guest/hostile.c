@@ -71,6 +71,11 @@ static int open_ic(struct vsc_hostile *h, int k)
 
 	vsc_memset(ic, 0, sizeof(*ic));
 	h->skip_poll[k] = false;
+	if (k == VSC_HOSTILE_KVP && h->kvp_pool) {
+		ic->kvp_daemon = true;
+		ic->auto_pool = h->kvp_pool;
+		ic->auto_count = h->kvp_count;
+	}
 	rc = vsc_ic_open(h->bus, ic, services[k]);
 	if (rc)
 		return rc;

@@ -6,7 +6,7 @@
 # RAM, bad OPENCHANNELs, ring indices out of bounds, oversized packets,
 # floods, UNLOAD. The guest judges the protocol answers (one GUEST-PASS/FAIL
 # line per check); this script judges the host: vmwp survives, logs each
-# closed channel, keeps serving the other channels (heartbeat status,
+# closed channel, keeps serving the other channels (heartbeat status, KVP,
 # shutdown through the shutdown IC) and exits 0.
 # linhv backend by default; HOSTILE_BACKEND=kvm (hostile-kvm.sh) on kvm_amd.
 #   sh tests/emuhost/hostile-linhv.sh OUTDIR      (run inside scripts/emuhost)
@@ -86,6 +86,14 @@ while [ $i -lt 30 ]; do
 	i=$((i + 1))
 done
 case $st in *heartbeat=ok*) pass "heartbeat ok after the attacks" ;; *) fail "heartbeat ok after the attacks" "$st" ;; esac
+# The image answers KVP like hv_kvp_daemon; vmwp re-reads the pool every 5 s.
+while [ $i -lt 40 ]; do
+	case $st in *hostname=vsc-hostile-guest*) break ;; esac
+	sleep 1
+	i=$((i + 1))
+	st=$("$CTL" "$sock" status 2>&1)
+done
+case $st in *hostname=vsc-hostile-guest*) pass "KVP still answered after the attacks (hostname=vsc-hostile-guest)" ;; *) fail "KVP still answered after the attacks" "$st" ;; esac
 r=$("$CTL" "$sock" shutdown 2>&1)
 case $r in "ok"*) pass "vmwp-ctl shutdown accepted" ;; *) fail "vmwp-ctl shutdown accepted" "$r" ;; esac
 i=0

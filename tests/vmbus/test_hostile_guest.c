@@ -27,6 +27,8 @@ static const struct vmbus_guid inst = VMBUS_GUID_INIT(0x0badf00d, 1, 2, 3, 4, 5,
 START_TEST(hostile_suite_passes_and_the_host_survives)
 {
 	static struct vsc_hostile hs; /* large: four IC clients with their KVP pools */
+	static const struct vsc_kvp_pair pool[] = {{"FullyQualifiedDomainName", "loopback-guest"}};
+	char name[64] = "";
 	struct harness h;
 	struct ic_heartbeat *hb;
 	struct ic_shutdown *sd;
@@ -57,6 +59,8 @@ START_TEST(hostile_suite_passes_and_the_host_survives)
 	hs.bus = &h.bus;
 	hs.ram_end = VSC_LOOPBACK_RAM_GPA + h.lb.ram_size;
 	hs.result = on_result;
+	hs.kvp_pool = pool;
+	hs.kvp_count = 1;
 	ck_assert_uint_eq(vsc_hostile_run(&hs), 0);
 	ck_assert_uint_ge(hs.passed, 14);
 
@@ -68,6 +72,12 @@ START_TEST(hostile_suite_passes_and_the_host_survives)
 	ck_assert_uint_gt(st.messages_bad, 1000);
 	ic_heartbeat_get_status(hb, &hst);
 	ck_assert(hst.negotiated);
+	/* KVP still answers: the host reads the guest's name on its next pass. */
+	for (int i = 0; i < 3000 && strcmp(name, "loopback-guest"); i++) {
+		vsc_hostile_pump(&hs, 1);
+		ic_kvp_get_guest_value(kvp, "FullyQualifiedDomainName", name, sizeof(name));
+	}
+	ck_assert_str_eq(name, "loopback-guest");
 	/* The guest answers a shutdown request after all that. */
 	ck_assert(ic_shutdown_ready(sd));
 	ck_assert_int_eq(ic_shutdown_request(sd, 0, 0, "hostile test"), 0);

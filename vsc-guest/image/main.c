@@ -18,6 +18,11 @@ void image_main(const uint8_t *boot_params);
 static struct hv_platform hp;
 static struct vsc_vmbus bus;
 static struct vsc_hostile hs;
+/* What the host's status shows once the attacks are over: KVP still works. */
+static const struct vsc_kvp_pair kvp_pool[] = {
+    {"FullyQualifiedDomainName", "vsc-hostile-guest"},
+    {"OSName", "vsc-guest test image"},
+};
 
 static void on_result(void *ctx, const char *name, bool ok, const char *detail)
 {
@@ -46,6 +51,8 @@ void image_main(const uint8_t *boot_params)
 	hs.bus = &bus;
 	hs.ram_end = hp.ram_end;
 	hs.result = on_result;
+	hs.kvp_pool = kvp_pool;
+	hs.kvp_count = sizeof(kvp_pool) / sizeof(kvp_pool[0]);
 	vsc_hostile_run(&hs);
 	hv_print("GUEST-DONE passed=%u failed=%u\n", hs.passed, hs.failed);
 	if (!sd->ch.open) {

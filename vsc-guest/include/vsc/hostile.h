@@ -28,6 +28,9 @@ struct vsc_hostile {
 	uint64_t ram_end; /* first GPA past the RAM the platform allocates from */
 	void (*result)(void *ctx, const char *name, bool ok, const char *detail);
 	void *ctx;
+	/* Optional: the KVP auto pool the guest reports, as hv_kvp_daemon would. */
+	const struct vsc_kvp_pair *kvp_pool;
+	uint32_t kvp_count;
 	/* Kept by the suite; after vsc_hostile_run the four ICs are open again. */
 	struct vsc_ic ic[VSC_HOSTILE_NR_IC];
 	bool skip_poll[VSC_HOSTILE_NR_IC];
