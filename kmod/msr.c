@@ -41,19 +41,35 @@ static u64 *mtrr_slot(struct linhv_vp *vp, u32 msr)
 	return NULL;
 }
 
+#define NOT_ROUTED 2
+
+/*
+ * MSRs that are not this file's: the root's (1), or the x2APIC's and the
+ * Hyper-V MSRs' handlers' result; NOT_ROUTED for the rest.
+ */
+static int route(struct linhv_vp *vp, u32 msr, bool write, u64 *val)
+{
+	if (forwarded(vp, msr))
+		return 1;
+	if (!vp->part->hyperv)
+		return NOT_ROUTED;
+	if (linhv_is_lapic_msr(msr))
+		return write ? linhv_lapic_msr_write(vp, msr, *val) :
+			       linhv_lapic_msr_read(vp, msr, val);
+	if (linhv_is_hv_msr(msr))
+		return write ? linhv_hv_msr_write(vp, msr, *val) : linhv_hv_msr_read(vp, msr, val);
+	return NOT_ROUTED;
+}
+
 int linhv_msr_read(struct linhv_vp *vp, u32 msr, u64 *val)
 {
 	struct vmcb *vmcb = vp->vmcb;
 	u64 *slot;
+	int ret;
 
-	if (forwarded(vp, msr))
-		return 1;
-	if (vp->part->hyperv) {
-		if (linhv_is_lapic_msr(msr))
-			return linhv_lapic_msr_read(vp, msr, val);
-		if (linhv_is_hv_msr(msr))
-			return linhv_hv_msr_read(vp, msr, val);
-	}
+	ret = route(vp, msr, false, val);
+	if (ret != NOT_ROUTED)
+		return ret;
 	switch (msr) {
 	case MSR_TSC_AUX:
 		*val = vp->tsc_aux;
@@ -96,15 +112,11 @@ int linhv_msr_write(struct linhv_vp *vp, u32 msr, u64 val)
 {
 	struct vmcb *vmcb = vp->vmcb;
 	u64 *slot;
+	int ret;
 
-	if (forwarded(vp, msr))
-		return 1;
-	if (vp->part->hyperv) {
-		if (linhv_is_lapic_msr(msr))
-			return linhv_lapic_msr_write(vp, msr, val);
-		if (linhv_is_hv_msr(msr))
-			return linhv_hv_msr_write(vp, msr, val);
-	}
+	ret = route(vp, msr, true, &val);
+	if (ret != NOT_ROUTED)
+		return ret;
 	switch (msr) {
 	case MSR_TSC_AUX:
 		if (val >> 32)
