@@ -106,12 +106,19 @@ wait_status() {
 
 # Empty the log first: the waits below must not see a previous run's lines.
 : >"$log"
+# vmwp's output goes through a FIFO: each line lands in the log and, stamped
+# with the host's clock as it arrives, in ic-stamped.log for the clock checks.
+mkfifo "$tmp/con"
+(
+	while IFS= read -r l; do
+		printf '%s\n' "$l" >&3
+		printf '%s %s\n' "$(date +%s.%N)" "$l" >&4
+	done <"$tmp/con"
+) 3>>"$log" 4>"$out/ic-stamped.log" &
+stamper=$!
 "$B" --backend "$BACKEND" --kernel "$K" --initrd "$tmp/ic.cpio.gz" --cpus 2 --memory 512M \
-	--rtc-base 2001-01-01 --cmdline "console=ttyS0 quiet hostnow=$(date +%s)" --control "$sock" >"$log" 2>&1 </dev/null &
+	--rtc-base 2001-01-01 --cmdline "console=ttyS0 quiet hostnow=$(date +%s)" --control "$sock" >"$tmp/con" 2>&1 </dev/null &
 pid=$!
-# Host arrival time of every line, for diagnosing clock checks.
-tail -n +1 -F "$log" 2>/dev/null | while IFS= read -r l; do echo "$(date +%s.%N) $l"; done >"$out/ic-stamped.log" &
-tailpid=$!
 
 # VMBus and the four IC devices bound to hv_utils.
 wait_log '^GUEST-CLOCK-WRONG' 120
@@ -191,7 +198,7 @@ rc=$?
 if [ "$rc" -eq 0 ]; then pass "guest powered off through the shutdown IC -> exit 0"; else fail "guest powered off through the shutdown IC -> exit 0" "exit $rc"; fi
 check_exit "vmwp-ctl after exit -> 2" 2 "$CTL" "$sock" status 2>/dev/null
 
-kill $tailpid 2>/dev/null
+wait $stamper 2>/dev/null # ends when vmwp closes the FIFO
 rm -rf "$tmp"
 if [ "$BACKEND" = linhv ]; then
 	check "rmmod linhv after the guest" rmmod linhv
