@@ -17,6 +17,7 @@
 #include <asm/trapnr.h>
 
 #include "linhv_internal.h"
+#include <asm/fpu/api.h>
 #include <asm/fpu/xcr.h>
 
 u64 linhv_host_xcr0;
@@ -413,6 +414,15 @@ static void enter_guest(struct linhv_vp *vp)
 	int cpu;
 
 	local_irq_disable();
+	/*
+	 * The guest's FPU registers must be live at VMRUN. A reschedule (HLT
+	 * wait, cond_resched) or a kernel_fpu_begin() in an interrupt since
+	 * the last entry saved them into the guest fpstate and left other
+	 * contents in the registers, with TIF_NEED_FPU_LOAD set: load them
+	 * back, or the guest runs with another task's vector registers.
+	 */
+	if (test_thread_flag(TIF_NEED_FPU_LOAD))
+		switch_fpu_return();
 	cpu = smp_processor_id();
 	WRITE_ONCE(vp->mode, LINHV_IN_GUEST);
 	/* Pairs with linhv_partition_kick_all(): see need_flush or get an IPI. */
