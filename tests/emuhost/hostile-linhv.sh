@@ -11,12 +11,12 @@
 # linhv backend by default; HOSTILE_BACKEND=kvm (hostile-kvm.sh) on kvm_amd.
 #   sh tests/emuhost/hostile-linhv.sh OUTDIR      (run inside scripts/emuhost)
 . tests/lib/check.sh
+. tests/lib/backend.sh
 BACKEND=${HOSTILE_BACKEND:-linhv}
 CHECK_PREFIX="hostile $BACKEND: "
 
 out=${1:-/tmp/hostile-$BACKEND}
 mkdir -p "$out"
-BUILD=${LINHV_BUILD_DIR:-build}
 B=$BUILD/vmm/vmwp/vmwp
 CTL=$BUILD/vmm/vmwp/vmwp-ctl
 IMG=$BUILD/vsc-guest/image/vsc-hostile.bzImage
@@ -28,11 +28,7 @@ if [ ! -r "$IMG" ] || [ ! -x "$B" ]; then
 	check_done
 	exit 1
 fi
-if [ "$BACKEND" = kvm ]; then
-	check "modprobe kvm_amd" modprobe kvm_amd
-else
-	check "insmod linhv.ko" insmod "$BUILD/kmod/linhv.ko"
-fi
+backend_load "$BACKEND"
 
 # wait_log PATTERN SECONDS: until the log has a line matching PATTERN.
 wait_log() {
@@ -104,12 +100,5 @@ rc=$?
 if [ "$rc" -eq 0 ]; then pass "guest powered off through the shutdown IC -> exit 0"; else fail "guest powered off through the shutdown IC -> exit 0" "exit $rc"; fi
 check_grep "the guest saw the shutdown request" '^GUEST-SHUTDOWN' "$log"
 
-if [ "$BACKEND" = linhv ]; then
-	check "rmmod linhv after the hostile guest" rmmod linhv
-	if dmesg | grep -qE 'BUG: |WARNING: CPU|general protection fault|Oops: '; then
-		fail "dmesg clean after the hostile guest" "$(dmesg | grep -E 'BUG: |WARNING: CPU|general protection fault|Oops: ' | head -n 1)"
-	else
-		pass "dmesg clean after the hostile guest"
-	fi
-fi
+backend_unload "$BACKEND" "the hostile guest"
 check_done

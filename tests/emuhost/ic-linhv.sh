@@ -5,12 +5,12 @@
 # runs the same checks on kvm_amd.
 #   sh tests/emuhost/ic-linhv.sh OUTDIR      (run inside scripts/emuhost)
 . tests/lib/check.sh
+. tests/lib/backend.sh
 BACKEND=${IC_BACKEND:-linhv}
 CHECK_PREFIX="$BACKEND: "
 
 out=${1:-/tmp/ic-$BACKEND}
 mkdir -p "$out"
-BUILD=${LINHV_BUILD_DIR:-build}
 B=$BUILD/vmm/vmwp/vmwp
 CTL=$BUILD/vmm/vmwp/vmwp-ctl
 K=$(ls /boot/vmlinuz-*-amd64 | sort -V | tail -n 1)
@@ -19,11 +19,7 @@ sock=/run/ic-$BACKEND.ctl
 log=$out/ic.log
 
 { cat /sys/devices/system/clocksource/clocksource0/current_clocksource; dmesg | grep -i tsc; } >"$out/host-clock.txt" 2>&1
-if [ "$BACKEND" = kvm ]; then
-	check "modprobe kvm_amd" modprobe kvm_amd
-else
-	check "insmod linhv.ko" insmod "$BUILD/kmod/linhv.ko"
-fi
+backend_load "$BACKEND"
 
 # The guest boots with its RTC at 2001-01-01 (vmwp --rtc-base); mkguest's /init
 # prints the clock before it loads hv_utils, whose timesync channel then gets a
@@ -177,7 +173,13 @@ if [ "$c" -ge 4 ] && [ "$o" -ge 8 ]; then pass "vmwp logs the IC channels closin
 if wait_status '*heartbeat=ok*' 30; then pass "heartbeat ok after the reload"; else fail "heartbeat ok after the reload" "$st"; fi
 
 # KVP: hv_kvp_daemon reports the hostname; vmwp-ctl status shows it.
-if wait_status '*hostname=kvptest*' 60; then pass "status shows hostname=kvptest"; else fail "status shows hostname=kvptest" "$st"; fi
+if wait_status '*hostname=kvptest*' 60; then
+	pass "status shows hostname=kvptest"
+else
+	fail "status shows hostname=kvptest" "$st"
+	# Did the daemon start, and did anything in the guest crash?
+	grep -E 'GUEST-KVP|Segmentation|hv_kvp|BUG|Oops' "$log" | head -n 10
+fi
 echo "status: $st"
 case $st in *ipv4=192.0.2.10*) pass "status shows the guest's IPv4 address (ipv4=192.0.2.10)" ;; *) fail "status shows the guest's IPv4 address" "$st" ;; esac
 kv=$("$CTL" "$sock" kvp 2>&1)
@@ -200,7 +202,5 @@ check_exit "vmwp-ctl after exit -> 2" 2 "$CTL" "$sock" status 2>/dev/null
 
 wait $stamper 2>/dev/null # ends when vmwp closes the FIFO
 rm -rf "$tmp"
-if [ "$BACKEND" = linhv ]; then
-	check "rmmod linhv after the guest" rmmod linhv
-fi
+backend_unload "$BACKEND" "the guest"
 check_done

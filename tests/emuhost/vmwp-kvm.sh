@@ -4,21 +4,18 @@
 # linhv.ko when VMWP_BACKEND=linhv (tests/emuhost/vmwp-linhv.sh).
 #   sh tests/emuhost/vmwp-kvm.sh OUTDIR      (run inside scripts/emuhost)
 . tests/lib/check.sh
+. tests/lib/backend.sh
 BACKEND=${VMWP_BACKEND:-kvm}
 CHECK_PREFIX="$BACKEND: "
 
 out=${1:-/tmp/vmwp-kvm}
 mkdir -p "$out"
-B=build/vmm/vmwp/vmwp
+B=$BUILD/vmm/vmwp/vmwp
 K=$(ls /boot/vmlinuz-*-amd64 | sort -V | tail -n 1)
 PY=/usr/bin/python3
 tmp=$(mktemp -d)
 
-if [ "$BACKEND" = kvm ]; then
-	check "modprobe kvm_amd" modprobe kvm_amd
-else
-	check "insmod linhv.ko" insmod build/kmod/linhv.ko
-fi
+backend_load "$BACKEND"
 
 # ctl SOCKET REQUEST: one control request, prints the reply line.
 ctl() {
@@ -182,13 +179,5 @@ check_exit "missing initrd -> 1" 1 "$B" --backend "$BACKEND" --kernel "$K" --ini
 check_exit "memory too small -> 1" 1 "$B" --backend "$BACKEND" --kernel "$K" --memory 40M
 
 rm -rf "$tmp"
-if [ "$BACKEND" = linhv ]; then
-	check "rmmod linhv after the guests" rmmod linhv
-	dmesg >"$out/dmesg.txt"
-	if grep -qE "WARNING|BUG:|Oops|general protection|Call Trace" "$out/dmesg.txt"; then
-		fail "dmesg clean after the guests" "see $out/dmesg.txt"
-	else
-		pass "dmesg clean after the guests"
-	fi
-fi
+backend_unload "$BACKEND" "the guests" "$out/dmesg.txt"
 check_done
