@@ -33,6 +33,7 @@ BLOB(real);
 BLOB(pm32);
 BLOB(lm64);
 BLOB(irq);
+BLOB(fpu);
 BLOB(tf);
 BLOB(smp);
 BLOB(iso);
@@ -47,6 +48,7 @@ BLOB(bp);
 extern const uint8_t guest_bp_handler[], guest_bp_after[];
 extern const uint8_t guest_hv_sint_handler[], guest_hv_timer_handler[];
 extern const uint8_t guest_irq_handler[];
+extern const uint8_t guest_fpu_handler[];
 
 int guest_create(struct guest *g, enum winhv_backend backend, size_t ram_size, int nvps);
 int guest_create_flags(struct guest *g, enum winhv_backend backend, size_t ram_size, int nvps,

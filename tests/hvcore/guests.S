@@ -117,6 +117,60 @@ guest_irq_handler:
 	iretq
 guest_irq_end:
 
+/*
+ * FPU state across an in-kernel HLT wait: enable SSE, put a pattern in
+ * XMM0-XMM3, wait in HLT for a vector (the VP thread sleeps in the module
+ * meanwhile), then check the registers still hold the pattern.
+ * Port 0x30: 0x11 about to halt, 0x77 intact, 0xee changed.
+ */
+	.globl guest_fpu_start, guest_fpu_end, guest_fpu_handler
+guest_fpu_start:
+	mov %cr0, %rax
+	and $~0xc, %rax			/* EM=0, TS=0 */
+	or $0x2, %rax			/* MP=1 */
+	mov %rax, %cr0
+	mov %cr4, %rax
+	or $0x600, %rax			/* OSFXSR, OSXMMEXCPT */
+	mov %rax, %cr4
+	mov $0x5a5a5a5a00000000, %rbx
+	movq %rbx, %xmm0
+	inc %rbx
+	movq %rbx, %xmm1
+	inc %rbx
+	movq %rbx, %xmm2
+	inc %rbx
+	movq %rbx, %xmm3
+	mov $0x11, %al
+	out %al, $0x30
+	sti
+	hlt
+	cli
+	mov $0x5a5a5a5a00000000, %rbx
+	movq %xmm0, %rcx
+	cmp %rbx, %rcx
+	jne 1f
+	inc %rbx
+	movq %xmm1, %rcx
+	cmp %rbx, %rcx
+	jne 1f
+	inc %rbx
+	movq %xmm2, %rcx
+	cmp %rbx, %rcx
+	jne 1f
+	inc %rbx
+	movq %xmm3, %rcx
+	cmp %rbx, %rcx
+	jne 1f
+	mov $0x77, %al
+	out %al, $0x30
+	hlt
+1:	mov $0xee, %al
+	out %al, $0x30
+	hlt
+guest_fpu_handler:
+	iretq
+guest_fpu_end:
+
 /* Triple fault: the root gives an IDT of limit 0, so #UD escalates. */
 	.globl guest_tf_start, guest_tf_end
 guest_tf_start:

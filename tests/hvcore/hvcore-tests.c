@@ -428,6 +428,88 @@ static void test_interrupt(void)
 	guest_destroy(&g);
 }
 
+/*
+ * Runs on the VP thread's CPU while the VP sleeps in HLT inside the module:
+ * fills the vector registers with another pattern, asserts the wake-up
+ * vector, and keeps them filled a while, so the VP thread resumes on a CPU
+ * whose registers hold this thread's values.
+ */
+static void *pollute_fpu(void *arg)
+{
+	struct irq_ctx *c = arg;
+	const uint64_t junk = 0x1111111111111111ULL;
+	struct timespec t0, t;
+	long ms = 0;
+	bool asserted = false;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (ms < 400) {
+		__asm__ volatile("movq %0, %%xmm0\n\tmovq %0, %%xmm1\n\t"
+				 "movq %0, %%xmm2\n\tmovq %0, %%xmm3"
+				 :
+				 : "r"(junk)
+				 : "xmm0", "xmm1", "xmm2", "xmm3");
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+		if (!asserted && ms >= 200) {
+			WinHvAssertVirtualInterrupt(c->g->part, HV_X64_INTERRUPT_TYPE_FIXED, 0x30, 0);
+			asserted = true;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * The guest's FPU registers survive the VP thread sleeping in an in-kernel
+ * HLT wait while another thread uses the FPU on the same CPU (the module
+ * must reload them before VMRUN).
+ */
+static void test_fpu_across_hlt(void)
+{
+	struct guest g;
+	struct trace t = {0};
+	struct hv_message msg;
+	struct irq_ctx c = {&g};
+	uint64_t *idt;
+	uint64_t handler = GUEST_LOAD + (guest_fpu_handler - guest_fpu_start);
+	union hv_register_value v = {0};
+	uint32_t name = HvX64RegisterIdtr;
+	cpu_set_t one, old;
+	pthread_attr_t attr;
+	pthread_t tid;
+	long r;
+
+	if (guest_create(&g, backend, 1 << 20, 1)) {
+		result("FPU across HLT", 0, "create: %s", WinHvLastError());
+		return;
+	}
+	guest_load(&g, guest_fpu_start, guest_fpu_end);
+	guest_set_mode(&g, 0, MODE_LM64);
+	idt = (uint64_t *)(g.ram + GUEST_IDT);
+	idt[0x30 * 2] = (handler & 0xffff) | (0x08ULL << 16) | (0x8eULL << 40) |
+			((handler >> 16 & 0xffff) << 48);
+	idt[0x30 * 2 + 1] = handler >> 32;
+	v.table.base = GUEST_IDT;
+	v.table.limit = 256 * 16 - 1;
+	WinHvSetVpRegisters(g.vp[0], &name, &v, 1);
+	/* Both threads on one CPU: the polluter is the last FPU user there. */
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	pthread_getaffinity_np(pthread_self(), sizeof(old), &old);
+	pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
+	pthread_attr_init(&attr);
+	pthread_attr_setaffinity_np(&attr, sizeof(one), &one);
+	pthread_create(&tid, &attr, pollute_fpu, &c);
+	r = run(&g, 0, &t, &msg);
+	pthread_join(tid, NULL);
+	pthread_attr_destroy(&attr);
+	pthread_setaffinity_np(pthread_self(), sizeof(old), &old);
+	result("guest XMM registers survive an in-kernel HLT wait",
+	       r == 0 && t.port_val[0x30] == 0x77, "%s, port 0x30 = %#x (0xee: changed)", why_run(r),
+	       t.port_val[0x30]);
+	guest_destroy(&g);
+}
+
 static void *cancel_later(void *arg)
 {
 	struct guest *g = arg;
@@ -782,6 +864,7 @@ int main(int argc, char **argv)
 	T("smp", test_smp());
 	T("isolation", test_isolation());
 	T("interrupt", test_interrupt());
+	T("fpu", test_fpu_across_hlt());
 	T("cancel", test_cancel());
 	T("hyperv", test_hyperv());
 	T("sipi", test_sipi());
