@@ -14,6 +14,42 @@
 #include "hv_platform.h"
 
 void image_main(const uint8_t *boot_params);
+void image_exception(const uint64_t *frame);
+extern const uint64_t image_exc_stubs[32];
+
+/* 64-bit interrupt gates for the exception vectors (head.S). */
+static uint64_t idt[32 * 2] __attribute__((aligned(16)));
+
+static void install_idt(void)
+{
+	struct __attribute__((packed)) {
+		uint16_t limit;
+		uint64_t base;
+	} d = {sizeof(idt) - 1, (uintptr_t)idt};
+	uint16_t cs;
+
+	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
+	for (int v = 0; v < 32; v++) {
+		uint64_t h = image_exc_stubs[v];
+
+		idt[v * 2] = (h & 0xffff) | ((uint64_t)cs << 16) | (0x8eULL << 40) |
+			     ((h >> 16 & 0xffff) << 48);
+		idt[v * 2 + 1] = h >> 32;
+	}
+	__asm__ volatile("lidt %0" : : "m"(d));
+}
+
+/* frame: vector, error code, then the CPU's RIP, CS, RFLAGS, RSP, SS. */
+void image_exception(const uint64_t *frame)
+{
+	uint64_t cr2;
+
+	__asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
+	hv_print("GUEST-FAIL: exception %lu (error %lx) at rip %lx rsp %lx cr2 %lx\n",
+		 (unsigned long)frame[0], (unsigned long)frame[1], (unsigned long)frame[2],
+		 (unsigned long)frame[5], (unsigned long)cr2);
+	hv_poweroff();
+}
 
 static struct hv_platform hp;
 static struct vsc_vmbus bus;
@@ -36,6 +72,7 @@ void image_main(const uint8_t *boot_params)
 	const char *why;
 	struct vsc_ic *sd = &hs.ic[VSC_HOSTILE_SD];
 
+	install_idt();
 	hv_print("vsc-guest hostile image\n");
 	why = hv_platform_init(&hp, boot_params);
 	if (why) {
