@@ -379,6 +379,27 @@ static void test_isolation(void)
 	munmap(extra, 4096);
 }
 
+/* A 64-bit interrupt gate (selector 0x08) for vec at handler, inside the blob loaded from start. */
+static void set_gate(struct guest *g, int vec, const uint8_t *start, const uint8_t *handler)
+{
+	uint64_t *idt = (uint64_t *)(g->ram + GUEST_IDT);
+	uint64_t h = GUEST_LOAD + (handler - start);
+
+	idt[vec * 2] = (h & 0xffff) | (0x08ULL << 16) | (0x8eULL << 40) | ((h >> 16 & 0xffff) << 48);
+	idt[vec * 2 + 1] = h >> 32;
+}
+
+/* Point the VP's IDTR at the 256-entry table at GUEST_IDT. */
+static void load_idt(struct guest *g, int vp)
+{
+	union hv_register_value v = {0};
+	uint32_t name = HvX64RegisterIdtr;
+
+	v.table.base = GUEST_IDT;
+	v.table.limit = 256 * 16 - 1;
+	WinHvSetVpRegisters(g->vp[vp], &name, &v, 1);
+}
+
 struct irq_ctx {
 	struct guest *g;
 };
@@ -398,10 +419,6 @@ static void test_interrupt(void)
 	struct trace t = {0};
 	struct hv_message msg;
 	struct irq_ctx c = {&g};
-	uint64_t *idt;
-	uint64_t handler = GUEST_LOAD + (guest_irq_handler - guest_irq_start);
-	union hv_register_value v = {0};
-	uint32_t name = HvX64RegisterIdtr;
 	pthread_t tid;
 	long r;
 
@@ -411,14 +428,8 @@ static void test_interrupt(void)
 	}
 	guest_load(&g, guest_irq_start, guest_irq_end);
 	guest_set_mode(&g, 0, MODE_LM64);
-	idt = (uint64_t *)(g.ram + GUEST_IDT);
-	/* 64-bit interrupt gate for vector 0x30, selector 0x08. */
-	idt[0x30 * 2] = (handler & 0xffff) | (0x08ULL << 16) | (0x8eULL << 40) |
-			((handler >> 16 & 0xffff) << 48);
-	idt[0x30 * 2 + 1] = handler >> 32;
-	v.table.base = GUEST_IDT;
-	v.table.limit = 256 * 16 - 1;
-	WinHvSetVpRegisters(g.vp[0], &name, &v, 1);
+	set_gate(&g, 0x30, guest_irq_start, guest_irq_handler);
+	load_idt(&g, 0);
 	pthread_create(&tid, NULL, assert_later, &c);
 	r = run(&g, 0, &t, &msg);
 	pthread_join(tid, NULL);
@@ -470,10 +481,6 @@ static void test_fpu_across_hlt(void)
 	struct trace t = {0};
 	struct hv_message msg;
 	struct irq_ctx c = {&g};
-	uint64_t *idt;
-	uint64_t handler = GUEST_LOAD + (guest_fpu_handler - guest_fpu_start);
-	union hv_register_value v = {0};
-	uint32_t name = HvX64RegisterIdtr;
 	cpu_set_t one, old;
 	pthread_attr_t attr;
 	pthread_t tid;
@@ -485,13 +492,8 @@ static void test_fpu_across_hlt(void)
 	}
 	guest_load(&g, guest_fpu_start, guest_fpu_end);
 	guest_set_mode(&g, 0, MODE_LM64);
-	idt = (uint64_t *)(g.ram + GUEST_IDT);
-	idt[0x30 * 2] = (handler & 0xffff) | (0x08ULL << 16) | (0x8eULL << 40) |
-			((handler >> 16 & 0xffff) << 48);
-	idt[0x30 * 2 + 1] = handler >> 32;
-	v.table.base = GUEST_IDT;
-	v.table.limit = 256 * 16 - 1;
-	WinHvSetVpRegisters(g.vp[0], &name, &v, 1);
+	set_gate(&g, 0x30, guest_fpu_start, guest_fpu_handler);
+	load_idt(&g, 0);
 	/* Both threads on one CPU: the polluter is the last FPU user there. */
 	CPU_ZERO(&one);
 	CPU_SET(0, &one);
@@ -564,15 +566,6 @@ static int hv_io_cb(void *ctx, uint16_t port, bool write, uint8_t size, uint32_t
 	return io_cb(&c->t, port, write, size, val);
 }
 
-static void set_gate(struct guest *g, int vec, const uint8_t *handler)
-{
-	uint64_t *idt = (uint64_t *)(g->ram + GUEST_IDT);
-	uint64_t h = GUEST_LOAD + (handler - guest_hv_start);
-
-	idt[vec * 2] = (h & 0xffff) | (0x08ULL << 16) | (0x8eULL << 40) | ((h >> 16 & 0xffff) << 48);
-	idt[vec * 2 + 1] = h >> 32;
-}
-
 static void test_hyperv(void)
 {
 	struct guest g;
@@ -580,8 +573,6 @@ static void test_hyperv(void)
 	struct hv_message msg;
 	struct winhv_posted_message pm;
 	struct hv_input_post_message *in;
-	union hv_register_value v = {0};
-	uint32_t name = HvX64RegisterIdtr;
 	uint64_t count = 0;
 	int efd, ret, i;
 
@@ -603,11 +594,9 @@ static void test_hyperv(void)
 	in->payload_size = 8;
 	memcpy(in->payload, "LINHVMSG", 8);
 	guest_set_mode(&g, 0, MODE_LM64);
-	set_gate(&g, 0x40, guest_hv_sint_handler);
-	set_gate(&g, 0x41, guest_hv_timer_handler);
-	v.table.base = GUEST_IDT;
-	v.table.limit = 256 * 16 - 1;
-	WinHvSetVpRegisters(g.vp[0], &name, &v, 1);
+	set_gate(&g, 0x40, guest_hv_start, guest_hv_sint_handler);
+	set_gate(&g, 0x41, guest_hv_start, guest_hv_timer_handler);
+	load_idt(&g, 0);
 
 	for (i = 0; i < 1000; i++) {
 		ret = WinHvRunVp(g.vp[0], &msg);
@@ -699,9 +688,7 @@ static void test_int3_reinject(void)
 	struct guest g;
 	struct trace t = {0};
 	struct hv_message msg;
-	union hv_register_value v = {0};
-	uint32_t name = HvX64RegisterIdtr;
-	uint64_t *idt, h, after;
+	uint64_t after;
 	long r;
 
 	if (guest_create(&g, backend, 1 << 20, 1)) {
@@ -710,14 +697,9 @@ static void test_int3_reinject(void)
 	}
 	guest_load(&g, guest_bp_start, guest_bp_end);
 	guest_set_mode(&g, 0, MODE_LM64);
-	idt = (uint64_t *)(g.ram + GUEST_IDT);
-	h = GUEST_LOAD + (guest_bp_handler - guest_bp_start);
 	after = GUEST_LOAD + (guest_bp_after - guest_bp_start);
-	idt[3 * 2] = (h & 0xffff) | (0x08ULL << 16) | (0x8eULL << 40) | ((h >> 16 & 0xffff) << 48);
-	idt[3 * 2 + 1] = h >> 32;
-	v.table.base = GUEST_IDT;
-	v.table.limit = 256 * 16 - 1;
-	WinHvSetVpRegisters(g.vp[0], &name, &v, 1);
+	set_gate(&g, 3, guest_bp_start, guest_bp_handler);
+	load_idt(&g, 0);
 	r = run(&g, 0, &t, &msg);
 	result("INT3 delivered across a nested page fault returns after the int3",
 	       r == 0 && t.port_val[0x61] == after && t.port_val[0x60] == 0x55,
