@@ -20,6 +20,6 @@ backend_unload() {
 	[ "$1" = linhv ] || return 0
 	check "rmmod linhv after $2" rmmod linhv
 	[ -z "${3:-}" ] || dmesg >"$3"
-	bad=$(dmesg | grep -E 'BUG: |WARNING: CPU|general protection fault|Oops: |Call Trace' | head -n 1)
+	bad=$(dmesg | grep -E 'WARNING|BUG:|Oops|general protection|Call Trace' | head -n 1)
 	if [ -n "$bad" ]; then fail "dmesg clean after $2" "$bad"; else pass "dmesg clean after $2"; fi
 }
