@@ -28,6 +28,7 @@ enum vm_event { VM_EV_NONE, VM_EV_POWEROFF, VM_EV_RESET, VM_EV_CRASH, VM_EV_ERRO
 struct console;
 struct control;
 struct vmbus_host;
+struct tap;
 
 struct vm {
 	const struct vmwp_options *o;
@@ -56,6 +57,8 @@ struct vm {
 	struct console *con;
 	struct control *ctl;
 	struct vmbus_host *vmbus;
+	struct tap *taps[VMWP_MAX_NICS]; /* one per --nic, kept across reboots */
+	uint8_t macs[VMWP_MAX_NICS][6];
 
 	pthread_mutex_t pause_lock;
 	pthread_cond_t pause_cond;

@@ -12,6 +12,8 @@
 #include "ic_kvp.h"
 #include "ic_shutdown.h"
 #include "ic_timesync.h"
+#include "netvsp.h"
+#include "tap.h"
 #include "vmbus_host.h"
 #include "vmbus_server.h"
 
@@ -21,6 +23,8 @@ struct vmbus_host {
 	struct ic_shutdown *sd;
 	struct ic_timesync *ts;
 	struct ic_kvp *kvp;
+	struct netvsp *nics[8];
+	struct tap *taps[8];
 	bool alive_seen, missed;
 };
 
@@ -98,10 +102,40 @@ fail:
 	return -EIO;
 }
 
+static void on_link(void *ctx, bool up)
+{
+	netvsp_set_link(ctx, up);
+}
+
+int vmbus_host_add_nic(struct vmbus_host *h, struct tap *tap, const uint8_t mac[6], unsigned slot)
+{
+	struct netvsp_params np = {.server = h->server,
+				   .instance = instance((uint8_t)(0x10 + slot)),
+				   .mtu = tap_mtu(tap),
+				   .fd = tap_fd(tap),
+				   .link_up = tap_link_up(tap)};
+	int ret;
+
+	if (slot >= 8 || h->nics[slot])
+		return -EINVAL;
+	memcpy(np.mac, mac, 6);
+	ret = netvsp_create(&np, &h->nics[slot]);
+	if (ret)
+		return ret;
+	h->taps[slot] = tap;
+	tap_on_link(tap, on_link, h->nics[slot]);
+	return 0;
+}
+
 void vmbus_host_destroy(struct vmbus_host *h)
 {
 	if (!h)
 		return;
+	for (unsigned i = 0; i < 8; i++) {
+		if (h->taps[i])
+			tap_on_link(h->taps[i], NULL, NULL);
+		netvsp_destroy(h->nics[i]);
+	}
 	if (h->kvp)
 		ic_kvp_destroy(h->kvp);
 	if (h->ts)
