@@ -23,6 +23,8 @@ TAP=lnet0
 MAC=02:4c:00:12:34:56
 
 backend_load "$BACKEND"
+modprobe tun 2>/dev/null
+if [ ! -e /dev/net/tun ]; then mkdir -p /dev/net && mknod /dev/net/tun c 10 200; fi
 
 cat >"$tmp/net.sh" <<G
 #!/bin/sh
@@ -45,7 +47,11 @@ if ping -c 3 -W 2 10.77.0.1 >/dev/null 2>&1; then echo GUEST-PING-OK; else echo 
 echo "GUEST-OPERSTATE $(cat /sys/class/net/eth0/operstate)"
 # host to guest
 echo GUEST-LISTEN
-nc -l -p 5000 | md5sum | sed 's/^/GUEST-RXMD5 /'
+nc -l -p 5000 >/tmp/rx
+echo "GUEST-RXBYTES $(wc -c </tmp/rx)"
+echo "GUEST-RXMD5 $(md5sum </tmp/rx)"
+rm -f /tmp/rx
+grep -E '^(Ip|Tcp):' /proc/net/snmp | sed 's/^/GUEST-SNMP /'
 # guest to host
 head -c $((MB * 1048576)) /dev/urandom >/tmp/blob
 echo "GUEST-TXMD5 $(md5sum </tmp/blob)"
@@ -98,7 +104,7 @@ if wait_log '^GUEST-MAC' 300; then pass "guest has eth0"; else fail "guest has e
 check_grep "guest eth0 has the configured MAC" "^GUEST-MAC $MAC" "$log"
 wait_log '^GUEST-PING-(OK|FAIL)' 200
 check_grep "guest pings the host's TAP address" '^GUEST-PING-OK' "$log"
-if ping -c 3 -W 3 10.77.0.2 >"$out/host-ping.txt" 2>&1; then pass "host pings the guest"; else fail "host pings the guest" "$(tail -n 2 "$out/host-ping.txt" | tr '\n' '|')"; fi
+if busybox ping -c 3 -W 3 10.77.0.2 >"$out/host-ping.txt" 2>&1; then pass "host pings the guest"; else fail "host pings the guest" "$(tail -n 2 "$out/host-ping.txt" | tr '\n' '|')"; fi
 
 # host to guest
 head -c $((MB * 1048576)) /dev/urandom >"$tmp/blob"
@@ -126,6 +132,8 @@ got=$(md5sum <"$tmp/rx" | cut -d' ' -f1)
 if [ -n "$want" ] && [ "$got" = "$want" ]; then pass "$MB MiB guest to host over TCP, same md5"; else fail "$MB MiB guest to host over TCP, same md5" "want ${want:-none} got $got ($(stat -c %s "$tmp/rx") bytes)"; fi
 echo "guest to host: $MB MiB in $(echo "$t1 - $t0" | bc) s (including the guest's urandom)"
 rm -f "$tmp/rx"
+grep -E '^(Ip|Tcp):' /proc/net/snmp
+ip -s link show "$TAP"
 
 # carrier down and up on the host side
 ip link set "$TAP" carrier off

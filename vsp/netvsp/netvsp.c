@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <linux/virtio_net.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -81,6 +82,7 @@ struct netvsp_queue {
 
 struct netvsp {
 	struct vmbus_channel *chan;
+	unsigned drops_logged;
 	struct rndis_config cfg;
 	int fd;
 	int evfd;
@@ -182,6 +184,16 @@ static uint16_t fold(uint32_t sum)
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
 	return (uint16_t)sum;
+}
+
+/* Count a dropped frame; the first few are logged with the reason. */
+static void drop(struct netvsp *n, struct netvsp_queue *q, uint64_t *counter, const char *why)
+{
+	(*counter)++;
+	if (n->drops_logged < 10) {
+		n->drops_logged++;
+		vmbus_channel_log(q->chan, "netvsp: frame dropped: %s", why);
+	}
 }
 
 /* ---- sending to the guest ---- */
@@ -345,7 +357,8 @@ static void rx_frames(struct netvsp *n, struct netvsp_queue *q)
 		if (got < 0)
 			return; /* EAGAIN: drained */
 		if (got <= (ssize_t)VNET_HDR_LEN || (uint64_t)got > VNET_HDR_LEN + cap) {
-			n->stats.rx_dropped++;
+			drop(n, q, &n->stats.rx_dropped,
+			     "backend frame larger than a sub-allocation");
 			continue;
 		}
 		if (vh.flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID))
@@ -353,7 +366,7 @@ static void rx_frames(struct netvsp *n, struct netvsp_queue *q)
 		rndis_build_rx_hdr(hdr, (uint32_t)got - VNET_HDR_LEN, csum);
 		vmbus_gpadl_view_copy(&q->recv, slot_offset(q, slot), hdr, sizeof(hdr), true);
 		if (send_xfer(q, slot, RNDIS_RX_HDR_LEN + (uint32_t)got - VNET_HDR_LEN)) {
-			n->stats.rx_dropped++;
+			drop(n, q, &n->stats.rx_dropped, "guest ring full");
 			arm_rx(n, q, false);
 			return;
 		}
@@ -372,9 +385,10 @@ static void rx_frames(struct netvsp *n, struct netvsp_queue *q)
  * length) hv_netvsc leaves at zero plus a TCP pseudo-header sum that covers
  * the length, as the host's segmentation expects.
  */
-static void tx_frame(struct netvsp *n, const struct stream *s, uint64_t off,
+static void tx_frame(struct netvsp *n, struct netvsp_queue *q, const struct stream *s, uint64_t off,
 		     const struct rndis_tx_info *ti)
 {
+	const char *why = "bad large-send headers";
 	struct virtio_net_hdr vh = {0};
 	uint8_t fh[FRAME_HDR_COPY + 4];
 	struct iovec iov[2 + STREAM_IOV];
@@ -463,15 +477,19 @@ static void tx_frame(struct netvsp *n, const struct stream *s, uint64_t off,
 	}
 	int rest = stream_slice(s, off + take, ti->data_len - take, iov + niov, STREAM_IOV);
 
-	if (rest < 0)
+	if (rest < 0) {
+		why = "frame outside the packet";
 		goto drop;
-	if (writev(n->fd, iov, niov + rest) < 0)
+	}
+	if (writev(n->fd, iov, niov + rest) < 0) {
+		why = strerror(errno);
 		goto drop;
+	}
 	n->stats.tx_frames++;
 	n->stats.tx_bytes += flen;
 	return;
 drop:
-	n->stats.tx_dropped++;
+	drop(n, q, &n->stats.tx_dropped, why);
 }
 
 /* The RNDIS messages of one SEND_RNDIS_PKT; -EINVAL when malformed (why). */
@@ -497,7 +515,7 @@ static int tx_messages(struct netvsp *n, struct netvsp_queue *q, const char **wh
 			stream_copy(s, off, hdr, hl);
 			if (rndis_parse_packet(hdr, hl, len, &ti, why))
 				return -EINVAL;
-			tx_frame(n, s, off + ti.data_offset, &ti);
+			tx_frame(n, q, s, off + ti.data_offset, &ti);
 		} else {
 			uint8_t resp[RNDIS_RESPONSE_MAX];
 			uint32_t rlen;
@@ -638,14 +656,15 @@ static uint32_t setup_send(struct netvsp *n, struct netvsp_queue *q, uint32_t gp
 
 static void on_nvsp(struct netvsp *n, struct netvsp_queue *q, const struct vmbus_packet *pkt)
 {
-	struct nvsp_msg m = {0}, c = {0};
+	struct nvsp_msg m, c = {0};
 	bool want_comp = pkt->flags & VMBUS_PKT_FLAG_COMPLETION_REQUESTED;
 
-	if (pkt->len < 4) {
-		fail(q, "NVSP message too short");
+	const char *why = NULL;
+
+	if (nvsp_parse(pkt->data, pkt->len, &m, &why)) {
+		fail(q, why);
 		return;
 	}
-	memcpy(&m, pkt->data, pkt->len < sizeof(m) ? pkt->len : sizeof(m));
 	switch (m.type) {
 	case NVSP_MSG_INIT: {
 		static const uint32_t known[] = {NVSP_VERSION_61, NVSP_VERSION_6, NVSP_VERSION_5,
@@ -693,6 +712,11 @@ static void on_nvsp(struct netvsp *n, struct netvsp_queue *q, const struct vmbus
 		c.send_buf_complete.status = setup_send(n, q, m.send_buffer.gpadl);
 		c.send_buf_complete.section_size =
 		    c.send_buf_complete.status == NVSP_STATUS_SUCCESS ? q->send_size : 0;
+		vmbus_channel_log(q->chan,
+				  "netvsp: NVSP %#x, NDIS MTU %u, receive buffer %u x %u B, send "
+				  "buffer %u x %u B",
+				  q->nvsp_version, q->ndis_mtu, q->sub_count, q->sub_size,
+				  q->send_count, q->send_size);
 		send_comp(q, pkt->trans_id, &c);
 		return;
 	case NVSP_MSG1_REVOKE_RECV_BUF:
@@ -829,9 +853,16 @@ static void on_close(struct vmbus_channel *chan, void *ctx)
 	struct netvsp *n = ctx;
 	struct netvsp_queue *q = n->q;
 
-	(void)chan;
 	if (!q)
 		return;
+	vmbus_channel_log(
+	    chan,
+	    "netvsp: closed: NVSP %#x, to host %llu frames %llu bytes %llu dropped, "
+	    "to guest %llu frames %llu bytes %llu dropped, %llu control messages",
+	    q->nvsp_version, (unsigned long long)n->stats.tx_frames,
+	    (unsigned long long)n->stats.tx_bytes, (unsigned long long)n->stats.tx_dropped,
+	    (unsigned long long)n->stats.rx_frames, (unsigned long long)n->stats.rx_bytes,
+	    (unsigned long long)n->stats.rx_dropped, (unsigned long long)n->stats.control_msgs);
 	drop_recv(q);
 	drop_send(q);
 	close(q->epfd);

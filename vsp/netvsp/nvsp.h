@@ -134,4 +134,10 @@ struct nvsp_xfer_hdr {
 	uint32_t byte_count, byte_offset;
 } NVSP_PACKED;
 
+/*
+ * Copy a guest's NVSP message (len bytes) into *out, zero-padded, and check
+ * that it is long enough for its type. 0, or -EINVAL with *why.
+ */
+int nvsp_parse(const uint8_t *data, uint32_t len, struct nvsp_msg *out, const char **why);
+
 #endif /* NETVSP_NVSP_H */
