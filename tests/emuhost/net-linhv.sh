@@ -47,7 +47,8 @@ if ping -c 3 -W 2 10.77.0.1 >/dev/null 2>&1; then echo GUEST-PING-OK; else echo 
 echo "GUEST-OPERSTATE $(cat /sys/class/net/eth0/operstate)"
 # host to guest
 echo GUEST-LISTEN
-nc -l -p 5000 >/tmp/rx
+# (busybox nc quits when its stdin ends: -e gives the listener the socket as stdin)
+nc -l -p 5000 -e sh -c 'cat >/tmp/rx'
 echo "GUEST-RXBYTES $(wc -c </tmp/rx)"
 echo "GUEST-RXMD5 $(md5sum </tmp/rx)"
 rm -f /tmp/rx
@@ -76,6 +77,20 @@ sleep 1
 ip link set eth0 up
 sleep 2
 if ping -c 3 -W 2 10.77.0.1 >/dev/null 2>&1; then echo GUEST-PING2-OK; else echo GUEST-PING2-FAIL; fi
+# jumbo frames: hv_netvsc reopens the channel with new buffers for MTU 9000
+ip link set eth0 mtu 9000
+sleep 3
+echo "GUEST-MTU $(cat /sys/class/net/eth0/mtu)"
+i=0
+until ping -c 1 -W 2 -s 8000 10.77.0.1 >/dev/null 2>&1; do
+	i=$((i + 1))
+	[ $i -lt 20 ] || break
+	sleep 1
+done
+if ping -c 3 -W 2 -s 8000 10.77.0.1 >/dev/null 2>&1; then echo GUEST-JUMBO-OK; else echo GUEST-JUMBO-FAIL; fi
+ip link set eth0 mtu 1500
+sleep 3
+if ping -c 3 -W 2 10.77.0.1 >/dev/null 2>&1; then echo GUEST-PING3-OK; else echo GUEST-PING3-FAIL; fi
 echo GUEST-NET-DONE
 while :; do sleep 1; done
 G
@@ -121,7 +136,7 @@ echo "host to guest: $MB MiB in $(echo "$t1 - $t0" | bc) s"
 rm -f "$tmp/blob"
 
 # guest to host
-busybox nc -l -p 5001 >"$tmp/rx" &
+busybox nc -l -p 5001 -e sh -c "cat >$tmp/rx" </dev/null &
 ncpid=$!
 t0=$(date +%s.%N)
 wait_log '^GUEST-TXDONE' 900
@@ -140,17 +155,41 @@ ip link set "$TAP" carrier off
 wait_log '^GUEST-CARRIER-DOWN' 90
 check_grep "guest sees the TAP's carrier go down" '^GUEST-CARRIER-DOWN 0' "$log"
 ip link set "$TAP" carrier on
+ip link set "$TAP" mtu 9000
 wait_log '^GUEST-CARRIER-UP' 90
 check_grep "guest sees the TAP's carrier come back" '^GUEST-CARRIER-UP 1' "$log"
 wait_log '^GUEST-NET-DONE' 120
 check_grep "guest: eth0 down/up, then ping again" '^GUEST-PING2-OK' "$log"
+check_grep "guest: MTU 9000 set" '^GUEST-MTU 9000' "$log"
+check_grep "guest: 8000-byte pings at MTU 9000" '^GUEST-JUMBO-OK' "$log"
+check_grep "guest: back to MTU 1500, ping again" '^GUEST-PING3-OK' "$log"
 
 kill "$pid" 2>/dev/null
 wait "$pid"
 i=0
 while ip link show "$TAP" >/dev/null 2>&1 && [ $i -lt 10 ]; do sleep 1; i=$((i + 1)); done
 if ip link show "$TAP" >/dev/null 2>&1; then fail "the TAP is gone after vmwp exits"; else pass "the TAP is gone after vmwp exits"; fi
-grep -E 'vmbus: .*closing the channel' "$log" | head -n 5
+grep -E 'vmbus: .*closing the channel|netvsp' "$log" | head -n 10
+if grep -qE 'vmbus: .*closing the channel' "$log"; then fail "no channel closed for a protocol error"; else pass "no channel closed for a protocol error"; fi
+
+# --nic bridge=BR: vmwp creates a TAP on the bridge; it goes away with vmwp, even on SIGKILL.
+BR=lnetbr0
+ip link add "$BR" type bridge && ip link set "$BR" up
+blog=$out/bridge.log
+"$B" --backend "$BACKEND" --kernel "$K" --initrd "$tmp/net.cpio.gz" --cpus 1 --memory 256M \
+	--nic "bridge=$BR" --cmdline "console=ttyS0 quiet" >"$blog" 2>&1 </dev/null &
+bpid=$!
+i=0
+while [ -z "$(ip -o link show master "$BR" 2>/dev/null)" ] && [ $i -lt 30 ]; do sleep 1; i=$((i + 1)); done
+port=$(ip -o link show master "$BR" 2>/dev/null | awk -F': ' '{ print $2 }' | head -n 1)
+if [ -n "$port" ]; then pass "--nic bridge: a TAP ($port) is on the bridge while vmwp runs"; else fail "--nic bridge: a TAP is on the bridge while vmwp runs" "$(tail -n 3 "$blog" | tr '\n' '|')"; fi
+check_grep "--nic bridge: vmwp reports a default MAC from the locally administered range" 'nic 0: .* on bridge lnetbr0, mac 02:4c:' "$blog"
+kill -9 "$bpid"
+wait "$bpid" 2>/dev/null
+i=0
+while [ -n "$port" ] && ip link show "$port" >/dev/null 2>&1 && [ $i -lt 10 ]; do sleep 1; i=$((i + 1)); done
+if [ -n "$port" ] && ! ip link show "$port" >/dev/null 2>&1; then pass "--nic bridge: the TAP is gone after SIGKILL"; else fail "--nic bridge: the TAP is gone after SIGKILL"; fi
+ip link del "$BR"
 backend_unload "$BACKEND" "the network tier" "$out/dmesg.txt"
 rm -rf "$tmp"
 check_done

@@ -27,6 +27,7 @@
 	VMBUS_GUID_INIT(0xf8615163, 0xdf3e, 0x46c5, 0x91, 0x3f, 0xf2, 0xd2, 0xf9, 0x65, 0xed, 0x0e)
 
 #define SEND_SECTION_SIZE 6144
+#define NETVSP_MAX_MTU 9000
 #define RX_BUDGET 64
 #define MAX_PENDING_COMPLETIONS 65536
 #define MAX_PENDING_CONTROL 64
@@ -610,11 +611,15 @@ static void drop_send(struct netvsp_queue *q)
 
 static uint32_t setup_recv(struct netvsp *n, struct netvsp_queue *q, uint32_t gpadl)
 {
-	/* one frame (with a VLAN tag) and its RNDIS header per sub-allocation */
-	uint32_t frame = q->ndis_mtu > 1514 ? q->ndis_mtu : 1514;
+	/*
+	 * One frame (with a VLAN tag) and its RNDIS header per sub-allocation,
+	 * sized for the guest's MTU (SEND_NDIS_CONFIG; a change of MTU brings a
+	 * new receive buffer), or for the largest MTU offered without it.
+	 */
+	uint32_t frame = q->ndis_mtu ? q->ndis_mtu : n->cfg.mtu + 14;
 
-	if (n->cfg.mtu + 14 > frame)
-		frame = n->cfg.mtu + 14;
+	if (frame < 1514)
+		frame = 1514;
 	if (q->have_recv || vmbus_gpadl_view_get(q->chan, gpadl, &q->recv))
 		return NVSP_STATUS_FAILURE;
 	q->have_recv = true;
@@ -906,7 +911,8 @@ int netvsp_create(const struct netvsp_params *p, struct netvsp **out)
 		return -ENOMEM;
 	n->fd = p->fd;
 	memcpy(n->cfg.mac, p->mac, 6);
-	n->cfg.mtu = p->mtu ? p->mtu : 1500;
+	/* Offer jumbo frames: the guest starts at 1500 and may go up to this. */
+	n->cfg.mtu = p->mtu > NETVSP_MAX_MTU ? p->mtu : NETVSP_MAX_MTU;
 	n->cfg.link_speed = p->link_speed ? p->link_speed : 100000000; /* 10 Gbit/s */
 	n->cfg.link_up = p->link_up;
 	atomic_store(&n->link_up, p->link_up);

@@ -23,7 +23,7 @@ struct netvsp_params {
 	struct vmbus_server *server;
 	struct vmbus_guid instance;
 	uint8_t mac[6];
-	uint32_t mtu;	     /* reported to the guest; 0: 1500 */
+	uint32_t mtu;	     /* the backend's; the guest may use up to max(mtu, 9000) */
 	uint32_t link_speed; /* units of 100 bit/s; 0: 10 Gbit/s */
 	int fd;		     /* the backend; netvsp does not close it */
 	bool link_up;
