@@ -174,6 +174,7 @@ if grep -qE 'vmbus: .*closing the channel' "$log"; then fail "no channel closed 
 
 # --nic bridge=BR: vmwp creates a TAP on the bridge; it goes away with vmwp, even on SIGKILL.
 BR=lnetbr0
+modprobe bridge 2>/dev/null
 ip link add "$BR" type bridge && ip link set "$BR" up
 blog=$out/bridge.log
 "$B" --backend "$BACKEND" --kernel "$K" --initrd "$tmp/net.cpio.gz" --cpus 1 --memory 256M \

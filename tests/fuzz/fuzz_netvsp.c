@@ -14,8 +14,8 @@
 #include "nvsp.h"
 #include "rndis.h"
 
-static void rndis_stream(struct rndis_state *st, const struct rndis_config *cfg,
-			 const uint8_t *p, uint32_t len)
+static void rndis_stream(struct rndis_state *st, const struct rndis_config *cfg, const uint8_t *p,
+			 uint32_t len)
 {
 	uint32_t off = 0;
 

@@ -233,7 +233,8 @@ START_TEST(packets)
 	uint8_t m[2048];
 	struct rndis_tx_info ti;
 	const char *why;
-	uint32_t types[2] = {RNDIS_PPI_LSO, RNDIS_PPI_VLAN}, vals[2] = {1448 | 34u << 20 | 1u << 30, 5};
+	uint32_t types[2] = {RNDIS_PPI_LSO, RNDIS_PPI_VLAN},
+		 vals[2] = {1448 | 34u << 20 | 1u << 30, 5};
 	uint32_t len = mk_packet(m, 1000, 2, types, vals);
 
 	ck_assert_int_eq(rndis_parse_packet(m, len < 256 ? len : 256, len, &ti, &why), 0);
