@@ -69,6 +69,8 @@ struct netvsp_queue {
 	uint32_t sub_size, sub_count, send_size, send_count;
 	uint32_t *free_slots, nfree;
 	uint8_t *inflight;
+	uint32_t
+	    recv_gen; /* in every receive trans_id: completions for an old buffer are dropped */
 
 	struct pending_comp *comps;
 	uint32_t ncomps, comps_cap;
@@ -258,9 +260,9 @@ static int send_xfer(struct netvsp_queue *q, uint32_t slot, uint32_t len)
 		struct nvsp_rndis_pkt p;
 	} __attribute__((packed))
 	m = {NVSP_MSG1_SEND_RNDIS_PKT, {NVSP_CHANNEL_DATA, NVSP_NO_SECTION, 0}};
-	int ret = vmbus_channel_send_raw(q->chan, VMBUS_PKT_DATA_USING_XFER_PAGES,
-					 VMBUS_PKT_FLAG_COMPLETION_REQUESTED, slot + 1ull, &x,
-					 sizeof(x), &m, sizeof(m));
+	int ret = vmbus_channel_send_raw(
+	    q->chan, VMBUS_PKT_DATA_USING_XFER_PAGES, VMBUS_PKT_FLAG_COMPLETION_REQUESTED,
+	    (uint64_t)q->recv_gen << 32 | (slot + 1ull), &x, sizeof(x), &m, sizeof(m));
 
 	if (ret == 0)
 		q->inflight[slot] = 1;
@@ -623,6 +625,7 @@ static uint32_t setup_recv(struct netvsp *n, struct netvsp_queue *q, uint32_t gp
 	if (q->have_recv || vmbus_gpadl_view_get(q->chan, gpadl, &q->recv))
 		return NVSP_STATUS_FAILURE;
 	q->have_recv = true;
+	q->recv_gen++;
 	q->sub_size = (RNDIS_RX_HDR_LEN + frame + 4 + 63) & ~63u;
 	q->sub_count = q->recv.bytes / q->sub_size;
 	if (q->sub_count < 2) {
@@ -750,9 +753,12 @@ static void on_nvsp(struct netvsp *n, struct netvsp_queue *q, const struct vmbus
 
 static void on_completion(struct netvsp *n, struct netvsp_queue *q, const struct vmbus_packet *pkt)
 {
-	uint64_t slot = pkt->trans_id - 1;
+	uint64_t slot = (uint32_t)pkt->trans_id - 1ull;
 
-	if (!q->have_recv || pkt->trans_id == 0 || slot >= q->sub_count || !q->inflight[slot]) {
+	/* A late completion for a revoked receive buffer is harmless. */
+	if (!q->have_recv || pkt->trans_id >> 32 != q->recv_gen)
+		return;
+	if ((uint32_t)pkt->trans_id == 0 || slot >= q->sub_count || !q->inflight[slot]) {
 		fail(q, "completion for a receive packet that is not outstanding");
 		return;
 	}
