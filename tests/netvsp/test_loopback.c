@@ -99,7 +99,7 @@ static void complete_rx(struct env *e, uint64_t tid)
 			 VSC_RING_OK);
 }
 
-static void setup(struct env *e)
+static void setup_caps(struct env *e, uint64_t ndis_caps)
 {
 	struct netvsp_params p = {.mac = {2, 0x4c, 0, 0, 0, 7}, .mtu = 1500, .link_up = true};
 	const struct vsc_offer *o;
@@ -129,6 +129,7 @@ static void setup(struct env *e)
 	memset(&m, 0, sizeof(m));
 	m.type = NVSP_MSG2_SEND_NDIS_CONFIG;
 	m.ndis_config.mtu = 1514;
+	m.ndis_config.capabilities = ndis_caps;
 	ck_assert_int_eq(vsc_channel_send(&e->ch, VMBUS_PKT_DATA_INBAND, 0, 0, &m, sizeof(m)),
 			 VSC_RING_OK);
 	m.type = NVSP_MSG1_SEND_NDIS_VERSION;
@@ -170,6 +171,11 @@ static void setup(struct env *e)
 	ck_assert_uint_eq(c.type, NVSP_MSG1_SEND_SEND_BUF_COMPLETE);
 	ck_assert_uint_eq(c.send_buf_complete.status, NVSP_STATUS_SUCCESS);
 	ck_assert_uint_eq(c.send_buf_complete.section_size, 6144);
+}
+
+static void setup(struct env *e)
+{
+	setup_caps(e, 0);
 }
 
 static void teardown(struct env *e)
@@ -378,6 +384,50 @@ START_TEST(large_send_fixup)
 }
 END_TEST
 
+/* With RSC, a 5000-byte frame arrives as 4 pieces of one coalesced frame. */
+START_TEST(coalesced_frame)
+{
+	struct env e;
+	static uint8_t frame[5000], buf[2048], whole[5000];
+	struct virtio_net_hdr vh = {0};
+	struct iovec iov[2] = {{&vh, sizeof(vh)}, {frame, sizeof(frame)}};
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+	const struct vmbus_packet_descriptor *d = (const void *)buf;
+	uint32_t len, ranges, at = 0;
+
+	setup_caps(&e, 1ull << 7);
+	rndis_up(&e);
+	for (unsigned i = 0; i < sizeof(frame); i++)
+		frame[i] = (uint8_t)(i * 7 + 3);
+	vh.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	ck_assert_int_eq(sendmsg(e.sock[1], &mh, 0), (ssize_t)(sizeof(vh) + sizeof(frame)));
+	recv_one(&e, buf, sizeof(buf), &len);
+	ck_assert_uint_eq(d->type, VMBUS_PKT_DATA_USING_XFER_PAGES);
+	ranges = get32(buf + 20);
+	ck_assert_uint_eq(ranges, (sizeof(frame) + e.sub_size - RNDIS_RX_HDR_LEN - 1) /
+				      (e.sub_size - RNDIS_RX_HDR_LEN));
+	ck_assert_uint_ge(d->offset8 * 8u, 24 + 8 * ranges);
+	for (uint32_t j = 0; j < ranges; j++) {
+		uint32_t rlen = get32(buf + 24 + 8 * j), off = get32(buf + 28 + 8 * j);
+		const uint8_t *r = e.recv + off;
+		uint8_t want = 1 | (j == 0 ? 2 : 0) | (j + 1 == ranges ? 4 : 0);
+		struct rndis_tx_info ti;
+		const char *why;
+
+		ck_assert_int_eq(rndis_parse_packet(r, RNDIS_RX_HDR_LEN, rlen, &ti, &why), 0);
+		ck_assert_uint_eq(get32(r + 64), RNDIS_PPI_PKTINFO_ID);
+		ck_assert_uint_eq(r[73], want);
+		ck_assert(ti.csum & RNDIS_CSUM_RX_IP_INVALID);
+		memcpy(whole + at, r + ti.data_offset, ti.data_len);
+		at += ti.data_len;
+	}
+	ck_assert_uint_eq(at, sizeof(frame));
+	ck_assert_mem_eq(whole, frame, sizeof(frame));
+	complete_rx(&e, d->trans_id);
+	teardown(&e);
+}
+END_TEST
+
 /* After a bad input: the channel is closed and the reason logged. */
 static void expect_closed(struct env *e, const char *why)
 {
@@ -476,6 +526,6 @@ START_TEST(hostile_short_nvsp)
 END_TEST
 
 TEST_MAIN("netvsp-loopback", negotiate_and_control, frames_both_ways, large_send_fixup,
-	  hostile_section_index, hostile_section_size, hostile_rndis_lengths,
+	  coalesced_frame, hostile_section_index, hostile_section_size, hostile_rndis_lengths,
 	  hostile_rndis_data_offset, hostile_short_control, hostile_unknown_completion,
 	  hostile_short_nvsp)

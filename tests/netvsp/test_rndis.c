@@ -296,7 +296,7 @@ START_TEST(builders)
 	struct rndis_tx_info ti;
 	const char *why;
 
-	rndis_build_rx_hdr(h, 1514, RNDIS_CSUM_RX_TCP_OK);
+	rndis_build_rx_hdr(h, 1514, RNDIS_CSUM_RX_TCP_OK, 0, 0);
 	ck_assert_uint_eq(rd(h), RNDIS_MSG_PACKET);
 	ck_assert_uint_eq(rd(h + 4), RNDIS_RX_HDR_LEN + 1514);
 	/* our own header parses back, as the guest would read it */

@@ -9,6 +9,7 @@
  * it back.
  */
 #include <errno.h>
+#include <linux/if_tun.h>
 #include <linux/virtio_net.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -28,6 +30,9 @@
 
 #define SEND_SECTION_SIZE 6144
 #define NETVSP_MAX_MTU 9000
+#define RSC_MAX_FRAME (65535 + 14 + 4) /* a GSO frame from the backend */
+#define RSC_MAX_PIECES 48	       /* sub-allocations per coalesced frame */
+#define NDIS_CONFIG_CAP_RSC (1ull << 7)
 #define RX_BUDGET 64
 #define MAX_PENDING_COMPLETIONS 65536
 #define MAX_PENDING_CONTROL 64
@@ -69,6 +74,11 @@ struct netvsp_queue {
 	uint32_t sub_size, sub_count, send_size, send_count;
 	uint32_t *free_slots, nfree;
 	uint8_t *inflight;
+	uint32_t *chain; /* the next piece of the same transfer, or UINT32_MAX */
+	bool rsc;	 /* coalesced frames: NVSP 6.1 and the guest asked for RSC */
+	uint32_t rx_seq;
+	struct iovec *rx_iov; /* vnet header, the pieces of up to RSC_MAX_PIECES slots, spill */
+	uint32_t slot_iov;    /* most iovecs one sub-allocation can need */
 	uint32_t
 	    recv_gen; /* in every receive trans_id: completions for an old buffer are dropped */
 
@@ -248,24 +258,36 @@ static uint32_t slot_offset(const struct netvsp_queue *q, uint32_t slot)
 	return slot * q->sub_size;
 }
 
-/* Offer one filled sub-allocation to the guest. 0, -EAGAIN (ring full). */
-static int send_xfer(struct netvsp_queue *q, uint32_t slot, uint32_t len)
+/*
+ * Offer m filled sub-allocations (one frame, or the pieces of one coalesced
+ * frame) in one transfer-page packet; the completion frees them all.
+ * 0 or -EAGAIN (ring full).
+ */
+static int send_xfer(struct netvsp_queue *q, const uint32_t *slots, const uint32_t *lens,
+		     uint32_t m)
 {
-	struct nvsp_xfer_hdr x = {.pageset_id = NVSP_RECV_BUF_ID,
-				  .range_count = 1,
-				  .byte_count = len,
-				  .byte_offset = slot_offset(q, slot)};
+	uint32_t x[2 + 2 * RSC_MAX_PIECES];
 	struct {
 		uint32_t type;
 		struct nvsp_rndis_pkt p;
 	} __attribute__((packed))
-	m = {NVSP_MSG1_SEND_RNDIS_PKT, {NVSP_CHANNEL_DATA, NVSP_NO_SECTION, 0}};
-	int ret = vmbus_channel_send_raw(
-	    q->chan, VMBUS_PKT_DATA_USING_XFER_PAGES, VMBUS_PKT_FLAG_COMPLETION_REQUESTED,
-	    (uint64_t)q->recv_gen << 32 | (slot + 1ull), &x, sizeof(x), &m, sizeof(m));
+	msg = {NVSP_MSG1_SEND_RNDIS_PKT, {NVSP_CHANNEL_DATA, NVSP_NO_SECTION, 0}};
+	int ret;
 
-	if (ret == 0)
-		q->inflight[slot] = 1;
+	x[0] = NVSP_RECV_BUF_ID; /* pageset id; sender_owns_set and reserved 0 */
+	x[1] = m;
+	for (uint32_t j = 0; j < m; j++) {
+		x[2 + 2 * j] = lens[j];
+		x[3 + 2 * j] = slot_offset(q, slots[j]);
+	}
+	ret = vmbus_channel_send_raw(
+	    q->chan, VMBUS_PKT_DATA_USING_XFER_PAGES, VMBUS_PKT_FLAG_COMPLETION_REQUESTED,
+	    (uint64_t)q->recv_gen << 32 | (slots[0] + 1ull), x, 8 + 8 * m, &msg, sizeof(msg));
+	if (ret == 0) {
+		q->inflight[slots[0]] = 1;
+		for (uint32_t j = 0; j < m; j++)
+			q->chain[slots[j]] = j + 1 < m ? slots[j + 1] : UINT32_MAX;
+	}
 	return ret;
 }
 
@@ -279,7 +301,7 @@ static void flush_ctl(struct netvsp_queue *q)
 		if (c->len > q->sub_size ||
 		    vmbus_gpadl_view_copy(&q->recv, slot_offset(q, slot), c->data, c->len, true))
 			return;
-		if (send_xfer(q, slot, c->len))
+		if (send_xfer(q, &slot, &c->len, 1))
 			return;
 		q->nfree--;
 		q->ctl_head = (q->ctl_head + 1) % MAX_PENDING_CONTROL;
@@ -321,14 +343,21 @@ static void report_link(struct netvsp *n, struct netvsp_queue *q)
 
 /* ---- host to guest frames ---- */
 
+/*
+ * Read one backend frame straight into free sub-allocations, behind room for
+ * the RNDIS header. With RSC on, the backend may hand over a large (GSO)
+ * frame; its pieces fill several sub-allocations and go out as one
+ * coalesced frame (one transfer-page packet, one range per piece).
+ */
 static void rx_frames(struct netvsp *n, struct netvsp_queue *q)
 {
 	for (int budget = RX_BUDGET; budget; budget--) {
 		struct virtio_net_hdr vh;
 		uint8_t hdr[RNDIS_RX_HDR_LEN], spill;
-		struct iovec iov[2 + SECTION_IOV + 1];
-		uint32_t slot, cap, csum = 0;
-		int niov;
+		struct iovec *iov = q->rx_iov;
+		uint32_t slots[RSC_MAX_PIECES], lens[RSC_MAX_PIECES];
+		uint32_t cap, need, k, m, len, csum = 0;
+		int niov = 1;
 		ssize_t got;
 
 		flush_ctl(q);
@@ -339,43 +368,73 @@ static void rx_frames(struct netvsp *n, struct netvsp_queue *q)
 			n->stats.rx_dropped++;
 			continue;
 		}
-		if (q->nctl || !q->have_recv || !q->nfree ||
-		    vmbus_channel_send_space(q->chan) < 128) {
+		if (!q->have_recv) {
 			arm_rx(n, q, false);
 			return;
 		}
-		slot = q->free_slots[q->nfree - 1];
 		cap = q->sub_size - RNDIS_RX_HDR_LEN;
-		iov[0].iov_base = &vh;
-		iov[0].iov_len = VNET_HDR_LEN;
-		niov = vmbus_gpadl_view_iov(&q->recv, slot_offset(q, slot) + RNDIS_RX_HDR_LEN, cap,
-					    iov + 1, SECTION_IOV);
-		if (niov < 0) {
-			fail(q, "receive buffer view");
+		need = q->rsc ? (RSC_MAX_FRAME + cap - 1) / cap : 1;
+		if (need > RSC_MAX_PIECES)
+			need = RSC_MAX_PIECES;
+		if (need > q->sub_count)
+			need = q->sub_count;
+		if (q->nctl || q->nfree < need ||
+		    vmbus_channel_send_space(q->chan) < 128 + 8 * need) {
+			arm_rx(n, q, false);
 			return;
 		}
-		iov[1 + niov].iov_base = &spill; /* a longer frame lands here: dropped */
-		iov[1 + niov].iov_len = 1;
-		got = readv(n->fd, iov, niov + 2);
+		iov[0].iov_base = &vh;
+		iov[0].iov_len = VNET_HDR_LEN;
+		for (k = 0; k < need; k++) {
+			int r;
+
+			slots[k] = q->free_slots[q->nfree - 1 - k];
+			r = vmbus_gpadl_view_iov(&q->recv,
+						 slot_offset(q, slots[k]) + RNDIS_RX_HDR_LEN, cap,
+						 iov + niov, 3);
+			if (r < 0) {
+				fail(q, "receive buffer view");
+				return;
+			}
+			niov += r;
+		}
+		iov[niov].iov_base = &spill; /* a longer frame lands here: dropped */
+		iov[niov].iov_len = 1;
+		got = readv(n->fd, iov, niov + 1);
 		if (got < 0)
 			return; /* EAGAIN: drained */
-		if (got <= (ssize_t)VNET_HDR_LEN || (uint64_t)got > VNET_HDR_LEN + cap) {
+		if (got <= (ssize_t)VNET_HDR_LEN ||
+		    (uint64_t)got > VNET_HDR_LEN + (uint64_t)cap * need) {
 			drop(n, q, &n->stats.rx_dropped,
-			     "backend frame larger than a sub-allocation");
+			     "backend frame larger than the receive space");
 			continue;
 		}
+		len = (uint32_t)got - VNET_HDR_LEN;
+		m = (len + cap - 1) / cap;
 		if (vh.flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID))
 			csum = RNDIS_CSUM_RX_TCP_OK | RNDIS_CSUM_RX_UDP_OK;
-		rndis_build_rx_hdr(hdr, (uint32_t)got - VNET_HDR_LEN, csum);
-		vmbus_gpadl_view_copy(&q->recv, slot_offset(q, slot), hdr, sizeof(hdr), true);
-		if (send_xfer(q, slot, RNDIS_RX_HDR_LEN + (uint32_t)got - VNET_HDR_LEN)) {
+		if (m > 1) /* one IPv4 header for all pieces: the guest recomputes its sum */
+			csum |= RNDIS_CSUM_RX_IP_OK | RNDIS_CSUM_RX_IP_INVALID;
+		for (uint32_t j = 0; j < m; j++) {
+			uint32_t piece = j + 1 < m ? cap : len - j * cap;
+			uint32_t rsc = m > 1 ? RNDIS_RSC_SUBALLOC | (j == 0 ? RNDIS_RSC_FIRST : 0) |
+						   (j + 1 == m ? RNDIS_RSC_LAST : 0)
+					     : 0;
+
+			rndis_build_rx_hdr(hdr, piece, csum, rsc, (uint16_t)q->rx_seq);
+			vmbus_gpadl_view_copy(&q->recv, slot_offset(q, slots[j]), hdr, sizeof(hdr),
+					      true);
+			lens[j] = RNDIS_RX_HDR_LEN + piece;
+		}
+		q->rx_seq++;
+		if (send_xfer(q, slots, lens, m)) {
 			drop(n, q, &n->stats.rx_dropped, "guest ring full");
 			arm_rx(n, q, false);
 			return;
 		}
-		q->nfree--;
+		q->nfree -= m;
 		n->stats.rx_frames++;
-		n->stats.rx_bytes += (uint64_t)got - VNET_HDR_LEN;
+		n->stats.rx_bytes += len;
 	}
 }
 
@@ -591,6 +650,16 @@ static void on_rndis_pkt(struct netvsp *n, struct netvsp_queue *q, const struct 
 
 /* ---- NVSP control ---- */
 
+/* Large frames from the TAP only when the guest takes coalesced frames. */
+static void set_backend_offload(struct netvsp *n, bool tso)
+{
+	unsigned long f = TUN_F_CSUM | (tso ? TUN_F_TSO4 | TUN_F_TSO6 : 0);
+
+	if (ioctl(n->fd, TUNSETOFFLOAD, f)) {
+		/* not a TAP (tests): it sends what it sends */
+	}
+}
+
 static void drop_recv(struct netvsp_queue *q)
 {
 	if (q->have_recv)
@@ -598,8 +667,12 @@ static void drop_recv(struct netvsp_queue *q)
 	q->have_recv = false;
 	free(q->free_slots);
 	free(q->inflight);
+	free(q->chain);
+	free(q->rx_iov);
+	q->rx_iov = NULL;
 	q->free_slots = NULL;
 	q->inflight = NULL;
+	q->chain = NULL;
 	q->nfree = q->sub_count = 0;
 }
 
@@ -634,12 +707,17 @@ static uint32_t setup_recv(struct netvsp *n, struct netvsp_queue *q, uint32_t gp
 	}
 	q->free_slots = malloc(q->sub_count * sizeof(uint32_t));
 	q->inflight = calloc(q->sub_count, 1);
-	if (!q->free_slots || !q->inflight) {
+	q->chain = malloc(q->sub_count * sizeof(uint32_t));
+	q->slot_iov = q->sub_size / 4096 + 2;
+	q->rx_iov = malloc((2 + (size_t)RSC_MAX_PIECES * q->slot_iov) * sizeof(struct iovec));
+	if (!q->free_slots || !q->inflight || !q->chain || !q->rx_iov) {
 		drop_recv(q);
 		return NVSP_STATUS_FAILURE;
 	}
-	for (uint32_t i = 0; i < q->sub_count; i++)
+	for (uint32_t i = 0; i < q->sub_count; i++) {
 		q->free_slots[i] = q->sub_count - 1 - i;
+		q->chain[i] = UINT32_MAX;
+	}
 	q->nfree = q->sub_count;
 	n->stats.recv_sub_alloc_size = q->sub_size;
 	n->stats.recv_sub_allocs = q->sub_count;
@@ -697,6 +775,8 @@ static void on_nvsp(struct netvsp *n, struct netvsp_queue *q, const struct vmbus
 		break;
 	case NVSP_MSG2_SEND_NDIS_CONFIG:
 		q->ndis_mtu = m.ndis_config.mtu;
+		q->rsc = q->nvsp_version >= NVSP_VERSION_61 &&
+			 (m.ndis_config.capabilities & NDIS_CONFIG_CAP_RSC);
 		if (q->ndis_mtu > 65535 + 14)
 			q->ndis_mtu = 65535 + 14;
 		break;
@@ -711,6 +791,7 @@ static void on_nvsp(struct netvsp *n, struct netvsp_queue *q, const struct vmbus
 			c.recv_buf_complete.section.sub_alloc_size = q->sub_size;
 			c.recv_buf_complete.section.num_sub_allocs = q->sub_count;
 			c.recv_buf_complete.section.end_offset = q->sub_size * q->sub_count;
+			set_backend_offload(n, q->rsc);
 			arm_rx(n, q, true);
 		}
 		send_comp(q, pkt->trans_id, &c);
@@ -763,7 +844,13 @@ static void on_completion(struct netvsp *n, struct netvsp_queue *q, const struct
 		return;
 	}
 	q->inflight[slot] = 0;
-	q->free_slots[q->nfree++] = (uint32_t)slot;
+	for (uint32_t sl = (uint32_t)slot, k = 0; sl != UINT32_MAX && k < RSC_MAX_PIECES; k++) {
+		uint32_t next = q->chain[sl];
+
+		q->chain[sl] = UINT32_MAX;
+		q->free_slots[q->nfree++] = sl;
+		sl = next;
+	}
 	flush_ctl(q);
 	arm_rx(n, q, true);
 }
@@ -876,6 +963,7 @@ static void on_close(struct vmbus_channel *chan, void *ctx)
 	    (unsigned long long)n->stats.rx_dropped, (unsigned long long)n->stats.control_msgs);
 	drop_recv(q);
 	drop_send(q);
+	set_backend_offload(n, false);
 	close(q->epfd);
 	free(q->comps);
 	free(q);

@@ -373,7 +373,8 @@ int rndis_parse_packet(const uint8_t *hdr, uint32_t hdr_len, uint32_t msg_len,
 	return 0;
 }
 
-void rndis_build_rx_hdr(uint8_t *hdr, uint32_t frame_len, uint32_t csum_info)
+void rndis_build_rx_hdr(uint8_t *hdr, uint32_t frame_len, uint32_t csum_info, uint32_t rsc,
+			uint16_t pkt_id)
 {
 	memset(hdr, 0, RNDIS_RX_HDR_LEN);
 	put32(hdr, RNDIS_MSG_PACKET);
@@ -381,11 +382,17 @@ void rndis_build_rx_hdr(uint8_t *hdr, uint32_t frame_len, uint32_t csum_info)
 	put32(hdr + 8, RNDIS_RX_HDR_LEN - RNDIS_HDR_LEN); /* data offset */
 	put32(hdr + 12, frame_len);
 	put32(hdr + 28, RNDIS_PACKET_LEN); /* PPI offset */
-	put32(hdr + 32, 16);		   /* PPI length */
+	put32(hdr + 32, 32);		   /* PPI length */
 	put32(hdr + 44, 16);		   /* PPI: size, type, offset, value */
 	put32(hdr + 48, RNDIS_PPI_CHECKSUM);
 	put32(hdr + 52, 12);
 	put32(hdr + 56, csum_info);
+	put32(hdr + 60, 16);
+	put32(hdr + 64, RNDIS_PPI_PKTINFO_ID);
+	put32(hdr + 68, 12);
+	hdr[72] = 1; /* version */
+	hdr[73] = (uint8_t)rsc;
+	put16(hdr + 74, pkt_id);
 }
 
 void rndis_build_indicate(uint8_t *out, uint32_t status)

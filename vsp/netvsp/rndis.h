@@ -64,6 +64,12 @@
 #define RNDIS_CSUM_RX_TCP_OK (1u << 3)
 #define RNDIS_CSUM_RX_UDP_OK (1u << 4)
 #define RNDIS_CSUM_RX_IP_OK (1u << 5)
+#define RNDIS_CSUM_RX_IP_INVALID (1u << 8) /* recompute the IPv4 header checksum */
+/* Receive segment coalescing: the pieces of one frame, one per sub-allocation. */
+#define RNDIS_RSC_SUBALLOC (1u << 0)
+#define RNDIS_RSC_FIRST (1u << 1)
+#define RNDIS_RSC_LAST (1u << 2)
+#define RNDIS_PPI_PKTINFO_ID 0x80000001u /* internal type 1 */
 /* Large send (LSO v2) info. */
 #define RNDIS_LSO_MSS(v) ((v)&0xfffff)
 #define RNDIS_LSO_L4_OFFSET(v) (((v) >> 20) & 0x3ff)
@@ -72,7 +78,7 @@
 
 #define RNDIS_HDR_LEN 8	       /* type, msg_len */
 #define RNDIS_PACKET_LEN 36    /* the PACKET body before any PPI */
-#define RNDIS_RX_HDR_LEN 60    /* what rndis_build_rx_hdr writes */
+#define RNDIS_RX_HDR_LEN 76    /* what rndis_build_rx_hdr writes */
 #define RNDIS_INDICATE_LEN 20  /* what rndis_build_indicate writes */
 #define RNDIS_CONTROL_MAX 4096 /* largest control message accepted */
 #define RNDIS_RESPONSE_MAX 256 /* room rndis_control needs for an answer */
@@ -139,9 +145,14 @@ struct rndis_tx_info {
 int rndis_parse_packet(const uint8_t *hdr, uint32_t hdr_len, uint32_t msg_len,
 		       struct rndis_tx_info *out, const char **why);
 
-/* The RNDIS_RX_HDR_LEN bytes before a received frame of frame_len bytes:
- * the PACKET header and one checksum info (RNDIS_CSUM_RX_*, 0: unknown). */
-void rndis_build_rx_hdr(uint8_t *hdr, uint32_t frame_len, uint32_t csum_info);
+/*
+ * The RNDIS_RX_HDR_LEN bytes before a received frame (or piece of one) of
+ * frame_len bytes: the PACKET header, a checksum info (RNDIS_CSUM_RX_*, 0:
+ * unknown) and a packet id whose rsc flags (RNDIS_RSC_*, 0: a whole frame)
+ * mark the pieces of a coalesced frame.
+ */
+void rndis_build_rx_hdr(uint8_t *hdr, uint32_t frame_len, uint32_t csum_info, uint32_t rsc,
+			uint16_t pkt_id);
 
 /* A status indication (RNDIS_STATUS_MEDIA_*); RNDIS_INDICATE_LEN bytes. */
 void rndis_build_indicate(uint8_t *out, uint32_t status);
