@@ -99,7 +99,7 @@ static void complete_rx(struct env *e, uint64_t tid)
 			 VSC_RING_OK);
 }
 
-static void setup_caps(struct env *e, uint64_t ndis_caps)
+static void setup_caps(struct env *e, uint64_t ndis_caps, uint32_t ndis_mtu)
 {
 	struct netvsp_params p = {.mac = {2, 0x4c, 0, 0, 0, 7}, .mtu = 1500, .link_up = true};
 	const struct vsc_offer *o;
@@ -128,7 +128,7 @@ static void setup_caps(struct env *e, uint64_t ndis_caps)
 	ck_assert_uint_eq(c.init_complete.version, NVSP_VERSION_61);
 	memset(&m, 0, sizeof(m));
 	m.type = NVSP_MSG2_SEND_NDIS_CONFIG;
-	m.ndis_config.mtu = 1514;
+	m.ndis_config.mtu = ndis_mtu;
 	m.ndis_config.capabilities = ndis_caps;
 	ck_assert_int_eq(vsc_channel_send(&e->ch, VMBUS_PKT_DATA_INBAND, 0, 0, &m, sizeof(m)),
 			 VSC_RING_OK);
@@ -175,7 +175,7 @@ static void setup_caps(struct env *e, uint64_t ndis_caps)
 
 static void setup(struct env *e)
 {
-	setup_caps(e, 0);
+	setup_caps(e, 0, 1514);
 }
 
 static void teardown(struct env *e)
@@ -384,18 +384,18 @@ START_TEST(large_send_fixup)
 }
 END_TEST
 
-/* With RSC, a 5000-byte frame arrives as 4 pieces of one coalesced frame. */
-START_TEST(coalesced_frame)
+/* With RSC, a 20000-byte frame arrives in pieces of one coalesced frame (MTU 1500 and 9000). */
+static void coalesced(uint32_t ndis_mtu)
 {
 	struct env e;
-	static uint8_t frame[5000], buf[2048], whole[5000];
+	static uint8_t frame[20000], buf[2048], whole[20000];
 	struct virtio_net_hdr vh = {0};
 	struct iovec iov[2] = {{&vh, sizeof(vh)}, {frame, sizeof(frame)}};
 	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
 	const struct vmbus_packet_descriptor *d = (const void *)buf;
 	uint32_t len, ranges, at = 0;
 
-	setup_caps(&e, 1ull << 7);
+	setup_caps(&e, 1ull << 7, ndis_mtu);
 	rndis_up(&e);
 	for (unsigned i = 0; i < sizeof(frame); i++)
 		frame[i] = (uint8_t)(i * 7 + 3);
@@ -425,6 +425,12 @@ START_TEST(coalesced_frame)
 	ck_assert_mem_eq(whole, frame, sizeof(frame));
 	complete_rx(&e, d->trans_id);
 	teardown(&e);
+}
+
+START_TEST(coalesced_frame)
+{
+	coalesced(1514);
+	coalesced(9014);
 }
 END_TEST
 

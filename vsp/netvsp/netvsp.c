@@ -391,8 +391,10 @@ static void rx_frames(struct netvsp *n, struct netvsp_queue *q)
 			slots[k] = q->free_slots[q->nfree - 1 - k];
 			r = vmbus_gpadl_view_iov(&q->recv,
 						 slot_offset(q, slots[k]) + RNDIS_RX_HDR_LEN, cap,
-						 iov + niov, 3);
+						 iov + niov, q->slot_iov);
 			if (r < 0) {
+				vmbus_channel_log(q->chan, "netvsp: receive sub-allocation %u: %d",
+						  slots[k], r);
 				fail(q, "receive buffer view");
 				return;
 			}
