@@ -66,6 +66,15 @@ START_TEST(options_ok)
 	ck_assert_int_eq(parse(&o, "--backend", "kvm", NULL), 0);
 	ck_assert_int_eq(o.backend, WINHV_BACKEND_KVM);
 	ck_assert_int_eq(parse(&o, "--uuid", "0123abcd-0000-4000-8000-00000000abcd", NULL), 0);
+	{
+		uint8_t id[16];
+		static const uint8_t want[16] = {0x01, 0x23, 0xab, 0xcd, 0, 0, 0x40, 0,
+						 0x80, 0,    0,	   0,	 0, 0, 0xab, 0xcd};
+
+		ck_assert_int_eq(vmwp_uuid_bytes(o.uuid, id), 0);
+		ck_assert_mem_eq(id, want, 16);
+		ck_assert_int_eq(vmwp_uuid_bytes("0123ABCD-0000-4000-8000-00000000abc", id), -1);
+	}
 	ck_assert_int_eq(parse(&o, "--nic", "bridge=br0,mac=52:54:00:12:34:56", NULL), 0);
 	ck_assert_str_eq(o.nics[0].bridge, "br0");
 	ck_assert(o.nics[0].has_mac);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -210,6 +211,15 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	vm.o = &o;
+	if (!o.uuid || vmwp_uuid_bytes(o.uuid, vm.id)) {
+		/* No identity given: devices keep their GUIDs for this run only. */
+		if (getrandom(vm.id, sizeof(vm.id), 0) != (ssize_t)sizeof(vm.id)) {
+			fprintf(stderr, "vmwp: cannot make a VM id: %s\n", strerror(errno));
+			return 1;
+		}
+		vm.id[6] = (uint8_t)((vm.id[6] & 0x0f) | 0x40);
+		vm.id[8] = (uint8_t)((vm.id[8] & 0x3f) | 0x80);
+	}
 	vm.ram_fd = -1;
 	vm.event_fd = -1;
 	pthread_mutex_init(&vm.pause_lock, NULL);

@@ -121,6 +121,27 @@ bool vmwp_valid_uuid(const char *s)
 	return *s == '\0';
 }
 
+int vmwp_uuid_bytes(const char *s, uint8_t out[16])
+{
+	unsigned n = 0;
+
+	if (!vmwp_valid_uuid(s))
+		return -1;
+	for (; *s; s++) {
+		int v;
+
+		if (*s == '-')
+			continue;
+		v = isdigit((unsigned char)*s) ? *s - '0' : (tolower((unsigned char)*s) - 'a' + 10);
+		if (n % 2 == 0)
+			out[n / 2] = (uint8_t)(v << 4);
+		else
+			out[n / 2] |= (uint8_t)v;
+		n++;
+	}
+	return 0;
+}
+
 int vmwp_parse_disk(char *spec, struct vmwp_disk *out, char *err, size_t errlen)
 {
 	char *comma = strchr(spec, ',');

@@ -31,6 +31,7 @@ struct vmbus_host;
 
 struct vm {
 	const struct vmwp_options *o;
+	uint8_t id[16]; /* --uuid, or random for this run */
 	struct evloop *loop;
 	int event_fd; /* VP threads -> event loop */
 	int event;    /* enum vm_event, atomic */
