@@ -23,6 +23,7 @@
 
 #include "console.h"
 #include "control.h"
+#include "disk.h"
 #include "vm.h"
 #include "vmbus_host.h"
 
@@ -249,15 +250,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vmwp: %s\n", err);
 		return VMWP_EXIT_ERROR;
 	}
+	/* Opened (and locked) once: the disks outlive guest reboots. */
 	for (unsigned i = 0; i < o.ndisks; i++) {
-		if (access(o.disks[i].path, o.disks[i].readonly ? R_OK : R_OK | W_OK)) {
-			fprintf(stderr, "vmwp: --disk %s: %s\n", o.disks[i].path, strerror(errno));
-			return VMWP_EXIT_ERROR;
+		struct disk_params dp = {.path = o.disks[i].path,
+					 .readonly = o.disks[i].readonly,
+					 .cache = o.disks[i].cache_none ? DISK_CACHE_NONE
+									: DISK_CACHE_WRITEBACK,
+					 .serial = o.disks[i].serial};
+
+		if (disk_open(&dp, &vm.disks[i], err, sizeof(err))) {
+			fprintf(stderr, "vmwp: %s\n", err);
+			goto out;
 		}
-		fprintf(stderr,
-			"vmwp: warning: --disk %s ignored: synthetic storage (storvsp) is "
-			"not implemented yet\n",
-			o.disks[i].path);
+		vm.ndisks = i + 1;
 	}
 	for (unsigned i = 0; i < o.nnics; i++)
 		fprintf(stderr,
@@ -342,6 +347,8 @@ out:
 		close(sfd);
 	if (vm.event_fd >= 0)
 		close(vm.event_fd);
+	for (unsigned i = 0; i < vm.ndisks; i++)
+		disk_close(vm.disks[i]);
 	free(vm.kernel);
 	free(vm.initrd);
 	return status;

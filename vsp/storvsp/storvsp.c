@@ -58,7 +58,7 @@ struct storvsp {
 	uint32_t max_sub;
 	_Atomic uint16_t version; /* negotiated, read by every channel */
 	_Atomic unsigned sub_requested;
-	enum init_state state;	  /* primary's data thread only */
+	enum init_state state; /* primary's data thread only */
 	struct stor_chan *chans[MAX_CHANNELS];
 };
 
@@ -101,9 +101,15 @@ static void free_list(struct stor_req *r)
 	}
 }
 
+/*
+ * Always the full 64 bytes, whatever the protocol version: Linux refuses a
+ * completion shorter than its own struct vstor_packet (it reads only the
+ * version's part of it).
+ */
 static uint32_t reply_size(const struct storvsp *s)
 {
-	return vstor_packet_size(atomic_load(&s->version));
+	(void)s;
+	return VSTOR_PACKET_SIZE;
 }
 
 /* Send r's reply now, or queue it behind earlier ones until the ring has room. */
@@ -146,8 +152,8 @@ static void on_writable(struct vmbus_channel *chan, void *ctx)
 }
 
 /* A control-message answer: COMPLETE_IO with status. */
-static void reply_status(struct stor_chan *ch, uint64_t trans_id, uint32_t status,
-			 const void *body, uint32_t body_len)
+static void reply_status(struct stor_chan *ch, uint64_t trans_id, uint32_t status, const void *body,
+			 uint32_t body_len)
 {
 	struct stor_req *r = req_get(ch);
 
@@ -354,7 +360,8 @@ static void execute_srb(struct stor_chan *ch, const struct vmbus_packet *pkt,
 		int ret = vmbus_packet_gpa_direct(ch->chan, pkt, gpa, &why);
 
 		if (ret) {
-			vmbus_channel_fail(ch->chan, ret == -E2BIG ? "SRB data larger than 4 MiB" : why);
+			vmbus_channel_fail(ch->chan,
+					   ret == -E2BIG ? "SRB data larger than 4 MiB" : why);
 			return;
 		}
 		if (xfer > gpa->bytes) {
@@ -379,7 +386,7 @@ static void execute_srb(struct stor_chan *ch, const struct vmbus_packet *pkt,
 		lun = &s->luns[srb->lun];
 	cmd.cdb = srb->cdb;
 	cmd.cdb_len = srb->cdb_length;
-	cmd.dir = srb->data_in == VSTOR_DATA_IN ? SCSI_DIR_IN
+	cmd.dir = srb->data_in == VSTOR_DATA_IN	   ? SCSI_DIR_IN
 		  : srb->data_in == VSTOR_DATA_OUT ? SCSI_DIR_OUT
 						   : SCSI_DIR_NONE;
 	cmd.xfer_len = xfer;
@@ -460,8 +467,7 @@ static void control(struct stor_chan *ch, uint64_t trans_id, const struct vstor_
 			return;
 		}
 		atomic_store(&s->version, vp->version.major_minor);
-		reply_status(ch, trans_id, VSTOR_STATUS_SUCCESS, &vp->version,
-			     sizeof(vp->version));
+		reply_status(ch, trans_id, VSTOR_STATUS_SUCCESS, &vp->version, sizeof(vp->version));
 		return;
 	case VSTOR_OP_QUERY_PROPERTIES: {
 		struct vstor_channel_properties props = {
