@@ -55,12 +55,12 @@ if [ -n "$K" ] && [ -r "$K" ]; then
 	expect "missing disk" 1 'disk /nonexistent' --kernel "$K" --disk /nonexistent
 	expect "readonly disk that does not exist" 1 'disk /nonexistent' --kernel "$K" --disk /nonexistent,readonly
 	# Another process holds a write lock on the image (as a running VM would).
-	: >"$tmp/locked.img"
-	python3 -c 'import fcntl, sys, time; f = open(sys.argv[1], "r+"); fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB); print("locked", flush=True); time.sleep(30)' "$tmp/locked.img" >"$tmp/lockd" &
+	truncate -s 1M "$tmp/held.img"
+	python3 -c 'import fcntl, sys, time; f = open(sys.argv[1], "r+"); fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB); print("locked", flush=True); time.sleep(30)' "$tmp/held.img" >"$tmp/lockd" &
 	lockpid=$!
 	for _ in $(seq 50); do grep -q locked "$tmp/lockd" 2>/dev/null && break; sleep 0.1; done
-	expect "image locked by another process" 1 'locked|in use' --kernel "$K" --disk "$tmp/locked.img"
-	expect "locked image refused even read-only" 1 'locked|in use' --kernel "$K" --disk "$tmp/locked.img,readonly"
+	expect "image locked by another process" 1 'locked by another process' --kernel "$K" --disk "$tmp/held.img"
+	expect "locked image refused even read-only" 1 'locked by another process' --kernel "$K" --disk "$tmp/held.img,readonly"
 	kill "$lockpid" 2>/dev/null; wait "$lockpid" 2>/dev/null
 	if [ ! -e /dev/linhv ]; then
 		expect "linhv backend without the module" 1 'no usable backend \(linhv\).*not loaded' \
