@@ -173,7 +173,7 @@ static bool prep(struct queue *q, struct queue_op *op)
 	case QUEUE_ZERO:
 		if (op->stage == 0) {
 			int mode = op->unmap && op->disk->discard_zeroes ? FALLOC_FL_PUNCH_HOLE
-									: FALLOC_FL_ZERO_RANGE;
+									 : FALLOC_FL_ZERO_RANGE;
 
 			io_uring_prep_fallocate(sqe, fd, mode | FALLOC_FL_KEEP_SIZE, off, left);
 		} else {
@@ -182,8 +182,8 @@ static bool prep(struct queue *q, struct queue_op *op)
 			if (left >= ZERO_CHUNK) {
 				unsigned n = (unsigned)(left / ZERO_CHUNK);
 
-				io_uring_prep_writev(sqe, fd, q->zero_iov, n < ZERO_IOVS ? n : ZERO_IOVS,
-						     off);
+				io_uring_prep_writev(sqe, fd, q->zero_iov,
+						     n < ZERO_IOVS ? n : ZERO_IOVS, off);
 			} else {
 				op->biov = (struct iovec){(void *)zeros, (size_t)left};
 				io_uring_prep_writev(sqe, fd, &op->biov, 1, off);

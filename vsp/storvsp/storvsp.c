@@ -29,7 +29,8 @@ struct stor_req {
 	struct stor_chan *ch;
 	uint64_t trans_id;
 	struct vstor_packet reply;
-	uint32_t xfer; /* data_transfer_length on success */
+	uint32_t reply_len; /* as long as the guest's request (52 or 64 bytes) */
+	uint32_t xfer;	    /* data_transfer_length on success */
 	bool is_read;
 	struct scsi_extent *ext; /* UNMAP: the extents still to punch */
 	uint32_t next_ext, next_ext_n;
@@ -58,7 +59,7 @@ struct storvsp {
 	uint32_t max_sub;
 	_Atomic uint16_t version; /* negotiated, read by every channel */
 	_Atomic unsigned sub_requested;
-	enum init_state state;	  /* primary's data thread only */
+	enum init_state state; /* primary's data thread only */
 	struct stor_chan *chans[MAX_CHANNELS];
 };
 
@@ -101,9 +102,12 @@ static void free_list(struct stor_req *r)
 	}
 }
 
-static uint32_t reply_size(const struct storvsp *s)
+/* Answer in the size the guest asked in: Linux 6.x drops replies shorter than 64. */
+static uint32_t reply_len(uint32_t request_len)
 {
-	return vstor_packet_size(atomic_load(&s->version));
+	if (request_len > VSTOR_PACKET_SIZE)
+		return VSTOR_PACKET_SIZE;
+	return request_len < VSTOR_PACKET_SIZE_PRE_WIN8 ? VSTOR_PACKET_SIZE_PRE_WIN8 : request_len;
 }
 
 /* Send r's reply now, or queue it behind earlier ones until the ring has room. */
@@ -112,8 +116,7 @@ static void reply(struct stor_chan *ch, struct stor_req *r)
 	int ret;
 
 	if (!ch->pend_head) {
-		ret = vmbus_channel_send_completion(ch->chan, r->trans_id, &r->reply,
-						    reply_size(ch->vsp));
+		ret = vmbus_channel_send_completion(ch->chan, r->trans_id, &r->reply, r->reply_len);
 		if (ret != -EAGAIN) {
 			req_put(ch, r);
 			return;
@@ -135,8 +138,8 @@ static void on_writable(struct vmbus_channel *chan, void *ctx)
 	while (ch->pend_head) {
 		struct stor_req *r = ch->pend_head;
 
-		if (vmbus_channel_send_completion(ch->chan, r->trans_id, &r->reply,
-						  reply_size(ch->vsp)) == -EAGAIN)
+		if (vmbus_channel_send_completion(ch->chan, r->trans_id, &r->reply, r->reply_len) ==
+		    -EAGAIN)
 			return;
 		ch->pend_head = r->next;
 		if (!ch->pend_head)
@@ -146,14 +149,16 @@ static void on_writable(struct vmbus_channel *chan, void *ctx)
 }
 
 /* A control-message answer: COMPLETE_IO with status. */
-static void reply_status(struct stor_chan *ch, uint64_t trans_id, uint32_t status,
+static void reply_status(struct stor_chan *ch, const struct vmbus_packet *pkt, uint32_t status,
 			 const void *body, uint32_t body_len)
 {
 	struct stor_req *r = req_get(ch);
+	uint64_t trans_id = pkt->trans_id;
 
 	if (!r)
 		return;
 	memset(&r->reply, 0, sizeof(r->reply));
+	r->reply_len = reply_len(pkt->len);
 	r->trans_id = trans_id;
 	r->reply.operation = VSTOR_OP_COMPLETE_IO;
 	r->reply.status = status;
@@ -354,7 +359,8 @@ static void execute_srb(struct stor_chan *ch, const struct vmbus_packet *pkt,
 		int ret = vmbus_packet_gpa_direct(ch->chan, pkt, gpa, &why);
 
 		if (ret) {
-			vmbus_channel_fail(ch->chan, ret == -E2BIG ? "SRB data larger than 4 MiB" : why);
+			vmbus_channel_fail(ch->chan,
+					   ret == -E2BIG ? "SRB data larger than 4 MiB" : why);
 			return;
 		}
 		if (xfer > gpa->bytes) {
@@ -373,13 +379,14 @@ static void execute_srb(struct stor_chan *ch, const struct vmbus_packet *pkt,
 	if (!r)
 		return; /* out of memory: the guest times out and resets */
 	r->trans_id = pkt->trans_id;
+	r->reply_len = reply_len(pkt->len);
 	memcpy(&r->reply, vp, sizeof(*vp));
 
 	if (srb->path_id == 0 && srb->target_id == 0 && srb->lun < s->nluns)
 		lun = &s->luns[srb->lun];
 	cmd.cdb = srb->cdb;
 	cmd.cdb_len = srb->cdb_length;
-	cmd.dir = srb->data_in == VSTOR_DATA_IN ? SCSI_DIR_IN
+	cmd.dir = srb->data_in == VSTOR_DATA_IN	   ? SCSI_DIR_IN
 		  : srb->data_in == VSTOR_DATA_OUT ? SCSI_DIR_OUT
 						   : SCSI_DIR_NONE;
 	cmd.xfer_len = xfer;
@@ -440,7 +447,8 @@ static void offer_subchannels(struct vmbus_channel *primary, void *arg)
 	}
 }
 
-static void control(struct stor_chan *ch, uint64_t trans_id, const struct vstor_packet *vp)
+static void control(struct stor_chan *ch, const struct vmbus_packet *pkt,
+		    const struct vstor_packet *vp)
 {
 	struct storvsp *s = ch->vsp;
 
@@ -452,16 +460,15 @@ static void control(struct stor_chan *ch, uint64_t trans_id, const struct vstor_
 	case VSTOR_OP_BEGIN_INITIALIZATION:
 		s->state = INIT_BEGUN;
 		atomic_store(&s->version, 0);
-		reply_status(ch, trans_id, VSTOR_STATUS_SUCCESS, NULL, 0);
+		reply_status(ch, pkt, VSTOR_STATUS_SUCCESS, NULL, 0);
 		return;
 	case VSTOR_OP_QUERY_PROTOCOL_VERSION:
 		if (s->state != INIT_BEGUN || !vstor_version_supported(vp->version.major_minor)) {
-			reply_status(ch, trans_id, VSTOR_STATUS_REVISION_MISMATCH, NULL, 0);
+			reply_status(ch, pkt, VSTOR_STATUS_REVISION_MISMATCH, NULL, 0);
 			return;
 		}
 		atomic_store(&s->version, vp->version.major_minor);
-		reply_status(ch, trans_id, VSTOR_STATUS_SUCCESS, &vp->version,
-			     sizeof(vp->version));
+		reply_status(ch, pkt, VSTOR_STATUS_SUCCESS, &vp->version, sizeof(vp->version));
 		return;
 	case VSTOR_OP_QUERY_PROPERTIES: {
 		struct vstor_channel_properties props = {
@@ -472,26 +479,26 @@ static void control(struct stor_chan *ch, uint64_t trans_id, const struct vstor_
 			props.max_channel_cnt = (uint16_t)s->max_sub;
 			props.flags = VSTOR_CHANNEL_SUPPORTS_MULTI_CHANNEL;
 		}
-		reply_status(ch, trans_id, VSTOR_STATUS_SUCCESS, &props, sizeof(props));
+		reply_status(ch, pkt, VSTOR_STATUS_SUCCESS, &props, sizeof(props));
 		return;
 	}
 	case VSTOR_OP_END_INITIALIZATION:
 		if (s->state != INIT_BEGUN || !atomic_load(&s->version)) {
-			reply_status(ch, trans_id, VSTOR_STATUS_UNSUCCESSFUL, NULL, 0);
+			reply_status(ch, pkt, VSTOR_STATUS_UNSUCCESSFUL, NULL, 0);
 			return;
 		}
 		s->state = INIT_DONE;
-		reply_status(ch, trans_id, VSTOR_STATUS_SUCCESS, NULL, 0);
+		reply_status(ch, pkt, VSTOR_STATUS_SUCCESS, NULL, 0);
 		return;
 	case VSTOR_OP_CREATE_SUB_CHANNELS: {
 		unsigned n = vp->sub_channel_count;
 
 		if (s->state != INIT_DONE || n > s->max_sub ||
 		    atomic_load(&s->version) < VSTOR_VERSION_WIN8) {
-			reply_status(ch, trans_id, VSTOR_STATUS_UNSUCCESSFUL, NULL, 0);
+			reply_status(ch, pkt, VSTOR_STATUS_UNSUCCESSFUL, NULL, 0);
 			return;
 		}
-		reply_status(ch, trans_id, VSTOR_STATUS_SUCCESS, NULL, 0);
+		reply_status(ch, pkt, VSTOR_STATUS_SUCCESS, NULL, 0);
 		atomic_store(&s->sub_requested, n);
 		if (n && vmbus_channel_defer(ch->chan, offer_subchannels, s))
 			vmbus_channel_log(ch->chan, "storvsp: cannot offer %u sub-channels", n);
@@ -502,10 +509,10 @@ static void control(struct stor_chan *ch, uint64_t trans_id, const struct vstor_
 	case VSTOR_OP_RESET_ADAPTER:
 	case VSTOR_OP_RESET_BUS:
 		/* Nothing is queued inside the host beyond the ring: nothing to reset. */
-		reply_status(ch, trans_id, VSTOR_STATUS_SUCCESS, NULL, 0);
+		reply_status(ch, pkt, VSTOR_STATUS_SUCCESS, NULL, 0);
 		return;
 	default: /* FCHBA_DATA: not a Fibre Channel adapter */
-		reply_status(ch, trans_id, VSTOR_STATUS_UNSUCCESSFUL, NULL, 0);
+		reply_status(ch, pkt, VSTOR_STATUS_UNSUCCESSFUL, NULL, 0);
 		return;
 	}
 }
@@ -534,7 +541,7 @@ static void on_packet(struct vmbus_channel *chan, const struct vmbus_packet *pkt
 		}
 		execute_srb(ch, pkt, &vp);
 	} else if (pkt->type == VMBUS_PKT_DATA_INBAND) {
-		control(ch, pkt->trans_id, &vp);
+		control(ch, pkt, &vp);
 	} else {
 		vmbus_channel_fail(ch->chan, "vstor control operation with GPA ranges");
 		return;
