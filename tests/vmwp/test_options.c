@@ -118,7 +118,32 @@ START_TEST(options_bad)
 
 		ck_assert_int_eq(vmwp_parse_disk(disk, &d, err, sizeof(err)), 0);
 		ck_assert(d.readonly);
+		ck_assert(!d.cache_none);
+		ck_assert_ptr_null(d.serial);
 		ck_assert_str_eq(d.path, "d.img");
+
+		char all[] = "/dev/ram0,serial=ABC-123,cache=none";
+		ck_assert_int_eq(vmwp_parse_disk(all, &d, err, sizeof(err)), 0);
+		ck_assert_str_eq(d.path, "/dev/ram0");
+		ck_assert(!d.readonly);
+		ck_assert(d.cache_none);
+		ck_assert_str_eq(d.serial, "ABC-123");
+		char wb[] = "x.img,cache=none,cache=writeback,ro";
+		ck_assert_int_eq(vmwp_parse_disk(wb, &d, err, sizeof(err)), 0);
+		ck_assert(!d.cache_none);
+		ck_assert(d.readonly);
+
+		char bad1[] = "x.img,cache=unsafe";
+		ck_assert_int_eq(vmwp_parse_disk(bad1, &d, err, sizeof(err)), -1);
+		ck_assert_ptr_nonnull(strstr(err, "cache=unsafe"));
+		char bad2[] = "x.img,serial=";
+		ck_assert_int_eq(vmwp_parse_disk(bad2, &d, err, sizeof(err)), -1);
+		char bad3[] = "x.img,serial=123456789012345678901";
+		ck_assert_int_eq(vmwp_parse_disk(bad3, &d, err, sizeof(err)), -1);
+		char bad4[] = ",readonly";
+		ck_assert_int_eq(vmwp_parse_disk(bad4, &d, err, sizeof(err)), -1);
+		char bad5[] = "x.img,";
+		ck_assert_int_eq(vmwp_parse_disk(bad5, &d, err, sizeof(err)), -1);
 	}
 }
 END_TEST

@@ -23,6 +23,7 @@
 
 #include "console.h"
 #include "control.h"
+#include "disk.h"
 #include "vm.h"
 #include "vmbus_host.h"
 
@@ -249,15 +250,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vmwp: %s\n", err);
 		return VMWP_EXIT_ERROR;
 	}
+	/* Opened once, before the VM starts: they outlive guest reboots. */
 	for (unsigned i = 0; i < o.ndisks; i++) {
-		if (access(o.disks[i].path, o.disks[i].readonly ? R_OK : R_OK | W_OK)) {
-			fprintf(stderr, "vmwp: --disk %s: %s\n", o.disks[i].path, strerror(errno));
-			return VMWP_EXIT_ERROR;
+		struct disk_params dp = {.path = o.disks[i].path,
+					 .readonly = o.disks[i].readonly,
+					 .cache = o.disks[i].cache_none ? DISK_CACHE_NONE
+									: DISK_CACHE_WRITEBACK,
+					 .serial = o.disks[i].serial};
+
+		if (disk_open(&dp, &vm.disks[i], err, sizeof(err))) {
+			fprintf(stderr, "vmwp: %s\n", err);
+			status = VMWP_EXIT_ERROR;
+			goto out_disks;
 		}
-		fprintf(stderr,
-			"vmwp: warning: --disk %s ignored: synthetic storage (storvsp) is "
-			"not implemented yet\n",
-			o.disks[i].path);
+		vm.ndisks = i + 1;
 	}
 	for (unsigned i = 0; i < o.nnics; i++)
 		fprintf(stderr,
@@ -270,7 +276,7 @@ int main(int argc, char **argv)
 		if (o.backend != WINHV_BACKEND_AUTO) {
 			fprintf(stderr, "vmwp: no usable backend (%s): %s\n",
 				WinHvBackendName(o.backend), WinHvLastError());
-			return VMWP_EXIT_ERROR;
+			goto out_disks;
 		}
 		/* Say what is missing for each backend auto tried. */
 		WinHvGetCapabilities(WINHV_BACKEND_LINHV, &caps);
@@ -278,12 +284,12 @@ int main(int argc, char **argv)
 		WinHvGetCapabilities(WINHV_BACKEND_KVM, &caps);
 		fprintf(stderr, "vmwp: no usable backend (auto): linhv: %s; kvm: %s\n", first,
 			WinHvLastError());
-		return VMWP_EXIT_ERROR;
+		goto out_disks;
 	}
 
 	if (evloop_create(&vm.loop)) {
 		fprintf(stderr, "vmwp: cannot create the event loop\n");
-		return VMWP_EXIT_ERROR;
+		goto out_disks;
 	}
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
@@ -342,6 +348,9 @@ out:
 		close(sfd);
 	if (vm.event_fd >= 0)
 		close(vm.event_fd);
+out_disks:
+	for (unsigned i = 0; i < vm.ndisks; i++)
+		disk_close(vm.disks[i]);
 	free(vm.kernel);
 	free(vm.initrd);
 	return status;

@@ -17,7 +17,8 @@ const char vmwp_usage_text[] =
     "            [--console stdio|pty|unix:PATH] [--backend auto|linhv|kvm] [--name N]\n"
     "            [--uuid U] [--control PATH] [--pidfile PATH] [--no-reboot]\n"
     "            [--rtc-base utc|localtime|YYYY-MM-DD[THH:MM:SS]]\n"
-    "            [--disk FILE[,readonly]]... [--nic tap=NAME|bridge=BR[,mac=MAC]]...\n"
+    "            [--disk FILE[,readonly][,serial=S][,cache=none|writeback]]...\n"
+    "            [--nic tap=NAME|bridge=BR[,mac=MAC]]...\n"
     "\n"
     "Runs one VM: boots a Linux bzImage directly (64-bit boot protocol) on linhv.ko or KVM.\n"
     "  --memory SIZE   guest RAM, e.g. 512M, 2G; a plain number is MiB (default 512M)\n"
@@ -144,20 +145,48 @@ int vmwp_uuid_bytes(const char *s, uint8_t out[16])
 
 int vmwp_parse_disk(char *spec, struct vmwp_disk *out, char *err, size_t errlen)
 {
-	char *comma = strchr(spec, ',');
+	char *opt = strchr(spec, ',');
 
-	out->readonly = false;
-	if (comma) {
-		if (strcmp(comma + 1, "readonly") && strcmp(comma + 1, "ro"))
-			return err_set(err, errlen,
-				       "--disk %s: unknown option '%s' (only readonly)", spec,
-				       comma + 1);
-		*comma = '\0';
-		out->readonly = true;
-	}
+	memset(out, 0, sizeof(*out));
+	if (opt)
+		*opt++ = '\0';
 	if (!*spec)
 		return err_set(err, errlen, "--disk needs a file name");
 	out->path = spec;
+	while (opt) {
+		char *next = strchr(opt, ',');
+
+		if (next)
+			*next++ = '\0';
+		if (!strcmp(opt, "readonly") || !strcmp(opt, "ro")) {
+			out->readonly = true;
+		} else if (!strncmp(opt, "serial=", 7)) {
+			const char *v = opt + 7;
+			size_t n = strlen(v);
+
+			if (!n || n > 20)
+				return err_set(err, errlen,
+					       "--disk %s: serial must be 1-20 characters", spec);
+			for (const char *c = v; *c; c++)
+				if (*c <= ' ' || *c >= 0x7f)
+					return err_set(
+					    err, errlen,
+					    "--disk %s: serial must be printable, without "
+					    "spaces",
+					    spec);
+			out->serial = v;
+		} else if (!strcmp(opt, "cache=none")) {
+			out->cache_none = true;
+		} else if (!strcmp(opt, "cache=writeback")) {
+			out->cache_none = false;
+		} else {
+			return err_set(err, errlen,
+				       "--disk %s: unknown option '%s' (readonly, serial=S, "
+				       "cache=none|writeback)",
+				       spec, opt);
+		}
+		opt = next;
+	}
 	return 0;
 }
 

@@ -121,7 +121,11 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 		return fail(err, errlen, "cannot initialize the partition");
 	if (boot_set_registers(vm->vps[0], &entry))
 		return fail(err, errlen, "cannot set the boot registers");
-	struct vmbus_host_params hp = {.loop = vm->loop, .partition = vm->part, .nr_vps = o->cpus};
+	struct vmbus_host_params hp = {.loop = vm->loop,
+				       .partition = vm->part,
+				       .nr_vps = o->cpus,
+				       .disks = vm->disks,
+				       .ndisks = vm->ndisks};
 
 	memcpy(hp.vm_id, vm->id, sizeof(hp.vm_id));
 	ret = vmbus_host_create(&hp, &vm->vmbus);

@@ -28,6 +28,7 @@ enum vm_event { VM_EV_NONE, VM_EV_POWEROFF, VM_EV_RESET, VM_EV_CRASH, VM_EV_ERRO
 struct console;
 struct control;
 struct vmbus_host;
+struct disk;
 
 struct vm {
 	const struct vmwp_options *o;
@@ -57,6 +58,8 @@ struct vm {
 	struct console *con;
 	struct control *ctl;
 	struct vmbus_host *vmbus;
+	struct disk *disks[VMWP_MAX_DISKS]; /* open for the worker's lifetime */
+	unsigned ndisks;
 
 	pthread_mutex_t pause_lock;
 	pthread_cond_t pause_cond;

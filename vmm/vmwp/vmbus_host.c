@@ -12,6 +12,7 @@
 #include "ic_kvp.h"
 #include "ic_shutdown.h"
 #include "ic_timesync.h"
+#include "storvsp.h"
 #include "vmbus_host.h"
 #include "vmbus_server.h"
 
@@ -21,6 +22,7 @@ struct vmbus_host {
 	struct ic_shutdown *sd;
 	struct ic_timesync *ts;
 	struct ic_kvp *kvp;
+	struct storvsp *scsi;
 	bool alive_seen, missed;
 };
 
@@ -110,6 +112,19 @@ int vmbus_host_create(const struct vmbus_host_params *params, struct vmbus_host 
 	if (ic_heartbeat_create(&hp, &h->hb) || ic_shutdown_create(&dp, &h->sd) ||
 	    ic_timesync_create(&tp, &h->ts) || ic_kvp_create(&kp, &h->kvp))
 		goto fail;
+	if (params->ndisks) {
+		struct storvsp_params sp = {.server = h->server,
+					    .instance = vmbus_host_instance(id, VMBUS_HOST_SCSI, 0),
+					    .disks = params->disks,
+					    .ndisks = params->ndisks,
+					    .nr_vps = nr_vps};
+		int ret = storvsp_create(&sp, &h->scsi);
+
+		if (ret) {
+			fprintf(stderr, "vmwp: storvsp: %s\n", strerror(-ret));
+			goto fail;
+		}
+	}
 	*out = h;
 	return 0;
 fail:
@@ -121,6 +136,8 @@ void vmbus_host_destroy(struct vmbus_host *h)
 {
 	if (!h)
 		return;
+	if (h->scsi)
+		storvsp_destroy(h->scsi);
 	if (h->kvp)
 		ic_kvp_destroy(h->kvp);
 	if (h->ts)

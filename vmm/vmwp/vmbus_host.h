@@ -13,6 +13,7 @@
 #include "evloop.h"
 
 struct vmbus_host;
+struct disk;
 
 /* What the worker hosts on VMBus, built from its options. */
 struct vmbus_host_params {
@@ -22,6 +23,9 @@ struct vmbus_host_params {
 	/* The VM's identity: every device's instance GUID derives from it and the
 	 * device's slot, so the guest sees the same devices after a restart. */
 	uint8_t vm_id[16];
+	/* One SCSI controller (storvsp) with these disks as LUNs 0..ndisks-1. */
+	struct disk *const *disks;
+	unsigned ndisks;
 };
 
 /* Device kinds for instance GUIDs (never renumber: guests remember them). */
