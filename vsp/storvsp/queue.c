@@ -27,6 +27,7 @@ struct queue {
 	unsigned unsubmitted;  /* SQEs prepared since the last io_uring_submit */
 	struct queue_op *wait; /* ops waiting for a free SQE */
 	struct queue_op *done; /* ops finished without the kernel (sync ioctls) */
+	bool kicked;	       /* the eventfd was poked for queued submissions */
 	struct iovec zero_iov[ZERO_IOVS];
 };
 
@@ -262,8 +263,17 @@ void queue_submit(struct queue *q, struct queue_op *op)
 	start(q, op);
 }
 
+void queue_submit_later(struct queue *q)
+{
+	if ((q->unsubmitted || q->wait) && !q->kicked) {
+		q->kicked = true;
+		kick(q);
+	}
+}
+
 void queue_flush_submissions(struct queue *q)
 {
+	q->kicked = false;
 	while (q->wait) {
 		struct queue_op *op = q->wait;
 

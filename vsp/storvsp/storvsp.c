@@ -546,7 +546,8 @@ static void on_packet(struct vmbus_channel *chan, const struct vmbus_packet *pkt
 		vmbus_channel_fail(ch->chan, "vstor control operation with GPA ranges");
 		return;
 	}
-	queue_flush_submissions(ch->q);
+	/* The data thread polls the queue's fd right after this batch of packets. */
+	queue_submit_later(ch->q);
 }
 
 static void on_poll(struct vmbus_channel *chan, void *ctx)
