@@ -250,7 +250,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vmwp: %s\n", err);
 		return VMWP_EXIT_ERROR;
 	}
-	/* Opened once, before the VM starts: they outlive guest reboots. */
+	/* Opened (and locked) once: the disks outlive guest reboots. */
 	for (unsigned i = 0; i < o.ndisks; i++) {
 		struct disk_params dp = {.path = o.disks[i].path,
 					 .readonly = o.disks[i].readonly,
@@ -260,8 +260,7 @@ int main(int argc, char **argv)
 
 		if (disk_open(&dp, &vm.disks[i], err, sizeof(err))) {
 			fprintf(stderr, "vmwp: %s\n", err);
-			status = VMWP_EXIT_ERROR;
-			goto out_disks;
+			goto out;
 		}
 		vm.ndisks = i + 1;
 	}
@@ -276,7 +275,7 @@ int main(int argc, char **argv)
 		if (o.backend != WINHV_BACKEND_AUTO) {
 			fprintf(stderr, "vmwp: no usable backend (%s): %s\n",
 				WinHvBackendName(o.backend), WinHvLastError());
-			goto out_disks;
+			return VMWP_EXIT_ERROR;
 		}
 		/* Say what is missing for each backend auto tried. */
 		WinHvGetCapabilities(WINHV_BACKEND_LINHV, &caps);
@@ -284,12 +283,12 @@ int main(int argc, char **argv)
 		WinHvGetCapabilities(WINHV_BACKEND_KVM, &caps);
 		fprintf(stderr, "vmwp: no usable backend (auto): linhv: %s; kvm: %s\n", first,
 			WinHvLastError());
-		goto out_disks;
+		return VMWP_EXIT_ERROR;
 	}
 
 	if (evloop_create(&vm.loop)) {
 		fprintf(stderr, "vmwp: cannot create the event loop\n");
-		goto out_disks;
+		return VMWP_EXIT_ERROR;
 	}
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
@@ -348,7 +347,6 @@ out:
 		close(sfd);
 	if (vm.event_fd >= 0)
 		close(vm.event_fd);
-out_disks:
 	for (unsigned i = 0; i < vm.ndisks; i++)
 		disk_close(vm.disks[i]);
 	free(vm.kernel);

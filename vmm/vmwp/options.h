@@ -24,8 +24,8 @@ enum vmwp_rtc_base { VMWP_RTC_UTC, VMWP_RTC_LOCALTIME, VMWP_RTC_DATE };
 struct vmwp_disk {
 	const char *path;
 	bool readonly;
-	bool cache_none;    /* O_DIRECT; default: the page cache (writeback) */
-	const char *serial; /* NULL: derived from the VM's UUID */
+	bool cache_none;    /* cache=none: O_DIRECT; default writeback */
+	const char *serial; /* NULL: none given */
 };
 
 struct vmwp_nic {

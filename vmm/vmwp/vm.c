@@ -130,8 +130,9 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 	memcpy(hp.vm_id, vm->id, sizeof(hp.vm_id));
 	ret = vmbus_host_create(&hp, &vm->vmbus);
 	if (ret == -ENOSYS && vm->boots == 0)
-		fprintf(stderr, "vmwp: the %s backend has no SynIC: running without VMBus\n",
-			WinHvBackendName(WinHvPartitionBackend(vm->part)));
+		fprintf(stderr, "vmwp: the %s backend has no SynIC: running without VMBus%s\n",
+			WinHvBackendName(WinHvPartitionBackend(vm->part)),
+			vm->ndisks ? " (so without the --disk devices)" : "");
 	else if (ret && ret != -ENOSYS)
 		fprintf(stderr, "vmwp: VMBus server not started (%s): running without VMBus\n",
 			strerror(-ret));

@@ -113,15 +113,18 @@ int vmbus_host_create(const struct vmbus_host_params *params, struct vmbus_host 
 	    ic_timesync_create(&tp, &h->ts) || ic_kvp_create(&kp, &h->kvp))
 		goto fail;
 	if (params->ndisks) {
-		struct storvsp_params sp = {.server = h->server,
-					    .instance = vmbus_host_instance(id, VMBUS_HOST_SCSI, 0),
-					    .disks = params->disks,
-					    .ndisks = params->ndisks,
-					    .nr_vps = nr_vps};
+		struct storvsp_params sp = {
+		    .server = h->server,
+		    .instance = vmbus_host_instance(id, VMBUS_HOST_SCSI, 0),
+		    .disks = params->disks,
+		    .ndisks = params->ndisks,
+		    .nr_vps = nr_vps,
+		};
 		int ret = storvsp_create(&sp, &h->scsi);
 
 		if (ret) {
-			fprintf(stderr, "vmwp: storvsp: %s\n", strerror(-ret));
+			fprintf(stderr, "vmwp: the SCSI controller could not be created: %s\n",
+				strerror(-ret));
 			goto fail;
 		}
 	}
@@ -136,6 +139,7 @@ void vmbus_host_destroy(struct vmbus_host *h)
 {
 	if (!h)
 		return;
+	/* First: its drain completes the I/O in flight while guest RAM is mapped. */
 	if (h->scsi)
 		storvsp_destroy(h->scsi);
 	if (h->kvp)

@@ -23,7 +23,7 @@ struct vmbus_host_params {
 	/* The VM's identity: every device's instance GUID derives from it and the
 	 * device's slot, so the guest sees the same devices after a restart. */
 	uint8_t vm_id[16];
-	/* One SCSI controller (storvsp) with these disks as LUNs 0..ndisks-1. */
+	/* Disks opened by the caller (they outlive the host): LUNs of one SCSI controller. */
 	struct disk *const *disks;
 	unsigned ndisks;
 };
