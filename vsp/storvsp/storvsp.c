@@ -49,6 +49,8 @@ struct stor_chan {
 	uint8_t resp[SCSI_RESPONSE_MAX];
 	uint8_t dout[SCSI_DOUT_MAX];
 	struct scsi_extent ext[SCSI_UNMAP_MAX_DESCRIPTORS];
+	/* For the close line: which channels carried I/O (data thread only). */
+	uint64_t srbs, bytes_read, bytes_written;
 };
 
 struct storvsp {
@@ -295,6 +297,10 @@ static void start_io(struct stor_chan *ch, struct stor_req *r, const struct scsi
 		op->len = (uint64_t)res->blocks * SCSI_BLOCK_SIZE;
 		op->fua = res->fua;
 		r->xfer = (uint32_t)op->len;
+		if (res->kind == SCSI_READ)
+			ch->bytes_read += op->len;
+		else
+			ch->bytes_written += op->len;
 		if (!iov_take(r, gpa->iov, gpa->niov, op->len)) {
 			/* Cannot happen within max_xfer_blocks; answer rather than trust it. */
 			struct scsi_result e;
@@ -381,6 +387,7 @@ static void execute_srb(struct stor_chan *ch, const struct vmbus_packet *pkt,
 	r->trans_id = pkt->trans_id;
 	r->reply_len = reply_len(pkt->len);
 	memcpy(&r->reply, vp, sizeof(*vp));
+	ch->srbs++;
 
 	if (srb->path_id == 0 && srb->target_id == 0 && srb->lun < s->nluns)
 		lun = &s->luns[srb->lun];
@@ -600,7 +607,12 @@ static void on_close(struct vmbus_channel *chan, void *ctx)
 {
 	struct stor_chan *ch = ctx;
 
-	(void)chan;
+	if (ch->srbs)
+		vmbus_channel_log(
+		    chan, "storvsp: %llu SCSI requests, %llu MiB read, %llu MiB written",
+		    (unsigned long long)ch->srbs, (unsigned long long)(ch->bytes_read >> 20),
+		    (unsigned long long)(ch->bytes_written >> 20));
+	ch->srbs = ch->bytes_read = ch->bytes_written = 0;
 	drop_pending(ch);
 	queue_destroy(ch->q);
 	ch->q = NULL;
