@@ -304,6 +304,30 @@ START_TEST(init_inquiry_read_write_flush)
 	for (int i = 0; i < 8192; i++)
 		ck_assert_int_eq(e.mem[20 * 4096 + i], 0);
 
+	/* the image shrinks under the VM: a read past its end is a MEDIUM ERROR */
+	ck_assert_int_eq(truncate(e.paths[0], 1 << 20), 0);
+	rw10(cdb, 0x28, 4096, 8);
+	r = srb(&e, 0, cdb, 10, VSTOR_DATA_IN, 20, 0, 4096);
+	ck_assert_int_eq(r.srb.scsi_status, 2);
+	ck_assert_int_eq(r.srb.srb_status, SRB_STATUS_ERROR | SRB_STATUS_AUTOSENSE_VALID);
+	ck_assert_int_eq(r.srb.sense_data[2], 0x03);
+	ck_assert_int_eq(r.srb.sense_data[12], 0x11);
+	ck_assert_uint_eq(r.srb.data_transfer_length, 0);
+	/* a host write that fails (the fd swapped for a read-only one): MEDIUM ERROR, write error
+	 */
+	int rw_fd = e.disks[0]->fd, ro_fd = open(e.paths[0], O_RDONLY);
+	ck_assert_int_ge(ro_fd, 0);
+	e.disks[0]->fd = ro_fd;
+	rw10(cdb, 0x2A, 0, 8);
+	r = srb(&e, 0, cdb, 10, VSTOR_DATA_OUT, 0, 0, 4096);
+	ck_assert_int_eq(r.srb.sense_data[2], 0x03);
+	ck_assert_int_eq(r.srb.sense_data[12], 0x0C);
+	r = srb(&e, 0, sc, 10, VSTOR_DATA_NONE, 0, 0, 0); /* fdatasync of a read-only fd works */
+	e.disks[0]->fd = rw_fd;
+	close(ro_fd);
+	r = srb(&e, 0, cdb, 10, VSTOR_DATA_OUT, 0, 0, 4096);
+	ck_assert_int_eq(r.srb.srb_status, SRB_STATUS_SUCCESS);
+
 	ck_assert_int_eq(vsc_channel_close(&e.ch), VSC_OK);
 	env_teardown(&e);
 }
