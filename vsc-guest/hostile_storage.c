@@ -152,7 +152,7 @@ static int send_attack(struct vsc_hostile *h, struct vsc_channel *ch, enum attac
 				&p, sizeof(p));
 }
 
-/* After an attack: the rescind, then let go so the host offers it again. */
+/* After an attack: the rescind; let go, and the host offers the controller again. */
 static const char *expect_rescind(struct vsc_hostile *h, struct vsc_channel *ch)
 {
 	uint32_t relid = ch->relid;
@@ -164,6 +164,12 @@ static const char *expect_rescind(struct vsc_hostile *h, struct vsc_channel *ch)
 		return "ring GPADL teardown after the rescind";
 	if (vsc_channel_release(h->bus, relid))
 		return "RELID_RELEASED";
+	/* Wait for the new offer: then the host's log line is out before our result line. */
+	for (uint32_t n = 0; !vsc_vmbus_find_offer(h->bus, &scsi_guid, 0) && n < h->bus->wait_limit;
+	     n++)
+		vsc_hostile_pump(h, 1);
+	if (!vsc_vmbus_find_offer(h->bus, &scsi_guid, 0))
+		return "not offered again after RELID_RELEASED";
 	return NULL;
 }
 
