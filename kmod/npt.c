@@ -3,7 +3,10 @@
  * Nested page tables (AMD NPT): an ordinary x86-64 4-level table that maps
  * guest physical to host physical addresses. Hardware walks it as a user
  * access, so every level carries the U bit. Filled lazily, one 4 KiB page per
- * nested page fault; emptied on unmap; freed with the partition.
+ * nested page fault (memory.c); leaves are cleared when the root's mapping
+ * changes or the range is unmapped; tables are freed with the partition.
+ * The lock is a spinlock: the root's mm notifier takes it, possibly from
+ * reclaim, so nothing under it may allocate or sleep.
  */
 #include <linux/mm.h>
 #include <linux/slab.h>
@@ -21,23 +24,55 @@
 #define NPT_ADDR_MASK 0x000ffffffffff000ULL
 #define NPT_TABLE_FLAGS (NPT_P | NPT_RW | NPT_US | NPT_A)
 
-static u64 *alloc_table(struct linhv_npt *npt, u64 *pa)
+/*
+ * Tables are allocated before the lock is taken (linhv_npt_topup): an
+ * allocation may reclaim guest memory, whose notifier takes the lock.
+ */
+static u64 *take_table(struct linhv_npt *npt, u64 *pa)
 {
-	struct page *pg = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	struct page *pg;
 
-	if (!pg)
+	if (!npt->nr_cache)
 		return NULL;
+	pg = npt->cache[--npt->nr_cache];
 	npt->nr_tables++;
 	*pa = page_to_phys(pg);
 	return page_address(pg);
 }
 
+int linhv_npt_topup(struct linhv_npt *npt)
+{
+	while (READ_ONCE(npt->nr_cache) < LINHV_NPT_LEVELS - 1) {
+		struct page *pg = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+
+		if (!pg)
+			return -ENOMEM;
+		spin_lock(&npt->lock);
+		if (npt->nr_cache < ARRAY_SIZE(npt->cache)) {
+			npt->cache[npt->nr_cache++] = pg;
+			pg = NULL;
+		}
+		spin_unlock(&npt->lock);
+		if (pg)
+			__free_page(pg);
+	}
+	return 0;
+}
+
 int linhv_npt_init(struct linhv_npt *npt)
 {
-	mutex_init(&npt->lock);
+	int ret;
+
+	spin_lock_init(&npt->lock);
 	npt->nr_tables = 0;
-	npt->root = alloc_table(npt, &npt->root_pa);
-	return npt->root ? 0 : -ENOMEM;
+	npt->nr_cache = 0;
+	ret = linhv_npt_topup(npt);
+	if (ret)
+		return ret;
+	spin_lock(&npt->lock);
+	npt->root = take_table(npt, &npt->root_pa);
+	spin_unlock(&npt->lock);
+	return 0;
 }
 
 static void free_level(u64 *table, int level)
@@ -56,8 +91,10 @@ static void free_level(u64 *table, int level)
 void linhv_npt_destroy(struct linhv_npt *npt)
 {
 	if (npt->root)
-		free_level(npt->root, 4);
+		free_level(npt->root, LINHV_NPT_LEVELS);
 	npt->root = NULL;
+	while (npt->nr_cache)
+		__free_page(npt->cache[--npt->nr_cache]);
 }
 
 static inline int npt_index(u64 gpa, int level)
@@ -65,25 +102,23 @@ static inline int npt_index(u64 gpa, int level)
 	return (gpa >> (PAGE_SHIFT + 9 * (level - 1))) & 511;
 }
 
-int linhv_npt_map(struct linhv_npt *npt, u64 gpa, u64 hpa, u32 flags)
+/* Caller holds npt->lock. -EAGAIN: the table cache ran dry, top up and retry. */
+int linhv_npt_map_locked(struct linhv_npt *npt, u64 gpa, u64 hpa, u32 flags)
 {
-	u64 *table;
+	u64 *table = npt->root;
 	u64 pte;
 	int level;
 
-	mutex_lock(&npt->lock);
-	table = npt->root;
-	for (level = 4; level > 1; level--) {
+	lockdep_assert_held(&npt->lock);
+	for (level = LINHV_NPT_LEVELS; level > 1; level--) {
 		u64 *e = &table[npt_index(gpa, level)];
 
 		if (!(*e & NPT_P)) {
 			u64 pa;
-			u64 *next = alloc_table(npt, &pa);
+			u64 *next = take_table(npt, &pa);
 
-			if (!next) {
-				mutex_unlock(&npt->lock);
-				return -ENOMEM;
-			}
+			if (!next)
+				return -EAGAIN;
 			WRITE_ONCE(*e, pa | NPT_TABLE_FLAGS);
 		}
 		table = __va(*e & NPT_ADDR_MASK);
@@ -94,30 +129,37 @@ int linhv_npt_map(struct linhv_npt *npt, u64 gpa, u64 hpa, u32 flags)
 	if (!(flags & HV_MAP_GPA_EXECUTABLE))
 		pte |= NPT_NX;
 	WRITE_ONCE(table[npt_index(gpa, 1)], pte);
-	mutex_unlock(&npt->lock);
 	return 0;
 }
 
-static void unmap_level(u64 *table, int level, u64 base, u64 start, u64 end)
+/* Returns whether a present leaf was cleared. */
+static bool unmap_level(u64 *table, int level, u64 base, u64 start, u64 end)
 {
 	u64 span = 1ULL << (PAGE_SHIFT + 9 * (level - 1));
+	bool zapped = false;
 	int i;
 
-	for (i = 0; i < 512; i++) {
+	for (i = npt_index(max(start, base), level); i < 512; i++) {
 		u64 lo = base + i * span, hi = lo + span;
 
-		if (hi <= start || lo >= end || !(table[i] & NPT_P))
+		if (lo >= end)
+			break;
+		if (hi <= start || !(table[i] & NPT_P))
 			continue;
-		if (level == 1)
+		if (level == 1) {
 			WRITE_ONCE(table[i], 0);
-		else
-			unmap_level(__va(table[i] & NPT_ADDR_MASK), level - 1, lo, start, end);
+			zapped = true;
+		} else {
+			zapped |= unmap_level(__va(table[i] & NPT_ADDR_MASK), level - 1, lo, start,
+					      end);
+		}
 	}
+	return zapped;
 }
 
-void linhv_npt_unmap_range(struct linhv_npt *npt, u64 gpa, u64 size)
+/* Caller holds npt->lock and flushes the VPs' TLBs when this returns true. */
+bool linhv_npt_unmap_range_locked(struct linhv_npt *npt, u64 gpa, u64 size)
 {
-	mutex_lock(&npt->lock);
-	unmap_level(npt->root, 4, 0, gpa, gpa + size);
-	mutex_unlock(&npt->lock);
+	lockdep_assert_held(&npt->lock);
+	return unmap_level(npt->root, LINHV_NPT_LEVELS, 0, gpa, gpa + size);
 }
