@@ -41,6 +41,7 @@ BLOB(spin);
 BLOB(bench_io);
 BLOB(bench_cpuid);
 BLOB(bench_touch);
+BLOB(pageout);
 BLOB(hv);
 BLOB(sipi_bsp);
 BLOB(sipi_ap);
