@@ -42,6 +42,7 @@ BLOB(bench_io);
 BLOB(bench_cpuid);
 BLOB(bench_touch);
 BLOB(pageout);
+BLOB(churn);
 BLOB(hv);
 BLOB(sipi_bsp);
 BLOB(sipi_ap);

@@ -296,6 +296,44 @@ guest_pageout_start:
 	hlt
 guest_pageout_end:
 
+/*
+ * r8 rounds over rcx pages from rbx on: write each page's address xor the
+ * round number, then read them all back; report the mismatches on port 0x22.
+ * The root pushes the pages out meanwhile, from another CPU.
+ */
+	.globl guest_churn_start, guest_churn_end
+guest_churn_start:
+	mov %rbx, %rsi
+	mov %rcx, %rdx
+	xor %edi, %edi
+	xor %r9, %r9
+1:	mov %rsi, %rbx
+	mov %rdx, %rcx
+2:	mov %rbx, %rax
+	xor %r9, %rax
+	mov %rax, (%rbx)
+	add $4096, %rbx
+	dec %rcx
+	jnz 2b
+	mov %rsi, %rbx
+	mov %rdx, %rcx
+3:	mov %rbx, %rax
+	xor %r9, %rax
+	cmp %rax, (%rbx)
+	je 4f
+	inc %edi
+4:	add $4096, %rbx
+	dec %rcx
+	jnz 3b
+	inc %r9
+	cmp %r8, %r9
+	jb 1b
+	mov %edi, %eax
+	out %eax, $0x22
+	cli
+	hlt
+guest_churn_end:
+
 
 /*
  * Hyper-V interface (full-guest partition): CPUID signature, hypercall page,

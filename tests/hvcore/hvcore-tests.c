@@ -894,9 +894,13 @@ static void test_pageout(void)
 	t.hook = pageout_hook;
 	t.hook_ctx = &c;
 	r = run(&g, 0, &t, &msg);
+	printf("info: pageout: guest RAM %zu MiB (host MemTotal %ld MiB), resident %ld pages, "
+	       "touched %ld of %d, after MADV_PAGEOUT %ld\n",
+	       ram >> 20, mem_kb >> 10, c.resident_all, c.resident_touched, PAGEOUT_PAGES,
+	       c.resident_out);
 	result("pageout: guest runs to hlt", r == 0 && t.port_seen[0x52] == 1, "%s", why_run(r));
-	result("pageout: no guest page is pinned", c.pins_during - c.pins_before < 16,
-	       "%ld pinned", c.pins_during - c.pins_before);
+	result("pageout: no guest page is pinned", c.pins_during - c.pins_before < 16, "%ld pinned",
+	       c.pins_during - c.pins_before);
 	result("pageout: only the RAM the guest touched is resident",
 	       c.resident_touched == PAGEOUT_PAGES && c.resident_all < PAGEOUT_PAGES + 1024,
 	       "touched range %ld of %d pages, all RAM %ld of %zu pages", c.resident_touched,
@@ -911,6 +915,66 @@ static void test_pageout(void)
 	result("pageout: the pages came back on demand",
 	       resident_pages(g.ram + PAGEOUT_BASE, (size_t)PAGEOUT_PAGES * 4096) == PAGEOUT_PAGES,
 	       NULL);
+	guest_destroy(&g);
+}
+
+struct churn_ctx {
+	uint8_t *base;
+	size_t len;
+	volatile int stop;
+	int calls, errors;
+};
+
+static void *churn_thread(void *arg)
+{
+	struct churn_ctx *c = arg;
+
+	while (!c->stop) {
+		if (madvise(c->base, c->len, MADV_PAGEOUT))
+			c->errors++;
+		c->calls++;
+		usleep(2000);
+	}
+	return NULL;
+}
+
+/*
+ * The root pushes guest pages out while the guest writes and reads them on
+ * another CPU: every invalidation must reach the running VP before the page
+ * is reused.
+ */
+static void test_churn(void)
+{
+	struct guest g;
+	struct trace t = {0};
+	struct hv_message msg;
+	struct churn_ctx c = {0};
+	pthread_t th;
+	long r;
+
+	if (guest_create(&g, backend, 64 << 20, 1)) {
+		result("churn", 0, "create: %s", WinHvLastError());
+		return;
+	}
+	guest_load(&g, guest_churn_start, guest_churn_end);
+	guest_set_mode(&g, 0, MODE_LM64);
+	guest_set_reg(&g, 0, HvX64RegisterRbx, PAGEOUT_BASE);
+	guest_set_reg(&g, 0, HvX64RegisterRcx, 1024);
+	guest_set_reg(&g, 0, HvX64RegisterR8, 64);
+	c.base = g.ram + PAGEOUT_BASE;
+	c.len = 1024 * 4096;
+	pthread_create(&th, NULL, churn_thread, &c);
+	r = run(&g, 0, &t, &msg);
+	c.stop = 1;
+	pthread_join(th, NULL);
+	printf("info: churn: %d page-outs of 1024 pages during 64 guest rounds\n", c.calls);
+	result("churn: guest runs to hlt while the root pages its RAM out", r == 0, "%s",
+	       why_run(r));
+	result("churn: the guest always reads what it wrote",
+	       t.port_seen[0x22] == 1 && t.port_val[0x22] == 0, "%u mismatches after %d page-outs",
+	       t.port_val[0x22], c.calls);
+	result("churn: the root paged out while the guest ran", c.calls > 0 && !c.errors,
+	       "%d calls, %d errors", c.calls, c.errors);
 	guest_destroy(&g);
 }
 
@@ -949,6 +1013,7 @@ int main(int argc, char **argv)
 	T("sipi", test_sipi());
 	T("int3", test_int3_reinject());
 	T("pageout", test_pageout());
+	T("churn", test_churn());
 	T("kill", test_kill(argv[0]));
 	return failures ? 1 : 0;
 }
