@@ -55,7 +55,7 @@ struct linhv_region {
 
 #define LINHV_NPT_LEVELS 4
 
-/* Nested page table of one partition (4-level, 4 KiB leaves). */
+/* Nested page table of one partition (4-level, 4 KiB and 2 MiB leaves). */
 struct linhv_npt {
 	spinlock_t lock; /* the tables and the cache; taken by the mm notifier */
 	u64 *root;
@@ -223,7 +223,7 @@ int linhv_write_guest(struct linhv_partition *part, u64 gpa, const void *buf, si
 int linhv_npt_init(struct linhv_npt *npt);
 void linhv_npt_destroy(struct linhv_npt *npt);
 int linhv_npt_topup(struct linhv_npt *npt);
-int linhv_npt_map_locked(struct linhv_npt *npt, u64 gpa, u64 hpa, u32 flags);
+int linhv_npt_map_locked(struct linhv_npt *npt, u64 gpa, u64 hpa, u32 flags, int leaf_level);
 bool linhv_npt_unmap_range_locked(struct linhv_npt *npt, u64 gpa, u64 size);
 
 /* gva.c: guest virtual to guest physical, using the VP's paging mode. */

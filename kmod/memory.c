@@ -3,7 +3,8 @@
  * Guest memory: ranges of the root's address space mapped at guest physical
  * addresses. Nothing is pinned. A region only records where the guest's
  * memory lives in the root's mm; a nested page fault faults the host page in,
- * maps it in the nested page table and drops the page reference. An
+ * maps it in the nested page table (2 MiB at once when the root maps a huge
+ * page there) and drops the page reference. An
  * mmu_interval_notifier per region keeps the two coherent: whenever the root's
  * page tables change under a region (munmap, reclaim, swap, migration, KSM,
  * THP split, COW) the nested entries of that range are zapped and every CPU
@@ -19,6 +20,8 @@
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
 #include <linux/sched/mm.h>
+#include <linux/pgtable.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
 
@@ -260,6 +263,72 @@ static int get_host_page(struct mm_struct *mm, unsigned long hva, bool write, bo
 }
 
 /*
+ * The physical address of the 2 MiB page the root maps at hva with one PMD
+ * leaf (a transparent or hugetlbfs huge page), or 0. Lockless, like fast
+ * GUP: interrupts off keep the root's page tables from being freed, and the
+ * caller's notifier sequence check makes any later change of them retry.
+ */
+static u64 host_huge_page(struct mm_struct *mm, unsigned long hva, bool writable)
+{
+	unsigned long irqflags;
+	pgd_t pgd;
+	p4d_t p4d;
+	pud_t pud;
+	pmd_t pmd;
+	u64 pa = 0;
+
+	local_irq_save(irqflags);
+	pgd = READ_ONCE(*pgd_offset(mm, hva));
+	if (pgd_none(pgd) || !pgd_present(pgd))
+		goto out;
+	p4d = READ_ONCE(*p4d_offset(&pgd, hva));
+	if (p4d_none(p4d) || !p4d_present(p4d))
+		goto out;
+	pud = READ_ONCE(*pud_offset(&p4d, hva));
+	if (pud_none(pud) || !pud_present(pud) || pud_large(pud))
+		goto out;
+	pmd = READ_ONCE(*pmd_offset(&pud, hva));
+	if (!pmd_present(pmd) || !pmd_large(pmd) || (writable && !pmd_write(pmd)))
+		goto out;
+	pa = (u64)pmd_pfn(pmd) << PAGE_SHIFT;
+out:
+	local_irq_restore(irqflags);
+	return pa;
+}
+
+/* The region covers gpa's whole 2 MiB frame, at the same offset as the root's. */
+static bool region_allows_2m(const struct linhv_region *r, u64 gpa, unsigned long hva)
+{
+	u64 first = (gpa & ~(u64)(SZ_2M - 1)) >> PAGE_SHIFT;
+
+	return ((gpa ^ hva) & (SZ_2M - 1)) == 0 && first >= r->gfn &&
+	       first + PTRS_PER_PMD <= r->gfn + r->npages;
+}
+
+/*
+ * Map the faulted page; with a 2 MiB leaf when the root backs the whole
+ * frame with one huge page. Caller holds the NPT lock.
+ */
+static int map_fault(struct linhv_partition *part, const struct linhv_region *r, u64 gpa,
+		     unsigned long hva, struct page *pg, bool writable)
+{
+	u32 flags = writable ? r->flags : r->flags & ~HV_MAP_GPA_WRITABLE;
+	int ret;
+
+	if (region_allows_2m(r, gpa, hva)) {
+		u64 huge = host_huge_page(part->mm, hva, writable);
+
+		if (huge && IS_ALIGNED(huge, SZ_2M)) {
+			ret = linhv_npt_map_locked(&part->npt, gpa & ~(u64)(SZ_2M - 1), huge, flags,
+						   2);
+			if (ret != -EEXIST)
+				return ret;
+		}
+	}
+	return linhv_npt_map_locked(&part->npt, gpa, page_to_phys(pg), flags, 1);
+}
+
+/*
  * A nested page fault at gpa that the guest's mapping permits: map the page.
  * Returns 0 when mapped (or when the fault must simply be retried), 1 when
  * gpa is not in a region that allows the access (the root handles it), or a
@@ -305,8 +374,7 @@ int linhv_memory_fault(struct linhv_partition *part, u64 gpa, u8 access)
 		set_page_dirty_lock(pg);
 	spin_lock(&part->npt.lock);
 	if (!mmu_interval_read_retry(&r->notifier, seq))
-		ret = linhv_npt_map_locked(&part->npt, gpa, page_to_phys(pg),
-					   writable ? r->flags : r->flags & ~HV_MAP_GPA_WRITABLE);
+		ret = map_fault(part, r, gpa, hva, pg, writable);
 	spin_unlock(&part->npt.lock);
 	put_page(pg);
 	up_read(&part->mem_lock);

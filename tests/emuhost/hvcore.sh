@@ -41,6 +41,13 @@ else
 	fail "swap on zram" "modprobe zram / mkswap / swapon failed"
 fi
 
+# Transparent huge pages for memfd mappings that ask (the 2 MiB nested page test).
+if echo advise >/sys/kernel/mm/transparent_hugepage/shmem_enabled; then
+	pass "THP for shmem on madvise"
+else
+	fail "THP for shmem on madvise" "cannot write shmem_enabled"
+fi
+
 $B/tests/hvcore/hvcore-tests
 $B/tests/hvcore/ioctl-fuzz --calls 100000 --seed 1
 $B/tests/hvcore/ioctl-fuzz --calls 20000 --seed 12345 | grep -v '^PASS' 

@@ -845,8 +845,26 @@ static long resident_pages(const void *p, size_t len)
 struct pageout_ctx {
 	struct guest *g;
 	long pins_before, pins_during, resident_all, resident_touched, resident_out;
+	long maps_2m; /* 2 MiB nested leaves made when the guest had touched its pages */
 	int madvise_ret;
 };
+
+/* Nested leaves of one size made by linhv.ko since it was loaded, or -1. */
+static long npt_maps(const char *size)
+{
+	char path[128];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/linhv/parameters/npt_maps_%s", size);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
 
 /* The guest has written its pages: look at what is resident, then push them out. */
 static void pageout_hook(struct trace *t, uint16_t port)
@@ -858,6 +876,7 @@ static void pageout_hook(struct trace *t, uint16_t port)
 	if (port != 0x52)
 		return;
 	c->pins_during = pins_held();
+	c->maps_2m = npt_maps("2m");
 	c->resident_all = resident_pages(c->g->ram, c->g->ram_size);
 	c->resident_touched = resident_pages(base, len);
 	c->madvise_ret = madvise(base, len, MADV_PAGEOUT);
@@ -915,6 +934,47 @@ static void test_pageout(void)
 	result("pageout: the pages came back on demand",
 	       resident_pages(g.ram + PAGEOUT_BASE, (size_t)PAGEOUT_PAGES * 4096) == PAGEOUT_PAGES,
 	       NULL);
+	guest_destroy(&g);
+}
+
+/*
+ * With transparent huge pages on the guest's memfd (shmem_enabled=advise and
+ * MADV_HUGEPAGE), the guest's RAM is mapped with 2 MiB nested leaves; pushing
+ * the huge pages out (which splits them) and reading them back stays correct.
+ */
+static void test_huge(void)
+{
+	struct guest g;
+	struct trace t = {0};
+	struct hv_message msg;
+	struct pageout_ctx c = {.g = &g};
+	long before = npt_maps("2m"), r;
+
+	if (guest_create(&g, backend, 64 << 20, 1)) {
+		result("huge", 0, "create: %s", WinHvLastError());
+		return;
+	}
+	result("huge: guest RAM is 2 MiB aligned and madvise(MADV_HUGEPAGE) works",
+	       ((uintptr_t)g.ram & ((2u << 20) - 1)) == 0 &&
+		   !madvise(g.ram, g.ram_size, MADV_HUGEPAGE),
+	       "ram at %p", (void *)g.ram);
+	guest_load(&g, guest_pageout_start, guest_pageout_end);
+	guest_set_mode(&g, 0, MODE_LM64);
+	guest_set_reg(&g, 0, HvX64RegisterRbx, PAGEOUT_BASE);
+	guest_set_reg(&g, 0, HvX64RegisterRcx, PAGEOUT_PAGES);
+	t.hook = pageout_hook;
+	t.hook_ctx = &c;
+	r = run(&g, 0, &t, &msg);
+	printf("info: huge: %ld 2 MiB nested leaves for %d touched MiB, %ld of %d pages resident "
+	       "after MADV_PAGEOUT\n",
+	       c.maps_2m - before, PAGEOUT_PAGES / 256, c.resident_out, PAGEOUT_PAGES);
+	result("huge: guest runs to hlt", r == 0 && t.port_seen[0x52] == 1, "%s", why_run(r));
+	result("huge: the touched RAM is mapped with 2 MiB nested pages",
+	       before >= 0 && c.maps_2m - before >= PAGEOUT_PAGES / 512, "%ld 2 MiB leaves",
+	       c.maps_2m - before);
+	result("huge: paged-out huge pages read back intact",
+	       c.madvise_ret == 0 && t.port_seen[0x22] == 1 && t.port_val[0x22] == 0,
+	       "madvise %d, %u pages differ", c.madvise_ret, t.port_val[0x22]);
 	guest_destroy(&g);
 }
 
@@ -1014,6 +1074,7 @@ int main(int argc, char **argv)
 	T("int3", test_int3_reinject());
 	T("pageout", test_pageout());
 	T("churn", test_churn());
+	T("huge", test_huge());
 	T("kill", test_kill(argv[0]));
 	return failures ? 1 : 0;
 }
