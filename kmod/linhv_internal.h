@@ -18,6 +18,8 @@
 #include <linux/eventfd.h>
 #include <linux/spinlock.h>
 #include <linux/list.h>
+#include <linux/mmu_notifier.h>
+#include <linux/cpumask.h>
 #include <asm/fpu/api.h>
 #include <asm/fpu/types.h>
 #include <linhv/linhv.h>
@@ -38,20 +40,29 @@ extern struct linhv_caps linhv_host_caps;
 int linhv_caps_probe(void);
 extern u64 linhv_host_xcr0;
 
-/* A range of root memory pinned and mapped into a partition's GPA space. */
+/*
+ * A range of the root's address space mapped into a partition's GPA space.
+ * Not pinned: faulted in on demand, kept coherent by the notifier (memory.c).
+ */
 struct linhv_region {
+	struct mmu_interval_notifier notifier;
+	struct linhv_partition *part;
+	unsigned long uaddr;
 	u64 gfn;
 	u64 npages;
 	u32 flags; /* HV_MAP_GPA_* */
-	struct page **pages;
 };
 
-/* Nested page table of one partition (4-level, 4 KiB leaves). */
+#define LINHV_NPT_LEVELS 4
+
+/* Nested page table of one partition (4-level, 4 KiB and 2 MiB leaves). */
 struct linhv_npt {
-	struct mutex lock;
+	spinlock_t lock; /* the tables and the cache; taken by the mm notifier */
 	u64 *root;
 	u64 root_pa;
 	unsigned long nr_tables;
+	struct page *cache[2 * (LINHV_NPT_LEVELS - 1)]; /* preallocated tables */
+	unsigned int nr_cache;
 };
 
 struct linhv_cpuid_policy {
@@ -68,10 +79,14 @@ struct linhv_partition {
 	u64 tsc_offset; /* shared by all VPs so their TSCs agree */
 	struct linhv_vp *vps[LINHV_MAX_VPS];
 
-	struct rw_semaphore mem_lock; /* regions */
-	struct linhv_region regions[LINHV_MAX_REGIONS];
+	struct rw_semaphore mem_lock; /* regions, mm */
+	struct linhv_region *regions[LINHV_MAX_REGIONS];
 	u32 nr_regions;
+	struct mm_struct *mm; /* the root's mm holding every region (grabbed) */
 	struct linhv_npt npt;
+	/* TLB shootdown (memory.c): bumped on every zap; CPUs now in the guest. */
+	atomic64_t tlb_gen;
+	cpumask_t in_guest_cpus;
 
 	/* Hyper-V interface (hyperv.c, synic.c) */
 	bool hyperv;
@@ -146,6 +161,7 @@ struct linhv_vp {
 	struct svm_gprs gprs;
 	int last_cpu;
 	bool need_flush;
+	s64 tlb_gen; /* the partition's tlb_gen at the last flush */
 
 	struct fpu_guest guest_fpu;
 	u64 xcr0;
@@ -193,16 +209,22 @@ void linhv_partition_kick_all(struct linhv_partition *part, bool flush);
 int linhv_map_gpa(struct linhv_partition *part, const struct linhv_in_map_gpa_pages *in);
 int linhv_unmap_gpa(struct linhv_partition *part, const struct linhv_in_unmap_gpa_pages *in);
 void linhv_memory_destroy(struct linhv_partition *part);
-/* Look up the page backing gfn; caller holds mem_lock for read. */
-struct page *linhv_gfn_to_page(struct linhv_partition *part, u64 gfn, u32 *flags);
+/* gpa lies in a mapped region (flags: its HV_MAP_GPA_*). */
+bool linhv_gpa_is_mapped(struct linhv_partition *part, u64 gpa, u32 *flags);
+/* Nested page fault: 0 mapped or retry, 1 not mappable (intercept), <0 error. */
+int linhv_memory_fault(struct linhv_partition *part, u64 gpa, u8 access);
+/* A referenced (not pinned) guest page for a short kernel access; put_page() it. */
+struct page *linhv_guest_page_get(struct linhv_partition *part, u64 gpa, bool write);
+void linhv_memory_flush_tlb(struct linhv_partition *part);
 int linhv_read_guest(struct linhv_partition *part, u64 gpa, void *buf, size_t len);
 int linhv_write_guest(struct linhv_partition *part, u64 gpa, const void *buf, size_t len);
 
 /* npt.c */
 int linhv_npt_init(struct linhv_npt *npt);
 void linhv_npt_destroy(struct linhv_npt *npt);
-int linhv_npt_map(struct linhv_npt *npt, u64 gpa, u64 hpa, u32 flags);
-void linhv_npt_unmap_range(struct linhv_npt *npt, u64 gpa, u64 size);
+int linhv_npt_topup(struct linhv_npt *npt);
+int linhv_npt_map_locked(struct linhv_npt *npt, u64 gpa, u64 hpa, u32 flags, int leaf_level);
+bool linhv_npt_unmap_range_locked(struct linhv_npt *npt, u64 gpa, u64 size);
 
 /* gva.c: guest virtual to guest physical, using the VP's paging mode. */
 int linhv_gva_to_gpa(struct linhv_vp *vp, u64 gva, bool write, u64 *gpa);

@@ -411,6 +411,7 @@ static void enter_guest(struct linhv_vp *vp)
 {
 	struct vmcb *v = vp->vmcb;
 	bool swap_xcr0;
+	s64 tlb_gen;
 	int cpu;
 
 	local_irq_disable();
@@ -425,12 +426,18 @@ static void enter_guest(struct linhv_vp *vp)
 		switch_fpu_return();
 	cpu = smp_processor_id();
 	WRITE_ONCE(vp->mode, LINHV_IN_GUEST);
-	/* Pairs with linhv_partition_kick_all(): see need_flush or get an IPI. */
+	cpumask_set_cpu(cpu, &vp->part->in_guest_cpus);
+	/*
+	 * Pairs with linhv_partition_kick_all() and linhv_memory_flush_tlb():
+	 * see need_flush or a new tlb_gen, or get an IPI.
+	 */
 	smp_mb();
+	tlb_gen = atomic64_read(&vp->part->tlb_gen);
 	if (vp->last_cpu != cpu || this_cpu_read(last_vp_uid) != vp->uid ||
-	    READ_ONCE(vp->need_flush)) {
+	    READ_ONCE(vp->need_flush) || vp->tlb_gen != tlb_gen) {
 		v->control.tlb_control = SVM_TLB_CONTROL_FLUSH_ALL;
 		WRITE_ONCE(vp->need_flush, false);
+		vp->tlb_gen = tlb_gen;
 	} else {
 		v->control.tlb_control = SVM_TLB_CONTROL_DO_NOTHING;
 	}
@@ -452,6 +459,7 @@ static void enter_guest(struct linhv_vp *vp)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, linhv_host_xcr0);
 	asm volatile("stgi" ::: "memory");
 	WRITE_ONCE(vp->mode, LINHV_OUTSIDE_GUEST);
+	cpumask_clear_cpu(cpu, &vp->part->in_guest_cpus);
 	local_irq_enable();
 }
 
@@ -574,32 +582,24 @@ static int handle_npf(struct linhv_vp *vp)
 	u64 gpa = v->control.exit_info_2;
 	u64 err = v->control.exit_info_1;
 	struct hv_x64_memory_intercept_message *m;
-	struct page *pg;
-	u32 flags = 0;
 	u8 access;
 	int ret;
 
 	access = (err & SVM_NPF_FETCH) ? HV_INTERCEPT_ACCESS_EXECUTE :
 		 (err & SVM_NPF_WRITE) ? HV_INTERCEPT_ACCESS_WRITE : HV_INTERCEPT_ACCESS_READ;
 
-	down_read(&part->mem_lock);
-	pg = gpa < (LINHV_MAX_GFN << PAGE_SHIFT) ? linhv_gfn_to_page(part, gpa >> PAGE_SHIFT, &flags) :
-						   NULL;
-	if (pg && !(err & SVM_NPF_PRESENT) &&
-	    (access != HV_INTERCEPT_ACCESS_WRITE || (flags & HV_MAP_GPA_WRITABLE)) &&
-	    (access != HV_INTERCEPT_ACCESS_EXECUTE || (flags & HV_MAP_GPA_EXECUTABLE))) {
-		ret = linhv_npt_map(&part->npt, gpa, page_to_phys(pg), flags);
-		up_read(&part->mem_lock);
-		if (ret) {
-			msg_simple(vp, HvMessageTypeUnrecoverableException, SVM_EXIT_NPF);
-			return 1;
-		}
+	/* Guest RAM is faulted in here; present faults are writes to read-only copies. */
+	ret = linhv_memory_fault(part, gpa, access);
+	if (ret == 0)
 		return 0;
+	if (ret < 0) {
+		msg_simple(vp, HvMessageTypeUnrecoverableException, SVM_EXIT_NPF);
+		return 1;
 	}
-	up_read(&part->mem_lock);
 
-	m = begin_msg(vp, pg ? HvMessageTypeGpaIntercept : HvMessageTypeUnmappedGpa, sizeof(*m),
-		      0, access);
+	m = begin_msg(vp, linhv_gpa_is_mapped(part, gpa, NULL) ? HvMessageTypeGpaIntercept :
+								  HvMessageTypeUnmappedGpa,
+		      sizeof(*m), 0, access);
 	m->guest_physical_address = gpa;
 	m->instruction_byte_count = linhv_fetch_insn(vp, m->instruction_bytes, 16);
 	return 1;

@@ -33,9 +33,25 @@ cat "$OUT/info.txt"
 check_grep "linhv-info reports SVM" "^vendor: +SVM" "$OUT/info.txt"
 check_grep "linhv-info reports NPT" "^features:.*NPT" "$OUT/info.txt"
 
+# Swap on zram, so that the demand-paging test can push guest pages out.
+if modprobe zram num_devices=1 2>/dev/null && echo 512M >/sys/block/zram0/disksize &&
+	mkswap /dev/zram0 >/dev/null && swapon /dev/zram0; then
+	pass "swap on zram"
+else
+	fail "swap on zram" "modprobe zram / mkswap / swapon failed"
+fi
+
+# Transparent huge pages for memfd mappings that ask (the 2 MiB nested page test).
+if echo advise >/sys/kernel/mm/transparent_hugepage/shmem_enabled; then
+	pass "THP for shmem on madvise"
+else
+	fail "THP for shmem on madvise" "cannot write shmem_enabled"
+fi
+
 $B/tests/hvcore/hvcore-tests
 $B/tests/hvcore/ioctl-fuzz --calls 100000 --seed 1
 $B/tests/hvcore/ioctl-fuzz --calls 20000 --seed 12345 | grep -v '^PASS' 
+swapoff /dev/zram0 2>/dev/null
 check "rmmod linhv after the suite" rmmod linhv
 check "/dev/linhv is gone" test ! -e /dev/linhv
 

@@ -41,6 +41,8 @@ BLOB(spin);
 BLOB(bench_io);
 BLOB(bench_cpuid);
 BLOB(bench_touch);
+BLOB(pageout);
+BLOB(churn);
 BLOB(hv);
 BLOB(sipi_bsp);
 BLOB(sipi_ap);
