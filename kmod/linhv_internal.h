@@ -265,6 +265,12 @@ int linhv_partition_hv_init(struct linhv_partition *part);
 void linhv_partition_hv_destroy(struct linhv_partition *part);
 
 /* decode.c */
-int linhv_insn_length(const u8 *b, int n, bool long_mode, u8 expect0, u8 expect1);
+int linhv_insn_length(const u8 *b, int n, bool long_mode, const u8 *op, int op_len);
+struct linhv_mov_crdr {
+	u8 len; /* instruction length */
+	u8 ctl; /* CR or DR number, 0-15 */
+	u8 gpr; /* general register number, 0 (RAX) - 15 (R15) */
+};
+int linhv_decode_mov_crdr(const u8 *b, int n, bool long_mode, u8 op2, struct linhv_mov_crdr *out);
 
 #endif /* LINHV_INTERNAL_H */

@@ -306,8 +306,12 @@ static bool long_mode_cs(struct linhv_vp *vp)
 	return (vp->vmcb->save.efer & EFER_LMA) && (vp->vmcb->save.cs.attrib & (1 << 9));
 }
 
-/* Length of the intercepted instruction, or fallback when unreadable. */
-static int insn_len(struct linhv_vp *vp, u8 op0, u8 op1, int fallback)
+/*
+ * Length of the intercepted instruction whose opcode is op[0..op_len) (the
+ * ModRM byte included for the 0F 01 group); op_len when the bytes cannot
+ * be read.
+ */
+static int insn_len(struct linhv_vp *vp, const u8 *op, int op_len)
 {
 	u8 b[15];
 	int n, len;
@@ -319,9 +323,11 @@ static int insn_len(struct linhv_vp *vp, u8 op0, u8 op1, int fallback)
 			return next - vp->vmcb->save.rip;
 	}
 	n = linhv_fetch_insn(vp, b, sizeof(b));
-	len = linhv_insn_length(b, n, long_mode_cs(vp), op0, op1);
-	return len > 0 ? len : fallback;
+	len = linhv_insn_length(b, n, long_mode_cs(vp), op, op_len);
+	return len > 0 ? len : op_len;
 }
+
+#define INSN_LEN(vp, ...) insn_len(vp, (const u8[]){__VA_ARGS__}, sizeof((const u8[]){__VA_ARGS__}))
 
 static void skip(struct linhv_vp *vp, int len)
 {
@@ -490,7 +496,7 @@ static int handle_cpuid(struct linhv_vp *vp)
 	struct vmcb *v = vp->vmcb;
 	u32 r[4];
 	bool forward;
-	int len = insn_len(vp, 0x0f, 0xa2, 2);
+	int len = INSN_LEN(vp, 0x0f, 0xa2);
 
 	linhv_cpuid(vp, v->save.rax, vp->gprs.rcx, r, &forward);
 	if (forward) {
@@ -522,7 +528,7 @@ static int handle_msr(struct linhv_vp *vp)
 	bool write = v->control.exit_info_1 & 1;
 	u32 msr = vp->gprs.rcx;
 	u64 val = 0;
-	int len = insn_len(vp, 0x0f, write ? 0x30 : 0x32, 2);
+	int len = write ? INSN_LEN(vp, 0x0f, 0x30) : INSN_LEN(vp, 0x0f, 0x32);
 	int ret;
 
 	if (write)
@@ -555,7 +561,7 @@ static int handle_hlt(struct linhv_vp *vp)
 {
 	struct vmcb *v = vp->vmcb;
 
-	skip(vp, insn_len(vp, 0xf4, 0, 1));
+	skip(vp, INSN_LEN(vp, 0xf4));
 	if (!(v->save.rflags & X86_EFLAGS_IF)) {
 		/* Halted with interrupts off: only the root can help. */
 		begin_msg(vp, HvMessageTypeX64Halt, sizeof(struct hv_x64_halt_message), 0,
@@ -620,7 +626,7 @@ static int handle_xsetbv(struct linhv_vp *vp)
 		return 0;
 	}
 	vp->xcr0 = val;
-	skip(vp, insn_len(vp, 0x0f, 0x01, 3));
+	skip(vp, INSN_LEN(vp, 0x0f, 0x01, 0xd1));
 	return 0;
 }
 
@@ -636,7 +642,7 @@ static int handle_vmmcall(struct linhv_vp *vp)
 		linhv_hv_hypercall(vp);
 	else
 		v->save.rax = HV_STATUS_INVALID_HYPERCALL_CODE;
-	skip(vp, 3);
+	skip(vp, INSN_LEN(vp, 0x0f, 0x01, 0xd9));
 	return 0;
 }
 
@@ -686,7 +692,7 @@ static int handle_exit(struct linhv_vp *vp)
 	case SVM_EXIT_VMMCALL:
 		return handle_vmmcall(vp);
 	case SVM_EXIT_INVD:
-		skip(vp, insn_len(vp, 0x0f, 0x08, 2));
+		skip(vp, INSN_LEN(vp, 0x0f, 0x08));
 		return 0;
 	case SVM_EXIT_RDPMC:
 		queue_exception(vp, X86_TRAP_GP, true, 0);
