@@ -616,12 +616,13 @@ static int handle_xsetbv(struct linhv_vp *vp)
 	struct vmcb *v = vp->vmcb;
 	u64 val = (vp->gprs.rdx << 32) | (u32)v->save.rax;
 
-	if (!boot_cpu_has(X86_FEATURE_OSXSAVE)) {
+	if (!boot_cpu_has(X86_FEATURE_OSXSAVE) || !(v->save.cr4 & X86_CR4_OSXSAVE)) {
 		queue_exception(vp, X86_TRAP_UD, false, 0);
 		return 0;
 	}
-	if ((u32)vp->gprs.rcx != 0 || v->save.cpl != 0 || !(val & 1) ||
-	    ((val & 6) == 4) || (val & ~linhv_host_xcr0)) {
+	/* Validated here: the host's xsetbv at entry has no fault handling. */
+	if ((u32)vp->gprs.rcx != 0 || v->save.cpl != 0 ||
+	    !linhv_xcr0_valid(val, linhv_guest_xcr0_mask(vp))) {
 		queue_exception(vp, X86_TRAP_GP, true, 0);
 		return 0;
 	}
