@@ -653,6 +653,10 @@ static int handle_exit(struct linhv_vp *vp)
 	u64 code = v->control.exit_code;
 	u64 ii = v->control.exit_int_info;
 
+	/* Some CPUs (and emulators) report VMEXIT_INVALID as a 32-bit -1. */
+	if (code == 0xffffffffULL)
+		code = SVM_EXIT_ERR;
+
 	/*
 	 * An event whose delivery the exit interrupted must be delivered again,
 	 * except INTn, INT3 and INTO: RIP still points at the instruction, so
