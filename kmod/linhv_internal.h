@@ -65,6 +65,7 @@ struct linhv_partition {
 	struct mutex lock; /* VP creation, policy */
 	u32 max_vps;
 	bool initialized;
+	bool started; /* a VP has run: the CPUID policy and MSR list are fixed */
 	u64 tsc_offset; /* shared by all VPs so their TSCs agree */
 	struct linhv_vp *vps[LINHV_MAX_VPS];
 

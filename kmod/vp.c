@@ -317,6 +317,12 @@ static long vp_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 		return -ENOTTY;
 	if (arg)
 		return -EINVAL;
+	if (!READ_ONCE(vp->part->started)) {
+		/* From now on the CPUID policy and the MSR list cannot change. */
+		mutex_lock(&vp->part->lock);
+		vp->part->started = true;
+		mutex_unlock(&vp->part->lock);
+	}
 	if (mutex_lock_interruptible(&vp->mutex))
 		return -EINTR;
 	/* The guest's FPU state lives in the registers while we run it. */
