@@ -187,6 +187,13 @@ int linhv_svm_vp_init(struct linhv_vp *vp)
 	c->intercept4 = SVM_I4_VMRUN | SVM_I4_VMMCALL | SVM_I4_VMLOAD | SVM_I4_VMSAVE |
 			SVM_I4_STGI | SVM_I4_CLGI | SVM_I4_SKINIT | SVM_I4_MONITOR |
 			SVM_I4_MWAIT | SVM_I4_MWAIT_COND | SVM_I4_XSETBV;
+	/*
+	 * #DB and #AC always exit: a guest can make their delivery raise the
+	 * same exception again, which loops inside the CPU with no interrupt
+	 * window (CVE-2015-8104, CVE-2015-5307). Each round trip through
+	 * the run loop can be interrupted, rescheduled and cancelled.
+	 */
+	c->intercept_exceptions = BIT(X86_TRAP_DB) | BIT(X86_TRAP_AC);
 	c->iopm_base_pa = page_to_phys(iopm_pages);
 	c->msrpm_base_pa = page_to_phys(msrpm_pages);
 	c->tsc_offset = vp->part->tsc_offset;
@@ -701,6 +708,13 @@ static int handle_exit(struct linhv_vp *vp)
 		return 0;
 	case SVM_EXIT_RDPMC:
 		queue_exception(vp, X86_TRAP_GP, true, 0);
+		return 0;
+	case SVM_EXIT_EXCP_BASE + X86_TRAP_DB:
+		/* The CPU has updated the guest's DR6 already: just deliver it. */
+		queue_exception(vp, X86_TRAP_DB, false, 0);
+		return 0;
+	case SVM_EXIT_EXCP_BASE + X86_TRAP_AC:
+		queue_exception(vp, X86_TRAP_AC, true, 0);
 		return 0;
 	case SVM_EXIT_VMRUN:
 	case SVM_EXIT_VMLOAD:
