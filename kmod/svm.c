@@ -12,6 +12,7 @@
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <asm/debugreg.h>
 #include <asm/msr.h>
 #include <asm/processor.h>
 #include <asm/trapnr.h>
@@ -194,6 +195,11 @@ int linhv_svm_vp_init(struct linhv_vp *vp)
 	 * the run loop can be interrupted, rescheduled and cancelled.
 	 */
 	c->intercept_exceptions = BIT(X86_TRAP_DB) | BIT(X86_TRAP_AC);
+	/*
+	 * DR0-3 are not in the VMCB. Guest accesses are emulated from vp->db,
+	 * so a guest never reads what the host or another guest left there.
+	 */
+	c->intercept_dr = 0x000f000f;
 	c->iopm_base_pa = page_to_phys(iopm_pages);
 	c->msrpm_base_pa = page_to_phys(msrpm_pages);
 	c->tsc_offset = vp->part->tsc_offset;
@@ -222,6 +228,7 @@ static void reset_state(struct linhv_vp *vp)
 
 	memset(s, 0, sizeof(*s));
 	memset(&vp->gprs, 0, sizeof(vp->gprs));
+	memset(vp->db, 0, sizeof(vp->db));
 	vp->vmcb->control.event_inj = 0;
 	vp->vmcb->control.int_state = 0;
 	vp->vmcb->control.int_ctl &= ~(SVM_INT_CTL_V_IRQ | SVM_INT_CTL_V_TPR_MASK);
@@ -423,7 +430,7 @@ static void inject_events(struct linhv_vp *vp)
 static void enter_guest(struct linhv_vp *vp)
 {
 	struct vmcb *v = vp->vmcb;
-	bool swap_xcr0;
+	bool swap_xcr0, guest_dr, host_dr;
 	int cpu;
 
 	local_irq_disable();
@@ -450,12 +457,23 @@ static void enter_guest(struct linhv_vp *vp)
 	vp->last_cpu = cpu;
 	this_cpu_write(last_vp_uid, vp->uid);
 	swap_xcr0 = (v->save.cr4 & X86_CR4_OSXSAVE) && vp->xcr0 != linhv_host_xcr0;
+	guest_dr = v->save.dr7 & 0xff; /* L0-3/G0-3: the guest's breakpoints are armed */
 
 	/*
 	 * GIF=0 holds off every interrupt until VMRUN; host IF=1 makes a
 	 * physical interrupt during the guest cause an INTR exit.
 	 */
 	asm volatile("clgi" ::: "memory");
+	/* Read with GIF=0: no IPI can install a host breakpoint until STGI. */
+	host_dr = hw_breakpoint_active();
+	if (guest_dr) {
+		if (host_dr)
+			set_debugreg(0, 7); /* no host breakpoint on guest addresses */
+		set_debugreg(vp->db[0], 0);
+		set_debugreg(vp->db[1], 1);
+		set_debugreg(vp->db[2], 2);
+		set_debugreg(vp->db[3], 3);
+	}
 	if (swap_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, vp->xcr0);
 	local_irq_enable();
@@ -463,6 +481,11 @@ static void enter_guest(struct linhv_vp *vp)
 	local_irq_disable();
 	if (swap_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, linhv_host_xcr0);
+	/* The host's ptrace/perf breakpoints back, and none of the guest's left armed. */
+	if (host_dr)
+		hw_breakpoint_restore();
+	else if (guest_dr)
+		set_debugreg(0, 7);
 	asm volatile("stgi" ::: "memory");
 	WRITE_ONCE(vp->mode, LINHV_OUTSIDE_GUEST);
 	local_irq_enable();
@@ -638,6 +661,53 @@ static int handle_xsetbv(struct linhv_vp *vp)
 	return 0;
 }
 
+/* General register number n (0 RAX ... 15 R15, as in ModRM/REX). */
+static u64 *gpr(struct linhv_vp *vp, int n)
+{
+	struct svm_gprs *g = &vp->gprs;
+	u64 *regs[16] = {
+		&vp->vmcb->save.rax, &g->rcx, &g->rdx, &g->rbx, &vp->vmcb->save.rsp, &g->rbp,
+		&g->rsi, &g->rdi, &g->r8, &g->r9, &g->r10, &g->r11, &g->r12, &g->r13, &g->r14,
+		&g->r15,
+	};
+
+	return regs[n & 15];
+}
+
+#define DR7_GD BIT(13)
+#define DR6_BD BIT(13)
+
+/* MOV to or from DR0-3 (the only debug registers intercepted). */
+static int handle_dr(struct linhv_vp *vp, int dr, bool write)
+{
+	struct vmcb *v = vp->vmcb;
+	struct linhv_mov_crdr m;
+	u8 b[15];
+	int n = linhv_fetch_insn(vp, b, sizeof(b));
+	u64 *r;
+
+	/* Bytes changed under us (another VP): let the guest execute it again. */
+	if (linhv_decode_mov_crdr(b, n, long_mode_cs(vp), write ? 0x23 : 0x21, &m) || m.ctl != dr)
+		return 0;
+	if (v->save.cpl) {
+		queue_exception(vp, X86_TRAP_GP, true, 0);
+		return 0;
+	}
+	if (v->save.dr7 & DR7_GD) {
+		v->save.dr7 &= ~DR7_GD;
+		v->save.dr6 |= DR6_BD;
+		queue_exception(vp, X86_TRAP_DB, false, 0);
+		return 0;
+	}
+	r = gpr(vp, m.gpr);
+	if (write)
+		vp->db[dr] = long_mode_cs(vp) ? *r : (u32)*r;
+	else
+		*r = vp->db[dr];
+	skip(vp, m.len);
+	return 0;
+}
+
 static int handle_vmmcall(struct linhv_vp *vp)
 {
 	struct vmcb *v = vp->vmcb;
@@ -709,6 +779,10 @@ static int handle_exit(struct linhv_vp *vp)
 	case SVM_EXIT_RDPMC:
 		queue_exception(vp, X86_TRAP_GP, true, 0);
 		return 0;
+	case SVM_EXIT_READ_DR0 ... SVM_EXIT_READ_DR0 + 3:
+		return handle_dr(vp, code - SVM_EXIT_READ_DR0, false);
+	case SVM_EXIT_WRITE_DR0 ... SVM_EXIT_WRITE_DR0 + 3:
+		return handle_dr(vp, code - SVM_EXIT_WRITE_DR0, true);
 	case SVM_EXIT_EXCP_BASE + X86_TRAP_DB:
 		/* The CPU has updated the guest's DR6 already: just deliver it. */
 		queue_exception(vp, X86_TRAP_DB, false, 0);
