@@ -24,8 +24,14 @@
 #define C1_EDX_ACPI BIT(22)
 #define C1_EDX_TM BIT(29)
 #define C1_EDX_PBE BIT(31)
+#define C1_ECX_PCID BIT(17)
+#define C1_ECX_XSAVE BIT(26)
 /* CPUID.7.0 */
+#define C7_EBX_FSGSBASE BIT(0)
 #define C7_EBX_TSC_ADJUST BIT(1)
+#define C7_EBX_SMEP BIT(7)
+#define C7_EBX_SMAP BIT(20)
+#define C7_ECX_UMIP BIT(2)
 #define C7_ECX_WAITPKG BIT(5)
 #define C7_ECX_PKU BIT(3)
 #define C7_ECX_OSPKE BIT(4)
@@ -217,4 +223,36 @@ bool linhv_xcr0_valid(u64 xcr0, u64 allowed)
 	if ((xcr0 & XFEATURE_MASK_XTILE) && (xcr0 & XFEATURE_MASK_XTILE) != XFEATURE_MASK_XTILE)
 		return false;
 	return true;
+}
+
+/*
+ * The CR4 bits a VP may set: the architectural base, and each feature bit
+ * only when the host has it and the VP's CPUID (policy included) offers it,
+ * as a CPU without the feature would refuse it.
+ */
+u64 linhv_guest_cr4_mask(struct linhv_vp *vp)
+{
+	u64 ok = X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | X86_CR4_DE | X86_CR4_PSE |
+		 X86_CR4_PAE | X86_CR4_MCE | X86_CR4_PGE | X86_CR4_PCE | X86_CR4_OSFXSR |
+		 X86_CR4_OSXMMEXCPT;
+	u32 r1[4], r7[4];
+	bool forward;
+
+	linhv_cpuid(vp, 1, 0, r1, &forward);
+	linhv_cpuid(vp, 7, 0, r7, &forward);
+	if (boot_cpu_has(X86_FEATURE_PCID) && (r1[2] & C1_ECX_PCID))
+		ok |= X86_CR4_PCIDE;
+	if (boot_cpu_has(X86_FEATURE_OSXSAVE) && (r1[2] & C1_ECX_XSAVE))
+		ok |= X86_CR4_OSXSAVE;
+	if (boot_cpu_has(X86_FEATURE_FSGSBASE) && (r7[1] & C7_EBX_FSGSBASE))
+		ok |= X86_CR4_FSGSBASE;
+	if (boot_cpu_has(X86_FEATURE_SMEP) && (r7[1] & C7_EBX_SMEP))
+		ok |= X86_CR4_SMEP;
+	if (boot_cpu_has(X86_FEATURE_SMAP) && (r7[1] & C7_EBX_SMAP))
+		ok |= X86_CR4_SMAP;
+	if (boot_cpu_has(X86_FEATURE_UMIP) && (r7[2] & C7_ECX_UMIP))
+		ok |= X86_CR4_UMIP;
+	if (boot_cpu_has(X86_FEATURE_OSPKE) && (r7[2] & C7_ECX_PKU))
+		ok |= X86_CR4_PKE;
+	return ok;
 }

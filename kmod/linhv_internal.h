@@ -228,6 +228,7 @@ int linhv_svm_run(struct linhv_vp *vp);
 void linhv_cpuid(struct linhv_vp *vp, u32 fn, u32 idx, u32 out[4], bool *forward);
 u64 linhv_guest_xcr0_mask(struct linhv_vp *vp);
 bool linhv_xcr0_valid(u64 xcr0, u64 allowed);
+u64 linhv_guest_cr4_mask(struct linhv_vp *vp);
 /* Returns 0 handled, 1 forward to the root, -1 inject #GP. */
 int linhv_msr_read(struct linhv_vp *vp, u32 msr, u64 *val);
 int linhv_msr_write(struct linhv_vp *vp, u32 msr, u64 val);

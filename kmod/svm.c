@@ -200,6 +200,8 @@ int linhv_svm_vp_init(struct linhv_vp *vp)
 	 * so a guest never reads what the host or another guest left there.
 	 */
 	c->intercept_dr = 0x000f000f;
+	/* CR4 writes are checked against what the partition offers (PKE, ...). */
+	c->intercept_cr = BIT(16 + 4);
 	c->iopm_base_pa = page_to_phys(iopm_pages);
 	c->msrpm_base_pa = page_to_phys(msrpm_pages);
 	c->tsc_offset = vp->part->tsc_offset;
@@ -677,6 +679,38 @@ static u64 *gpr(struct linhv_vp *vp, int n)
 #define DR7_GD BIT(13)
 #define DR6_BD BIT(13)
 
+#define CR4_TLB_BITS                                                                               \
+	(X86_CR4_PSE | X86_CR4_PAE | X86_CR4_PGE | X86_CR4_PCIDE | X86_CR4_SMEP | X86_CR4_SMAP | \
+	 X86_CR4_PKE)
+
+/* MOV to CR4: #GP for what the CPU would refuse or the partition does not offer. */
+static int handle_cr4_write(struct linhv_vp *vp)
+{
+	struct vmcb *v = vp->vmcb;
+	u64 old = v->save.cr4, val;
+	bool lma = v->save.efer & EFER_LMA;
+	struct linhv_mov_crdr m;
+	u8 b[15];
+	int n = linhv_fetch_insn(vp, b, sizeof(b));
+
+	if (linhv_decode_mov_crdr(b, n, long_mode_cs(vp), 0x22, &m) || m.ctl != 4)
+		return 0; /* changed under us: let the guest execute it again */
+	val = *gpr(vp, m.gpr);
+	if (!long_mode_cs(vp))
+		val = (u32)val;
+	if (v->save.cpl || (val & ~linhv_guest_cr4_mask(vp)) || (lma && !(val & X86_CR4_PAE)) ||
+	    ((val & X86_CR4_PCIDE) && !(old & X86_CR4_PCIDE) && (!lma || (v->save.cr3 & 0xfff)))) {
+		queue_exception(vp, X86_TRAP_GP, true, 0);
+		return 0;
+	}
+	v->save.cr4 = val;
+	/* The CPU would flush on these; an emulated write must ask for it. */
+	if ((old ^ val) & CR4_TLB_BITS)
+		WRITE_ONCE(vp->need_flush, true);
+	skip(vp, m.len);
+	return 0;
+}
+
 /* MOV to or from DR0-3 (the only debug registers intercepted). */
 static int handle_dr(struct linhv_vp *vp, int dr, bool write)
 {
@@ -779,6 +813,8 @@ static int handle_exit(struct linhv_vp *vp)
 	case SVM_EXIT_RDPMC:
 		queue_exception(vp, X86_TRAP_GP, true, 0);
 		return 0;
+	case SVM_EXIT_WRITE_CR0 + 4:
+		return handle_cr4_write(vp);
 	case SVM_EXIT_READ_DR0 ... SVM_EXIT_READ_DR0 + 3:
 		return handle_dr(vp, code - SVM_EXIT_READ_DR0, false);
 	case SVM_EXIT_WRITE_DR0 ... SVM_EXIT_WRITE_DR0 + 3:
