@@ -150,6 +150,7 @@ struct linhv_vp {
 
 	struct fpu_guest guest_fpu;
 	u64 xcr0;
+	u32 pkru; /* live only while the guest can change it (CR4.PKE or XCR0.PKRU) */
 	u64 db[4]; /* DR0-3: guest accesses are intercepted, loaded only while DR7 enables them */
 
 	/* MSR shadows */

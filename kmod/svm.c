@@ -15,6 +15,7 @@
 #include <asm/debugreg.h>
 #include <asm/msr.h>
 #include <asm/processor.h>
+#include <asm/special_insns.h>
 #include <asm/trapnr.h>
 
 #include "linhv_internal.h"
@@ -26,6 +27,7 @@ u64 linhv_host_xcr0;
 static DEFINE_PER_CPU(struct page *, hsave_page); /* VM_HSAVE_PA */
 static DEFINE_PER_CPU(struct page *, host_vmsave_page); /* host VMSAVE state */
 static DEFINE_PER_CPU(u64, last_vp_uid); /* whose ASID-1 entries the TLB holds */
+static DEFINE_PER_CPU(u64, host_tsc_aux); /* what Linux put in TSC_AUX (RDTSCP, RDPID) */
 static enum cpuhp_state svm_hp_state;
 static struct page *iopm_pages, *msrpm_pages;
 
@@ -34,6 +36,11 @@ static struct page *iopm_pages, *msrpm_pages;
 #define GUEST_ASID 1
 
 /* ---- per-CPU enable/disable ---- */
+
+static bool has_tsc_aux(void)
+{
+	return boot_cpu_has(X86_FEATURE_RDTSCP) || boot_cpu_has(X86_FEATURE_RDPID);
+}
 
 static int svm_cpu_online(unsigned int cpu)
 {
@@ -53,6 +60,8 @@ static int svm_cpu_online(unsigned int cpu)
 	}
 	wrmsrl(MSR_VM_HSAVE_PA, page_to_phys(per_cpu(hsave_page, cpu)));
 	wrmsrl(MSR_EFER, efer | EFER_SVME);
+	if (has_tsc_aux())
+		rdmsrl(MSR_TSC_AUX, *this_cpu_ptr(&host_tsc_aux));
 	this_cpu_write(last_vp_uid, 0);
 	return 0;
 }
@@ -432,7 +441,8 @@ static void inject_events(struct linhv_vp *vp)
 static void enter_guest(struct linhv_vp *vp)
 {
 	struct vmcb *v = vp->vmcb;
-	bool swap_xcr0, guest_dr, host_dr;
+	bool swap_xcr0, guest_dr, host_dr, swap_tsc_aux, guest_pkru;
+	u32 host_pkru = 0;
 	int cpu;
 
 	local_irq_disable();
@@ -460,6 +470,11 @@ static void enter_guest(struct linhv_vp *vp)
 	this_cpu_write(last_vp_uid, vp->uid);
 	swap_xcr0 = (v->save.cr4 & X86_CR4_OSXSAVE) && vp->xcr0 != linhv_host_xcr0;
 	guest_dr = v->save.dr7 & 0xff; /* L0-3/G0-3: the guest's breakpoints are armed */
+	/* RDTSCP and RDPID read TSC_AUX directly: the guest's value, not the host's CPU number. */
+	swap_tsc_aux = has_tsc_aux() && vp->tsc_aux != this_cpu_read(host_tsc_aux);
+	/* WRPKRU (CR4.PKE) and XRSTOR (XCR0.PKRU) let the guest change PKRU. */
+	guest_pkru = cpu_feature_enabled(X86_FEATURE_OSPKE) &&
+		     ((v->save.cr4 & X86_CR4_PKE) || (vp->xcr0 & XFEATURE_MASK_PKRU));
 
 	/*
 	 * GIF=0 holds off every interrupt until VMRUN; host IF=1 makes a
@@ -478,9 +493,24 @@ static void enter_guest(struct linhv_vp *vp)
 	}
 	if (swap_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, vp->xcr0);
+	if (swap_tsc_aux)
+		wrmsrl(MSR_TSC_AUX, vp->tsc_aux);
+	if (guest_pkru) {
+		host_pkru = rdpkru();
+		if (vp->pkru != host_pkru)
+			wrpkru(vp->pkru);
+	}
 	local_irq_enable();
 	__linhv_svm_vmrun(vp->vmcb_pa, page_to_phys(this_cpu_read(host_vmsave_page)), &vp->gprs);
 	local_irq_disable();
+	/* The vmwp thread's PKRU back: a guest's WRPKRU must never stay in the host. */
+	if (guest_pkru) {
+		vp->pkru = rdpkru();
+		if (vp->pkru != host_pkru)
+			wrpkru(host_pkru);
+	}
+	if (swap_tsc_aux)
+		wrmsrl(MSR_TSC_AUX, this_cpu_read(host_tsc_aux));
 	if (swap_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, linhv_host_xcr0);
 	/* The host's ptrace/perf breakpoints back, and none of the guest's left armed. */
@@ -892,6 +922,8 @@ static bool svm_state_valid(struct linhv_vp *vp)
 		cr4_ok |= X86_CR4_SMAP;
 	if (boot_cpu_has(X86_FEATURE_UMIP))
 		cr4_ok |= X86_CR4_UMIP;
+	if (boot_cpu_has(X86_FEATURE_OSPKE))
+		cr4_ok |= X86_CR4_PKE; /* PKRU is switched at entry and exit */
 
 	if ((s->cr0 >> 32) || ((s->cr0 & X86_CR0_NW) && !(s->cr0 & X86_CR0_CD)) ||
 	    ((s->cr0 & X86_CR0_PG) && !(s->cr0 & X86_CR0_PE)))
