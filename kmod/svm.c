@@ -14,6 +14,7 @@
 #include <linux/slab.h>
 #include <asm/debugreg.h>
 #include <asm/msr.h>
+#include <asm/nospec-branch.h>
 #include <asm/processor.h>
 #include <asm/special_insns.h>
 #include <asm/trapnr.h>
@@ -27,6 +28,7 @@ u64 linhv_host_xcr0;
 static DEFINE_PER_CPU(struct page *, hsave_page); /* VM_HSAVE_PA */
 static DEFINE_PER_CPU(struct page *, host_vmsave_page); /* host VMSAVE state */
 static DEFINE_PER_CPU(u64, last_vp_uid); /* whose ASID-1 entries the TLB holds */
+static DEFINE_PER_CPU(u64, last_part_id); /* whose guest last trained the predictors */
 static DEFINE_PER_CPU(u64, host_tsc_aux); /* what Linux put in TSC_AUX (RDTSCP, RDPID) */
 static enum cpuhp_state svm_hp_state;
 static struct page *iopm_pages, *msrpm_pages;
@@ -468,6 +470,11 @@ static void enter_guest(struct linhv_vp *vp)
 	}
 	vp->last_cpu = cpu;
 	this_cpu_write(last_vp_uid, vp->uid);
+	/* One partition's branch predictions must not steer another's. */
+	if (this_cpu_read(last_part_id) != vp->part->id) {
+		indirect_branch_prediction_barrier();
+		this_cpu_write(last_part_id, vp->part->id);
+	}
 	swap_xcr0 = (v->save.cr4 & X86_CR4_OSXSAVE) && vp->xcr0 != linhv_host_xcr0;
 	guest_dr = v->save.dr7 & 0xff; /* L0-3/G0-3: the guest's breakpoints are armed */
 	/* RDTSCP and RDPID read TSC_AUX directly: the guest's value, not the host's CPU number. */
