@@ -208,9 +208,11 @@ int linhv_svm_vp_init(struct linhv_vp *vp)
 	c->intercept_exceptions = BIT(X86_TRAP_DB) | BIT(X86_TRAP_AC);
 	/*
 	 * DR0-3 are not in the VMCB. Guest accesses are emulated from vp->db,
-	 * so a guest never reads what the host or another guest left there.
+	 * so a guest never reads what the host or another guest left there;
+	 * DR7 writes (and DR5, its alias) exit too, so that DR0-3 are loaded
+	 * before the breakpoints they arm can fire.
 	 */
-	c->intercept_dr = 0x000f000f;
+	c->intercept_dr = 0x000f | ((0x000f | BIT(5) | BIT(7)) << 16);
 	/* CR4 writes are checked against what the partition offers (PKE, ...). */
 	c->intercept_cr = BIT(16 + 4);
 	c->iopm_base_pa = page_to_phys(iopm_pages);
@@ -356,6 +358,14 @@ static int insn_len(struct linhv_vp *vp, const u8 *op, int op_len)
 
 #define INSN_LEN(vp, ...) insn_len(vp, (const u8[]){__VA_ARGS__}, sizeof((const u8[]){__VA_ARGS__}))
 
+static void queue_exception(struct linhv_vp *vp, u8 vector, bool has_err, u32 err)
+{
+	vp->exc_pending = true;
+	vp->exc_vector = vector;
+	vp->exc_has_error = has_err;
+	vp->exc_error = err;
+}
+
 static void skip(struct linhv_vp *vp, int len)
 {
 	struct vmcb *v = vp->vmcb;
@@ -364,14 +374,11 @@ static void skip(struct linhv_vp *vp, int len)
 	if (!long_mode_cs(vp))
 		v->save.rip = (u32)v->save.rip;
 	v->control.int_state &= ~SVM_INT_STATE_SHADOW;
-}
-
-static void queue_exception(struct linhv_vp *vp, u8 vector, bool has_err, u32 err)
-{
-	vp->exc_pending = true;
-	vp->exc_vector = vector;
-	vp->exc_has_error = has_err;
-	vp->exc_error = err;
+	/* The single-step trap the CPU would have raised after the instruction. */
+	if (v->save.rflags & X86_EFLAGS_TF) {
+		v->save.dr6 |= DR_STEP;
+		queue_exception(vp, X86_TRAP_DB, false, 0);
+	}
 }
 
 static bool irr_pending(struct linhv_vp *vp)
@@ -748,18 +755,25 @@ static int handle_cr4_write(struct linhv_vp *vp)
 	return 0;
 }
 
-/* MOV to or from DR0-3 (the only debug registers intercepted). */
+#define DR7_RESERVED_0 (BIT(11) | BIT(12) | BIT(14) | BIT(15))
+#define DR7_RESERVED_1 BIT(10)
+
+/* MOV to or from DR0-3, and to DR7 (or DR5, its alias while CR4.DE is clear). */
 static int handle_dr(struct linhv_vp *vp, int dr, bool write)
 {
 	struct vmcb *v = vp->vmcb;
 	struct linhv_mov_crdr m;
 	u8 b[15];
 	int n = linhv_fetch_insn(vp, b, sizeof(b));
-	u64 *r;
+	u64 *r, val;
 
 	/* Bytes changed under us (another VP): let the guest execute it again. */
 	if (linhv_decode_mov_crdr(b, n, long_mode_cs(vp), write ? 0x23 : 0x21, &m) || m.ctl != dr)
 		return 0;
+	if (dr == 5 && (v->save.cr4 & X86_CR4_DE)) {
+		queue_exception(vp, X86_TRAP_UD, false, 0);
+		return 0;
+	}
 	if (v->save.cpl) {
 		queue_exception(vp, X86_TRAP_GP, true, 0);
 		return 0;
@@ -771,10 +785,18 @@ static int handle_dr(struct linhv_vp *vp, int dr, bool write)
 		return 0;
 	}
 	r = gpr(vp, m.gpr);
-	if (write)
-		vp->db[dr] = long_mode_cs(vp) ? *r : (u32)*r;
-	else
+	val = long_mode_cs(vp) ? *r : (u32)*r;
+	if (dr >= 4) {
+		if (val >> 32) {
+			queue_exception(vp, X86_TRAP_GP, true, 0);
+			return 0;
+		}
+		v->save.dr7 = (val & ~DR7_RESERVED_0) | DR7_RESERVED_1;
+	} else if (write) {
+		vp->db[dr] = val;
+	} else {
 		*r = vp->db[dr];
+	}
 	skip(vp, m.len);
 	return 0;
 }
@@ -855,6 +877,8 @@ static int handle_exit(struct linhv_vp *vp)
 	case SVM_EXIT_READ_DR0 ... SVM_EXIT_READ_DR0 + 3:
 		return handle_dr(vp, code - SVM_EXIT_READ_DR0, false);
 	case SVM_EXIT_WRITE_DR0 ... SVM_EXIT_WRITE_DR0 + 3:
+	case SVM_EXIT_WRITE_DR0 + 5:
+	case SVM_EXIT_WRITE_DR0 + 7:
 		return handle_dr(vp, code - SVM_EXIT_WRITE_DR0, true);
 	case SVM_EXIT_EXCP_BASE + X86_TRAP_DB:
 		/* The CPU has updated the guest's DR6 already: just deliver it. */
