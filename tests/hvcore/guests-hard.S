@@ -26,7 +26,7 @@
 	.globl guest_hard_exc1, guest_hard_exc6, guest_hard_exc13, guest_hard_exc14
 	.globl guest_hard_exc17, guest_hard_db_count
 	.globl guest_hard_xcr, guest_hard_len, guest_hard_cr4, guest_hard_pkru
-	.globl guest_hard_tscaux, guest_hard_dr, guest_hard_tf
+	.globl guest_hard_tscaux, guest_hard_dr, guest_hard_tf, guest_hard_exit_loop
 	.globl guest_hard_timer
 	.code64
 guest_hard_start:
@@ -242,6 +242,14 @@ guest_hard_dr:
 	mov %rax, %dr7
 	cli
 	hlt
+
+/* Exits the kernel completes itself, forever: the root must still be able to cancel. */
+guest_hard_exit_loop:
+	xor %eax, %eax
+	cpuid
+	mov $0x277, %ecx
+	rdmsr
+	jmp guest_hard_exit_loop
 
 /* Single-step over plain and emulated instructions: #DB count in CNT. */
 guest_hard_tf:

@@ -1155,6 +1155,27 @@ static void test_hard_single_step(void)
 	guest_destroy(&g);
 }
 
+/* Item 9: a guest whose exits never need the root cannot keep the run ioctl forever. */
+static void test_hard_exit_loop(void)
+{
+	struct guest g;
+	struct trace t = {0};
+	struct hv_message msg;
+	pthread_t tid;
+	long r;
+
+	if (hard_guest(&g, 0, guest_hard_exit_loop, 0)) {
+		result("exit loop", 0, "create: %s", WinHvLastError());
+		return;
+	}
+	pthread_create(&tid, NULL, cancel_later, &g);
+	r = run(&g, 0, &t, &msg);
+	pthread_join(tid, NULL);
+	result("a guest looping on exits the kernel completes can be cancelled",
+	       r == HvMessageTypeLinhvCanceled, "%s", why_run(r));
+	guest_destroy(&g);
+}
+
 static void test_hard_timer(void)
 {
 	struct guest g;
@@ -1215,5 +1236,6 @@ int main(int argc, char **argv)
 	T("hard-dr", test_hard_dr());
 	T("hard-tf", test_hard_single_step());
 	T("hard-timer", test_hard_timer());
+	T("hard-exitloop", test_hard_exit_loop());
 	return failures ? 1 : 0;
 }
