@@ -86,6 +86,18 @@ guest_hard_xcr:
 	EXPECT 4f
 	xgetbv
 	mov %eax, RES + 0x100
+	mov $0xd, %eax			/* XSAVE size for XCR0 = 3, then 7 */
+	xor %ecx, %ecx
+	cpuid
+	mov %ebx, RES + 0x108
+	mov $7, %eax
+	xor %edx, %edx
+	xor %ecx, %ecx
+	xsetbv
+	mov $0xd, %eax
+	xor %ecx, %ecx
+	cpuid
+	mov %ebx, RES + 0x10c
 4:	cli
 	hlt
 	.balign 8
