@@ -941,7 +941,7 @@ static void test_hard_xcr0(void)
 	       *(uint32_t *)(g.ram + HARD_RES + 0x100));
 	result("CPUID 0xD: XSAVE size for the guest's XCR0 (x87|SSE 576, +AVX 832)",
 	       *(uint32_t *)(g.ram + HARD_RES + 0x108) == 576 &&
-		       (!(host & 4) || *(uint32_t *)(g.ram + HARD_RES + 0x10c) == 832),
+		   (!(host & 4) || *(uint32_t *)(g.ram + HARD_RES + 0x10c) == 832),
 	       "%u and %u", *(uint32_t *)(g.ram + HARD_RES + 0x108),
 	       *(uint32_t *)(g.ram + HARD_RES + 0x10c));
 	result("Xfem from the root: AVX without SSE refused",
