@@ -76,6 +76,7 @@ struct linhv_partition {
 	struct mutex lock; /* VP creation, policy */
 	u32 max_vps;
 	bool initialized;
+	bool started; /* a VP has run: the CPUID policy and MSR list are fixed */
 	u64 tsc_offset; /* shared by all VPs so their TSCs agree */
 	struct linhv_vp *vps[LINHV_MAX_VPS];
 
@@ -165,6 +166,8 @@ struct linhv_vp {
 
 	struct fpu_guest guest_fpu;
 	u64 xcr0;
+	u32 pkru; /* live only while the guest can change it (CR4.PKE or XCR0.PKRU) */
+	u64 db[4]; /* DR0-3: guest accesses are intercepted, loaded only while DR7 enables them */
 
 	/* MSR shadows */
 	u64 apic_base;
@@ -246,6 +249,9 @@ int linhv_svm_run(struct linhv_vp *vp);
 
 /* cpuid.c, msr.c: emulation done in the kernel. */
 void linhv_cpuid(struct linhv_vp *vp, u32 fn, u32 idx, u32 out[4], bool *forward);
+u64 linhv_guest_xcr0_mask(struct linhv_vp *vp);
+bool linhv_xcr0_valid(u64 xcr0, u64 allowed);
+u64 linhv_guest_cr4_mask(struct linhv_vp *vp);
 /* Returns 0 handled, 1 forward to the root, -1 inject #GP. */
 int linhv_msr_read(struct linhv_vp *vp, u32 msr, u64 *val);
 int linhv_msr_write(struct linhv_vp *vp, u32 msr, u64 val);
@@ -287,6 +293,12 @@ int linhv_partition_hv_init(struct linhv_partition *part);
 void linhv_partition_hv_destroy(struct linhv_partition *part);
 
 /* decode.c */
-int linhv_insn_length(const u8 *b, int n, bool long_mode, u8 expect0, u8 expect1);
+int linhv_insn_length(const u8 *b, int n, bool long_mode, const u8 *op, int op_len);
+struct linhv_mov_crdr {
+	u8 len; /* instruction length */
+	u8 ctl; /* CR or DR number, 0-15 */
+	u8 gpr; /* general register number, 0 (RAX) - 15 (R15) */
+};
+int linhv_decode_mov_crdr(const u8 *b, int n, bool long_mode, u8 op2, struct linhv_mov_crdr *out);
 
 #endif /* LINHV_INTERNAL_H */

@@ -52,7 +52,8 @@ static u16 set_cpuid_policy(struct linhv_partition *part, const void *in, u32 in
 	pol->count = reps;
 	memcpy(pol->entries, e, in_size);
 	mutex_lock(&part->lock);
-	if (part->initialized) {
+	/* A running VP reads the policy without a lock: never free it under one. */
+	if (part->initialized || part->started) {
 		mutex_unlock(&part->lock);
 		kvfree(pol);
 		return HV_STATUS_INVALID_PARTITION_STATE;
@@ -68,7 +69,7 @@ static u16 set_msr_forward(struct linhv_partition *part, const void *in, u32 in_
 	if (reps > LINHV_MAX_MSR_FORWARD || in_size != reps * sizeof(u32))
 		return HV_STATUS_INVALID_PARAMETER;
 	mutex_lock(&part->lock);
-	if (part->initialized) {
+	if (part->initialized || part->started) {
 		mutex_unlock(&part->lock);
 		return HV_STATUS_INVALID_PARTITION_STATE;
 	}
