@@ -8,6 +8,8 @@
 . tests/lib/backend.sh
 BACKEND=${IC_BACKEND:-linhv}
 CHECK_PREFIX="$BACKEND: "
+# On linhv.ko two more: the unload and dmesg checks.
+if [ "$BACKEND" = linhv ]; then check_expect 20; else check_expect 18; fi
 
 out=${1:-/tmp/ic-$BACKEND}
 mkdir -p "$out"

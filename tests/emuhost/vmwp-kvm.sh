@@ -7,6 +7,8 @@
 . tests/lib/backend.sh
 BACKEND=${VMWP_BACKEND:-kvm}
 CHECK_PREFIX="$BACKEND: "
+# On linhv.ko two more: the unload and dmesg checks.
+if [ "$BACKEND" = linhv ]; then check_expect 38; else check_expect 36; fi
 
 out=${1:-/tmp/vmwp-kvm}
 mkdir -p "$out"

@@ -17,6 +17,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 2
 # shellcheck source=../lib/check.sh
 . tests/lib/check.sh
+check_expect 115
 
 BUILD_DIR=${BUILD_DIR:-build}
 VMMS=$BUILD_DIR/vmm/vmms/vmms
@@ -190,10 +191,10 @@ check "worker failure: no run files left" sh -c "! ls '$T/run-a/vm1.pid' '$T/run
 
 # libvirt-python
 sed "s/<name>vm1</<name>pyvm</" "$T/vm1.xml" >"$T/py.xml"
-$PY "$CLIENT" basic "$U" "$T/py.xml"
-$PY "$CLIENT" errors "$U" "$T/py.xml"
-$PY "$CLIENT" readonly "$RO" vm1
-$PY "$CLIENT" keepalive "$T/sock-a/virtlinhvd-sock"
+check_prog "py basic" $PY "$CLIENT" basic "$U" "$T/py.xml"
+check_prog "py errors" $PY "$CLIENT" errors "$U" "$T/py.xml"
+check_prog "py readonly" $PY "$CLIENT" readonly "$RO" vm1
+check_prog "py keepalive" $PY "$CLIENT" keepalive "$T/sock-a/virtlinhvd-sock"
 
 # 20 concurrent clients, then no fd may be left behind.
 pids=""
@@ -248,7 +249,7 @@ check "fixture: shut off after shutdown" sh -c "virsh -c '$U' domstate --reason 
 check "fixture: start again" v start g1
 check "fixture: virsh destroy" sh -c "virsh -c '$U' destroy g1 | grep -q destroyed"
 check "fixture: shut off (destroyed)" sh -c "virsh -c '$U' domstate --reason g1 | grep -q 'shut off (destroyed)'"
-$PY "$CLIENT" lifecycle "$U" g1
+check_prog "py lifecycle" $PY "$CLIENT" lifecycle "$U" g1
 check "fixture: no fds leaked by starts, consoles and stops ($fdb before)" \
 	test "$(fdcount)" -eq "$fdb"
 
@@ -297,6 +298,7 @@ start_vmms b --worker "$FIXTURE" || fail "vmms restarts (autostart)"
 check "autostart: domain started with vmms" sh -c "virsh -c '$U' domstate g1 | grep -q running"
 v destroy g1 >/dev/null
 stop_vmms
+
 # In a sanitized build (BUILD_DIR=build-test) ASan/UBSan/LSan report here.
 check "no sanitizer reports in the vmms logs" \
 	sh -c "! grep -lE 'AddressSanitizer|LeakSanitizer|runtime error' '$T'/vmms-*.log"
