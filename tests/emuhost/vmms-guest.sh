@@ -11,7 +11,7 @@
 #      and a restart re-adopts the running domain, which then shuts down.
 #   sh tests/emuhost/vmms-guest.sh OUTDIR      (run inside scripts/emuhost)
 . tests/lib/check.sh
-check_expect 0 # set from a run below
+check_expect 73
 
 out=${1:-build/vmms-guest}
 mkdir -p "$out"
