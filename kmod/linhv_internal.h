@@ -234,7 +234,12 @@ int linhv_gva_to_gpa(struct linhv_vp *vp, u64 gva, bool write, u64 *gpa);
 int linhv_fetch_insn(struct linhv_vp *vp, u8 *bytes, int max);
 
 /* vp.c */
-long linhv_vp_create(struct linhv_partition *part, struct linhv_hvcall *hc, const void *in);
+/*
+ * Returns a reserved fd and sets *filep: the caller fd_install()s it once the
+ * root has been told the number, or put_unused_fd()s and fput()s it.
+ */
+long linhv_vp_create(struct linhv_partition *part, struct linhv_hvcall *hc, const void *in,
+		     struct file **filep);
 int linhv_vp_get_registers(struct linhv_vp *vp, const u32 *names, union hv_register_value *vals,
 			   u32 count);
 int linhv_vp_set_registers(struct linhv_vp *vp, const struct hv_register_assoc *regs, u32 count);

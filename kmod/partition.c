@@ -195,6 +195,8 @@ static long part_hvcall(struct linhv_partition *part, struct linhv_hvcall __user
 {
 	struct linhv_hvcall hc;
 	void *in = NULL, *out = NULL;
+	struct file *new_file = NULL; /* a new VP's, installed only once reported */
+	int new_fd = -1;
 	long ret = 0;
 	u16 status;
 
@@ -248,8 +250,9 @@ static long part_hvcall(struct linhv_partition *part, struct linhv_hvcall __user
 			status = HV_STATUS_INVALID_PARAMETER;
 			break;
 		}
-		ret = linhv_vp_create(part, &hc, in);
+		ret = linhv_vp_create(part, &hc, in, &new_file);
 		if (ret >= 0) {
+			new_fd = ret;
 			((struct linhv_out_create_vp *)out)->vp_fd = ret;
 			status = HV_STATUS_SUCCESS;
 		} else if (ret == -EEXIST) {
@@ -312,6 +315,15 @@ static long part_hvcall(struct linhv_partition *part, struct linhv_hvcall __user
 	if (copy_to_user(uarg, &hc, sizeof(hc)))
 		ret = -EFAULT;
 out:
+	if (new_file) {
+		/* A root that cannot learn the fd must not be left holding it. */
+		if (ret) {
+			put_unused_fd(new_fd);
+			fput(new_file);
+		} else {
+			fd_install(new_fd, new_file);
+		}
+	}
 	kvfree(out);
 	kfree(in);
 	return ret;

@@ -375,7 +375,8 @@ static const struct file_operations vp_fops = {
 	.llseek = noop_llseek,
 };
 
-long linhv_vp_create(struct linhv_partition *part, struct linhv_hvcall *hc, const void *in)
+long linhv_vp_create(struct linhv_partition *part, struct linhv_hvcall *hc, const void *in,
+		     struct file **filep)
 {
 	const struct linhv_in_create_vp *cv = in;
 	struct linhv_vp *vp;
@@ -438,6 +439,7 @@ long linhv_vp_create(struct linhv_partition *part, struct linhv_hvcall *hc, cons
 	}
 	part->vps[vp->index] = vp;
 	mutex_unlock(&part->lock);
-	fd_install(fd, vp->file);
+	/* The caller installs fd once the root knows it (linhv_internal.h). */
+	*filep = vp->file;
 	return fd;
 }

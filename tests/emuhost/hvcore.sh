@@ -7,10 +7,12 @@ KO=build/kmod/linhv.ko
 B=build
 OUT=${1:-/tmp}
 mkdir -p "$OUT"
+check_expect 78
 
 dmesg -C
 if [ ! -f $KO ] || [ ! -x $B/tests/hvcore/hvcore-tests ]; then
 	fail "hvcore: build outputs present" "missing $KO or $B/tests/hvcore/hvcore-tests"
+	check_done
 	exit 1
 fi
 check_exit "linhv-info without the module exits 1" 1 sh -c "$B/libwinhv/linhv-info 2>$OUT/noinfo.txt"
@@ -48,9 +50,9 @@ else
 	fail "THP for shmem on madvise" "cannot write shmem_enabled"
 fi
 
-$B/tests/hvcore/hvcore-tests
-$B/tests/hvcore/ioctl-fuzz --calls 100000 --seed 1
-$B/tests/hvcore/ioctl-fuzz --calls 20000 --seed 12345 | grep -v '^PASS' 
+check_prog hvcore-tests $B/tests/hvcore/hvcore-tests
+check_prog "ioctl-fuzz seed 1" $B/tests/hvcore/ioctl-fuzz --calls 100000 --seed 1
+check_prog "ioctl-fuzz seed 12345" $B/tests/hvcore/ioctl-fuzz --calls 20000 --seed 12345
 swapoff /dev/zram0 2>/dev/null
 check "rmmod linhv after the suite" rmmod linhv
 check "/dev/linhv is gone" test ! -e /dev/linhv
