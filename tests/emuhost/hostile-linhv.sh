@@ -4,7 +4,7 @@
 # the hostile suite of vsc/hostile.h against vmwp's VMBus server and ICs:
 # malformed and random channel messages, GPADLs naming pages outside guest
 # RAM, bad OPENCHANNELs, ring indices out of bounds, oversized packets,
-# floods, UNLOAD. The guest judges the protocol answers (one GUEST-PASS/FAIL
+# floods, UNLOAD, and storage SRBs that lie (vmwp gets a --disk). The guest judges the protocol answers (one GUEST-PASS/FAIL
 # line per check); this script judges the host: vmwp survives, logs each
 # closed channel, keeps serving the other channels (heartbeat status, KVP,
 # shutdown through the shutdown IC) and exits 0.
@@ -42,7 +42,12 @@ wait_log() {
 
 # Empty the log first: the waits below must not see a previous run's lines.
 : >"$log"
-"$B" --backend "$BACKEND" --kernel "$IMG" --memory 128M --control "$sock" >"$log" 2>&1 </dev/null &
+# A small disk: the suite's storage attacks need a SCSI controller to attack.
+disk=$out/hostile-disk.img
+rm -f "$disk"
+truncate -s 4M "$disk"
+"$B" --backend "$BACKEND" --kernel "$IMG" --memory 128M --control "$sock" --disk "$disk" \
+	>"$log" 2>&1 </dev/null &
 pid=$!
 start=$(date +%s)
 if wait_log '^GUEST-DONE' 600; then
@@ -60,7 +65,7 @@ while IFS= read -r l; do
 	esac
 done <"$out/guest-checks.txt"
 n=$(grep -c '^GUEST-PASS: ' "$out/guest-checks.txt")
-if [ "$n" -ge 17 ]; then pass "all 17 guest checks reported"; else fail "all 17 guest checks reported" "$n passed"; fi
+if [ "$n" -ge 23 ]; then pass "all 23 guest checks reported"; else fail "all 23 guest checks reported" "$n passed"; fi
 
 # The host's side: alive, and each closed channel logged with its reason.
 if kill -0 "$pid" 2>/dev/null; then pass "vmwp survived the hostile guest"; else fail "vmwp survived the hostile guest" "it exited"; fi
@@ -71,6 +76,10 @@ check_grep "vmwp logs: host-to-guest read index out of bounds closes the channel
 	'vmbus: relid [0-9]+ .*closing the channel: host-to-guest ring read index out of bounds' "$log"
 check_grep "vmwp logs: ring GPADL torn down while open closes the channel" 'torn down while open: closing the channel' "$log"
 check_grep "vmwp logs: the failed device is offered again" 'released by the guest: offering the device again' "$log"
+for why in 'CDB length outside 1-16' 'SRB length does not match the protocol' \
+	'SRB transfer length beyond its GPA ranges' 'GPA-direct page outside guest RAM' 'unknown vstor operation'; do
+	check_grep "vmwp logs: storage: $why" "vmbus: relid [0-9]+ .*closing the channel: $why" "$log"
+done
 
 # The other channels kept working: heartbeat answered, shutdown through the IC.
 i=0

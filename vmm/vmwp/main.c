@@ -23,7 +23,9 @@
 
 #include "console.h"
 #include "control.h"
+#include "disk.h"
 #include "vm.h"
+#include "tap.h"
 #include "vmbus_host.h"
 
 #define MAX_KERNEL (256u << 20)
@@ -191,6 +193,43 @@ static void console_in(void *ctx, const uint8_t *buf, unsigned n)
 		platform_console_input(&vm->plat, buf, n);
 }
 
+/*
+ * One TAP per --nic, for the life of vmwp (reboots keep them). The default
+ * MAC is locally administered and stable per VM (its --uuid) and slot.
+ */
+static int nics_open(struct vm *vm, char *err, size_t errlen)
+{
+	const struct vmwp_options *o = vm->o;
+	uint32_t h = 2166136261u;
+
+	for (unsigned k = 0; k < sizeof(vm->id); k++) /* --uuid, else random for this run */
+		h = (h ^ vm->id[k]) * 16777619u;
+	for (unsigned i = 0; i < o->nnics; i++) {
+		const struct vmwp_nic *nic = &o->nics[i];
+		struct tap_params tp = {.name = nic->tap[0] ? nic->tap : NULL,
+					.bridge = nic->bridge[0] ? nic->bridge : NULL,
+					.loop = vm->loop};
+		uint8_t *mac = vm->macs[i];
+
+		if (tap_create(&tp, &vm->taps[i], err, errlen))
+			return -1;
+		if (nic->has_mac) {
+			memcpy(mac, nic->mac, 6);
+		} else {
+			mac[0] = 0x02; /* locally administered, unicast */
+			mac[1] = 0x4c;
+			mac[2] = (uint8_t)(h >> 24);
+			mac[3] = (uint8_t)(h >> 16);
+			mac[4] = (uint8_t)(h >> 8);
+			mac[5] = (uint8_t)(h + i);
+		}
+		fprintf(stderr, "vmwp: nic %u: %s%s%s, mac %02x:%02x:%02x:%02x:%02x:%02x\n", i,
+			tap_name(vm->taps[i]), tp.bridge ? " on bridge " : "",
+			tp.bridge ? tp.bridge : "", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct vmwp_options o;
@@ -249,21 +288,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vmwp: %s\n", err);
 		return VMWP_EXIT_ERROR;
 	}
+	/* Opened (and locked) once: the disks outlive guest reboots. */
 	for (unsigned i = 0; i < o.ndisks; i++) {
-		if (access(o.disks[i].path, o.disks[i].readonly ? R_OK : R_OK | W_OK)) {
-			fprintf(stderr, "vmwp: --disk %s: %s\n", o.disks[i].path, strerror(errno));
-			return VMWP_EXIT_ERROR;
+		struct disk_params dp = {.path = o.disks[i].path,
+					 .readonly = o.disks[i].readonly,
+					 .cache = o.disks[i].cache_none ? DISK_CACHE_NONE
+									: DISK_CACHE_WRITEBACK,
+					 .serial = o.disks[i].serial};
+
+		if (disk_open(&dp, &vm.disks[i], err, sizeof(err))) {
+			fprintf(stderr, "vmwp: %s\n", err);
+			goto out;
 		}
-		fprintf(stderr,
-			"vmwp: warning: --disk %s ignored: synthetic storage (storvsp) is "
-			"not implemented yet\n",
-			o.disks[i].path);
+		vm.ndisks = i + 1;
 	}
-	for (unsigned i = 0; i < o.nnics; i++)
-		fprintf(stderr,
-			"vmwp: warning: --nic %s ignored: synthetic networking (netvsp) is "
-			"not implemented yet\n",
-			o.nics[i].tap[0] ? o.nics[i].tap : o.nics[i].bridge);
 	if (WinHvGetCapabilities(o.backend, &caps)) {
 		char first[300];
 
@@ -304,6 +342,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vmwp: %s\n", err);
 		goto out;
 	}
+	if (nics_open(&vm, err, sizeof(err))) {
+		fprintf(stderr, "vmwp: %s\n", err);
+		goto out;
+	}
 	if (o.control &&
 	    control_open(vm.loop, o.control, control, &vm, &vm.ctl, err, sizeof(err))) {
 		fprintf(stderr, "vmwp: %s\n", err);
@@ -332,6 +374,8 @@ int main(int argc, char **argv)
 	status = vm.exit_status;
 out:
 	vm_stop(&vm);
+	for (unsigned i = 0; i < o.nnics; i++)
+		tap_destroy(vm.taps[i]);
 	control_close(vm.ctl);
 	console_close(vm.con);
 	if (pidfile)
@@ -342,6 +386,8 @@ out:
 		close(sfd);
 	if (vm.event_fd >= 0)
 		close(vm.event_fd);
+	for (unsigned i = 0; i < vm.ndisks; i++)
+		disk_close(vm.disks[i]);
 	free(vm.kernel);
 	free(vm.initrd);
 	return status;

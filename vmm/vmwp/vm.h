@@ -27,7 +27,9 @@ enum vm_event { VM_EV_NONE, VM_EV_POWEROFF, VM_EV_RESET, VM_EV_CRASH, VM_EV_ERRO
 
 struct console;
 struct control;
+struct disk;
 struct vmbus_host;
+struct tap;
 
 struct vm {
 	const struct vmwp_options *o;
@@ -54,9 +56,14 @@ struct vm {
 	bool plat_ready;
 	int64_t rtc_offset; /* CMOS RTC minus host UTC, seconds; kept across reboots */
 
+	struct disk *disks[VMWP_MAX_DISKS]; /* opened at start, kept across reboots */
+	unsigned ndisks;
+
 	struct console *con;
 	struct control *ctl;
 	struct vmbus_host *vmbus;
+	struct tap *taps[VMWP_MAX_NICS]; /* one per --nic, kept across reboots */
+	uint8_t macs[VMWP_MAX_NICS][6];
 
 	pthread_mutex_t pause_lock;
 	pthread_cond_t pause_cond;
