@@ -28,7 +28,7 @@ expect() {
 }
 
 check "--help exits 0" sh -c "\"$B\" --help >/dev/null"
-check_grep "--help shows usage" '^usage: vmwp --kernel' /dev/stdin <<E
+check_grep "--help shows usage" '^Usage: vmwp --kernel' /dev/stdin <<E
 $("$B" --help)
 E
 expect "no --kernel" 2 'kernel is required' --memory 1G

@@ -310,15 +310,21 @@ int main(int argc, char **argv)
 	char rw[PATH_MAX], ro[PATH_MAX];
 	snprintf(rw, sizeof(rw), "%s/virtlinhvd-sock", v.socket_dir);
 	snprintf(ro, sizeof(ro), "%s/virtlinhvd-sock-ro", v.socket_dir);
-	if (server_listen_inherited() == 0 &&
+	int inherited = server_listen_inherited();
+	if (inherited == 0 &&
 	    (server_listen(rw, 0600, false) < 0 || server_listen(ro, 0666, true) < 0)) {
 		log_err("cannot listen on %s / %s: %s%s", rw, ro, strerror(errno),
 			errno == EADDRINUSE ? " (another daemon is serving it)" : "");
 		server_shutdown();
 		return 1;
 	}
-	log_info("vmms %s listening on %s (read-only: %s), worker %s", LINHV_VERSION_STRING, rw, ro,
-		 v.worker_path[0] ? v.worker_path : "(not found)");
+	if (inherited)
+		log_info("vmms %s listening on %d socket(s) from systemd, worker %s",
+			 LINHV_VERSION_STRING, inherited,
+			 v.worker_path[0] ? v.worker_path : "(not found)");
+	else
+		log_info("vmms %s listening on %s (read-only: %s), worker %s", LINHV_VERSION_STRING,
+			 rw, ro, v.worker_path[0] ? v.worker_path : "(not found)");
 	worker_autostart_all();
 
 	int64_t last_tick = now_ms();
