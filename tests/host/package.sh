@@ -1,6 +1,6 @@
 #!/bin/bash
 # Host tier: the Debian packages. Builds them with scripts/package (into
-# build/package, where tests/emuhost/package.sh installs them from), then
+# build/package, where tests/emuhost/package.slow.sh installs them from), then
 # checks them without installing:
 #   - lintian reports no errors;
 #   - dkms builds linhv.ko from the packaged source (kept in build/package/dkms
@@ -66,7 +66,7 @@ check "linhv: default config /etc/default/vmms" test -f "$R/etc/default/vmms"
 
 # DKMS builds linhv.ko from the packaged source for the emulated host's
 # kernel, here on the host side: in the emulated host (TCG, headers over 9p)
-# the same build takes many minutes. tests/emuhost/package.sh then installs
+# the same build takes many minutes. tests/emuhost/package.slow.sh then installs
 # the package on top of this DKMS tree (LINHV_PACKAGE_DKMS_BUILD=1 there
 # builds inside instead).
 kver=$(ls /boot/vmlinuz-*-amd64 | sort -V | tail -n 1)
@@ -86,7 +86,7 @@ fi
 
 # depmod over the emulated host's 9p root reads all of the kernel's ~4000
 # modules and takes minutes: run it here on the same tree plus the DKMS
-# module, for tests/emuhost/package.sh's depmod stand-in.
+# module, for tests/emuhost/package.slow.sh's depmod stand-in.
 M=$T/depmod/lib/modules/$kver
 rm -rf "$OUT/depmod"
 mkdir -p "$M/updates/dkms" "$OUT/depmod"

@@ -13,7 +13,7 @@
 #      to its marker and powers off; the packaged vmms, socket activated on the
 #      libvirt path, answers virsh -c linhv:///system;
 #   5. dpkg -r removes the module from every kernel.
-#   sh tests/emuhost/package.sh OUTDIR      (run inside scripts/emuhost)
+#   sh tests/emuhost/package.slow.sh OUTDIR      (run inside scripts/emuhost)
 . tests/lib/check.sh
 
 out=${1:-/tmp/package}
