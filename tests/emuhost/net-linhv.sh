@@ -12,6 +12,7 @@
 . tests/lib/backend.sh
 BACKEND=${NET_BACKEND:-linhv}
 CHECK_PREFIX="net $BACKEND: "
+if [ "$BACKEND" = linhv ]; then check_expect 21; else check_expect 19; fi
 if [ "${LINHV_SLOW:-0}" = 1 ]; then MB=${NET_MB:-100}; else MB=${NET_MB:-32}; fi
 
 out=${1:-/tmp/net-$BACKEND}
