@@ -56,24 +56,27 @@ static void get(const struct vsc_ring *r, uint32_t off, void *dst, uint32_t len)
 	vsc_memcpy((uint8_t *)dst + first, r->data, len - first);
 }
 
-int vsc_ring_write(struct vsc_ring *r, uint16_t type, uint16_t flags, uint64_t trans_id,
-		   const void *data, uint32_t len, bool *signal)
+int vsc_ring_write_raw(struct vsc_ring *r, uint16_t type, uint16_t flags, uint64_t trans_id,
+		       const void *hdr, uint32_t hdr_len, const void *data, uint32_t len,
+		       bool *signal)
 {
 	struct vmbus_packet_descriptor d = {.type = type, .flags = flags, .trans_id = trans_id};
 	uint32_t w = vsc_load32(F(r, write_index)), rd = vsc_load32(F(r, read_index));
-	uint32_t padded = (uint32_t)(sizeof(d) + len + 7) & ~7u, old = w;
+	uint32_t padded, old = w;
 	uint64_t trailer = (uint64_t)w << 32;
 
 	*signal = false;
-	if (len > r->size || w >= r->size || rd >= r->size)
+	if (hdr_len % 8 || len > r->size || hdr_len > r->size || w >= r->size || rd >= r->size)
 		return VSC_RING_BAD;
-	if (free_bytes(r, w, rd) <= padded + VMBUS_PKT_TRAILER)
-		return VSC_RING_FULL;
-	d.offset8 = sizeof(d) / 8;
+	padded = (uint32_t)(sizeof(d) + hdr_len + len + 7) & ~7u;
+	if (padded / 8 > 0xffff || free_bytes(r, w, rd) <= padded + VMBUS_PKT_TRAILER)
+		return padded / 8 > 0xffff ? VSC_RING_BAD : VSC_RING_FULL;
+	d.offset8 = (uint16_t)((sizeof(d) + hdr_len) / 8);
 	d.len8 = (uint16_t)(padded / 8);
 	w = put(r, w, &d, sizeof(d));
+	w = put(r, w, hdr, hdr_len);
 	w = put(r, w, data, len);
-	w = put(r, w, NULL, padded - (uint32_t)sizeof(d) - len);
+	w = put(r, w, NULL, padded - (uint32_t)sizeof(d) - hdr_len - len);
 	w = put(r, w, &trailer, sizeof(trailer));
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	vsc_store32(F(r, write_index), w);
@@ -82,6 +85,12 @@ int vsc_ring_write(struct vsc_ring *r, uint16_t type, uint16_t flags, uint64_t t
 		return VSC_RING_OK;
 	*signal = old == vsc_load32(F(r, read_index));
 	return VSC_RING_OK;
+}
+
+int vsc_ring_write(struct vsc_ring *r, uint16_t type, uint16_t flags, uint64_t trans_id,
+		   const void *data, uint32_t len, bool *signal)
+{
+	return vsc_ring_write_raw(r, type, flags, trans_id, NULL, 0, data, len, signal);
 }
 
 void vsc_ring_set_pending_send(struct vsc_ring *r, uint32_t bytes)

@@ -500,12 +500,18 @@ int vsc_channel_release(struct vsc_vmbus *bus, uint32_t relid)
 int vsc_channel_send(struct vsc_channel *ch, uint16_t type, uint16_t flags, uint64_t trans_id,
 		     const void *data, uint32_t len)
 {
+	return vsc_channel_send_raw(ch, type, flags, trans_id, NULL, 0, data, len);
+}
+
+int vsc_channel_send_raw(struct vsc_channel *ch, uint16_t type, uint16_t flags, uint64_t trans_id,
+			 const void *hdr, uint32_t hdr_len, const void *data, uint32_t len)
+{
 	bool signal;
 	int rc;
 
 	if (!ch->open)
 		return VSC_ERR_INVALID;
-	rc = vsc_ring_write(&ch->out, type, flags, trans_id, data, len, &signal);
+	rc = vsc_ring_write_raw(&ch->out, type, flags, trans_id, hdr, hdr_len, data, len, &signal);
 	if (rc == VSC_RING_OK && signal)
 		ch->bus->plat->signal_event(ch->bus->plat->ctx, ch->connection_id);
 	return rc;

@@ -41,7 +41,8 @@ expect "bad --backend" 2 'expected auto, linhv or kvm' --kernel x --backend xen
 expect "bad --uuid" 2 'not a UUID' --kernel x --uuid 1234
 expect "bad --nic" 2 'exactly one of tap= or bridge=' --kernel x --nic mac=52:54:00:00:00:01
 expect "bad --nic mac" 2 'bad mac' --kernel x --nic tap=t0,mac=zz
-expect "bad --disk option" 2 'unknown option' --kernel x --disk f,cache=none
+expect "bad --disk option" 2 "unknown option 'cache=sometimes'" --kernel x --disk f,cache=sometimes
+expect "bad --disk serial" 2 'serial must be 1-20 characters' --kernel x --disk f,serial=
 expect "bad --rtc-base" 2 'rtc-base 2001-02-30: expected utc, localtime or a UTC date' --kernel x --rtc-base 2001-02-30
 expect "missing kernel file" 1 'cannot open kernel /nonexistent' --kernel /nonexistent
 printf 'hello' >"$tmp/small"
@@ -52,6 +53,15 @@ if [ -n "$K" ] && [ -r "$K" ]; then
 	expect "missing initrd" 1 'cannot open initrd /nonexistent' --kernel "$K" --initrd /nonexistent
 	expect "memory too small for the kernel" 1 'memory too small for the kernel' --kernel "$K" --memory 40M
 	expect "missing disk" 1 'disk /nonexistent' --kernel "$K" --disk /nonexistent
+	expect "readonly disk that does not exist" 1 'disk /nonexistent' --kernel "$K" --disk /nonexistent,readonly
+	# Another process holds a write lock on the image (as a running VM would).
+	truncate -s 1M "$tmp/held.img"
+	python3 -c 'import fcntl, sys, time; f = open(sys.argv[1], "r+"); fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB); print("locked", flush=True); time.sleep(30)' "$tmp/held.img" >"$tmp/lockd" &
+	lockpid=$!
+	for _ in $(seq 50); do grep -q locked "$tmp/lockd" 2>/dev/null && break; sleep 0.1; done
+	expect "image locked by another process" 1 'locked by another process' --kernel "$K" --disk "$tmp/held.img"
+	expect "locked image refused even read-only" 1 'locked by another process' --kernel "$K" --disk "$tmp/held.img,readonly"
+	kill "$lockpid" 2>/dev/null; wait "$lockpid" 2>/dev/null
 	if [ ! -e /dev/linhv ]; then
 		expect "linhv backend without the module" 1 'no usable backend \(linhv\).*not loaded' \
 			--kernel "$K" --backend linhv

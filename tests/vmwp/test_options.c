@@ -66,11 +66,46 @@ START_TEST(options_ok)
 	ck_assert_int_eq(parse(&o, "--backend", "kvm", NULL), 0);
 	ck_assert_int_eq(o.backend, WINHV_BACKEND_KVM);
 	ck_assert_int_eq(parse(&o, "--uuid", "0123abcd-0000-4000-8000-00000000abcd", NULL), 0);
+	{
+		uint8_t id[16];
+		static const uint8_t want[16] = {0x01, 0x23, 0xab, 0xcd, 0, 0, 0x40, 0,
+						 0x80, 0,    0,	   0,	 0, 0, 0xab, 0xcd};
+
+		ck_assert_int_eq(vmwp_uuid_bytes(o.uuid, id), 0);
+		ck_assert_mem_eq(id, want, 16);
+		ck_assert_int_eq(vmwp_uuid_bytes("0123ABCD-0000-4000-8000-00000000abc", id), -1);
+	}
 	ck_assert_int_eq(parse(&o, "--nic", "bridge=br0,mac=52:54:00:12:34:56", NULL), 0);
 	ck_assert_str_eq(o.nics[0].bridge, "br0");
 	ck_assert(o.nics[0].has_mac);
 	ck_assert_uint_eq(o.nics[0].mac[5], 0x56);
 	ck_assert_int_eq(parse(&o, "--help", NULL, NULL), 1);
+}
+END_TEST
+
+START_TEST(disk_specs)
+{
+	struct vmwp_disk d;
+	char err[256], s1[] = "a.img", s2[] = "/dev/ram0,readonly,serial=DISK-1,cache=none",
+		       s3[] = "x.img,cache=writeback,ro", s4[] = ",readonly", s5[] = "x.img,bogus",
+		       s6[] = "x.img,serial=", s7[] = "x.img,serial=has space",
+		       s8[] = "x.img,serial=123456789012345678901";
+
+	ck_assert_int_eq(vmwp_parse_disk(s1, &d, err, sizeof(err)), 0);
+	ck_assert_str_eq(d.path, "a.img");
+	ck_assert(!d.readonly && !d.cache_none && !d.serial);
+	ck_assert_int_eq(vmwp_parse_disk(s2, &d, err, sizeof(err)), 0);
+	ck_assert_str_eq(d.path, "/dev/ram0");
+	ck_assert(d.readonly && d.cache_none);
+	ck_assert_str_eq(d.serial, "DISK-1");
+	ck_assert_int_eq(vmwp_parse_disk(s3, &d, err, sizeof(err)), 0);
+	ck_assert(d.readonly && !d.cache_none);
+	ck_assert_int_eq(vmwp_parse_disk(s4, &d, err, sizeof(err)), -1);
+	ck_assert_int_eq(vmwp_parse_disk(s5, &d, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "unknown option 'bogus'"));
+	ck_assert_int_eq(vmwp_parse_disk(s6, &d, err, sizeof(err)), -1);
+	ck_assert_int_eq(vmwp_parse_disk(s7, &d, err, sizeof(err)), -1);
+	ck_assert_int_eq(vmwp_parse_disk(s8, &d, err, sizeof(err)), -1);
 }
 END_TEST
 
@@ -163,4 +198,4 @@ START_TEST(rtc_base)
 }
 END_TEST
 
-TEST_MAIN("vmwp-options", sizes, options_ok, options_bad, rtc_base)
+TEST_MAIN("vmwp-options", sizes, options_ok, disk_specs, options_bad, rtc_base)

@@ -111,6 +111,8 @@ static int add_channel(struct vmbus_server *s, const struct vmbus_offer_params *
 	c->primary = primary;
 	c->subchannel_index = index;
 	c->event_fd = -1;
+	c->stop_fd = -1;
+	c->poll_fd = -1;
 	c->state = VMBUS_CH_IDLE;
 	for (pp = &s->channels; *pp; pp = &(*pp)->next)
 		; /* keep offer order */
@@ -146,10 +148,16 @@ int vmbus_offer_subchannel(struct vmbus_channel *primary, uint16_t index,
 
 /* ---- Serving an open channel ---- */
 
-static void signal_guest(struct vmbus_channel *c)
+void vmbus_signal_guest(struct vmbus_channel *c)
 {
-	int ret = WinHvSignalEvent(c->server->partition, c->target_vp, c->server->sint, c->relid);
+	uint32_t vp = __atomic_load_n(&c->target_vp, __ATOMIC_RELAXED);
+	int ret;
 
+	if (c->in_batch && vmbus_on_thread(c)) {
+		c->signal_pending = true; /* once, at the end of the batch */
+		return;
+	}
+	ret = WinHvSignalEvent(c->server->partition, vp, c->server->sint, c->relid);
 	if (ret)
 		vmbus_channel_log(c, "signalling the guest failed: %s", WinHvStatusString(ret));
 }
@@ -176,6 +184,15 @@ void vmbus_channel_fail(struct vmbus_channel *c, const char *why)
 {
 	if (c->state != VMBUS_CH_OPEN)
 		return;
+	if (vmbus_on_thread(c)) {
+		/* Closing joins this thread: leave that to the loop. */
+		if (!__atomic_load_n(&c->failing, __ATOMIC_ACQUIRE)) {
+			snprintf(c->fail_why, sizeof(c->fail_why), "%s", why);
+			__atomic_store_n(&c->failing, 1, __ATOMIC_RELEASE);
+			vmbus_work_wake(c->server);
+		}
+		return;
+	}
 	vmbus_channel_log(c, "closing the channel: %s", why);
 	c->server->stats.channels_failed++;
 	vmbus_channel_do_close(c);
@@ -183,25 +200,21 @@ void vmbus_channel_fail(struct vmbus_channel *c, const char *why)
 	send_rescind(c);
 }
 
-static void on_signal(struct evloop *loop, int fd, uint32_t events, void *ctx)
+bool vmbus_channel_serving(const struct vmbus_channel *c)
 {
-	struct vmbus_channel *c = ctx;
-	uint64_t count;
+	return c->state == VMBUS_CH_OPEN && !__atomic_load_n(&c->failing, __ATOMIC_ACQUIRE);
+}
+
+bool vmbus_channel_serve(struct vmbus_channel *c)
+{
 	uint32_t n = 0, len;
 	bool more;
 
-	(void)loop, (void)events;
-	if (read(fd, &count, sizeof(count)) < 0) {
-		/* spurious */
-	}
-	if (c->state != VMBUS_CH_OPEN)
-		return;
-	c->dispatching = true;
 	if (vmbus_hring_writable(&c->out) && c->offer.ops->writable)
 		c->offer.ops->writable(c, c->offer.ctx);
 	do {
 		vmbus_hring_read_begin(&c->in);
-		while (c->state == VMBUS_CH_OPEN && n < VMBUS_DRAIN_BUDGET) {
+		while (vmbus_channel_serving(c) && n < VMBUS_DRAIN_BUDGET) {
 			const struct vmbus_packet_descriptor *d = (const void *)c->pkt_buf;
 			struct vmbus_packet pkt;
 			int rc =
@@ -212,11 +225,11 @@ static void on_signal(struct evloop *loop, int fd, uint32_t events, void *ctx)
 			if (rc == VMBUS_RING_CORRUPT) {
 				vmbus_channel_fail(c, "guest-to-host ring index or packet "
 						      "descriptor out of bounds");
-				goto out;
+				return false;
 			}
 			if (rc == VMBUS_RING_TOO_LARGE) {
 				vmbus_channel_fail(c, "oversized packet");
-				goto out;
+				return false;
 			}
 			pkt = (struct vmbus_packet){
 			    .type = d->type,
@@ -230,14 +243,28 @@ static void on_signal(struct evloop *loop, int fd, uint32_t events, void *ctx)
 			n++;
 			c->offer.ops->packet(c, &pkt, c->offer.ctx);
 		}
-		if (c->state != VMBUS_CH_OPEN)
-			goto out;
+		if (!vmbus_channel_serving(c))
+			return false;
 		if (vmbus_hring_read_end(&c->in, &more))
-			signal_guest(c);
+			vmbus_signal_guest(c);
 	} while (more && n < VMBUS_DRAIN_BUDGET);
-	if (more)
+	return more;
+}
+
+static void on_signal(struct evloop *loop, int fd, uint32_t events, void *ctx)
+{
+	struct vmbus_channel *c = ctx;
+	uint64_t count;
+
+	(void)loop, (void)events;
+	if (read(fd, &count, sizeof(count)) < 0) {
+		/* spurious */
+	}
+	if (c->state != VMBUS_CH_OPEN)
+		return;
+	c->dispatching = true;
+	if (vmbus_channel_serve(c))
 		kick(c); /* budget spent: come back after the others */
-out:
 	c->dispatching = false;
 	if (c->free_after_dispatch)
 		vmbus_channel_destroy(c);
@@ -260,7 +287,8 @@ static void unmap_rings(struct vmbus_channel *c)
 
 	if (c->event_fd >= 0) {
 		WinHvRegisterSignalEventFd(s->partition, VMBUS_CHANNEL_CONNECTION_ID(c->relid), -1);
-		evloop_del_fd(s->loop, c->event_fd);
+		if (!c->offer.data_thread)
+			evloop_del_fd(s->loop, c->event_fd);
 		close(c->event_fd);
 		c->event_fd = -1;
 	}
@@ -307,7 +335,8 @@ void vmbus_channel_do_open(struct vmbus_channel *c, const struct vmbus_msg_open_
 	}
 	ret = WinHvRegisterSignalEventFd(s->partition, VMBUS_CHANNEL_CONNECTION_ID(c->relid),
 					 c->event_fd);
-	if (!ret)
+	/* A data-thread channel's eventfd wakes its thread, not the loop. */
+	if (!ret && !c->offer.data_thread)
 		ret = evloop_add_fd(s->loop, c->event_fd, EPOLLIN, on_signal, c);
 	else
 		ret = ret > 0 ? -EIO : ret;
@@ -324,10 +353,21 @@ void vmbus_channel_do_open(struct vmbus_channel *c, const struct vmbus_msg_open_
 	c->ring_gpadl = g->handle;
 	c->target_vp = m->target_vp;
 	c->state = VMBUS_CH_OPEN;
+	c->poll_fd = -1;
+	__atomic_store_n(&c->failing, 0, __ATOMIC_RELEASE);
 	if (c->offer.ops->open && c->offer.ops->open(c, c->offer.ctx)) {
 		c->state = VMBUS_CH_OFFERED;
 		unmap_rings(c);
 		vmbus_channel_log(c, "OPENCHANNEL refused by the device");
+		open_result(c, m, OPEN_FAILED);
+		return;
+	}
+	if (c->offer.data_thread && (ret = vmbus_thread_start(c))) {
+		c->state = VMBUS_CH_OFFERED;
+		unmap_rings(c);
+		if (c->offer.ops->close)
+			c->offer.ops->close(c, c->offer.ctx);
+		vmbus_channel_log(c, "OPENCHANNEL failed: no data thread: %s", strerror(-ret));
 		open_result(c, m, OPEN_FAILED);
 		return;
 	}
@@ -341,6 +381,8 @@ void vmbus_channel_do_close(struct vmbus_channel *c)
 {
 	if (c->state != VMBUS_CH_OPEN)
 		return;
+	/* The thread drains the VSP's I/O while the rings are still mapped. */
+	vmbus_thread_stop(c);
 	c->state = VMBUS_CH_OFFERED;
 	unmap_rings(c);
 	if (c->offer.ops->close)
@@ -354,7 +396,7 @@ void vmbus_channel_do_modify(struct vmbus_channel *c, uint32_t target_vp)
 	    .header.msgtype = VMBUS_MSG_MODIFYCHANNEL_RESPONSE, .child_relid = c->relid};
 
 	if (target_vp < s->vp_count)
-		c->target_vp = target_vp;
+		__atomic_store_n(&c->target_vp, target_vp, __ATOMIC_RELAXED);
 	else
 		r.status = OPEN_FAILED;
 	/* Only 5.3 guests wait for an answer. */
@@ -387,6 +429,7 @@ void vmbus_channel_destroy(struct vmbus_channel *c)
 			break;
 		}
 	}
+	vmbus_deferred_forget(c);
 	if (c->offer.ops->released)
 		c->offer.ops->released(c, c->offer.ctx);
 	free(c->pkt_buf);
@@ -489,7 +532,7 @@ int vmbus_channel_send_raw(struct vmbus_channel *c, uint16_t type, uint16_t flag
 	switch (rc) {
 	case VMBUS_RING_OK:
 		if (sig)
-			signal_guest(c);
+			vmbus_signal_guest(c);
 		return 0;
 	case VMBUS_RING_FULL:
 		return -EAGAIN;

@@ -7,11 +7,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include <linhv/vmbus_proto.h>
 #include <linhv/winhv.h>
 
 #include "gpadl.h"
+#include "vmbus_vsp.h"
 
 #define PAGE 4096u
 #define MAX_PFN ((1ull << 52) - 1)
@@ -26,6 +28,7 @@ struct vmbus_gpadl *vmbus_gpadl_find(struct vmbus_gpadls *t, uint32_t handle)
 
 void vmbus_gpadl_free(struct vmbus_gpadls *t, struct vmbus_gpadl *g)
 {
+	pthread_mutex_lock(&t->lock);
 	for (struct vmbus_gpadl **pp = &t->list; *pp; pp = &(*pp)->next) {
 		if (*pp == g) {
 			*pp = g->next;
@@ -34,6 +37,7 @@ void vmbus_gpadl_free(struct vmbus_gpadls *t, struct vmbus_gpadl *g)
 	}
 	t->count--;
 	t->total_pages -= g->npages;
+	pthread_mutex_unlock(&t->lock);
 	free(g->pfns);
 	free(g->pages);
 	free(g);
@@ -49,18 +53,24 @@ void vmbus_gpadl_free_all(struct vmbus_gpadls *t)
 static enum vmbus_gpadl_result finish(struct vmbus_gpadls *t, struct winhv_partition *p,
 				      struct vmbus_gpadl *g, const char **why)
 {
-	g->pages = calloc(g->npages, sizeof(*g->pages));
-	if (!g->pages) {
+	uint8_t **pages = calloc(g->npages, sizeof(*pages));
+
+	if (!pages) {
 		*why = "out of memory";
 		goto fail;
 	}
 	for (uint32_t i = 0; i < g->npages; i++) {
 		if (g->pfns[i] > MAX_PFN ||
-		    !(g->pages[i] = WinHvGpaToHva(p, g->pfns[i] * PAGE, PAGE))) {
+		    !(pages[i] = WinHvGpaToHva(p, g->pfns[i] * PAGE, PAGE))) {
 			*why = "a PFN lies outside guest RAM";
+			free(pages);
 			goto fail;
 		}
 	}
+	/* Published whole: data threads look for complete GPADLs under the lock. */
+	pthread_mutex_lock(&t->lock);
+	g->pages = pages;
+	pthread_mutex_unlock(&t->lock);
 	free(g->pfns);
 	g->pfns = NULL;
 	return VMBUS_GPADL_CREATED;
@@ -133,10 +143,12 @@ enum vmbus_gpadl_result vmbus_gpadl_header(struct vmbus_gpadls *t, struct winhv_
 	g->child_relid = h.child_relid;
 	g->npages = npages;
 	g->byte_count = range.byte_count;
+	pthread_mutex_lock(&t->lock);
 	g->next = t->list;
 	t->list = g;
 	t->count++;
 	t->total_pages += npages;
+	pthread_mutex_unlock(&t->lock);
 	avail = (size - fixed) / 8;
 	take_pfns(g, msg + fixed, avail);
 	if (g->received < g->npages)
@@ -176,16 +188,17 @@ enum vmbus_gpadl_result vmbus_gpadl_body(struct vmbus_gpadls *t, struct winhv_pa
 	return finish(t, p, g, why);
 }
 
-int vmbus_gpadl_copy(const struct vmbus_gpadl *g, uint64_t offset, void *buf, uint32_t len,
-		     bool to_guest)
+/* The copy loop shared by GPADLs (on the loop) and views (any thread). */
+static int pages_copy(uint8_t *const *pages, uint32_t bytes, uint64_t offset, void *buf,
+		      uint32_t len, bool to_guest)
 {
 	uint8_t *b = buf;
 
-	if (!g->pages || offset > g->byte_count || len > g->byte_count - offset)
+	if (!pages || offset > bytes || len > bytes - offset)
 		return -ERANGE;
 	while (len) {
 		uint32_t po = offset % PAGE, n = PAGE - po;
-		uint8_t *page = g->pages[offset / PAGE];
+		uint8_t *page = pages[offset / PAGE];
 
 		if (n > len)
 			n = len;
@@ -198,4 +211,85 @@ int vmbus_gpadl_copy(const struct vmbus_gpadl *g, uint64_t offset, void *buf, ui
 		len -= n;
 	}
 	return 0;
+}
+
+int vmbus_gpadl_copy(const struct vmbus_gpadl *g, uint64_t offset, void *buf, uint32_t len,
+		     bool to_guest)
+{
+	return pages_copy(g->pages, g->byte_count, offset, buf, len, to_guest);
+}
+
+/* ---- Views (vmbus_vsp.h) ---- */
+
+int vmbus_gpadls_view_get(struct vmbus_gpadls *t, uint32_t handle, uint32_t relid,
+			  uint32_t primary_relid, struct vmbus_gpadl_view *view)
+{
+	struct vmbus_gpadl *g;
+	int ret = 0;
+
+	memset(view, 0, sizeof(*view));
+	pthread_mutex_lock(&t->lock);
+	g = vmbus_gpadl_find(t, handle);
+	if (!g || !g->pages || (g->child_relid != relid && g->child_relid != primary_relid))
+		ret = -ENOENT;
+	else if (g->teardown_pending)
+		ret = -EBUSY;
+	else {
+		g->users++;
+		view->handle = g->handle;
+		view->bytes = g->byte_count;
+		view->npages = g->npages;
+		view->pages = g->pages;
+		view->priv = g;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return ret;
+}
+
+bool vmbus_gpadls_view_put(struct vmbus_gpadls *t, struct vmbus_gpadl_view *view)
+{
+	struct vmbus_gpadl *g = view->priv;
+	bool reap;
+
+	if (!g)
+		return false;
+	pthread_mutex_lock(&t->lock);
+	reap = --g->users == 0 && g->teardown_pending;
+	pthread_mutex_unlock(&t->lock);
+	memset(view, 0, sizeof(*view));
+	return reap;
+}
+
+int vmbus_gpadl_view_iov(const struct vmbus_gpadl_view *v, uint64_t offset, uint32_t len,
+			 struct iovec *iov, uint32_t max)
+{
+	uint32_t n = 0;
+
+	if (!v->pages || offset > v->bytes || len > v->bytes - offset)
+		return -ERANGE;
+	while (len) {
+		uint32_t po = offset % PAGE, chunk = PAGE - po;
+		uint8_t *hva = v->pages[offset / PAGE] + po;
+
+		if (chunk > len)
+			chunk = len;
+		if (n && (uint8_t *)iov[n - 1].iov_base + iov[n - 1].iov_len == hva) {
+			iov[n - 1].iov_len += chunk;
+		} else {
+			if (n == max)
+				return -E2BIG;
+			iov[n].iov_base = hva;
+			iov[n].iov_len = chunk;
+			n++;
+		}
+		offset += chunk;
+		len -= chunk;
+	}
+	return (int)n;
+}
+
+int vmbus_gpadl_view_copy(const struct vmbus_gpadl_view *v, uint64_t offset, void *buf,
+			  uint32_t len, bool to_guest)
+{
+	return pages_copy(v->pages, v->bytes, offset, buf, len, to_guest);
 }

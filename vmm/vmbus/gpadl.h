@@ -8,6 +8,7 @@
 #ifndef VMBUS_GPADL_H
 #define VMBUS_GPADL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -26,12 +27,18 @@ struct vmbus_gpadl {
 	uint32_t byte_count;
 	uint64_t *pfns;
 	uint8_t **pages; /* host addresses, once complete */
-	uint32_t users;	 /* rings and VSPs using it; teardown waits for 0 */
+	uint32_t users;	 /* rings and VSP views using it; teardown waits for 0 */
 	bool teardown_pending;
 	struct vmbus_gpadl *next;
 };
 
+/*
+ * The list is changed only on the event loop, with lock held; data threads
+ * look GPADLs up and take or drop views (users) under lock, so the loop
+ * reads the list without it but changes users and teardown_pending with it.
+ */
 struct vmbus_gpadls {
+	pthread_mutex_t lock;
 	struct vmbus_gpadl *list;
 	uint32_t count;
 	uint64_t total_pages;
@@ -59,5 +66,15 @@ void vmbus_gpadl_free_all(struct vmbus_gpadls *t);
 /* Copy to or from the described memory: 0 or -ERANGE. */
 int vmbus_gpadl_copy(const struct vmbus_gpadl *g, uint64_t offset, void *buf, uint32_t len,
 		     bool to_guest);
+
+/*
+ * Views for VSPs (vmbus_vsp.h), callable from any thread. get: 0, -ENOENT,
+ * -EBUSY. put: true when this was the last user of a GPADL whose teardown
+ * waits, so the event loop must finish it (vmbus_gpadl_reap).
+ */
+struct vmbus_gpadl_view;
+int vmbus_gpadls_view_get(struct vmbus_gpadls *t, uint32_t handle, uint32_t relid,
+			  uint32_t primary_relid, struct vmbus_gpadl_view *view);
+bool vmbus_gpadls_view_put(struct vmbus_gpadls *t, struct vmbus_gpadl_view *view);
 
 #endif /* VMBUS_GPADL_H */

@@ -6,6 +6,7 @@
  * state first; what does not fit is logged (rate-limited) and dropped.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,8 @@ void vmbus_log(struct vmbus_server *s, const char *fmt, ...)
 	uint64_t t = now_ms();
 	va_list ap;
 
+	/* Data threads log too. */
+	pthread_mutex_lock(&s->log_lock);
 	if (t - s->log_window_start_ms >= 1000) {
 		if (s->log_suppressed) {
 			char note[96];
@@ -62,6 +65,7 @@ void vmbus_log(struct vmbus_server *s, const char *fmt, ...)
 	}
 	if (++s->log_in_window > LOG_LINES_PER_SECOND) {
 		s->log_suppressed++;
+		pthread_mutex_unlock(&s->log_lock);
 		return;
 	}
 	va_start(ap, fmt);
@@ -71,6 +75,7 @@ void vmbus_log(struct vmbus_server *s, const char *fmt, ...)
 		s->log_fn(s->log_ctx, line);
 	else
 		fprintf(stderr, "%s\n", line);
+	pthread_mutex_unlock(&s->log_lock);
 }
 
 /* ---- Sending ---- */
@@ -309,10 +314,35 @@ static void send_torndown(struct vmbus_server *s, uint32_t handle)
 /* The last user of a GPADL let go: finish a teardown the guest asked for. */
 void vmbus_gpadl_release(struct vmbus_server *s, struct vmbus_gpadl *g)
 {
-	if (--g->users || !g->teardown_pending)
+	bool done;
+
+	pthread_mutex_lock(&s->gpadls.lock);
+	done = --g->users == 0 && g->teardown_pending;
+	pthread_mutex_unlock(&s->gpadls.lock);
+	if (!done)
 		return;
 	send_torndown(s, g->handle);
 	vmbus_gpadl_free(&s->gpadls, g);
+	s->stats.gpadls = s->gpadls.count;
+}
+
+/* Finish the teardowns whose last view a data thread put (event loop only). */
+void vmbus_gpadl_reap(struct vmbus_server *s)
+{
+	struct vmbus_gpadl *g, *next;
+
+	for (g = s->gpadls.list; g; g = next) {
+		bool done;
+
+		next = g->next;
+		pthread_mutex_lock(&s->gpadls.lock);
+		done = g->teardown_pending && !g->users;
+		pthread_mutex_unlock(&s->gpadls.lock);
+		if (done) {
+			send_torndown(s, g->handle);
+			vmbus_gpadl_free(&s->gpadls, g);
+		}
+	}
 	s->stats.gpadls = s->gpadls.count;
 }
 
@@ -333,10 +363,14 @@ static void on_gpadl_teardown(struct vmbus_server *s, const struct vmbus_msg_gpa
 		s->stats.channels_failed++;
 		vmbus_channel_do_close(c);
 	}
+	pthread_mutex_lock(&s->gpadls.lock);
 	if (g->users) {
+		/* A ring or a VSP view still uses it: TORNDOWN when the last one lets go. */
 		g->teardown_pending = true;
+		pthread_mutex_unlock(&s->gpadls.lock);
 		return;
 	}
+	pthread_mutex_unlock(&s->gpadls.lock);
 	send_torndown(s, g->handle);
 	vmbus_gpadl_free(&s->gpadls, g);
 	s->stats.gpadls = s->gpadls.count;
@@ -520,6 +554,13 @@ int vmbus_server_create(const struct vmbus_server_params *params, struct vmbus_s
 	s->log_fn = params->log;
 	s->log_ctx = params->log_ctx;
 	s->backlog_tail = &s->backlog;
+	pthread_mutex_init(&s->log_lock, NULL);
+	pthread_mutex_init(&s->gpadls.lock, NULL);
+	ret = vmbus_work_init(s);
+	if (ret) {
+		free(s);
+		return ret;
+	}
 	s->sint = VMBUS_MESSAGE_SINT;
 	s->msg_fd = WinHvGetPostedMessageFd(s->partition);
 	if (s->msg_fd < 0) {
@@ -541,6 +582,7 @@ int vmbus_server_create(const struct vmbus_server_params *params, struct vmbus_s
 fail:
 	WinHvRegisterMessageConnection(s->partition, VMBUS_MESSAGE_CONNECTION_ID, false);
 	WinHvRegisterMessageConnection(s->partition, VMBUS_MESSAGE_CONNECTION_ID_4, false);
+	vmbus_work_fini(s);
 	free(s);
 	return ret > 0 ? -EIO : ret;
 }
@@ -558,6 +600,9 @@ void vmbus_server_destroy(struct vmbus_server *s)
 	drop_backlog(s);
 	if (s->backlog_timer)
 		evloop_del_timer(s->backlog_timer);
+	vmbus_work_fini(s);
+	pthread_mutex_destroy(&s->log_lock);
+	pthread_mutex_destroy(&s->gpadls.lock);
 	free(s);
 }
 

@@ -3,6 +3,7 @@
 #ifndef VMBUS_INTERNAL_H
 #define VMBUS_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -49,7 +50,25 @@ struct vmbus_channel {
 	int event_fd;		/* the guest's HvSignalEvent for our connection id */
 	uint8_t *pkt_buf;	/* one packet copied out of the ring */
 
+	/* Data thread (offer.data_thread), dataplane.c. */
+	pthread_t thread;
+	bool thread_running;
+	int stop_fd;	    /* eventfd: the loop asks the thread to drain and exit */
+	int poll_fd;	    /* the VSP's own fd, or -1 */
+	int failing;	    /* atomic: the thread hit a protocol error */
+	char fail_why[160]; /* set once, before failing */
+	bool in_batch;	    /* on the thread, inside a batch: signals wait */
+	bool signal_pending;
+
 	struct vmbus_channel *next;
+};
+
+/* A call queued for the event loop (vmbus_channel_defer). */
+struct vmbus_deferred {
+	struct vmbus_channel *chan;
+	void (*fn)(struct vmbus_channel *chan, void *arg);
+	void *arg;
+	struct vmbus_deferred *next;
 };
 
 struct vmbus_backlog_msg {
@@ -70,7 +89,13 @@ struct vmbus_server {
 	uint32_t vp_count;
 	void (*log_fn)(void *ctx, const char *line);
 	void *log_ctx;
+	pthread_mutex_t log_lock;
 	int msg_fd;
+
+	/* Work for the loop from data threads: deferred calls, failed channels, reaps. */
+	int work_fd;
+	pthread_mutex_t work_lock;
+	struct vmbus_deferred *deferred, **deferred_tail;
 
 	enum vmbus_conn_state conn;
 	uint32_t version;
@@ -107,5 +132,23 @@ void vmbus_channel_destroy(struct vmbus_channel *c);
 void vmbus_channel_relid_released(struct vmbus_channel *c);
 void vmbus_channels_reset(struct vmbus_server *s);
 void vmbus_gpadl_release(struct vmbus_server *s, struct vmbus_gpadl *g);
+void vmbus_gpadl_reap(struct vmbus_server *s);
+void vmbus_signal_guest(struct vmbus_channel *c);
+/* Serve the inbound ring once (up to the budget); true when more is waiting. */
+bool vmbus_channel_serve(struct vmbus_channel *c);
+/* True while c is open and not failing. */
+bool vmbus_channel_serving(const struct vmbus_channel *c);
+
+/* dataplane.c */
+int vmbus_work_init(struct vmbus_server *s);
+void vmbus_work_fini(struct vmbus_server *s);
+/* Wake the loop to run deferred calls, fail channels and reap GPADLs. */
+void vmbus_work_wake(struct vmbus_server *s);
+int vmbus_thread_start(struct vmbus_channel *c);
+/* Drain and join the data thread (event loop only). */
+void vmbus_thread_stop(struct vmbus_channel *c);
+bool vmbus_on_thread(const struct vmbus_channel *c);
+/* Forget c's deferred calls (it is being freed). */
+void vmbus_deferred_forget(struct vmbus_channel *c);
 
 #endif /* VMBUS_INTERNAL_H */

@@ -188,7 +188,7 @@ int vmbus_gpa_direct_parse(struct winhv_partition *p, const uint8_t *raw, uint32
  */
 struct vmbus_gpadl_view {
 	uint32_t handle;
-	uint32_t bytes;	      /* byte_count of the GPADL */
+	uint32_t bytes; /* byte_count of the GPADL */
 	uint32_t npages;
 	uint8_t *const *pages; /* npages host pointers, 4 KiB each */
 	void *priv;

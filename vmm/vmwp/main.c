@@ -16,12 +16,14 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "console.h"
 #include "control.h"
+#include "disk.h"
 #include "vm.h"
 #include "vmbus_host.h"
 
@@ -210,6 +212,15 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	vm.o = &o;
+	if (!o.uuid || vmwp_uuid_bytes(o.uuid, vm.id)) {
+		/* No identity given: devices keep their GUIDs for this run only. */
+		if (getrandom(vm.id, sizeof(vm.id), 0) != (ssize_t)sizeof(vm.id)) {
+			fprintf(stderr, "vmwp: cannot make a VM id: %s\n", strerror(errno));
+			return 1;
+		}
+		vm.id[6] = (uint8_t)((vm.id[6] & 0x0f) | 0x40);
+		vm.id[8] = (uint8_t)((vm.id[8] & 0x3f) | 0x80);
+	}
 	vm.ram_fd = -1;
 	vm.event_fd = -1;
 	pthread_mutex_init(&vm.pause_lock, NULL);
@@ -239,15 +250,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vmwp: %s\n", err);
 		return VMWP_EXIT_ERROR;
 	}
+	/* Opened (and locked) once: the disks outlive guest reboots. */
 	for (unsigned i = 0; i < o.ndisks; i++) {
-		if (access(o.disks[i].path, o.disks[i].readonly ? R_OK : R_OK | W_OK)) {
-			fprintf(stderr, "vmwp: --disk %s: %s\n", o.disks[i].path, strerror(errno));
-			return VMWP_EXIT_ERROR;
+		struct disk_params dp = {.path = o.disks[i].path,
+					 .readonly = o.disks[i].readonly,
+					 .cache = o.disks[i].cache_none ? DISK_CACHE_NONE
+									: DISK_CACHE_WRITEBACK,
+					 .serial = o.disks[i].serial};
+
+		if (disk_open(&dp, &vm.disks[i], err, sizeof(err))) {
+			fprintf(stderr, "vmwp: %s\n", err);
+			goto out;
 		}
-		fprintf(stderr,
-			"vmwp: warning: --disk %s ignored: synthetic storage (storvsp) is "
-			"not implemented yet\n",
-			o.disks[i].path);
+		vm.ndisks = i + 1;
 	}
 	for (unsigned i = 0; i < o.nnics; i++)
 		fprintf(stderr,
@@ -332,6 +347,8 @@ out:
 		close(sfd);
 	if (vm.event_fd >= 0)
 		close(vm.event_fd);
+	for (unsigned i = 0; i < vm.ndisks; i++)
+		disk_close(vm.disks[i]);
 	free(vm.kernel);
 	free(vm.initrd);
 	return status;

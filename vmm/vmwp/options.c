@@ -17,7 +17,8 @@ const char vmwp_usage_text[] =
     "            [--console stdio|pty|unix:PATH] [--backend auto|linhv|kvm] [--name N]\n"
     "            [--uuid U] [--control PATH] [--pidfile PATH] [--no-reboot]\n"
     "            [--rtc-base utc|localtime|YYYY-MM-DD[THH:MM:SS]]\n"
-    "            [--disk FILE[,readonly]]... [--nic tap=NAME|bridge=BR[,mac=MAC]]...\n"
+    "            [--disk FILE[,readonly][,serial=S][,cache=none|writeback]]... [--nic "
+    "tap=NAME|bridge=BR[,mac=MAC]]...\n"
     "\n"
     "Runs one VM: boots a Linux bzImage directly (64-bit boot protocol) on linhv.ko or KVM.\n"
     "  --memory SIZE   guest RAM, e.g. 512M, 2G; a plain number is MiB (default 512M)\n"
@@ -25,6 +26,12 @@ const char vmwp_usage_text[] =
     "  --console       where COM1 goes (default stdio)\n"
     "  --control PATH  control socket: shutdown|reboot|pause|resume|status|quit\n"
     "  --no-reboot     exit with status 4 when the guest reboots\n"
+    "  --disk FILE     a raw image or block device on the VM's synthetic SCSI controller\n"
+    "                  (storvsp); repeat for more: the guest sees sda, sdb, ... in order.\n"
+    "                  readonly: writes fail; serial=S: the disk's serial (1-20 chars);\n"
+    "                  cache=none: O_DIRECT (the file system must support it),\n"
+    "                  cache=writeback (default): the host page cache, flushed when\n"
+    "                  the guest flushes. The image is locked against other writers.\n"
     "  --rtc-base B    the CMOS clock at VM start: host UTC (default), host local time,\n"
     "                  or a UTC date such as 2001-01-01 or 2001-01-01T12:00:00; it then\n"
     "                  runs in real time and keeps running across guest reboots\n"
@@ -121,22 +128,70 @@ bool vmwp_valid_uuid(const char *s)
 	return *s == '\0';
 }
 
+int vmwp_uuid_bytes(const char *s, uint8_t out[16])
+{
+	unsigned n = 0;
+
+	if (!vmwp_valid_uuid(s))
+		return -1;
+	for (; *s; s++) {
+		int v;
+
+		if (*s == '-')
+			continue;
+		v = isdigit((unsigned char)*s) ? *s - '0' : (tolower((unsigned char)*s) - 'a' + 10);
+		if (n % 2 == 0)
+			out[n / 2] = (uint8_t)(v << 4);
+		else
+			out[n / 2] |= (uint8_t)v;
+		n++;
+	}
+	return 0;
+}
+
 int vmwp_parse_disk(char *spec, struct vmwp_disk *out, char *err, size_t errlen)
 {
-	char *comma = strchr(spec, ',');
+	char *opt = strchr(spec, ',');
 
-	out->readonly = false;
-	if (comma) {
-		if (strcmp(comma + 1, "readonly") && strcmp(comma + 1, "ro"))
-			return err_set(err, errlen,
-				       "--disk %s: unknown option '%s' (only readonly)", spec,
-				       comma + 1);
-		*comma = '\0';
-		out->readonly = true;
-	}
+	memset(out, 0, sizeof(*out));
+	out->path = spec;
+	if (opt)
+		*opt++ = '\0';
 	if (!*spec)
 		return err_set(err, errlen, "--disk needs a file name");
-	out->path = spec;
+	while (opt) {
+		char *next = strchr(opt, ',');
+
+		if (next)
+			*next++ = '\0';
+		if (!strcmp(opt, "readonly") || !strcmp(opt, "ro")) {
+			out->readonly = true;
+		} else if (!strcmp(opt, "cache=none")) {
+			out->cache_none = true;
+		} else if (!strcmp(opt, "cache=writeback")) {
+			out->cache_none = false;
+		} else if (!strncmp(opt, "serial=", 7)) {
+			const char *v = opt + 7;
+			size_t n = strlen(v);
+
+			if (n == 0 || n > 20)
+				return err_set(err, errlen,
+					       "--disk %s: serial must be 1-20 characters", spec);
+			for (size_t i = 0; i < n; i++)
+				if (v[i] <= ' ' || v[i] > '~')
+					return err_set(err, errlen,
+						       "--disk %s: serial must be printable ASCII "
+						       "without spaces",
+						       spec);
+			out->serial = v;
+		} else {
+			return err_set(err, errlen,
+				       "--disk %s: unknown option '%s' (readonly, serial=S, "
+				       "cache=none|writeback)",
+				       spec, opt);
+		}
+		opt = next;
+	}
 	return 0;
 }
 

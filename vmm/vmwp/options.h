@@ -24,6 +24,8 @@ enum vmwp_rtc_base { VMWP_RTC_UTC, VMWP_RTC_LOCALTIME, VMWP_RTC_DATE };
 struct vmwp_disk {
 	const char *path;
 	bool readonly;
+	bool cache_none;    /* cache=none: O_DIRECT; default writeback */
+	const char *serial; /* NULL: none given */
 };
 
 struct vmwp_nic {
@@ -59,7 +61,10 @@ int vmwp_parse_size(const char *s, uint64_t *out);
 int vmwp_parse_mac(const char *s, uint8_t mac[6]);
 /* 8-4-4-4-12 hex digits. */
 bool vmwp_valid_uuid(const char *s);
-/* --disk FILE[,readonly] and --nic tap=NAME|bridge=BR[,mac=MAC]. */
+/* The 16 bytes of a UUID in its text order; 0 or -1. */
+int vmwp_uuid_bytes(const char *s, uint8_t out[16]);
+/* --disk FILE[,readonly][,serial=S][,cache=none|writeback] and --nic tap=NAME|bridge=BR[,mac=MAC].
+ */
 int vmwp_parse_disk(char *spec, struct vmwp_disk *out, char *err, size_t errlen);
 int vmwp_parse_nic(const char *spec, struct vmwp_nic *out, char *err, size_t errlen);
 /*

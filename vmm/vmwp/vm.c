@@ -121,10 +121,18 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 		return fail(err, errlen, "cannot initialize the partition");
 	if (boot_set_registers(vm->vps[0], &entry))
 		return fail(err, errlen, "cannot set the boot registers");
-	ret = vmbus_host_create(vm->loop, vm->part, o->cpus, &vm->vmbus);
+	struct vmbus_host_params hp = {.loop = vm->loop,
+				       .partition = vm->part,
+				       .nr_vps = o->cpus,
+				       .disks = vm->disks,
+				       .ndisks = vm->ndisks};
+
+	memcpy(hp.vm_id, vm->id, sizeof(hp.vm_id));
+	ret = vmbus_host_create(&hp, &vm->vmbus);
 	if (ret == -ENOSYS && vm->boots == 0)
-		fprintf(stderr, "vmwp: the %s backend has no SynIC: running without VMBus\n",
-			WinHvBackendName(WinHvPartitionBackend(vm->part)));
+		fprintf(stderr, "vmwp: the %s backend has no SynIC: running without VMBus%s\n",
+			WinHvBackendName(WinHvPartitionBackend(vm->part)),
+			vm->ndisks ? " (so without the --disk devices)" : "");
 	else if (ret && ret != -ENOSYS)
 		fprintf(stderr, "vmwp: VMBus server not started (%s): running without VMBus\n",
 			strerror(-ret));

@@ -27,10 +27,12 @@ enum vm_event { VM_EV_NONE, VM_EV_POWEROFF, VM_EV_RESET, VM_EV_CRASH, VM_EV_ERRO
 
 struct console;
 struct control;
+struct disk;
 struct vmbus_host;
 
 struct vm {
 	const struct vmwp_options *o;
+	uint8_t id[16]; /* --uuid, or random for this run */
 	struct evloop *loop;
 	int event_fd; /* VP threads -> event loop */
 	int event;    /* enum vm_event, atomic */
@@ -52,6 +54,9 @@ struct vm {
 	struct platform plat;
 	bool plat_ready;
 	int64_t rtc_offset; /* CMOS RTC minus host UTC, seconds; kept across reboots */
+
+	struct disk *disks[VMWP_MAX_DISKS]; /* opened at start, kept across reboots */
+	unsigned ndisks;
 
 	struct console *con;
 	struct control *ctl;

@@ -12,6 +12,7 @@
 #include "ic_kvp.h"
 #include "ic_shutdown.h"
 #include "ic_timesync.h"
+#include "storvsp.h"
 #include "vmbus_host.h"
 #include "vmbus_server.h"
 
@@ -21,14 +22,24 @@ struct vmbus_host {
 	struct ic_shutdown *sd;
 	struct ic_timesync *ts;
 	struct ic_kvp *kvp;
+	struct storvsp *scsi;
 	bool alive_seen, missed;
 };
 
-/* Fixed per-VM instance GUIDs: one of each IC per VM. */
-static struct vmbus_guid instance(uint8_t n)
+struct vmbus_guid vmbus_host_instance(const uint8_t vm_id[16], enum vmbus_host_kind kind,
+				      uint16_t slot)
 {
-	struct vmbus_guid g = {{0x4c, 0x69, 0x6e, 0x48, 0x56, 0x00, 0x49, 0x43, 0x80, 0x00, 0x00,
-				0x00, 0x00, 0x00, 0x00, n}};
+	struct vmbus_guid g;
+
+	/*
+	 * The VM's UUID with (kind, slot) folded into bytes that a UUID's
+	 * version/variant leave alone: distinct per device, stable per VM.
+	 */
+	memcpy(g.b, vm_id, 16);
+	g.b[4] ^= (uint8_t)kind;
+	g.b[5] ^= 0x4c; /* never the VM's own UUID */
+	g.b[10] ^= (uint8_t)(slot >> 8);
+	g.b[11] ^= (uint8_t)slot;
 	return g;
 }
 
@@ -59,9 +70,12 @@ static void on_sd_result(void *ctx, uint32_t status)
 			status);
 }
 
-int vmbus_host_create(struct evloop *loop, struct winhv_partition *p, uint32_t nr_vps,
-		      struct vmbus_host **out)
+int vmbus_host_create(const struct vmbus_host_params *params, struct vmbus_host **out)
 {
+	struct evloop *loop = params->loop;
+	struct winhv_partition *p = params->partition;
+	uint32_t nr_vps = params->nr_vps;
+	const uint8_t *id = params->vm_id;
 	struct vmbus_host *h;
 	int fd = WinHvGetPostedMessageFd(p);
 
@@ -77,20 +91,43 @@ int vmbus_host_create(struct evloop *loop, struct winhv_partition *p, uint32_t n
 		goto fail;
 	struct ic_heartbeat_params hp = {.server = h->server,
 					 .loop = loop,
-					 .instance = instance(1),
+					 .instance =
+					     vmbus_host_instance(id, VMBUS_HOST_IC_HEARTBEAT, 0),
 					 .on_status = on_hb,
 					 .ctx = h};
 	struct ic_shutdown_params dp = {.server = h->server,
 					.loop = loop,
-					.instance = instance(2),
+					.instance =
+					    vmbus_host_instance(id, VMBUS_HOST_IC_SHUTDOWN, 0),
 					.on_result = on_sd_result,
 					.ctx = h};
-	struct ic_timesync_params tp = {.server = h->server, .loop = loop, .instance = instance(3)};
-	struct ic_kvp_params kp = {
-	    .server = h->server, .loop = loop, .instance = instance(4), .refresh_ms = 5000};
+	struct ic_timesync_params tp = {.server = h->server,
+					.loop = loop,
+					.instance =
+					    vmbus_host_instance(id, VMBUS_HOST_IC_TIMESYNC, 0)};
+	struct ic_kvp_params kp = {.server = h->server,
+				   .loop = loop,
+				   .instance = vmbus_host_instance(id, VMBUS_HOST_IC_KVP, 0),
+				   .refresh_ms = 5000};
 	if (ic_heartbeat_create(&hp, &h->hb) || ic_shutdown_create(&dp, &h->sd) ||
 	    ic_timesync_create(&tp, &h->ts) || ic_kvp_create(&kp, &h->kvp))
 		goto fail;
+	if (params->ndisks) {
+		struct storvsp_params sp = {
+		    .server = h->server,
+		    .instance = vmbus_host_instance(id, VMBUS_HOST_SCSI, 0),
+		    .disks = params->disks,
+		    .ndisks = params->ndisks,
+		    .nr_vps = nr_vps,
+		};
+		int ret = storvsp_create(&sp, &h->scsi);
+
+		if (ret) {
+			fprintf(stderr, "vmwp: the SCSI controller could not be created: %s\n",
+				strerror(-ret));
+			goto fail;
+		}
+	}
 	*out = h;
 	return 0;
 fail:
@@ -102,6 +139,9 @@ void vmbus_host_destroy(struct vmbus_host *h)
 {
 	if (!h)
 		return;
+	/* First: its drain completes the I/O in flight while guest RAM is mapped. */
+	if (h->scsi)
+		storvsp_destroy(h->scsi);
 	if (h->kvp)
 		ic_kvp_destroy(h->kvp);
 	if (h->ts)

@@ -7,15 +7,42 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <linhv/vmbus_proto.h>
 #include <linhv/winhv.h>
 
 #include "evloop.h"
 
 struct vmbus_host;
+struct disk;
+
+/* What the worker hosts on VMBus, built from its options. */
+struct vmbus_host_params {
+	struct evloop *loop;
+	struct winhv_partition *partition;
+	uint32_t nr_vps;
+	/* The VM's identity: every device's instance GUID derives from it and the
+	 * device's slot, so the guest sees the same devices after a restart. */
+	uint8_t vm_id[16];
+	/* Disks opened by the caller (they outlive the host): LUNs of one SCSI controller. */
+	struct disk *const *disks;
+	unsigned ndisks;
+};
+
+/* Device kinds for instance GUIDs (never renumber: guests remember them). */
+enum vmbus_host_kind {
+	VMBUS_HOST_IC_HEARTBEAT = 1,
+	VMBUS_HOST_IC_SHUTDOWN = 2,
+	VMBUS_HOST_IC_TIMESYNC = 3,
+	VMBUS_HOST_IC_KVP = 4,
+	VMBUS_HOST_SCSI = 0x10,
+	VMBUS_HOST_NIC = 0x20,
+};
+/* The instance GUID of device (kind, slot) of the VM vm_id. */
+struct vmbus_guid vmbus_host_instance(const uint8_t vm_id[16], enum vmbus_host_kind kind,
+				      uint16_t slot);
 
 /* -ENOSYS when the backend has no SynIC (then the VM runs without VMBus). */
-int vmbus_host_create(struct evloop *loop, struct winhv_partition *p, uint32_t nr_vps,
-		      struct vmbus_host **out);
+int vmbus_host_create(const struct vmbus_host_params *params, struct vmbus_host **out);
 void vmbus_host_destroy(struct vmbus_host *h);
 /* Ask the guest to power off (or reboot) through the shutdown IC; 0 or -1 with err. */
 int vmbus_host_shutdown(struct vmbus_host *h, bool reboot, char *err, size_t len);

@@ -31,6 +31,10 @@ void vsc_ring_attach(struct vsc_ring *r, void *mem, uint32_t bytes);
 /* Writer: one packet; *signal tells whether to HvSignalEvent. */
 int vsc_ring_write(struct vsc_ring *r, uint16_t type, uint16_t flags, uint64_t trans_id,
 		   const void *data, uint32_t len, bool *signal);
+/* Writer: descriptor, hdr (hdr_len a multiple of 8, e.g. GPA-direct ranges), data. */
+int vsc_ring_write_raw(struct vsc_ring *r, uint16_t type, uint16_t flags, uint64_t trans_id,
+		       const void *hdr, uint32_t hdr_len, const void *data, uint32_t len,
+		       bool *signal);
 /* Writer: ask to be signalled once bytes are free (0 clears). */
 void vsc_ring_set_pending_send(struct vsc_ring *r, uint32_t bytes);
 

@@ -115,6 +115,9 @@ int vsc_channel_release(struct vsc_vmbus *bus, uint32_t relid);
 /* Write a packet and signal the host when the ring rules say so. */
 int vsc_channel_send(struct vsc_channel *ch, uint16_t type, uint16_t flags, uint64_t trans_id,
 		     const void *data, uint32_t len);
+/* The same with a header between descriptor and data (GPA-direct ranges, ...). */
+int vsc_channel_send_raw(struct vsc_channel *ch, uint16_t type, uint16_t flags, uint64_t trans_id,
+			 const void *hdr, uint32_t hdr_len, const void *data, uint32_t len);
 /* Read one packet (descriptor first); VSC_RING_EMPTY when none. Signals on flow control. */
 int vsc_channel_recv(struct vsc_channel *ch, void *buf, uint32_t max, uint32_t *len);
 
