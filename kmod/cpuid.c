@@ -7,7 +7,7 @@
 #include <asm/processor.h>
 
 #include "linhv_internal.h"
-#include <asm/fpu/xcr.h>
+#include <asm/fpu/types.h>
 
 /* CPUID.1 ECX */
 #define C1_ECX_MONITOR BIT(3)
@@ -24,8 +24,14 @@
 #define C1_EDX_ACPI BIT(22)
 #define C1_EDX_TM BIT(29)
 #define C1_EDX_PBE BIT(31)
+#define C1_ECX_PCID BIT(17)
+#define C1_ECX_XSAVE BIT(26)
 /* CPUID.7.0 */
+#define C7_EBX_FSGSBASE BIT(0)
 #define C7_EBX_TSC_ADJUST BIT(1)
+#define C7_EBX_SMEP BIT(7)
+#define C7_EBX_SMAP BIT(20)
+#define C7_ECX_UMIP BIT(2)
 #define C7_ECX_WAITPKG BIT(5)
 #define C7_ECX_PKU BIT(3)
 #define C7_ECX_OSPKE BIT(4)
@@ -53,22 +59,58 @@ static const struct linhv_cpuid_entry *policy_lookup(struct linhv_partition *par
 	return NULL;
 }
 
-static void host_cpuid(struct linhv_vp *vp, u32 fn, u32 idx, u32 r[4])
+/*
+ * Size of an XSAVE area holding xfeatures (bits 2 and up come from CPUID
+ * leaf 0xD), in the standard or the compacted format. Computed rather than
+ * read from CPUID with the guest's XCR0 loaded: that would need an XSETBV
+ * on the host, with a window in which an interrupt that uses the FPU runs
+ * with the guest's XCR0.
+ */
+static u32 xsave_size(u64 xfeatures, bool compacted)
 {
-	bool swap = fn == 0xd && boot_cpu_has(X86_FEATURE_OSXSAVE) &&
-		    vp->xcr0 != xgetbv(XCR_XFEATURE_ENABLED_MASK);
-	u64 host_xcr0 = 0;
+	u32 size = 512 + 64, off = 512 + 64, eax, ebx, ecx, edx;
+	int i;
 
-	/* Leaf 0xD reports sizes for the XCR0 in force: use the guest's. */
-	if (swap) {
-		preempt_disable();
-		host_xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK);
-		xsetbv(XCR_XFEATURE_ENABLED_MASK, vp->xcr0);
+	for (i = 2; i < 63; i++) {
+		if (!(xfeatures & BIT_ULL(i)))
+			continue;
+		cpuid_count(0xd, i, &eax, &ebx, &ecx, &edx);
+		if (compacted) {
+			if (ecx & 2) /* 64-byte aligned in the compacted format */
+				off = ALIGN(off, 64);
+			off += eax;
+			size = off;
+		} else {
+			size = max(size, ebx + eax);
+		}
 	}
-	cpuid_count(fn, idx, &r[0], &r[1], &r[2], &r[3]);
-	if (swap) {
-		xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);
-		preempt_enable();
+	return size;
+}
+
+/* The XCR0 bits leaf 0xD offers before the policy: the host's, without PKRU (PKU is hidden). */
+static u64 base_xcr0_mask(void)
+{
+	return linhv_host_xcr0 & ~(u64)XFEATURE_MASK_PKRU;
+}
+
+static void xsave_leaf(struct linhv_vp *vp, u32 idx, u32 r[4])
+{
+	u64 mask = base_xcr0_mask();
+
+	switch (idx) {
+	case 0:
+		r[0] &= (u32)mask;
+		r[3] &= (u32)(mask >> 32);
+		r[1] = xsave_size(vp->xcr0, false);
+		r[2] = xsave_size(mask, false);
+		break;
+	case 1:
+		r[1] = xsave_size(vp->xcr0, true); /* IA32_XSS is 0: not offered */
+		break;
+	default:
+		if (idx >= 63 || !(mask & BIT_ULL(idx)))
+			r[0] = r[1] = r[2] = r[3] = 0;
+		break;
 	}
 }
 
@@ -83,7 +125,7 @@ void linhv_cpuid(struct linhv_vp *vp, u32 fn, u32 idx, u32 r[4], bool *forward)
 		/* Hypervisor leaves come from the policy only. */
 		r[0] = r[1] = r[2] = r[3] = 0;
 	} else {
-		host_cpuid(vp, fn, idx, r);
+		cpuid_count(fn, idx, &r[0], &r[1], &r[2], &r[3]);
 	}
 
 	switch (fn) {
@@ -107,6 +149,10 @@ void linhv_cpuid(struct linhv_vp *vp, u32 fn, u32 idx, u32 r[4], bool *forward)
 			r[1] &= ~C7_EBX_TSC_ADJUST;
 			r[2] &= ~(C7_ECX_WAITPKG | C7_ECX_PKU | C7_ECX_OSPKE | C7_ECX_LA57);
 		}
+		break;
+	case 0xd:
+		if (boot_cpu_has(X86_FEATURE_OSXSAVE))
+			xsave_leaf(vp, idx, r);
 		break;
 	case 0xa: /* no architectural PMU */
 		r[0] = r[1] = r[2] = r[3] = 0;
@@ -135,4 +181,78 @@ void linhv_cpuid(struct linhv_vp *vp, u32 fn, u32 idx, u32 r[4], bool *forward)
 		r[2] = e->ecx;
 		r[3] = e->edx;
 	}
+}
+
+/*
+ * The XCR0 bits a VP may enable: those its CPUID leaf 0xD offers (policy
+ * included) that the host has enabled, and PKRU only with PKU offered.
+ */
+u64 linhv_guest_xcr0_mask(struct linhv_vp *vp)
+{
+	u32 r[4];
+	bool forward;
+	u64 mask;
+
+	if (!boot_cpu_has(X86_FEATURE_OSXSAVE))
+		return XFEATURE_MASK_FP;
+	linhv_cpuid(vp, 0xd, 0, r, &forward);
+	mask = (((u64)r[3] << 32) | r[0]) & linhv_host_xcr0;
+	linhv_cpuid(vp, 7, 0, r, &forward);
+	if (!(r[2] & C7_ECX_PKU))
+		mask &= ~(u64)XFEATURE_MASK_PKRU;
+	return mask | XFEATURE_MASK_FP;
+}
+
+/* What XSETBV itself would refuse (SDM vol. 1, 13.3), and anything outside allowed. */
+bool linhv_xcr0_valid(u64 xcr0, u64 allowed)
+{
+	if (xcr0 & ~allowed)
+		return false;
+	if (!(xcr0 & XFEATURE_MASK_FP))
+		return false;
+	if ((xcr0 & XFEATURE_MASK_YMM) && !(xcr0 & XFEATURE_MASK_SSE))
+		return false;
+	if (!(xcr0 & XFEATURE_MASK_BNDREGS) != !(xcr0 & XFEATURE_MASK_BNDCSR))
+		return false;
+	if (xcr0 & XFEATURE_MASK_AVX512) {
+		if ((xcr0 & XFEATURE_MASK_AVX512) != XFEATURE_MASK_AVX512)
+			return false;
+		if (!(xcr0 & XFEATURE_MASK_YMM))
+			return false;
+	}
+	if ((xcr0 & XFEATURE_MASK_XTILE) && (xcr0 & XFEATURE_MASK_XTILE) != XFEATURE_MASK_XTILE)
+		return false;
+	return true;
+}
+
+/*
+ * The CR4 bits a VP may set: the architectural base, and each feature bit
+ * only when the host has it and the VP's CPUID (policy included) offers it,
+ * as a CPU without the feature would refuse it.
+ */
+u64 linhv_guest_cr4_mask(struct linhv_vp *vp)
+{
+	u64 ok = X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | X86_CR4_DE | X86_CR4_PSE |
+		 X86_CR4_PAE | X86_CR4_MCE | X86_CR4_PGE | X86_CR4_PCE | X86_CR4_OSFXSR |
+		 X86_CR4_OSXMMEXCPT;
+	u32 r1[4], r7[4];
+	bool forward;
+
+	linhv_cpuid(vp, 1, 0, r1, &forward);
+	linhv_cpuid(vp, 7, 0, r7, &forward);
+	if (boot_cpu_has(X86_FEATURE_PCID) && (r1[2] & C1_ECX_PCID))
+		ok |= X86_CR4_PCIDE;
+	if (boot_cpu_has(X86_FEATURE_OSXSAVE) && (r1[2] & C1_ECX_XSAVE))
+		ok |= X86_CR4_OSXSAVE;
+	if (boot_cpu_has(X86_FEATURE_FSGSBASE) && (r7[1] & C7_EBX_FSGSBASE))
+		ok |= X86_CR4_FSGSBASE;
+	if (boot_cpu_has(X86_FEATURE_SMEP) && (r7[1] & C7_EBX_SMEP))
+		ok |= X86_CR4_SMEP;
+	if (boot_cpu_has(X86_FEATURE_SMAP) && (r7[1] & C7_EBX_SMAP))
+		ok |= X86_CR4_SMAP;
+	if (boot_cpu_has(X86_FEATURE_UMIP) && (r7[2] & C7_ECX_UMIP))
+		ok |= X86_CR4_UMIP;
+	if (boot_cpu_has(X86_FEATURE_OSPKE) && (r7[2] & C7_ECX_PKU))
+		ok |= X86_CR4_PKE;
+	return ok;
 }

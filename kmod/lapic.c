@@ -41,6 +41,7 @@
 #define MSR_TSC_DEADLINE 0x6e0
 #define APIC_BUS_HZ 1000000000ULL /* what HV_X64_MSR_APIC_FREQUENCY reports */
 #define MIN_PERIOD_NS 50000 /* a guest cannot make the timer fire faster */
+#define MAX_TIMER_NS (1ULL << 60) /* ~36 years: far enough, and no ktime overflow */
 
 static int lvt_index(u32 reg)
 {
@@ -143,12 +144,17 @@ static enum hrtimer_restart timer_fire(struct hrtimer *t)
 	return ret;
 }
 
-/* Called with timer_lock held. */
+/*
+ * The timer is only (re)programmed by the VP's own thread, which first
+ * stops it with hrtimer_cancel() outside timer_lock: that waits for a
+ * callback running on another CPU, which a try-to-cancel would leave
+ * running while the timer is started again. Called with timer_lock held
+ * and the timer stopped.
+ */
 static void timer_start_oneshot_periodic(struct linhv_lapic *a)
 {
 	u64 ns;
 
-	hrtimer_try_to_cancel(&a->timer);
 	a->timer_period_ns = 0;
 	if (!a->timer_icr)
 		return;
@@ -161,19 +167,33 @@ static void timer_start_oneshot_periodic(struct linhv_lapic *a)
 	hrtimer_start(&a->timer, a->timer_expires, HRTIMER_MODE_ABS);
 }
 
+/* TSC cycles to ns for any guest value: no divide error, at most MAX_TIMER_NS. */
+static u64 tsc_to_ns(u64 cycles)
+{
+	u32 khz = tsc_khz;
+	u64 ms;
+
+	if (!khz)
+		return 0;
+	ms = div_u64(cycles, khz);
+	if (ms >= MAX_TIMER_NS / NSEC_PER_MSEC)
+		return MAX_TIMER_NS;
+	return ms * NSEC_PER_MSEC + div_u64((cycles - ms * khz) * NSEC_PER_MSEC, khz);
+}
+
 static void timer_set_deadline(struct linhv_vp *vp, u64 deadline)
 {
 	struct linhv_lapic *a = &vp->lapic;
 	unsigned long flags;
 	u64 now, ns = 0;
 
+	hrtimer_cancel(&a->timer);
 	spin_lock_irqsave(&a->timer_lock, flags);
-	hrtimer_try_to_cancel(&a->timer);
 	a->tsc_deadline = deadline;
 	if (deadline && (a->lvt[0] & LVT_TIMER_MODE_MASK) == LVT_TIMER_TSCDEADLINE) {
 		now = rdtsc() + vp->vmcb->control.tsc_offset;
 		if (deadline > now)
-			ns = mul_u64_u32_div(deadline - now, 1000000, tsc_khz);
+			ns = tsc_to_ns(deadline - now);
 		a->timer_expires = ktime_add_ns(ktime_get(), ns);
 		hrtimer_start(&a->timer, a->timer_expires, HRTIMER_MODE_ABS);
 	}
@@ -369,21 +389,26 @@ int linhv_lapic_msr_write(struct linhv_vp *vp, u32 msr, u64 val)
 		linhv_lapic_accept(vp, val & 0xff);
 		return 0;
 	case XR_TIMER_ICR:
+		if ((a->lvt[0] & LVT_TIMER_MODE_MASK) == LVT_TIMER_TSCDEADLINE) {
+			a->timer_icr = val; /* ignored in TSC-deadline mode */
+			return 0;
+		}
+		hrtimer_cancel(&a->timer);
 		spin_lock_irqsave(&a->timer_lock, flags);
 		a->timer_icr = val;
-		if ((a->lvt[0] & LVT_TIMER_MODE_MASK) != LVT_TIMER_TSCDEADLINE)
-			timer_start_oneshot_periodic(a);
+		timer_start_oneshot_periodic(a);
 		spin_unlock_irqrestore(&a->timer_lock, flags);
 		return 0;
 	case XR_TIMER_DCR:
 		a->dcr = val & 0xb;
 		return 0;
 	case XR_LVT_TIMER:
+		/* lvt[0] is written only by this thread: the test needs no lock. */
+		if ((a->lvt[0] ^ val) & LVT_TIMER_MODE_MASK)
+			hrtimer_cancel(&a->timer);
 		spin_lock_irqsave(&a->timer_lock, flags);
-		if ((a->lvt[0] ^ val) & LVT_TIMER_MODE_MASK) {
-			hrtimer_try_to_cancel(&a->timer);
+		if ((a->lvt[0] ^ val) & LVT_TIMER_MODE_MASK)
 			a->tsc_deadline = 0;
-		}
 		a->lvt[0] = val & (0xff | LVT_MASKED | LVT_TIMER_MODE_MASK);
 		spin_unlock_irqrestore(&a->timer_lock, flags);
 		return 0;

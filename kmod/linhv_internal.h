@@ -18,6 +18,8 @@
 #include <linux/eventfd.h>
 #include <linux/spinlock.h>
 #include <linux/list.h>
+#include <linux/mmu_notifier.h>
+#include <linux/cpumask.h>
 #include <asm/fpu/api.h>
 #include <asm/fpu/types.h>
 #include <linhv/linhv.h>
@@ -38,20 +40,29 @@ extern struct linhv_caps linhv_host_caps;
 int linhv_caps_probe(void);
 extern u64 linhv_host_xcr0;
 
-/* A range of root memory pinned and mapped into a partition's GPA space. */
+/*
+ * A range of the root's address space mapped into a partition's GPA space.
+ * Not pinned: faulted in on demand, kept coherent by the notifier (memory.c).
+ */
 struct linhv_region {
+	struct mmu_interval_notifier notifier;
+	struct linhv_partition *part;
+	unsigned long uaddr;
 	u64 gfn;
 	u64 npages;
 	u32 flags; /* HV_MAP_GPA_* */
-	struct page **pages;
 };
 
-/* Nested page table of one partition (4-level, 4 KiB leaves). */
+#define LINHV_NPT_LEVELS 4
+
+/* Nested page table of one partition (4-level, 4 KiB and 2 MiB leaves). */
 struct linhv_npt {
-	struct mutex lock;
+	spinlock_t lock; /* the tables and the cache; taken by the mm notifier */
 	u64 *root;
 	u64 root_pa;
 	unsigned long nr_tables;
+	struct page *cache[2 * (LINHV_NPT_LEVELS - 1)]; /* preallocated tables */
+	unsigned int nr_cache;
 };
 
 struct linhv_cpuid_policy {
@@ -65,13 +76,18 @@ struct linhv_partition {
 	struct mutex lock; /* VP creation, policy */
 	u32 max_vps;
 	bool initialized;
+	bool started; /* a VP has run: the CPUID policy and MSR list are fixed */
 	u64 tsc_offset; /* shared by all VPs so their TSCs agree */
 	struct linhv_vp *vps[LINHV_MAX_VPS];
 
-	struct rw_semaphore mem_lock; /* regions */
-	struct linhv_region regions[LINHV_MAX_REGIONS];
+	struct rw_semaphore mem_lock; /* regions, mm */
+	struct linhv_region *regions[LINHV_MAX_REGIONS];
 	u32 nr_regions;
+	struct mm_struct *mm; /* the root's mm holding every region (grabbed) */
 	struct linhv_npt npt;
+	/* TLB shootdown (memory.c): bumped on every zap; CPUs now in the guest. */
+	atomic64_t tlb_gen;
+	cpumask_t in_guest_cpus;
 
 	/* Hyper-V interface (hyperv.c, synic.c) */
 	bool hyperv;
@@ -146,9 +162,12 @@ struct linhv_vp {
 	struct svm_gprs gprs;
 	int last_cpu;
 	bool need_flush;
+	s64 tlb_gen; /* the partition's tlb_gen at the last flush */
 
 	struct fpu_guest guest_fpu;
 	u64 xcr0;
+	u32 pkru; /* live only while the guest can change it (CR4.PKE or XCR0.PKRU) */
+	u64 db[4]; /* DR0-3: guest accesses are intercepted, loaded only while DR7 enables them */
 
 	/* MSR shadows */
 	u64 apic_base;
@@ -193,23 +212,34 @@ void linhv_partition_kick_all(struct linhv_partition *part, bool flush);
 int linhv_map_gpa(struct linhv_partition *part, const struct linhv_in_map_gpa_pages *in);
 int linhv_unmap_gpa(struct linhv_partition *part, const struct linhv_in_unmap_gpa_pages *in);
 void linhv_memory_destroy(struct linhv_partition *part);
-/* Look up the page backing gfn; caller holds mem_lock for read. */
-struct page *linhv_gfn_to_page(struct linhv_partition *part, u64 gfn, u32 *flags);
+/* gpa lies in a mapped region (flags: its HV_MAP_GPA_*). */
+bool linhv_gpa_is_mapped(struct linhv_partition *part, u64 gpa, u32 *flags);
+/* Nested page fault: 0 mapped or retry, 1 not mappable (intercept), <0 error. */
+int linhv_memory_fault(struct linhv_partition *part, u64 gpa, u8 access);
+/* A referenced (not pinned) guest page for a short kernel access; put_page() it. */
+struct page *linhv_guest_page_get(struct linhv_partition *part, u64 gpa, bool write);
+void linhv_memory_flush_tlb(struct linhv_partition *part);
 int linhv_read_guest(struct linhv_partition *part, u64 gpa, void *buf, size_t len);
 int linhv_write_guest(struct linhv_partition *part, u64 gpa, const void *buf, size_t len);
 
 /* npt.c */
 int linhv_npt_init(struct linhv_npt *npt);
 void linhv_npt_destroy(struct linhv_npt *npt);
-int linhv_npt_map(struct linhv_npt *npt, u64 gpa, u64 hpa, u32 flags);
-void linhv_npt_unmap_range(struct linhv_npt *npt, u64 gpa, u64 size);
+int linhv_npt_topup(struct linhv_npt *npt);
+int linhv_npt_map_locked(struct linhv_npt *npt, u64 gpa, u64 hpa, u32 flags, int leaf_level);
+bool linhv_npt_unmap_range_locked(struct linhv_npt *npt, u64 gpa, u64 size);
 
 /* gva.c: guest virtual to guest physical, using the VP's paging mode. */
 int linhv_gva_to_gpa(struct linhv_vp *vp, u64 gva, bool write, u64 *gpa);
 int linhv_fetch_insn(struct linhv_vp *vp, u8 *bytes, int max);
 
 /* vp.c */
-long linhv_vp_create(struct linhv_partition *part, struct linhv_hvcall *hc, const void *in);
+/*
+ * Returns a reserved fd and sets *filep: the caller fd_install()s it once the
+ * root has been told the number, or put_unused_fd()s and fput()s it.
+ */
+long linhv_vp_create(struct linhv_partition *part, struct linhv_hvcall *hc, const void *in,
+		     struct file **filep);
 int linhv_vp_get_registers(struct linhv_vp *vp, const u32 *names, union hv_register_value *vals,
 			   u32 count);
 int linhv_vp_set_registers(struct linhv_vp *vp, const struct hv_register_assoc *regs, u32 count);
@@ -224,6 +254,9 @@ int linhv_svm_run(struct linhv_vp *vp);
 
 /* cpuid.c, msr.c: emulation done in the kernel. */
 void linhv_cpuid(struct linhv_vp *vp, u32 fn, u32 idx, u32 out[4], bool *forward);
+u64 linhv_guest_xcr0_mask(struct linhv_vp *vp);
+bool linhv_xcr0_valid(u64 xcr0, u64 allowed);
+u64 linhv_guest_cr4_mask(struct linhv_vp *vp);
 /* Returns 0 handled, 1 forward to the root, -1 inject #GP. */
 int linhv_msr_read(struct linhv_vp *vp, u32 msr, u64 *val);
 int linhv_msr_write(struct linhv_vp *vp, u32 msr, u64 val);
@@ -265,6 +298,12 @@ int linhv_partition_hv_init(struct linhv_partition *part);
 void linhv_partition_hv_destroy(struct linhv_partition *part);
 
 /* decode.c */
-int linhv_insn_length(const u8 *b, int n, bool long_mode, u8 expect0, u8 expect1);
+int linhv_insn_length(const u8 *b, int n, bool long_mode, const u8 *op, int op_len);
+struct linhv_mov_crdr {
+	u8 len; /* instruction length */
+	u8 ctl; /* CR or DR number, 0-15 */
+	u8 gpr; /* general register number, 0 (RAX) - 15 (R15) */
+};
+int linhv_decode_mov_crdr(const u8 *b, int n, bool long_mode, u8 op2, struct linhv_mov_crdr *out);
 
 #endif /* LINHV_INTERNAL_H */

@@ -1,31 +1,84 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Guest memory: ranges of the root's address space pinned long-term and
- * mapped at guest physical addresses. The nested page table is filled on
- * demand from these regions (npt.c); an access outside every region becomes
- * an intercept to the root.
+ * Guest memory: ranges of the root's address space mapped at guest physical
+ * addresses. Nothing is pinned. A region only records where the guest's
+ * memory lives in the root's mm; a nested page fault faults the host page in,
+ * maps it in the nested page table (2 MiB at once when the root maps a huge
+ * page there) and drops the page reference. An
+ * mmu_interval_notifier per region keeps the two coherent: whenever the root's
+ * page tables change under a region (munmap, reclaim, swap, migration, KSM,
+ * THP split, COW) the nested entries of that range are zapped and every CPU
+ * running one of the partition's VPs is made to flush its TLB before the
+ * notifier returns. A fault that raced with such an invalidation is retried
+ * (mmu_interval_read_begin/retry, checked under the NPT lock).
+ *
+ * Lock order: mem_lock, then the root's mmap_lock (inside GUP), then the NPT
+ * spinlock. The notifier takes only the NPT spinlock, so GUP and the page
+ * allocations done by the fault path may recurse into it through reclaim.
  */
 #include <linux/highmem.h>
 #include <linux/mm.h>
-#include <linux/nospec.h>
+#include <linux/mmu_notifier.h>
+#include <linux/sched/mm.h>
+#include <linux/pgtable.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
-#include <linux/vmalloc.h>
+#include <linux/smp.h>
 
 #include "linhv_internal.h"
 
-static void region_release(struct linhv_region *r)
+static void flush_ipi(void *info)
 {
-	unpin_user_pages_dirty_lock(r->pages, r->npages, r->flags & HV_MAP_GPA_WRITABLE);
-	kvfree(r->pages);
-	r->pages = NULL;
+}
+
+/*
+ * Make sure no VP of the partition uses a translation removed before this
+ * call: a VP entering later sees the new generation and flushes; a VP in the
+ * guest now is interrupted (and flushes on its next entry) before we return.
+ * Pairs with the barrier in enter_guest (svm.c).
+ */
+void linhv_memory_flush_tlb(struct linhv_partition *part)
+{
+	atomic64_inc(&part->tlb_gen);
+	smp_mb__after_atomic();
+	on_each_cpu_mask(&part->in_guest_cpus, flush_ipi, NULL, true);
+}
+
+static bool region_invalidate(struct mmu_interval_notifier *mni,
+			      const struct mmu_notifier_range *range, unsigned long cur_seq)
+{
+	struct linhv_region *r = container_of(mni, struct linhv_region, notifier);
+	struct linhv_partition *part = r->part;
+	unsigned long start = max(range->start, r->uaddr);
+	unsigned long end = min(range->end, r->uaddr + (r->npages << PAGE_SHIFT));
+	bool zapped = false;
+
+	spin_lock(&part->npt.lock);
+	mmu_interval_set_seq(mni, cur_seq);
+	if (start < end)
+		zapped = linhv_npt_unmap_range_locked(&part->npt,
+						      (r->gfn << PAGE_SHIFT) + (start - r->uaddr),
+						      end - start);
+	spin_unlock(&part->npt.lock);
+	if (zapped)
+		linhv_memory_flush_tlb(part);
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops region_ops = {
+	.invalidate = region_invalidate,
+};
+
+static void region_free(struct linhv_region *r)
+{
+	mmu_interval_notifier_remove(&r->notifier);
+	kfree(r);
 }
 
 int linhv_map_gpa(struct linhv_partition *part, const struct linhv_in_map_gpa_pages *in)
 {
-	struct linhv_region r = {0};
+	struct linhv_region *r;
 	unsigned long addr = in->user_address;
-	unsigned int gup_flags = FOLL_LONGTERM;
-	u64 done = 0;
 	u32 i;
 	int ret;
 
@@ -40,28 +93,32 @@ int linhv_map_gpa(struct linhv_partition *part, const struct linhv_in_map_gpa_pa
 		return HV_STATUS_INVALID_ALIGNMENT;
 	if (!access_ok((void __user *)addr, in->page_count << PAGE_SHIFT))
 		return HV_STATUS_INVALID_PARAMETER;
+	if (!current->mm)
+		return HV_STATUS_ACCESS_DENIED;
 
-	r.gfn = in->target_gpa_page;
-	r.npages = in->page_count;
-	r.flags = in->map_flags;
-	if (r.flags & HV_MAP_GPA_WRITABLE)
-		gup_flags |= FOLL_WRITE;
-	r.pages = kvcalloc(r.npages, sizeof(*r.pages), GFP_KERNEL_ACCOUNT);
-	if (!r.pages)
+	/* All of a partition's memory lives in one mm: the first mapper's. */
+	down_write(&part->mem_lock);
+	if (!part->mm) {
+		mmgrab(current->mm);
+		part->mm = current->mm;
+	}
+	ret = part->mm == current->mm ? HV_STATUS_SUCCESS : HV_STATUS_ACCESS_DENIED;
+	up_write(&part->mem_lock);
+	if (ret != HV_STATUS_SUCCESS)
+		return ret;
+
+	r = kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
+	if (!r)
 		return HV_STATUS_INSUFFICIENT_MEMORY;
-
-	while (done < r.npages) {
-		int chunk = (int)min_t(u64, r.npages - done, 512);
-
-		ret = pin_user_pages_fast(addr + (done << PAGE_SHIFT), chunk, gup_flags,
-					  r.pages + done);
-		if (ret <= 0) {
-			unpin_user_pages(r.pages, done);
-			kvfree(r.pages);
-			return ret == -ENOMEM ? HV_STATUS_INSUFFICIENT_MEMORY :
-						HV_STATUS_INVALID_PARAMETER;
-		}
-		done += ret;
+	r->part = part;
+	r->uaddr = addr;
+	r->gfn = in->target_gpa_page;
+	r->npages = in->page_count;
+	r->flags = in->map_flags;
+	if (mmu_interval_notifier_insert(&r->notifier, current->mm, addr,
+					 r->npages << PAGE_SHIFT, &region_ops)) {
+		kfree(r);
+		return HV_STATUS_INSUFFICIENT_MEMORY;
 	}
 
 	down_write(&part->mem_lock);
@@ -69,22 +126,22 @@ int linhv_map_gpa(struct linhv_partition *part, const struct linhv_in_map_gpa_pa
 	if (part->nr_regions == LINHV_MAX_REGIONS)
 		ret = HV_STATUS_INSUFFICIENT_MEMORY;
 	for (i = 0; ret == HV_STATUS_SUCCESS && i < part->nr_regions; i++) {
-		const struct linhv_region *o = &part->regions[i];
+		const struct linhv_region *o = part->regions[i];
 
-		if (r.gfn < o->gfn + o->npages && o->gfn < r.gfn + r.npages)
+		if (r->gfn < o->gfn + o->npages && o->gfn < r->gfn + r->npages)
 			ret = HV_STATUS_INVALID_PARAMETER; /* overlap */
 	}
 	if (ret == HV_STATUS_SUCCESS)
 		part->regions[part->nr_regions++] = r;
 	up_write(&part->mem_lock);
 	if (ret != HV_STATUS_SUCCESS)
-		region_release(&r);
+		region_free(r);
 	return ret;
 }
 
 int linhv_unmap_gpa(struct linhv_partition *part, const struct linhv_in_unmap_gpa_pages *in)
 {
-	struct linhv_region *r;
+	struct linhv_region *r = NULL;
 	u32 i;
 
 	if (in->flags || !in->page_count)
@@ -92,73 +149,274 @@ int linhv_unmap_gpa(struct linhv_partition *part, const struct linhv_in_unmap_gp
 
 	down_write(&part->mem_lock);
 	for (i = 0; i < part->nr_regions; i++) {
-		r = &part->regions[i];
-		if (r->gfn == in->target_gpa_page && r->npages == in->page_count)
+		if (part->regions[i]->gfn == in->target_gpa_page &&
+		    part->regions[i]->npages == in->page_count) {
+			r = part->regions[i];
+			part->regions[i] = part->regions[--part->nr_regions];
 			break;
+		}
 	}
-	if (i == part->nr_regions) {
+	if (!r) {
 		up_write(&part->mem_lock);
 		return HV_STATUS_INVALID_PARAMETER;
 	}
 	/*
-	 * Remove the region and its translations, then (outside mem_lock, which
-	 * must not nest part->lock) make sure no VP still runs with them cached
-	 * before the pages go back to the root.
+	 * No fault can map into the range any more (the region is gone and
+	 * faults hold mem_lock while they map): zap, flush, then stop
+	 * listening to the root's mm.
 	 */
-	{
-		struct linhv_region gone = *r;
-
-		part->regions[i] = part->regions[--part->nr_regions];
-		linhv_npt_unmap_range(&part->npt, gone.gfn << PAGE_SHIFT,
-				      gone.npages << PAGE_SHIFT);
-		up_write(&part->mem_lock);
-		linhv_partition_kick_all(part, true);
-		region_release(&gone);
-	}
+	spin_lock(&part->npt.lock);
+	linhv_npt_unmap_range_locked(&part->npt, r->gfn << PAGE_SHIFT, r->npages << PAGE_SHIFT);
+	spin_unlock(&part->npt.lock);
+	up_write(&part->mem_lock);
+	linhv_memory_flush_tlb(part);
+	region_free(r);
 	return HV_STATUS_SUCCESS;
 }
 
+/* Every VP is gone: no flush needed, the NPT is freed right after. */
 void linhv_memory_destroy(struct linhv_partition *part)
 {
 	u32 i;
 
 	for (i = 0; i < part->nr_regions; i++)
-		region_release(&part->regions[i]);
+		region_free(part->regions[i]);
 	part->nr_regions = 0;
+	if (part->mm)
+		mmdrop(part->mm);
+	part->mm = NULL;
 }
 
-struct page *linhv_gfn_to_page(struct linhv_partition *part, u64 gfn, u32 *flags)
+/* The region holding gfn; caller holds mem_lock. */
+static struct linhv_region *find_region(struct linhv_partition *part, u64 gfn)
 {
 	u32 i;
 
 	for (i = 0; i < part->nr_regions; i++) {
-		const struct linhv_region *r = &part->regions[i];
+		struct linhv_region *r = part->regions[i];
 
-		if (gfn >= r->gfn && gfn - r->gfn < r->npages) {
-			if (flags)
-				*flags = r->flags;
-			return r->pages[array_index_nospec((unsigned long)(gfn - r->gfn), (unsigned long)r->npages)];
-		}
+		if (gfn >= r->gfn && gfn - r->gfn < r->npages)
+			return r;
 	}
 	return NULL;
 }
 
+bool linhv_gpa_is_mapped(struct linhv_partition *part, u64 gpa, u32 *flags)
+{
+	struct linhv_region *r;
+
+	if (gpa >= (LINHV_MAX_GFN << PAGE_SHIFT))
+		return false;
+	down_read(&part->mem_lock);
+	r = find_region(part, gpa >> PAGE_SHIFT);
+	if (r && flags)
+		*flags = r->flags;
+	up_read(&part->mem_lock);
+	return r;
+}
+
+/*
+ * Fault the root's page at hva in and take a reference on it (not a pin).
+ * *writable: in, the caller may use a writable page; out, the page is
+ * writable in the root (so it may be mapped writable in the guest).
+ */
+static int get_host_page(struct mm_struct *mm, unsigned long hva, bool write, bool *writable,
+			 struct page **pg)
+{
+	unsigned int foll = write ? FOLL_WRITE : 0;
+	long got;
+
+	if (current->mm == mm) {
+		/* Already present and writable: take it as such, like a write. */
+		if (*writable && get_user_page_fast_only(hva, FOLL_WRITE, pg))
+			return 0;
+		got = get_user_pages_unlocked(hva, 1, pg, foll);
+		if (got == 1 && !write && *writable) {
+			struct page *wpg;
+
+			/* A read fault-in left a writable PTE (shared memory). */
+			if (get_user_page_fast_only(hva, FOLL_WRITE, &wpg)) {
+				put_page(*pg);
+				*pg = wpg;
+				write = true;
+			}
+		}
+	} else {
+		/* The root's worker reached us from another process. */
+		int locked = 1;
+
+		if (!mmget_not_zero(mm))
+			return -EFAULT;
+		if (mmap_read_lock_killable(mm)) {
+			mmput(mm);
+			return -EINTR;
+		}
+		got = get_user_pages_remote(mm, hva, 1, foll, pg, NULL, &locked);
+		if (locked)
+			mmap_read_unlock(mm);
+		mmput(mm);
+	}
+	if (got != 1)
+		return got < 0 ? (int)got : -EFAULT;
+	*writable = write;
+	return 0;
+}
+
+/*
+ * The physical address of the 2 MiB page the root maps at hva with one PMD
+ * leaf (a transparent or hugetlbfs huge page), or 0. Lockless, like fast
+ * GUP: interrupts off keep the root's page tables from being freed, and the
+ * caller's notifier sequence check makes any later change of them retry.
+ */
+static u64 host_huge_page(struct mm_struct *mm, unsigned long hva, bool writable)
+{
+	unsigned long irqflags;
+	pgd_t pgd;
+	p4d_t p4d;
+	pud_t pud;
+	pmd_t pmd;
+	u64 pa = 0;
+
+	local_irq_save(irqflags);
+	pgd = READ_ONCE(*pgd_offset(mm, hva));
+	if (pgd_none(pgd) || !pgd_present(pgd))
+		goto out;
+	p4d = READ_ONCE(*p4d_offset(&pgd, hva));
+	if (p4d_none(p4d) || !p4d_present(p4d))
+		goto out;
+	pud = READ_ONCE(*pud_offset(&p4d, hva));
+	if (pud_none(pud) || !pud_present(pud) || pud_large(pud))
+		goto out;
+	pmd = READ_ONCE(*pmd_offset(&pud, hva));
+	if (!pmd_present(pmd) || !pmd_large(pmd) || (writable && !pmd_write(pmd)))
+		goto out;
+	pa = (u64)pmd_pfn(pmd) << PAGE_SHIFT;
+out:
+	local_irq_restore(irqflags);
+	return pa;
+}
+
+/* The region covers gpa's whole 2 MiB frame, at the same offset as the root's. */
+static bool region_allows_2m(const struct linhv_region *r, u64 gpa, unsigned long hva)
+{
+	u64 first = (gpa & ~(u64)(SZ_2M - 1)) >> PAGE_SHIFT;
+
+	return ((gpa ^ hva) & (SZ_2M - 1)) == 0 && first >= r->gfn &&
+	       first + PTRS_PER_PMD <= r->gfn + r->npages;
+}
+
+/*
+ * Map the faulted page; with a 2 MiB leaf when the root backs the whole
+ * frame with one huge page. Caller holds the NPT lock.
+ */
+static int map_fault(struct linhv_partition *part, const struct linhv_region *r, u64 gpa,
+		     unsigned long hva, struct page *pg, bool writable)
+{
+	u32 flags = writable ? r->flags : r->flags & ~HV_MAP_GPA_WRITABLE;
+	int ret;
+
+	if (region_allows_2m(r, gpa, hva)) {
+		u64 huge = host_huge_page(part->mm, hva, writable);
+
+		if (huge && IS_ALIGNED(huge, SZ_2M)) {
+			ret = linhv_npt_map_locked(&part->npt, gpa & ~(u64)(SZ_2M - 1), huge, flags,
+						   2);
+			if (ret != -EEXIST)
+				return ret;
+		}
+	}
+	return linhv_npt_map_locked(&part->npt, gpa, page_to_phys(pg), flags, 1);
+}
+
+/*
+ * A nested page fault at gpa that the guest's mapping permits: map the page.
+ * Returns 0 when mapped (or when the fault must simply be retried), 1 when
+ * gpa is not in a region that allows the access (the root handles it), or a
+ * negative errno when the root's memory behind the region is gone.
+ */
+int linhv_memory_fault(struct linhv_partition *part, u64 gpa, u8 access)
+{
+	bool write = access == HV_INTERCEPT_ACCESS_WRITE;
+	struct linhv_region *r;
+	unsigned long seq, hva;
+	struct page *pg;
+	bool writable;
+	u64 gfn = gpa >> PAGE_SHIFT;
+	int ret;
+
+	if (gpa >= (LINHV_MAX_GFN << PAGE_SHIFT))
+		return 1;
+	ret = linhv_npt_topup(&part->npt);
+	if (ret)
+		return ret;
+	down_read(&part->mem_lock);
+	r = find_region(part, gfn);
+	if (!r || (write && !(r->flags & HV_MAP_GPA_WRITABLE)) ||
+	    (access == HV_INTERCEPT_ACCESS_EXECUTE && !(r->flags & HV_MAP_GPA_EXECUTABLE))) {
+		up_read(&part->mem_lock);
+		return 1;
+	}
+	hva = r->uaddr + ((gfn - r->gfn) << PAGE_SHIFT);
+	seq = mmu_interval_read_begin(&r->notifier);
+	writable = r->flags & HV_MAP_GPA_WRITABLE;
+	ret = get_host_page(part->mm, hva, write, &writable, &pg);
+	if (ret) {
+		up_read(&part->mem_lock);
+		/* Interrupted (the worker is being killed): the run loop sees it. */
+		return ret == -EINTR || ret == -ERESTARTSYS || ret == -EAGAIN ? 0 : ret;
+	}
+	/*
+	 * The guest writes behind the root's page tables, so the root's dirty
+	 * bit never learns of it: mark the page dirty now, or reclaim could drop
+	 * a clean copy. An invalidation that cleans the page also zaps us.
+	 */
+	if (writable)
+		set_page_dirty_lock(pg);
+	spin_lock(&part->npt.lock);
+	if (!mmu_interval_read_retry(&r->notifier, seq))
+		ret = map_fault(part, r, gpa, hva, pg, writable);
+	spin_unlock(&part->npt.lock);
+	put_page(pg);
+	up_read(&part->mem_lock);
+	/* -EAGAIN: a racing fault used the preallocated tables; try again. */
+	return ret == -EAGAIN ? 0 : ret;
+}
+
+/*
+ * The page backing gpa with a reference held for a short access by the
+ * kernel, or NULL when gpa is not guest RAM allowing the access. The
+ * reference keeps the page from being freed or migrated while it is used;
+ * release with put_page() (after set_page_dirty_lock() for a write).
+ */
+struct page *linhv_guest_page_get(struct linhv_partition *part, u64 gpa, bool write)
+{
+	struct linhv_region *r;
+	struct page *pg = NULL;
+	bool writable = write;
+	u64 gfn = gpa >> PAGE_SHIFT;
+
+	if (gpa >= (LINHV_MAX_GFN << PAGE_SHIFT))
+		return NULL;
+	down_read(&part->mem_lock);
+	r = find_region(part, gfn);
+	if (r && (!write || (r->flags & HV_MAP_GPA_WRITABLE)) &&
+	    get_host_page(part->mm, r->uaddr + ((gfn - r->gfn) << PAGE_SHIFT), write, &writable,
+			  &pg))
+		pg = NULL;
+	up_read(&part->mem_lock);
+	return pg;
+}
+
 static int access_guest(struct linhv_partition *part, u64 gpa, void *buf, size_t len, bool write)
 {
-	int ret = 0;
-
-	down_read(&part->mem_lock);
 	while (len) {
 		size_t off = offset_in_page(gpa);
 		size_t n = min_t(size_t, len, PAGE_SIZE - off);
-		u32 flags;
-		struct page *pg = linhv_gfn_to_page(part, gpa >> PAGE_SHIFT, &flags);
+		struct page *pg = linhv_guest_page_get(part, gpa, write);
 		void *va;
 
-		if (!pg || (write && !(flags & HV_MAP_GPA_WRITABLE))) {
-			ret = -EFAULT;
-			break;
-		}
+		if (!pg)
+			return -EFAULT;
 		va = kmap_local_page(pg);
 		if (write)
 			memcpy(va + off, buf, n);
@@ -167,12 +425,12 @@ static int access_guest(struct linhv_partition *part, u64 gpa, void *buf, size_t
 		kunmap_local(va);
 		if (write)
 			set_page_dirty_lock(pg);
+		put_page(pg);
 		gpa += n;
 		buf += n;
 		len -= n;
 	}
-	up_read(&part->mem_lock);
-	return ret;
+	return 0;
 }
 
 int linhv_read_guest(struct linhv_partition *part, u64 gpa, void *buf, size_t len)

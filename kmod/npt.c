@@ -2,8 +2,11 @@
 /*
  * Nested page tables (AMD NPT): an ordinary x86-64 4-level table that maps
  * guest physical to host physical addresses. Hardware walks it as a user
- * access, so every level carries the U bit. Filled lazily, one 4 KiB page per
- * nested page fault; emptied on unmap; freed with the partition.
+ * access, so every level carries the U bit. Filled lazily, one 4 KiB or
+ * 2 MiB leaf per nested page fault (memory.c); leaves are cleared when the root's mapping
+ * changes or the range is unmapped; tables are freed with the partition.
+ * The lock is a spinlock: the root's mm notifier takes it, possibly from
+ * reclaim, so nothing under it may allocate or sleep.
  */
 #include <linux/mm.h>
 #include <linux/slab.h>
@@ -12,32 +15,79 @@
 
 #include "linhv_internal.h"
 
+/* Leaves made since load, for benchmarks: /sys/module/linhv/parameters/npt_maps_{4k,2m}. */
+static atomic_long_t npt_maps[2];
+
+static int get_maps(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%ld\n", atomic_long_read(kp->arg));
+}
+
+static const struct kernel_param_ops maps_ops = {
+	.get = get_maps,
+};
+module_param_cb(npt_maps_4k, &maps_ops, &npt_maps[0], 0444);
+module_param_cb(npt_maps_2m, &maps_ops, &npt_maps[1], 0444);
+
 #define NPT_P BIT_ULL(0)
 #define NPT_RW BIT_ULL(1)
 #define NPT_US BIT_ULL(2)
 #define NPT_A BIT_ULL(5)
 #define NPT_D BIT_ULL(6)
+#define NPT_PS BIT_ULL(7) /* a 2 MiB leaf at level 2 */
 #define NPT_NX BIT_ULL(63)
 #define NPT_ADDR_MASK 0x000ffffffffff000ULL
 #define NPT_TABLE_FLAGS (NPT_P | NPT_RW | NPT_US | NPT_A)
 
-static u64 *alloc_table(struct linhv_npt *npt, u64 *pa)
+/*
+ * Tables are allocated before the lock is taken (linhv_npt_topup): an
+ * allocation may reclaim guest memory, whose notifier takes the lock.
+ */
+static u64 *take_table(struct linhv_npt *npt, u64 *pa)
 {
-	struct page *pg = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	struct page *pg;
 
-	if (!pg)
+	if (!npt->nr_cache)
 		return NULL;
+	pg = npt->cache[--npt->nr_cache];
 	npt->nr_tables++;
 	*pa = page_to_phys(pg);
 	return page_address(pg);
 }
 
+int linhv_npt_topup(struct linhv_npt *npt)
+{
+	while (READ_ONCE(npt->nr_cache) < LINHV_NPT_LEVELS - 1) {
+		struct page *pg = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+
+		if (!pg)
+			return -ENOMEM;
+		spin_lock(&npt->lock);
+		if (npt->nr_cache < ARRAY_SIZE(npt->cache)) {
+			npt->cache[npt->nr_cache++] = pg;
+			pg = NULL;
+		}
+		spin_unlock(&npt->lock);
+		if (pg)
+			__free_page(pg);
+	}
+	return 0;
+}
+
 int linhv_npt_init(struct linhv_npt *npt)
 {
-	mutex_init(&npt->lock);
+	int ret;
+
+	spin_lock_init(&npt->lock);
 	npt->nr_tables = 0;
-	npt->root = alloc_table(npt, &npt->root_pa);
-	return npt->root ? 0 : -ENOMEM;
+	npt->nr_cache = 0;
+	ret = linhv_npt_topup(npt);
+	if (ret)
+		return ret;
+	spin_lock(&npt->lock);
+	npt->root = take_table(npt, &npt->root_pa);
+	spin_unlock(&npt->lock);
+	return 0;
 }
 
 static void free_level(u64 *table, int level)
@@ -46,7 +96,7 @@ static void free_level(u64 *table, int level)
 
 	if (level > 1) {
 		for (i = 0; i < 512; i++) {
-			if (table[i] & NPT_P)
+			if ((table[i] & NPT_P) && !(table[i] & NPT_PS))
 				free_level(__va(table[i] & NPT_ADDR_MASK), level - 1);
 		}
 	}
@@ -56,8 +106,10 @@ static void free_level(u64 *table, int level)
 void linhv_npt_destroy(struct linhv_npt *npt)
 {
 	if (npt->root)
-		free_level(npt->root, 4);
+		free_level(npt->root, LINHV_NPT_LEVELS);
 	npt->root = NULL;
+	while (npt->nr_cache)
+		__free_page(npt->cache[--npt->nr_cache]);
 }
 
 static inline int npt_index(u64 gpa, int level)
@@ -65,59 +117,80 @@ static inline int npt_index(u64 gpa, int level)
 	return (gpa >> (PAGE_SHIFT + 9 * (level - 1))) & 511;
 }
 
-int linhv_npt_map(struct linhv_npt *npt, u64 gpa, u64 hpa, u32 flags)
+/*
+ * Map gpa to hpa with a 4 KiB (level 1) or 2 MiB (level 2, both addresses
+ * aligned) leaf. Caller holds npt->lock. -EAGAIN: the table cache ran dry, top
+ * up and retry. -EEXIST: a 2 MiB leaf was asked for where 4 KiB leaves are
+ * (their table is not freed here: hardware may still walk it), map 4 KiB.
+ */
+int linhv_npt_map_locked(struct linhv_npt *npt, u64 gpa, u64 hpa, u32 flags, int leaf_level)
 {
-	u64 *table;
+	u64 *table = npt->root;
 	u64 pte;
 	int level;
 
-	mutex_lock(&npt->lock);
-	table = npt->root;
-	for (level = 4; level > 1; level--) {
+	lockdep_assert_held(&npt->lock);
+	for (level = LINHV_NPT_LEVELS; level > leaf_level; level--) {
 		u64 *e = &table[npt_index(gpa, level)];
 
-		if (!(*e & NPT_P)) {
+		/*
+		 * A 2 MiB leaf that a 4 KiB mapping replaces is still coherent
+		 * with the root (the notifier would have cleared it), so its
+		 * TLB entries may stay until the next flush.
+		 */
+		if (!(*e & NPT_P) || (*e & NPT_PS)) {
 			u64 pa;
-			u64 *next = alloc_table(npt, &pa);
+			u64 *next = take_table(npt, &pa);
 
-			if (!next) {
-				mutex_unlock(&npt->lock);
-				return -ENOMEM;
-			}
+			if (!next)
+				return -EAGAIN;
 			WRITE_ONCE(*e, pa | NPT_TABLE_FLAGS);
 		}
 		table = __va(*e & NPT_ADDR_MASK);
 	}
+	if (leaf_level == 2 && (table[npt_index(gpa, 2)] & (NPT_P | NPT_PS)) == NPT_P)
+		return -EEXIST;
 	pte = (hpa & NPT_ADDR_MASK) | NPT_P | NPT_US | NPT_A;
+	if (leaf_level == 2)
+		pte |= NPT_PS;
 	if (flags & HV_MAP_GPA_WRITABLE)
 		pte |= NPT_RW | NPT_D;
 	if (!(flags & HV_MAP_GPA_EXECUTABLE))
 		pte |= NPT_NX;
-	WRITE_ONCE(table[npt_index(gpa, 1)], pte);
-	mutex_unlock(&npt->lock);
+	WRITE_ONCE(table[npt_index(gpa, leaf_level)], pte);
+	atomic_long_inc(&npt_maps[leaf_level - 1]);
 	return 0;
 }
 
-static void unmap_level(u64 *table, int level, u64 base, u64 start, u64 end)
+/* Returns whether a present leaf was cleared. */
+static bool unmap_level(u64 *table, int level, u64 base, u64 start, u64 end)
 {
 	u64 span = 1ULL << (PAGE_SHIFT + 9 * (level - 1));
+	bool zapped = false;
 	int i;
 
-	for (i = 0; i < 512; i++) {
+	for (i = npt_index(max(start, base), level); i < 512; i++) {
 		u64 lo = base + i * span, hi = lo + span;
 
-		if (hi <= start || lo >= end || !(table[i] & NPT_P))
+		if (lo >= end)
+			break;
+		if (hi <= start || !(table[i] & NPT_P))
 			continue;
-		if (level == 1)
+		/* A 2 MiB leaf goes as a whole even when the range covers part of it. */
+		if (level == 1 || (table[i] & NPT_PS)) {
 			WRITE_ONCE(table[i], 0);
-		else
-			unmap_level(__va(table[i] & NPT_ADDR_MASK), level - 1, lo, start, end);
+			zapped = true;
+		} else {
+			zapped |= unmap_level(__va(table[i] & NPT_ADDR_MASK), level - 1, lo, start,
+					      end);
+		}
 	}
+	return zapped;
 }
 
-void linhv_npt_unmap_range(struct linhv_npt *npt, u64 gpa, u64 size)
+/* Caller holds npt->lock and flushes the VPs' TLBs when this returns true. */
+bool linhv_npt_unmap_range_locked(struct linhv_npt *npt, u64 gpa, u64 size)
 {
-	mutex_lock(&npt->lock);
-	unmap_level(npt->root, 4, 0, gpa, gpa + size);
-	mutex_unlock(&npt->lock);
+	lockdep_assert_held(&npt->lock);
+	return unmap_level(npt->root, LINHV_NPT_LEVELS, 0, gpa, gpa + size);
 }

@@ -52,7 +52,8 @@ static u16 set_cpuid_policy(struct linhv_partition *part, const void *in, u32 in
 	pol->count = reps;
 	memcpy(pol->entries, e, in_size);
 	mutex_lock(&part->lock);
-	if (part->initialized) {
+	/* A running VP reads the policy without a lock: never free it under one. */
+	if (part->initialized || part->started) {
 		mutex_unlock(&part->lock);
 		kvfree(pol);
 		return HV_STATUS_INVALID_PARTITION_STATE;
@@ -68,7 +69,7 @@ static u16 set_msr_forward(struct linhv_partition *part, const void *in, u32 in_
 	if (reps > LINHV_MAX_MSR_FORWARD || in_size != reps * sizeof(u32))
 		return HV_STATUS_INVALID_PARAMETER;
 	mutex_lock(&part->lock);
-	if (part->initialized) {
+	if (part->initialized || part->started) {
 		mutex_unlock(&part->lock);
 		return HV_STATUS_INVALID_PARTITION_STATE;
 	}
@@ -194,6 +195,8 @@ static long part_hvcall(struct linhv_partition *part, struct linhv_hvcall __user
 {
 	struct linhv_hvcall hc;
 	void *in = NULL, *out = NULL;
+	struct file *new_file = NULL; /* a new VP's, installed only once reported */
+	int new_fd = -1;
 	long ret = 0;
 	u16 status;
 
@@ -247,8 +250,9 @@ static long part_hvcall(struct linhv_partition *part, struct linhv_hvcall __user
 			status = HV_STATUS_INVALID_PARAMETER;
 			break;
 		}
-		ret = linhv_vp_create(part, &hc, in);
+		ret = linhv_vp_create(part, &hc, in, &new_file);
 		if (ret >= 0) {
+			new_fd = ret;
 			((struct linhv_out_create_vp *)out)->vp_fd = ret;
 			status = HV_STATUS_SUCCESS;
 		} else if (ret == -EEXIST) {
@@ -311,6 +315,15 @@ static long part_hvcall(struct linhv_partition *part, struct linhv_hvcall __user
 	if (copy_to_user(uarg, &hc, sizeof(hc)))
 		ret = -EFAULT;
 out:
+	if (new_file) {
+		/* A root that cannot learn the fd must not be left holding it. */
+		if (ret) {
+			put_unused_fd(new_fd);
+			fput(new_file);
+		} else {
+			fd_install(new_fd, new_file);
+		}
+	}
 	kvfree(out);
 	kfree(in);
 	return ret;

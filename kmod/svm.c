@@ -12,8 +12,11 @@
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <asm/debugreg.h>
 #include <asm/msr.h>
+#include <asm/nospec-branch.h>
 #include <asm/processor.h>
+#include <asm/special_insns.h>
 #include <asm/trapnr.h>
 
 #include "linhv_internal.h"
@@ -25,6 +28,8 @@ u64 linhv_host_xcr0;
 static DEFINE_PER_CPU(struct page *, hsave_page); /* VM_HSAVE_PA */
 static DEFINE_PER_CPU(struct page *, host_vmsave_page); /* host VMSAVE state */
 static DEFINE_PER_CPU(u64, last_vp_uid); /* whose ASID-1 entries the TLB holds */
+static DEFINE_PER_CPU(u64, last_part_id); /* whose guest last trained the predictors */
+static DEFINE_PER_CPU(u64, host_tsc_aux); /* what Linux put in TSC_AUX (RDTSCP, RDPID) */
 static enum cpuhp_state svm_hp_state;
 static struct page *iopm_pages, *msrpm_pages;
 
@@ -33,6 +38,11 @@ static struct page *iopm_pages, *msrpm_pages;
 #define GUEST_ASID 1
 
 /* ---- per-CPU enable/disable ---- */
+
+static bool has_tsc_aux(void)
+{
+	return boot_cpu_has(X86_FEATURE_RDTSCP) || boot_cpu_has(X86_FEATURE_RDPID);
+}
 
 static int svm_cpu_online(unsigned int cpu)
 {
@@ -52,6 +62,8 @@ static int svm_cpu_online(unsigned int cpu)
 	}
 	wrmsrl(MSR_VM_HSAVE_PA, page_to_phys(per_cpu(hsave_page, cpu)));
 	wrmsrl(MSR_EFER, efer | EFER_SVME);
+	if (has_tsc_aux())
+		rdmsrl(MSR_TSC_AUX, *this_cpu_ptr(&host_tsc_aux));
 	this_cpu_write(last_vp_uid, 0);
 	return 0;
 }
@@ -187,6 +199,22 @@ int linhv_svm_vp_init(struct linhv_vp *vp)
 	c->intercept4 = SVM_I4_VMRUN | SVM_I4_VMMCALL | SVM_I4_VMLOAD | SVM_I4_VMSAVE |
 			SVM_I4_STGI | SVM_I4_CLGI | SVM_I4_SKINIT | SVM_I4_MONITOR |
 			SVM_I4_MWAIT | SVM_I4_MWAIT_COND | SVM_I4_XSETBV;
+	/*
+	 * #DB and #AC always exit: a guest can make their delivery raise the
+	 * same exception again, which loops inside the CPU with no interrupt
+	 * window (CVE-2015-8104, CVE-2015-5307). Each round trip through
+	 * the run loop can be interrupted, rescheduled and cancelled.
+	 */
+	c->intercept_exceptions = BIT(X86_TRAP_DB) | BIT(X86_TRAP_AC);
+	/*
+	 * DR0-3 are not in the VMCB. Guest accesses are emulated from vp->db,
+	 * so a guest never reads what the host or another guest left there;
+	 * DR7 writes (and DR5, its alias) exit too, so that DR0-3 are loaded
+	 * before the breakpoints they arm can fire.
+	 */
+	c->intercept_dr = 0x000f | ((0x000f | BIT(5) | BIT(7)) << 16);
+	/* CR4 writes are checked against what the partition offers (PKE, ...). */
+	c->intercept_cr = BIT(16 + 4);
 	c->iopm_base_pa = page_to_phys(iopm_pages);
 	c->msrpm_base_pa = page_to_phys(msrpm_pages);
 	c->tsc_offset = vp->part->tsc_offset;
@@ -215,6 +243,7 @@ static void reset_state(struct linhv_vp *vp)
 
 	memset(s, 0, sizeof(*s));
 	memset(&vp->gprs, 0, sizeof(vp->gprs));
+	memset(vp->db, 0, sizeof(vp->db));
 	vp->vmcb->control.event_inj = 0;
 	vp->vmcb->control.int_state = 0;
 	vp->vmcb->control.int_ctl &= ~(SVM_INT_CTL_V_IRQ | SVM_INT_CTL_V_TPR_MASK);
@@ -306,8 +335,12 @@ static bool long_mode_cs(struct linhv_vp *vp)
 	return (vp->vmcb->save.efer & EFER_LMA) && (vp->vmcb->save.cs.attrib & (1 << 9));
 }
 
-/* Length of the intercepted instruction, or fallback when unreadable. */
-static int insn_len(struct linhv_vp *vp, u8 op0, u8 op1, int fallback)
+/*
+ * Length of the intercepted instruction whose opcode is op[0..op_len) (the
+ * ModRM byte included for the 0F 01 group); op_len when the bytes cannot
+ * be read.
+ */
+static int insn_len(struct linhv_vp *vp, const u8 *op, int op_len)
 {
 	u8 b[15];
 	int n, len;
@@ -319,8 +352,18 @@ static int insn_len(struct linhv_vp *vp, u8 op0, u8 op1, int fallback)
 			return next - vp->vmcb->save.rip;
 	}
 	n = linhv_fetch_insn(vp, b, sizeof(b));
-	len = linhv_insn_length(b, n, long_mode_cs(vp), op0, op1);
-	return len > 0 ? len : fallback;
+	len = linhv_insn_length(b, n, long_mode_cs(vp), op, op_len);
+	return len > 0 ? len : op_len;
+}
+
+#define INSN_LEN(vp, ...) insn_len(vp, (const u8[]){__VA_ARGS__}, sizeof((const u8[]){__VA_ARGS__}))
+
+static void queue_exception(struct linhv_vp *vp, u8 vector, bool has_err, u32 err)
+{
+	vp->exc_pending = true;
+	vp->exc_vector = vector;
+	vp->exc_has_error = has_err;
+	vp->exc_error = err;
 }
 
 static void skip(struct linhv_vp *vp, int len)
@@ -331,14 +374,11 @@ static void skip(struct linhv_vp *vp, int len)
 	if (!long_mode_cs(vp))
 		v->save.rip = (u32)v->save.rip;
 	v->control.int_state &= ~SVM_INT_STATE_SHADOW;
-}
-
-static void queue_exception(struct linhv_vp *vp, u8 vector, bool has_err, u32 err)
-{
-	vp->exc_pending = true;
-	vp->exc_vector = vector;
-	vp->exc_has_error = has_err;
-	vp->exc_error = err;
+	/* The single-step trap the CPU would have raised after the instruction. */
+	if (v->save.rflags & X86_EFLAGS_TF) {
+		v->save.dr6 |= DR_STEP;
+		queue_exception(vp, X86_TRAP_DB, false, 0);
+	}
 }
 
 static bool irr_pending(struct linhv_vp *vp)
@@ -410,7 +450,9 @@ static void inject_events(struct linhv_vp *vp)
 static void enter_guest(struct linhv_vp *vp)
 {
 	struct vmcb *v = vp->vmcb;
-	bool swap_xcr0;
+	bool swap_xcr0, guest_dr, host_dr, swap_tsc_aux, guest_pkru;
+	u32 host_pkru = 0;
+	s64 tlb_gen;
 	int cpu;
 
 	local_irq_disable();
@@ -425,33 +467,81 @@ static void enter_guest(struct linhv_vp *vp)
 		switch_fpu_return();
 	cpu = smp_processor_id();
 	WRITE_ONCE(vp->mode, LINHV_IN_GUEST);
-	/* Pairs with linhv_partition_kick_all(): see need_flush or get an IPI. */
+	cpumask_set_cpu(cpu, &vp->part->in_guest_cpus);
+	/*
+	 * Pairs with linhv_partition_kick_all() and linhv_memory_flush_tlb():
+	 * see need_flush or a new tlb_gen, or get an IPI.
+	 */
 	smp_mb();
+	tlb_gen = atomic64_read(&vp->part->tlb_gen);
 	if (vp->last_cpu != cpu || this_cpu_read(last_vp_uid) != vp->uid ||
-	    READ_ONCE(vp->need_flush)) {
+	    READ_ONCE(vp->need_flush) || vp->tlb_gen != tlb_gen) {
 		v->control.tlb_control = SVM_TLB_CONTROL_FLUSH_ALL;
 		WRITE_ONCE(vp->need_flush, false);
+		vp->tlb_gen = tlb_gen;
 	} else {
 		v->control.tlb_control = SVM_TLB_CONTROL_DO_NOTHING;
 	}
 	vp->last_cpu = cpu;
 	this_cpu_write(last_vp_uid, vp->uid);
+	/* One partition's branch predictions must not steer another's. */
+	if (this_cpu_read(last_part_id) != vp->part->id) {
+		indirect_branch_prediction_barrier();
+		this_cpu_write(last_part_id, vp->part->id);
+	}
 	swap_xcr0 = (v->save.cr4 & X86_CR4_OSXSAVE) && vp->xcr0 != linhv_host_xcr0;
+	guest_dr = v->save.dr7 & 0xff; /* L0-3/G0-3: the guest's breakpoints are armed */
+	/* RDTSCP and RDPID read TSC_AUX directly: the guest's value, not the host's CPU number. */
+	swap_tsc_aux = has_tsc_aux() && vp->tsc_aux != this_cpu_read(host_tsc_aux);
+	/* WRPKRU (CR4.PKE) and XRSTOR (XCR0.PKRU) let the guest change PKRU. */
+	guest_pkru = cpu_feature_enabled(X86_FEATURE_OSPKE) &&
+		     ((v->save.cr4 & X86_CR4_PKE) || (vp->xcr0 & XFEATURE_MASK_PKRU));
 
 	/*
 	 * GIF=0 holds off every interrupt until VMRUN; host IF=1 makes a
 	 * physical interrupt during the guest cause an INTR exit.
 	 */
 	asm volatile("clgi" ::: "memory");
+	/* Read with GIF=0: no IPI can install a host breakpoint until STGI. */
+	host_dr = hw_breakpoint_active();
+	if (guest_dr) {
+		if (host_dr)
+			set_debugreg(0, 7); /* no host breakpoint on guest addresses */
+		set_debugreg(vp->db[0], 0);
+		set_debugreg(vp->db[1], 1);
+		set_debugreg(vp->db[2], 2);
+		set_debugreg(vp->db[3], 3);
+	}
 	if (swap_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, vp->xcr0);
+	if (swap_tsc_aux)
+		wrmsrl(MSR_TSC_AUX, vp->tsc_aux);
+	if (guest_pkru) {
+		host_pkru = rdpkru();
+		if (vp->pkru != host_pkru)
+			wrpkru(vp->pkru);
+	}
 	local_irq_enable();
 	__linhv_svm_vmrun(vp->vmcb_pa, page_to_phys(this_cpu_read(host_vmsave_page)), &vp->gprs);
 	local_irq_disable();
+	/* The vmwp thread's PKRU back: a guest's WRPKRU must never stay in the host. */
+	if (guest_pkru) {
+		vp->pkru = rdpkru();
+		if (vp->pkru != host_pkru)
+			wrpkru(host_pkru);
+	}
+	if (swap_tsc_aux)
+		wrmsrl(MSR_TSC_AUX, this_cpu_read(host_tsc_aux));
 	if (swap_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, linhv_host_xcr0);
+	/* The host's ptrace/perf breakpoints back, and none of the guest's left armed. */
+	if (host_dr)
+		hw_breakpoint_restore();
+	else if (guest_dr)
+		set_debugreg(0, 7);
 	asm volatile("stgi" ::: "memory");
 	WRITE_ONCE(vp->mode, LINHV_OUTSIDE_GUEST);
+	cpumask_clear_cpu(cpu, &vp->part->in_guest_cpus);
 	local_irq_enable();
 }
 
@@ -490,7 +580,7 @@ static int handle_cpuid(struct linhv_vp *vp)
 	struct vmcb *v = vp->vmcb;
 	u32 r[4];
 	bool forward;
-	int len = insn_len(vp, 0x0f, 0xa2, 2);
+	int len = INSN_LEN(vp, 0x0f, 0xa2);
 
 	linhv_cpuid(vp, v->save.rax, vp->gprs.rcx, r, &forward);
 	if (forward) {
@@ -522,7 +612,7 @@ static int handle_msr(struct linhv_vp *vp)
 	bool write = v->control.exit_info_1 & 1;
 	u32 msr = vp->gprs.rcx;
 	u64 val = 0;
-	int len = insn_len(vp, 0x0f, write ? 0x30 : 0x32, 2);
+	int len = write ? INSN_LEN(vp, 0x0f, 0x30) : INSN_LEN(vp, 0x0f, 0x32);
 	int ret;
 
 	if (write)
@@ -555,7 +645,7 @@ static int handle_hlt(struct linhv_vp *vp)
 {
 	struct vmcb *v = vp->vmcb;
 
-	skip(vp, insn_len(vp, 0xf4, 0, 1));
+	skip(vp, INSN_LEN(vp, 0xf4));
 	if (!(v->save.rflags & X86_EFLAGS_IF)) {
 		/* Halted with interrupts off: only the root can help. */
 		begin_msg(vp, HvMessageTypeX64Halt, sizeof(struct hv_x64_halt_message), 0,
@@ -574,32 +664,24 @@ static int handle_npf(struct linhv_vp *vp)
 	u64 gpa = v->control.exit_info_2;
 	u64 err = v->control.exit_info_1;
 	struct hv_x64_memory_intercept_message *m;
-	struct page *pg;
-	u32 flags = 0;
 	u8 access;
 	int ret;
 
 	access = (err & SVM_NPF_FETCH) ? HV_INTERCEPT_ACCESS_EXECUTE :
 		 (err & SVM_NPF_WRITE) ? HV_INTERCEPT_ACCESS_WRITE : HV_INTERCEPT_ACCESS_READ;
 
-	down_read(&part->mem_lock);
-	pg = gpa < (LINHV_MAX_GFN << PAGE_SHIFT) ? linhv_gfn_to_page(part, gpa >> PAGE_SHIFT, &flags) :
-						   NULL;
-	if (pg && !(err & SVM_NPF_PRESENT) &&
-	    (access != HV_INTERCEPT_ACCESS_WRITE || (flags & HV_MAP_GPA_WRITABLE)) &&
-	    (access != HV_INTERCEPT_ACCESS_EXECUTE || (flags & HV_MAP_GPA_EXECUTABLE))) {
-		ret = linhv_npt_map(&part->npt, gpa, page_to_phys(pg), flags);
-		up_read(&part->mem_lock);
-		if (ret) {
-			msg_simple(vp, HvMessageTypeUnrecoverableException, SVM_EXIT_NPF);
-			return 1;
-		}
+	/* Guest RAM is faulted in here; present faults are writes to read-only copies. */
+	ret = linhv_memory_fault(part, gpa, access);
+	if (ret == 0)
 		return 0;
+	if (ret < 0) {
+		msg_simple(vp, HvMessageTypeUnrecoverableException, SVM_EXIT_NPF);
+		return 1;
 	}
-	up_read(&part->mem_lock);
 
-	m = begin_msg(vp, pg ? HvMessageTypeGpaIntercept : HvMessageTypeUnmappedGpa, sizeof(*m),
-		      0, access);
+	m = begin_msg(vp, linhv_gpa_is_mapped(part, gpa, NULL) ? HvMessageTypeGpaIntercept :
+								  HvMessageTypeUnmappedGpa,
+		      sizeof(*m), 0, access);
 	m->guest_physical_address = gpa;
 	m->instruction_byte_count = linhv_fetch_insn(vp, m->instruction_bytes, 16);
 	return 1;
@@ -610,17 +692,112 @@ static int handle_xsetbv(struct linhv_vp *vp)
 	struct vmcb *v = vp->vmcb;
 	u64 val = (vp->gprs.rdx << 32) | (u32)v->save.rax;
 
-	if (!boot_cpu_has(X86_FEATURE_OSXSAVE)) {
+	if (!boot_cpu_has(X86_FEATURE_OSXSAVE) || !(v->save.cr4 & X86_CR4_OSXSAVE)) {
 		queue_exception(vp, X86_TRAP_UD, false, 0);
 		return 0;
 	}
-	if ((u32)vp->gprs.rcx != 0 || v->save.cpl != 0 || !(val & 1) ||
-	    ((val & 6) == 4) || (val & ~linhv_host_xcr0)) {
+	/* Validated here: the host's xsetbv at entry has no fault handling. */
+	if ((u32)vp->gprs.rcx != 0 || v->save.cpl != 0 ||
+	    !linhv_xcr0_valid(val, linhv_guest_xcr0_mask(vp))) {
 		queue_exception(vp, X86_TRAP_GP, true, 0);
 		return 0;
 	}
 	vp->xcr0 = val;
-	skip(vp, insn_len(vp, 0x0f, 0x01, 3));
+	skip(vp, INSN_LEN(vp, 0x0f, 0x01, 0xd1));
+	return 0;
+}
+
+/* General register number n (0 RAX ... 15 R15, as in ModRM/REX). */
+static u64 *gpr(struct linhv_vp *vp, int n)
+{
+	struct svm_gprs *g = &vp->gprs;
+	u64 *regs[16] = {
+		&vp->vmcb->save.rax, &g->rcx, &g->rdx, &g->rbx, &vp->vmcb->save.rsp, &g->rbp,
+		&g->rsi, &g->rdi, &g->r8, &g->r9, &g->r10, &g->r11, &g->r12, &g->r13, &g->r14,
+		&g->r15,
+	};
+
+	return regs[n & 15];
+}
+
+#define DR7_GD BIT(13)
+#define DR6_BD BIT(13)
+
+#define CR4_TLB_BITS                                                                               \
+	(X86_CR4_PSE | X86_CR4_PAE | X86_CR4_PGE | X86_CR4_PCIDE | X86_CR4_SMEP | X86_CR4_SMAP | \
+	 X86_CR4_PKE)
+
+/* MOV to CR4: #GP for what the CPU would refuse or the partition does not offer. */
+static int handle_cr4_write(struct linhv_vp *vp)
+{
+	struct vmcb *v = vp->vmcb;
+	u64 old = v->save.cr4, val;
+	bool lma = v->save.efer & EFER_LMA;
+	struct linhv_mov_crdr m;
+	u8 b[15];
+	int n = linhv_fetch_insn(vp, b, sizeof(b));
+
+	if (linhv_decode_mov_crdr(b, n, long_mode_cs(vp), 0x22, &m) || m.ctl != 4)
+		return 0; /* changed under us: let the guest execute it again */
+	val = *gpr(vp, m.gpr);
+	if (!long_mode_cs(vp))
+		val = (u32)val;
+	if (v->save.cpl || (val & ~linhv_guest_cr4_mask(vp)) || (lma && !(val & X86_CR4_PAE)) ||
+	    ((val & X86_CR4_PCIDE) && !(old & X86_CR4_PCIDE) && (!lma || (v->save.cr3 & 0xfff)))) {
+		queue_exception(vp, X86_TRAP_GP, true, 0);
+		return 0;
+	}
+	v->save.cr4 = val;
+	/* The CPU would flush on these; an emulated write must ask for it. */
+	if ((old ^ val) & CR4_TLB_BITS)
+		WRITE_ONCE(vp->need_flush, true);
+	skip(vp, m.len);
+	return 0;
+}
+
+#define DR7_RESERVED_0 (BIT(11) | BIT(12) | BIT(14) | BIT(15))
+#define DR7_RESERVED_1 BIT(10)
+
+/* MOV to or from DR0-3, and to DR7 (or DR5, its alias while CR4.DE is clear). */
+static int handle_dr(struct linhv_vp *vp, int dr, bool write)
+{
+	struct vmcb *v = vp->vmcb;
+	struct linhv_mov_crdr m;
+	u8 b[15];
+	int n = linhv_fetch_insn(vp, b, sizeof(b));
+	u64 *r, val;
+
+	/* Bytes changed under us (another VP): let the guest execute it again. */
+	if (linhv_decode_mov_crdr(b, n, long_mode_cs(vp), write ? 0x23 : 0x21, &m) || m.ctl != dr)
+		return 0;
+	if (dr == 5 && (v->save.cr4 & X86_CR4_DE)) {
+		queue_exception(vp, X86_TRAP_UD, false, 0);
+		return 0;
+	}
+	if (v->save.cpl) {
+		queue_exception(vp, X86_TRAP_GP, true, 0);
+		return 0;
+	}
+	if (v->save.dr7 & DR7_GD) {
+		v->save.dr7 &= ~DR7_GD;
+		v->save.dr6 |= DR6_BD;
+		queue_exception(vp, X86_TRAP_DB, false, 0);
+		return 0;
+	}
+	r = gpr(vp, m.gpr);
+	val = long_mode_cs(vp) ? *r : (u32)*r;
+	if (dr >= 4) {
+		if (val >> 32) {
+			queue_exception(vp, X86_TRAP_GP, true, 0);
+			return 0;
+		}
+		v->save.dr7 = (val & ~DR7_RESERVED_0) | DR7_RESERVED_1;
+	} else if (write) {
+		vp->db[dr] = val;
+	} else {
+		*r = vp->db[dr];
+	}
+	skip(vp, m.len);
 	return 0;
 }
 
@@ -636,7 +813,7 @@ static int handle_vmmcall(struct linhv_vp *vp)
 		linhv_hv_hypercall(vp);
 	else
 		v->save.rax = HV_STATUS_INVALID_HYPERCALL_CODE;
-	skip(vp, 3);
+	skip(vp, INSN_LEN(vp, 0x0f, 0x01, 0xd9));
 	return 0;
 }
 
@@ -645,6 +822,10 @@ static int handle_exit(struct linhv_vp *vp)
 	struct vmcb *v = vp->vmcb;
 	u64 code = v->control.exit_code;
 	u64 ii = v->control.exit_int_info;
+
+	/* Some CPUs (and emulators) report VMEXIT_INVALID as a 32-bit -1. */
+	if (code == 0xffffffffULL)
+		code = SVM_EXIT_ERR;
 
 	/*
 	 * An event whose delivery the exit interrupted must be delivered again,
@@ -686,10 +867,25 @@ static int handle_exit(struct linhv_vp *vp)
 	case SVM_EXIT_VMMCALL:
 		return handle_vmmcall(vp);
 	case SVM_EXIT_INVD:
-		skip(vp, insn_len(vp, 0x0f, 0x08, 2));
+		skip(vp, INSN_LEN(vp, 0x0f, 0x08));
 		return 0;
 	case SVM_EXIT_RDPMC:
 		queue_exception(vp, X86_TRAP_GP, true, 0);
+		return 0;
+	case SVM_EXIT_WRITE_CR0 + 4:
+		return handle_cr4_write(vp);
+	case SVM_EXIT_READ_DR0 ... SVM_EXIT_READ_DR0 + 3:
+		return handle_dr(vp, code - SVM_EXIT_READ_DR0, false);
+	case SVM_EXIT_WRITE_DR0 ... SVM_EXIT_WRITE_DR0 + 3:
+	case SVM_EXIT_WRITE_DR0 + 5:
+	case SVM_EXIT_WRITE_DR0 + 7:
+		return handle_dr(vp, code - SVM_EXIT_WRITE_DR0, true);
+	case SVM_EXIT_EXCP_BASE + X86_TRAP_DB:
+		/* The CPU has updated the guest's DR6 already: just deliver it. */
+		queue_exception(vp, X86_TRAP_DB, false, 0);
+		return 0;
+	case SVM_EXIT_EXCP_BASE + X86_TRAP_AC:
+		queue_exception(vp, X86_TRAP_AC, true, 0);
 		return 0;
 	case SVM_EXIT_VMRUN:
 	case SVM_EXIT_VMLOAD:
@@ -757,6 +953,8 @@ static bool svm_state_valid(struct linhv_vp *vp)
 		cr4_ok |= X86_CR4_SMAP;
 	if (boot_cpu_has(X86_FEATURE_UMIP))
 		cr4_ok |= X86_CR4_UMIP;
+	if (boot_cpu_has(X86_FEATURE_OSPKE))
+		cr4_ok |= X86_CR4_PKE; /* PKRU is switched at entry and exit */
 
 	if ((s->cr0 >> 32) || ((s->cr0 & X86_CR0_NW) && !(s->cr0 & X86_CR0_CD)) ||
 	    ((s->cr0 & X86_CR0_PG) && !(s->cr0 & X86_CR0_PE)))

@@ -75,6 +75,10 @@
 #define SVM_NPF_FETCH BIT_ULL(4)
 
 /* Exit codes. */
+#define SVM_EXIT_READ_CR0 0x000
+#define SVM_EXIT_WRITE_CR0 0x010
+#define SVM_EXIT_READ_DR0 0x020
+#define SVM_EXIT_WRITE_DR0 0x030
 #define SVM_EXIT_EXCP_BASE 0x040
 #define SVM_EXIT_INTR 0x060
 #define SVM_EXIT_NMI 0x061

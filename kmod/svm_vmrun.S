@@ -60,6 +60,8 @@ SYM_FUNC_START(__linhv_svm_vmrun)
 
 	pop %rax		/* guest VMCB */
 	vmload %rax
+	/* Clear CPU buffers where the kernel asks for it (MDS/TSA class). */
+	VM_CLEAR_CPU_BUFFERS
 	vmrun %rax
 	vmsave %rax
 
@@ -92,6 +94,16 @@ SYM_FUNC_START(__linhv_svm_vmrun)
 	pop %rax		/* discard the GPR pointer */
 	pop %rax		/* host save area */
 	vmload %rax
+
+	/*
+	 * The guest may have trained the return stack and the branch
+	 * predictors: before the first RET, fill the RSB and run the host's
+	 * retbleed/SRSO untraining, each where the kernel enabled it (the
+	 * same feature flags as its own VM-exit path). Clobbers RAX, RCX, RDX.
+	 */
+	FILL_RETURN_BUFFER %rax, RSB_CLEAR_LOOPS, X86_FEATURE_RSB_VMEXIT, X86_FEATURE_RSB_VMEXIT_LITE
+	UNTRAIN_RET
+	ALTERNATIVE "", "call entry_ibpb", X86_FEATURE_IBPB_ON_VMEXIT
 
 	pop %r15
 	pop %r14

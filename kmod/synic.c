@@ -72,17 +72,20 @@ void linhv_synic_destroy(struct linhv_vp *vp)
 
 /*
  * Map the guest page at gpa for a short access. Returns NULL when the page is
- * not guest RAM the guest may write. Caller holds mem_lock for read and must
- * kunmap_local() the result.
+ * not guest RAM the guest may write. The caller must release it with
+ * unmap_guest_page().
  */
 static void *map_guest_page(struct linhv_partition *part, u64 gpa, struct page **pg)
 {
-	u32 flags;
+	*pg = linhv_guest_page_get(part, gpa, true);
+	return *pg ? kmap_local_page(*pg) : NULL;
+}
 
-	*pg = linhv_gfn_to_page(part, gpa >> PAGE_SHIFT, &flags);
-	if (!*pg || !(flags & HV_MAP_GPA_WRITABLE))
-		return NULL;
-	return kmap_local_page(*pg);
+static void unmap_guest_page(void *va, struct page *pg)
+{
+	kunmap_local(va);
+	set_page_dirty_lock(pg);
+	put_page(pg);
 }
 
 static void raise_sint(struct linhv_vp *vp, u32 sint)
@@ -118,12 +121,9 @@ static bool try_deliver(struct linhv_vp *vp, u32 sint, const struct hv_message *
 
 	if (!(sy->scontrol & 1) || !(sy->simp & 1))
 		return false;
-	down_read(&part->mem_lock);
 	va = map_guest_page(part, sy->simp & PAGE_MASK, &pg);
-	if (!va) {
-		up_read(&part->mem_lock);
+	if (!va)
 		return false;
-	}
 	slot = (struct hv_message *)va + sint;
 	if (READ_ONCE(slot->header.message_type) == HvMessageTypeNone) {
 		copy_body(slot, m);
@@ -144,9 +144,7 @@ static bool try_deliver(struct linhv_vp *vp, u32 sint, const struct hv_message *
 			done = true;
 		}
 	}
-	kunmap_local(va);
-	set_page_dirty_lock(pg);
-	up_read(&part->mem_lock);
+	unmap_guest_page(va, pg);
 	if (done)
 		raise_sint(vp, sint);
 	return done;
@@ -250,18 +248,15 @@ u16 linhv_synic_signal_direct(struct linhv_partition *part, const void *in, u32 
 		mutex_unlock(&part->lock);
 		return HV_STATUS_INVALID_VP_STATE;
 	}
-	down_read(&part->mem_lock);
 	va = map_guest_page(part, vp->synic.siefp & PAGE_MASK, &pg);
 	if (va) {
 		unsigned long *flags = va + se->sint_index * 256;
 
 		was_set = test_and_set_bit(se->flag_number, flags);
-		kunmap_local(va);
-		set_page_dirty_lock(pg);
+		unmap_guest_page(va, pg);
 	} else {
 		status = HV_STATUS_INVALID_VP_STATE;
 	}
-	up_read(&part->mem_lock);
 	if (status == HV_STATUS_SUCCESS && !was_set)
 		raise_sint(vp, se->sint_index);
 	mutex_unlock(&part->lock);

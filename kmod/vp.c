@@ -204,7 +204,8 @@ int linhv_vp_set_registers(struct linhv_vp *vp, const struct hv_register_assoc *
 			v->control.int_ctl = (v->control.int_ctl & ~SVM_INT_CTL_V_TPR_MASK) | in->reg64;
 			continue;
 		case HvX64RegisterXfem:
-			if (!(in->reg64 & 1) || (in->reg64 & ~linhv_host_xcr0))
+			/* Never a value the host's XSETBV would fault on. */
+			if (!linhv_xcr0_valid(in->reg64, linhv_guest_xcr0_mask(vp)))
 				return HV_STATUS_INVALID_PARAMETER;
 			vp->xcr0 = in->reg64;
 			continue;
@@ -316,6 +317,12 @@ static long vp_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 		return -ENOTTY;
 	if (arg)
 		return -EINVAL;
+	if (!READ_ONCE(vp->part->started)) {
+		/* From now on the CPUID policy and the MSR list cannot change. */
+		mutex_lock(&vp->part->lock);
+		vp->part->started = true;
+		mutex_unlock(&vp->part->lock);
+	}
 	if (mutex_lock_interruptible(&vp->mutex))
 		return -EINTR;
 	/* The guest's FPU state lives in the registers while we run it. */
@@ -368,7 +375,8 @@ static const struct file_operations vp_fops = {
 	.llseek = noop_llseek,
 };
 
-long linhv_vp_create(struct linhv_partition *part, struct linhv_hvcall *hc, const void *in)
+long linhv_vp_create(struct linhv_partition *part, struct linhv_hvcall *hc, const void *in,
+		     struct file **filep)
 {
 	const struct linhv_in_create_vp *cv = in;
 	struct linhv_vp *vp;
@@ -431,6 +439,7 @@ long linhv_vp_create(struct linhv_partition *part, struct linhv_hvcall *hc, cons
 	}
 	part->vps[vp->index] = vp;
 	mutex_unlock(&part->lock);
-	fd_install(fd, vp->file);
+	/* The caller installs fd once the root knows it (linhv_internal.h). */
+	*filep = vp->file;
 	return fd;
 }

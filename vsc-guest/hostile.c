@@ -11,6 +11,7 @@
 #include <vsc/fmt.h>
 #include <vsc/hostile.h>
 
+#include "hostile_internal.h"
 #include "util.h"
 
 #define PAGE 4096u
@@ -25,7 +26,7 @@ static const struct vmbus_guid guids[VSC_HOSTILE_NR_IC] = {IC_GUID_HEARTBEAT, IC
 
 static uint8_t big[9000]; /* larger than an IC's largest packet, smaller than its ring */
 
-static bool report(struct vsc_hostile *h, const char *name, bool ok, const char *fmt, ...)
+bool vsc_hostile_report(struct vsc_hostile *h, const char *name, bool ok, const char *fmt, ...)
 {
 	char detail[200] = "";
 	va_list ap;
@@ -612,5 +613,6 @@ uint32_t vsc_hostile_run(struct vsc_hostile *h)
 	floods(h);
 	unload_and_reconnect(h);
 	heartbeat_still_answered(h);
+	vsc_hostile_storage(h);
 	return h->failed;
 }

@@ -2,6 +2,7 @@
 # reports VMX with EPT, and unloads.
 cd "$(dirname "$0")/../.." || exit 2
 . tests/lib/check.sh
+check_expect 4
 check "insmod linhv.ko (VMX)" insmod build/kmod/linhv.ko
 build/libwinhv/linhv-info >/tmp/info.txt 2>&1
 cat /tmp/info.txt

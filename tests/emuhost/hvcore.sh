@@ -7,10 +7,12 @@ KO=build/kmod/linhv.ko
 B=build
 OUT=${1:-/tmp}
 mkdir -p "$OUT"
+check_expect 109
 
 dmesg -C
 if [ ! -f $KO ] || [ ! -x $B/tests/hvcore/hvcore-tests ]; then
 	fail "hvcore: build outputs present" "missing $KO or $B/tests/hvcore/hvcore-tests"
+	check_done
 	exit 1
 fi
 check_exit "linhv-info without the module exits 1" 1 sh -c "$B/libwinhv/linhv-info 2>$OUT/noinfo.txt"
@@ -33,9 +35,25 @@ cat "$OUT/info.txt"
 check_grep "linhv-info reports SVM" "^vendor: +SVM" "$OUT/info.txt"
 check_grep "linhv-info reports NPT" "^features:.*NPT" "$OUT/info.txt"
 
-$B/tests/hvcore/hvcore-tests
-$B/tests/hvcore/ioctl-fuzz --calls 100000 --seed 1
-$B/tests/hvcore/ioctl-fuzz --calls 20000 --seed 12345 | grep -v '^PASS' 
+# Swap on zram, so that the demand-paging test can push guest pages out.
+if modprobe zram num_devices=1 2>/dev/null && echo 512M >/sys/block/zram0/disksize &&
+	mkswap /dev/zram0 >/dev/null && swapon /dev/zram0; then
+	pass "swap on zram"
+else
+	fail "swap on zram" "modprobe zram / mkswap / swapon failed"
+fi
+
+# Transparent huge pages for memfd mappings that ask (the 2 MiB nested page test).
+if echo advise >/sys/kernel/mm/transparent_hugepage/shmem_enabled; then
+	pass "THP for shmem on madvise"
+else
+	fail "THP for shmem on madvise" "cannot write shmem_enabled"
+fi
+
+check_prog hvcore-tests $B/tests/hvcore/hvcore-tests
+check_prog "ioctl-fuzz seed 1" $B/tests/hvcore/ioctl-fuzz --calls 100000 --seed 1
+check_prog "ioctl-fuzz seed 12345" $B/tests/hvcore/ioctl-fuzz --calls 20000 --seed 12345
+swapoff /dev/zram0 2>/dev/null
 check "rmmod linhv after the suite" rmmod linhv
 check "/dev/linhv is gone" test ! -e /dev/linhv
 

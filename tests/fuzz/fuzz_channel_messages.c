@@ -5,6 +5,10 @@
  * channel, let the host run, have a VSP send). Guest RAM is small so PFNs in
  * GPADLs often land in it, which lets the fuzzer reach open channels and
  * their rings as well as the refusal paths.
+ *
+ * The server frees a channel (a failed sub-channel the guest released, or
+ * everything at the end); its released callback clears our pointer so the
+ * program never sends on a freed channel.
  */
 #include <linhv/winhv_loopback.h>
 #include <stdlib.h>
@@ -28,6 +32,16 @@ static uint32_t take(struct cursor *c, void *out, uint32_t len)
 	return k;
 }
 
+static void released(struct vmbus_channel *chan, void *ctx)
+{
+	struct vmbus_channel **slot = ctx;
+
+	if (*slot == chan)
+		*slot = NULL;
+}
+
+static const struct vmbus_vsp_ops ops = {.packet = fuzz_echo_packet, .released = released};
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const struct vmbus_guid types[2] = {
@@ -42,9 +56,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct vmbus_offer_params p = {.if_type = types[i],
 					       .if_instance = types[i],
 					       .max_packet_size = 512,
-					       .ops = &fuzz_echo_ops};
+					       .ops = &ops,
+					       .ctx = &chans[i]};
 
-		vmbus_offer(e.server, &p, &chans[i]);
+		if (vmbus_offer(e.server, &p, &chans[i]))
+			abort();
 	}
 	while (c.n) {
 		uint8_t op = 0, len = 0;
@@ -82,13 +98,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		case 5: { /* the device sends to the guest */
+			struct vmbus_channel *ch = chans[op & 8 ? 1 : 0];
 			uint16_t n = 0;
 			static uint8_t payload[8192];
 
 			take(&c, &n, 2);
-			if (vmbus_channel_is_open(chans[op & 1]))
-				vmbus_channel_send(chans[op & 8 ? 1 : 0], n, payload,
-						   n % sizeof(payload), op & 0x40);
+			if (ch && vmbus_channel_is_open(ch))
+				vmbus_channel_send(ch, n, payload, n % sizeof(payload), op & 0x40);
 			break;
 		}
 		default: /* let the host run */
@@ -98,5 +114,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	fuzz_env_pump(&e, 4);
 	fuzz_env_destroy(&e);
+	/* Destruction releases both channels. */
+	if (chans[0] || chans[1])
+		abort();
 	return 0;
 }

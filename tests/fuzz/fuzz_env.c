@@ -48,7 +48,7 @@ void fuzz_env_pump(struct fuzz_env *e, int rounds)
 	}
 }
 
-static void echo_packet(struct vmbus_channel *c, const struct vmbus_packet *pkt, void *ctx)
+void fuzz_echo_packet(struct vmbus_channel *c, const struct vmbus_packet *pkt, void *ctx)
 {
 	(void)ctx;
 	if (pkt->type == VMBUS_PKT_DATA_INBAND)
@@ -56,5 +56,3 @@ static void echo_packet(struct vmbus_channel *c, const struct vmbus_packet *pkt,
 	else if (pkt->type == VMBUS_PKT_DATA_USING_GPA_DIRECT && pkt->len >= 8)
 		vmbus_channel_send_completion(c, pkt->trans_id, pkt->data, 8);
 }
-
-const struct vmbus_vsp_ops fuzz_echo_ops = {.packet = echo_packet};

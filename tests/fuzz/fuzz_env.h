@@ -30,7 +30,7 @@ void fuzz_env_destroy(struct fuzz_env *e);
 /* Run the host loop and drain the guest's message slot a few times. */
 void fuzz_env_pump(struct fuzz_env *e, int rounds);
 
-/* An echo VSP; the fuzz targets use it as the device behind each channel. */
-extern const struct vmbus_vsp_ops fuzz_echo_ops;
+/* An echo VSP's packet callback, for the device behind each fuzzed channel. */
+void fuzz_echo_packet(struct vmbus_channel *c, const struct vmbus_packet *pkt, void *ctx);
 
 #endif /* FUZZ_ENV_H */

@@ -17,6 +17,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 2
 # shellcheck source=../lib/check.sh
 . tests/lib/check.sh
+check_expect 124
 
 BUILD_DIR=${BUILD_DIR:-build}
 VMMS=$BUILD_DIR/vmm/vmms/vmms
@@ -55,8 +56,9 @@ start_vmms() {
 	local tag=$1
 	shift
 	mkdir -p "$T/sock-$tag"
-	"$VMMS" --state-dir "$T/state-$tag" --run-dir "$T/run-$tag" --socket-dir "$T/sock-$tag" \
-		--foreground "$@" 2>>"$T/vmms-$tag.log" &
+	# shellcheck disable=SC2086 # VMMS_PREFIX: a command prefix, e.g. prlimit
+	${VMMS_PREFIX:-} "$VMMS" --state-dir "$T/state-$tag" --run-dir "$T/run-$tag" \
+		--socket-dir "$T/sock-$tag" --foreground "$@" 2>>"$T/vmms-$tag.log" &
 	VMMS_PID=$!
 	U="linhv:///system?socket=$T/sock-$tag/virtlinhvd-sock"
 	RO="linhv:///system?socket=$T/sock-$tag/virtlinhvd-sock-ro"
@@ -190,10 +192,10 @@ check "worker failure: no run files left" sh -c "! ls '$T/run-a/vm1.pid' '$T/run
 
 # libvirt-python
 sed "s/<name>vm1</<name>pyvm</" "$T/vm1.xml" >"$T/py.xml"
-$PY "$CLIENT" basic "$U" "$T/py.xml"
-$PY "$CLIENT" errors "$U" "$T/py.xml"
-$PY "$CLIENT" readonly "$RO" vm1
-$PY "$CLIENT" keepalive "$T/sock-a/virtlinhvd-sock"
+check_prog "py basic" $PY "$CLIENT" basic "$U" "$T/py.xml"
+check_prog "py errors" $PY "$CLIENT" errors "$U" "$T/py.xml"
+check_prog "py readonly" $PY "$CLIENT" readonly "$RO" vm1
+check_prog "py keepalive" $PY "$CLIENT" keepalive "$T/sock-a/virtlinhvd-sock"
 
 # 20 concurrent clients, then no fd may be left behind.
 pids=""
@@ -248,7 +250,7 @@ check "fixture: shut off after shutdown" sh -c "virsh -c '$U' domstate --reason 
 check "fixture: start again" v start g1
 check "fixture: virsh destroy" sh -c "virsh -c '$U' destroy g1 | grep -q destroyed"
 check "fixture: shut off (destroyed)" sh -c "virsh -c '$U' domstate --reason g1 | grep -q 'shut off (destroyed)'"
-$PY "$CLIENT" lifecycle "$U" g1
+check_prog "py lifecycle" $PY "$CLIENT" lifecycle "$U" g1
 check "fixture: no fds leaked by starts, consoles and stops ($fdb before)" \
 	test "$(fdcount)" -eq "$fdb"
 
@@ -297,6 +299,54 @@ start_vmms b --worker "$FIXTURE" || fail "vmms restarts (autostart)"
 check "autostart: domain started with vmms" sh -c "virsh -c '$U' domstate g1 | grep -q running"
 v destroy g1 >/dev/null
 stop_vmms
+
+# ================= part 3: client limits (docs/vmms.md) =================
+cputicks() { awk '{ print $14 + $15 }' "/proc/$VMMS_PID/stat"; }
+# 64 fds: without the read-only limit the flood would take them all.
+VMMS_PREFIX="prlimit --nofile=64:64 --" start_vmms c --worker "$FIXTURE" --max-clients 16 \
+	--max-ro-clients 8 || fail "vmms (limits) starts"
+fdc=$(fdcount)
+domxml g3 "$T/kernel" >"$T/g3.xml"
+v define "$T/g3.xml" >/dev/null
+$PY "$CLIENT" flood "$T/sock-c/virtlinhvd-sock-ro" 300 30 >"$T/flood.out" 2>&1 &
+fpid=$!
+for _ in $(seq 100); do [ "$(fdcount)" -ge $((fdc + 8)) ] && break; sleep 0.1; done
+sleep 1
+check "ro flood: vmms holds 8 read-only clients, the limit" test "$(fdcount)" -eq $((fdc + 8))
+t0=$(cputicks)
+check "ro flood: virsh start on the read-write socket" timeout 20 virsh -q -c "$U" start g3
+check "ro flood: virsh list on the read-write socket shows it running" \
+	sh -c "timeout 20 virsh -c '$U' list | grep -qE ' g3 +running'"
+sleep 2
+check "ro flood: vmms does not spin (CPU ticks in ~3 s: $(($(cputicks) - t0)))" \
+	test $(($(cputicks) - t0)) -lt 30
+kill "$fpid" 2>/dev/null
+wait "$fpid"
+check "after the ro flood: the read-only socket serves again" \
+	sh -c "timeout 20 virsh -r -c '$RO' list --all | grep -q g3"
+v destroy g3 >/dev/null
+stop_vmms
+# Out of fds: no spinning on EMFILE, back to work once fds are free again.
+VMMS_PREFIX="prlimit --nofile=48:48 --" start_vmms d --worker "$FIXTURE" ||
+	fail "vmms (48 fds) starts"
+$PY "$CLIENT" flood "$T/sock-d/virtlinhvd-sock-ro" 100 8 idle >"$T/flood2.out" 2>&1 &
+fpid=$!
+sleep 3
+t0=$(cputicks)
+sleep 3
+# A spinning vmms takes what CPU it gets (0.5-3 s here, even on a loaded
+# host); a paused one next to nothing.
+check "EMFILE: vmms does not spin (CPU ticks in 3 s: $(($(cputicks) - t0)))" \
+	test $(($(cputicks) - t0)) -lt 30
+check_grep "EMFILE: vmms says it pauses accepting" "Too many open files: not accepting clients" \
+	"$T/vmms-d.log"
+check "EMFILE: logged once, not per attempt" \
+	test "$(grep -c 'Too many open files' "$T/vmms-d.log")" -le 2
+wait "$fpid"
+check "EMFILE: the read-write socket serves again once fds are free" \
+	timeout 20 virsh -q -c "$U" list --all
+stop_vmms
+
 # In a sanitized build (BUILD_DIR=build-test) ASan/UBSan/LSan report here.
 check "no sanitizer reports in the vmms logs" \
 	sh -c "! grep -lE 'AddressSanitizer|LeakSanitizer|runtime error' '$T'/vmms-*.log"

@@ -13,6 +13,10 @@ lines (the format scripts/test counts) and exits non-zero on any failure.
                                           allow GUEST_SECS for a real guest's boot/shutdown
   vmms_client.py hammer URI SECONDS       list + dominfo in a loop on one connection
   vmms_client.py keepalive SOCKETPATH     keepalive PING/PONG on the raw protocol
+  vmms_client.py flood SOCKETPATH N SECS [idle]
+                                          not a check: N hostile connections held for
+                                          SECS (idle, half a packet, a huge length,
+                                          PINGs without reading the PONGs; or all idle)
 """
 import socket
 import struct
@@ -279,13 +283,52 @@ def hammer(uri, seconds):
     print(f"hammer: {n} rounds")
 
 
+def flood(path, n, seconds, only_idle=""):
+    """Hold up to N connections on PATH for SECONDS: a quarter idle, a quarter
+    stuck halfway through a 1 MiB packet, a quarter announcing a 1 GiB one,
+    a quarter sending PINGs and never reading. Connections the daemon does
+    not accept wait in its backlog; beyond that, connect fails (counted)."""
+    ping = _packet(0x6B656570, 1, 2, 0)
+    socks, refused = [], 0
+    for i in range(int(n)):
+        kind = 0 if only_idle else i % 4
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.setblocking(False)
+        try:
+            s.connect(path)
+        except OSError:
+            refused += 1
+            s.close()
+            continue
+        try:
+            if kind == 1:
+                s.send(struct.pack(">I", 1 << 20) + b"\0" * 24)
+            elif kind == 2:
+                s.send(struct.pack(">I", 1 << 30))
+        except OSError:
+            pass
+        socks.append((kind, s))
+    print(f"flood: {len(socks)} connected, {refused} refused", flush=True)
+    end = time.time() + float(seconds)
+    while time.time() < end:
+        for kind, s in socks:
+            if kind == 3:
+                try:
+                    s.send(ping * 64)
+                except OSError:
+                    pass
+        time.sleep(0.05)
+    for _, s in socks:
+        s.close()
+
+
 def main():
     if len(sys.argv) < 3:
         print(__doc__)
         sys.exit(2)
     cmd, args = sys.argv[1], sys.argv[2:]
     fn = {"basic": basic, "errors": errors, "readonly": readonly, "lifecycle": lifecycle,
-          "hammer": hammer, "keepalive": keepalive}.get(cmd)
+          "hammer": hammer, "keepalive": keepalive, "flood": flood}.get(cmd)
     if not fn:
         print(__doc__)
         sys.exit(2)

@@ -2,6 +2,7 @@
 # Host tier: vmwp's command-line and input errors, which need no VM. Each
 # must give one clear line on stderr and the documented status.
 . tests/lib/check.sh
+check_expect 23
 
 B=${BUILD_DIR:-build}/vmm/vmwp/vmwp
 K=$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -n 1)
@@ -27,7 +28,7 @@ expect() {
 }
 
 check "--help exits 0" sh -c "\"$B\" --help >/dev/null"
-check_grep "--help shows usage" '^usage: vmwp --kernel' /dev/stdin <<E
+check_grep "--help shows usage" '^Usage: vmwp --kernel' /dev/stdin <<E
 $("$B" --help)
 E
 expect "no --kernel" 2 'kernel is required' --memory 1G

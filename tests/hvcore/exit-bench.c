@@ -4,13 +4,16 @@
  *   io     OUT to a port, completed in the root (a round trip to userspace)
  *   cpuid  CPUID, completed by the hypervisor in the kernel
  *   touch  first write to each of N fresh guest pages (nested page faults)
+ *   touch-huge  the same over root memory backed by transparent huge pages
  * Prints one line per run: "<kind> <ns per event>".
  *
- *   exit-bench --backend linhv|kvm --kind io|cpuid|touch [--iters N] [--runs R]
+ *   exit-bench --backend linhv|kvm --kind io|cpuid|touch|touch-huge [--iters N] [--runs R]
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include <linhv/winhv_emulate.h>
@@ -38,7 +41,8 @@ static int one_run(enum winhv_backend b, const char *kind, long iters, double *n
 {
 	struct guest g;
 	struct hv_message msg;
-	bool touch = !strcmp(kind, "touch");
+	bool huge = !strcmp(kind, "touch-huge");
+	bool touch = huge || !strcmp(kind, "touch");
 	size_t ram = touch ? TOUCH_BASE + (size_t)iters * 4096 : 4 << 20;
 	double t0, t1;
 	long events = 0;
@@ -47,12 +51,18 @@ static int one_run(enum winhv_backend b, const char *kind, long iters, double *n
 		fprintf(stderr, "exit-bench: %s\n", WinHvLastError());
 		return -1;
 	}
+	/* touch-huge: the root's pages are transparent huge pages (shmem_enabled=advise). */
+	if (huge && madvise(g.ram, ram, MADV_HUGEPAGE)) {
+		fprintf(stderr, "exit-bench: MADV_HUGEPAGE: %s\n", strerror(errno));
+		guest_destroy(&g);
+		return -1;
+	}
 	memset(g.ram, 0, ram); /* populate the root's pages: only the guest side is measured */
 	if (!strcmp(kind, "io"))
 		guest_load(&g, guest_bench_io_start, guest_bench_io_end);
 	else if (!strcmp(kind, "cpuid"))
 		guest_load(&g, guest_bench_cpuid_start, guest_bench_cpuid_end);
-	else
+	else /* touch, touch-huge */
 		guest_load(&g, guest_bench_touch_start, guest_bench_touch_end);
 	guest_set_mode(&g, 0, MODE_LM64);
 	guest_set_reg(&g, 0, HvX64RegisterRcx, iters);
@@ -108,12 +118,14 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--runs")) {
 			runs = atoi(argv[i + 1]);
 		} else {
-			fprintf(stderr, "usage: exit-bench --backend B --kind io|cpuid|touch "
-					"[--iters N] [--runs R]\n");
+			fprintf(stderr,
+				"usage: exit-bench --backend B --kind io|cpuid|touch|touch-huge "
+				"[--iters N] [--runs R]\n");
 			return 2;
 		}
 	}
-	if (strcmp(kind, "io") && strcmp(kind, "cpuid") && strcmp(kind, "touch")) {
+	if (strcmp(kind, "io") && strcmp(kind, "cpuid") && strcmp(kind, "touch") &&
+	    strcmp(kind, "touch-huge")) {
 		fprintf(stderr, "exit-bench: unknown kind '%s'\n", kind);
 		return 2;
 	}

@@ -260,6 +260,80 @@ guest_bench_touch_start:
 	hlt
 guest_bench_touch_end:
 
+/*
+ * Demand paging: write each page's own address into rcx pages from rbx on,
+ * out 0x52 (the root pushes the pages out of its memory), read them back and
+ * report the number of pages that lost their contents on port 0x22.
+ */
+	.globl guest_pageout_start, guest_pageout_end
+guest_pageout_start:
+	mov %rbx, %rsi
+	mov %rcx, %rdx
+1:	mov %rbx, (%rbx)
+	mov %rbx, %rax
+	not %rax
+	mov %rax, 2048(%rbx)
+	add $4096, %rbx
+	dec %rcx
+	jnz 1b
+	out %al, $0x52
+	mov %rsi, %rbx
+	mov %rdx, %rcx
+	xor %edi, %edi
+2:	mov %rbx, %rax
+	cmp %rax, (%rbx)
+	jne 3f
+	not %rax
+	cmp %rax, 2048(%rbx)
+	je 4f
+3:	inc %edi
+4:	add $4096, %rbx
+	dec %rcx
+	jnz 2b
+	mov %edi, %eax
+	out %eax, $0x22
+	cli
+	hlt
+guest_pageout_end:
+
+/*
+ * r8 rounds over rcx pages from rbx on: write each page's address xor the
+ * round number, then read them all back; report the mismatches on port 0x22.
+ * The root pushes the pages out meanwhile, from another CPU.
+ */
+	.globl guest_churn_start, guest_churn_end
+guest_churn_start:
+	mov %rbx, %rsi
+	mov %rcx, %rdx
+	xor %edi, %edi
+	xor %r9, %r9
+1:	mov %rsi, %rbx
+	mov %rdx, %rcx
+2:	mov %rbx, %rax
+	xor %r9, %rax
+	mov %rax, (%rbx)
+	add $4096, %rbx
+	dec %rcx
+	jnz 2b
+	mov %rsi, %rbx
+	mov %rdx, %rcx
+3:	mov %rbx, %rax
+	xor %r9, %rax
+	cmp %rax, (%rbx)
+	je 4f
+	inc %edi
+4:	add $4096, %rbx
+	dec %rcx
+	jnz 3b
+	inc %r9
+	cmp %r8, %r9
+	jb 1b
+	mov %edi, %eax
+	out %eax, $0x22
+	cli
+	hlt
+guest_churn_end:
+
 
 /*
  * Hyper-V interface (full-guest partition): CPUID signature, hypercall page,

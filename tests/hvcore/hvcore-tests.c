@@ -19,7 +19,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cpuid.h>
+#include <sched.h>
+#include <linux/hw_breakpoint.h>
+#include <linux/perf_event.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 
 #include <linhv/winhv_emulate.h>
 #include <linhv/winhv_synic.h>
@@ -56,6 +61,8 @@ struct trace {
 	size_t str_len;
 	uint64_t mmio_written[4];
 	uint64_t mmio_read_value;
+	void (*hook)(struct trace *t, uint16_t port); /* called on every port write */
+	void *hook_ctx;
 };
 
 static int io_cb(void *ctx, uint16_t port, bool write, uint8_t size, uint32_t *val)
@@ -66,6 +73,8 @@ static int io_cb(void *ctx, uint16_t port, bool write, uint8_t size, uint32_t *v
 	if (getenv("HVCORE_TRACE"))
 		fprintf(stderr, "io %s port %#x val %#x\n", write ? "out" : "in", port, *val);
 	if (write) {
+		if (t->hook)
+			t->hook(t, port);
 		if (port == 0x13) {
 			if (t->str_len < sizeof(t->str) - 1)
 				t->str[t->str_len++] = (char)*val;
@@ -732,7 +741,7 @@ static int kill_child(void)
 	struct trace t = {0};
 	struct hv_message msg;
 
-	/* 64 MiB of guest RAM, touched so that pinning holds real pages. */
+	/* 64 MiB of guest RAM, touched so that it holds real pages. */
 	if (guest_create(&g, backend, 64 << 20, 2))
 		return 1;
 	memset(g.ram, 1, 64 << 20);
@@ -806,7 +815,8 @@ static void test_kill(const char *self)
 			break;
 		usleep(100 * 1000);
 	}
-	result("guest pages are pinned while the VM runs", pins_during - pins_before >= 16000,
+	/* The guest's RAM is faulted in on demand and never pinned. */
+	result("no guest page is pinned while the VM runs", pins_during - pins_before < 16,
 	       "%ld pages pinned", pins_during - pins_before);
 	result("SIGKILL mid-run unpins every page",
 	       WIFSIGNALED(status) && pins_after <= pins_before,
@@ -815,6 +825,598 @@ static void test_kill(const char *self)
 	       shmem_during > shmem_before + 60 * 1024 && shmem_after < shmem_before + 1024,
 	       "Shmem before %ld kB, running %ld kB, after %ld kB", shmem_before, shmem_during,
 	       shmem_after);
+}
+
+/* Pages of [p, p + len) resident in the root's memory. */
+static long resident_pages(const void *p, size_t len)
+{
+	size_t n = (len + 4095) / 4096;
+	unsigned char *vec = malloc(n);
+	long count = 0;
+
+	if (!vec || mincore((void *)p, len, vec)) {
+		free(vec);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		count += vec[i] & 1;
+	free(vec);
+	return count;
+}
+
+#define PAGEOUT_BASE (16u << 20)
+#define PAGEOUT_PAGES 8192 /* 32 MiB */
+
+struct pageout_ctx {
+	struct guest *g;
+	long pins_before, pins_during, resident_all, resident_touched, resident_out;
+	long maps_2m; /* 2 MiB nested leaves made when the guest had touched its pages */
+	int madvise_ret;
+};
+
+/* Nested leaves of one size made by linhv.ko since it was loaded, or -1. */
+static long npt_maps(const char *size)
+{
+	char path[128];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/linhv/parameters/npt_maps_%s", size);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+/* The guest has written its pages: look at what is resident, then push them out. */
+static void pageout_hook(struct trace *t, uint16_t port)
+{
+	struct pageout_ctx *c = t->hook_ctx;
+	uint8_t *base = c->g->ram + PAGEOUT_BASE;
+	size_t len = (size_t)PAGEOUT_PAGES * 4096;
+
+	if (port != 0x52)
+		return;
+	c->pins_during = pins_held();
+	c->maps_2m = npt_maps("2m");
+	c->resident_all = resident_pages(c->g->ram, c->g->ram_size);
+	c->resident_touched = resident_pages(base, len);
+	c->madvise_ret = madvise(base, len, MADV_PAGEOUT);
+	c->resident_out = resident_pages(base, len);
+}
+
+/*
+ * Guest RAM larger than the host's memory maps (nothing is pinned), only
+ * what the guest touches becomes resident, and pages the root pushes out to
+ * swap under the guest come back intact when the guest reads them.
+ */
+static void test_pageout(void)
+{
+	struct guest g;
+	struct trace t = {0};
+	struct hv_message msg;
+	struct pageout_ctx c = {.g = &g};
+	long mem_kb = meminfo("MemTotal:"), swap_kb = meminfo("SwapTotal:");
+	size_t ram = ((size_t)mem_kb * 1024 + (256u << 20)) & ~(size_t)((2u << 20) - 1);
+	long r;
+
+	result("pageout: the host has swap", swap_kb > 0, "SwapTotal %ld kB", swap_kb);
+	c.pins_before = pins_held();
+	if (guest_create(&g, backend, ram, 1)) {
+		result("pageout: guest RAM larger than host memory maps", 0, "%zu MiB: %s",
+		       ram >> 20, WinHvLastError());
+		return;
+	}
+	result("pageout: guest RAM larger than host memory maps", 1, NULL);
+	guest_load(&g, guest_pageout_start, guest_pageout_end);
+	guest_set_mode(&g, 0, MODE_LM64);
+	guest_set_reg(&g, 0, HvX64RegisterRbx, PAGEOUT_BASE);
+	guest_set_reg(&g, 0, HvX64RegisterRcx, PAGEOUT_PAGES);
+	t.hook = pageout_hook;
+	t.hook_ctx = &c;
+	r = run(&g, 0, &t, &msg);
+	printf("info: pageout: guest RAM %zu MiB (host MemTotal %ld MiB), resident %ld pages, "
+	       "touched %ld of %d, after MADV_PAGEOUT %ld\n",
+	       ram >> 20, mem_kb >> 10, c.resident_all, c.resident_touched, PAGEOUT_PAGES,
+	       c.resident_out);
+	result("pageout: guest runs to hlt", r == 0 && t.port_seen[0x52] == 1, "%s", why_run(r));
+	result("pageout: no guest page is pinned", c.pins_during - c.pins_before < 16, "%ld pinned",
+	       c.pins_during - c.pins_before);
+	result("pageout: only the RAM the guest touched is resident",
+	       c.resident_touched == PAGEOUT_PAGES && c.resident_all < PAGEOUT_PAGES + 1024,
+	       "touched range %ld of %d pages, all RAM %ld of %zu pages", c.resident_touched,
+	       PAGEOUT_PAGES, c.resident_all, ram / 4096);
+	result("pageout: MADV_PAGEOUT pushes most touched pages out",
+	       c.madvise_ret == 0 && c.resident_out < PAGEOUT_PAGES / 2,
+	       "madvise %d, %ld of %d pages still resident", c.madvise_ret, c.resident_out,
+	       PAGEOUT_PAGES);
+	result("pageout: the guest reads every paged-out page back intact",
+	       t.port_seen[0x22] == 1 && t.port_val[0x22] == 0, "%u pages differ",
+	       t.port_val[0x22]);
+	result("pageout: the pages came back on demand",
+	       resident_pages(g.ram + PAGEOUT_BASE, (size_t)PAGEOUT_PAGES * 4096) == PAGEOUT_PAGES,
+	       NULL);
+	guest_destroy(&g);
+}
+
+/*
+ * With transparent huge pages on the guest's memfd (shmem_enabled=advise and
+ * MADV_HUGEPAGE), the guest's RAM is mapped with 2 MiB nested leaves; pushing
+ * the huge pages out (which splits them) and reading them back stays correct.
+ */
+static void test_huge(void)
+{
+	struct guest g;
+	struct trace t = {0};
+	struct hv_message msg;
+	struct pageout_ctx c = {.g = &g};
+	long before = npt_maps("2m"), r;
+
+	if (guest_create(&g, backend, 64 << 20, 1)) {
+		result("huge", 0, "create: %s", WinHvLastError());
+		return;
+	}
+	result("huge: guest RAM is 2 MiB aligned and madvise(MADV_HUGEPAGE) works",
+	       ((uintptr_t)g.ram & ((2u << 20) - 1)) == 0 &&
+		   !madvise(g.ram, g.ram_size, MADV_HUGEPAGE),
+	       "ram at %p", (void *)g.ram);
+	guest_load(&g, guest_pageout_start, guest_pageout_end);
+	guest_set_mode(&g, 0, MODE_LM64);
+	guest_set_reg(&g, 0, HvX64RegisterRbx, PAGEOUT_BASE);
+	guest_set_reg(&g, 0, HvX64RegisterRcx, PAGEOUT_PAGES);
+	t.hook = pageout_hook;
+	t.hook_ctx = &c;
+	r = run(&g, 0, &t, &msg);
+	printf("info: huge: %ld 2 MiB nested leaves for %d touched MiB, %ld of %d pages resident "
+	       "after MADV_PAGEOUT\n",
+	       c.maps_2m - before, PAGEOUT_PAGES / 256, c.resident_out, PAGEOUT_PAGES);
+	result("huge: guest runs to hlt", r == 0 && t.port_seen[0x52] == 1, "%s", why_run(r));
+	result("huge: the touched RAM is mapped with 2 MiB nested pages",
+	       before >= 0 && c.maps_2m - before >= PAGEOUT_PAGES / 512, "%ld 2 MiB leaves",
+	       c.maps_2m - before);
+	result("huge: paged-out huge pages read back intact",
+	       c.madvise_ret == 0 && t.port_seen[0x22] == 1 && t.port_val[0x22] == 0,
+	       "madvise %d, %u pages differ", c.madvise_ret, t.port_val[0x22]);
+	guest_destroy(&g);
+}
+
+struct churn_ctx {
+	uint8_t *base;
+	size_t len;
+	volatile int stop;
+	int calls, errors;
+};
+
+static void *churn_thread(void *arg)
+{
+	struct churn_ctx *c = arg;
+
+	while (!c->stop) {
+		if (madvise(c->base, c->len, MADV_PAGEOUT))
+			c->errors++;
+		c->calls++;
+		usleep(2000);
+	}
+	return NULL;
+}
+
+/*
+ * The root pushes guest pages out while the guest writes and reads them on
+ * another CPU: every invalidation must reach the running VP before the page
+ * is reused.
+ */
+static void test_churn(void)
+{
+	struct guest g;
+	struct trace t = {0};
+	struct hv_message msg;
+	struct churn_ctx c = {0};
+	pthread_t th;
+	long r;
+
+	if (guest_create(&g, backend, 64 << 20, 1)) {
+		result("churn", 0, "create: %s", WinHvLastError());
+		return;
+	}
+	guest_load(&g, guest_churn_start, guest_churn_end);
+	guest_set_mode(&g, 0, MODE_LM64);
+	guest_set_reg(&g, 0, HvX64RegisterRbx, PAGEOUT_BASE);
+	guest_set_reg(&g, 0, HvX64RegisterRcx, 1024);
+	guest_set_reg(&g, 0, HvX64RegisterR8, 64);
+	c.base = g.ram + PAGEOUT_BASE;
+	c.len = 1024 * 4096;
+	pthread_create(&th, NULL, churn_thread, &c);
+	r = run(&g, 0, &t, &msg);
+	c.stop = 1;
+	pthread_join(th, NULL);
+	printf("info: churn: %d page-outs of 1024 pages during 64 guest rounds\n", c.calls);
+	result("churn: guest runs to hlt while the root pages its RAM out", r == 0, "%s",
+	       why_run(r));
+	result("churn: the guest always reads what it wrote",
+	       t.port_seen[0x22] == 1 && t.port_val[0x22] == 0, "%u mismatches after %d page-outs",
+	       t.port_val[0x22], c.calls);
+	result("churn: the root paged out while the guest ran", c.calls > 0 && !c.errors,
+	       "%d calls, %d errors", c.calls, c.errors);
+	guest_destroy(&g);
+}
+
+/* ---- hardening (issue 15): small guests that try what a hostile one would ---- */
+
+#define HARD_RES 0x9000
+#define HARD_VEC 0x9f08
+#define HARD_ERR 0x9f10
+#define HARD_CNT 0x9f18
+#define CR4_PAE 0x20
+#define CR4_OSFXSR 0x200
+#define CR4_OSXSAVE 0x40000
+
+static void skip_check(const char *name, const char *why)
+{
+	printf("SKIP: %s (%s)\n", name, why);
+	fflush(stdout);
+}
+
+static int host_cpuid_bit(unsigned leaf, unsigned sub, int reg, int bit)
+{
+	unsigned r[4];
+
+	if (!__get_cpuid_count(leaf, sub, &r[0], &r[1], &r[2], &r[3]))
+		return 0;
+	return (r[reg] >> bit) & 1;
+}
+
+static int host_osxsave(void)
+{
+	return host_cpuid_bit(1, 0, 2, 27);
+}
+
+static uint64_t host_xcr0(void)
+{
+	uint32_t lo, hi;
+
+	if (!host_osxsave())
+		return 1;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static uint32_t host_rdpkru(void)
+{
+	uint32_t eax, edx;
+
+	__asm__ volatile("rdpkru" : "=a"(eax), "=d"(edx) : "c"(0));
+	return eax;
+}
+
+/* A 1 MiB long-mode guest running the hard blob from entry, with the exception stubs. */
+static int hard_guest(struct guest *g, uint32_t flags, const uint8_t *entry, uint64_t cr4)
+{
+	if (guest_create_flags(g, backend, 1 << 20, 1, flags))
+		return -1;
+	guest_load(g, guest_hard_start, guest_hard_end);
+	guest_set_mode(g, 0, MODE_LM64);
+	set_gate(g, 1, guest_hard_start, guest_hard_exc1);
+	set_gate(g, 6, guest_hard_start, guest_hard_exc6);
+	set_gate(g, 13, guest_hard_start, guest_hard_exc13);
+	set_gate(g, 14, guest_hard_start, guest_hard_exc14);
+	set_gate(g, 17, guest_hard_start, guest_hard_exc17);
+	load_idt(g, 0);
+	guest_set_reg(g, 0, HvX64RegisterRip, GUEST_LOAD + (entry - guest_hard_start));
+	if (cr4 && guest_set_reg(g, 0, HvX64RegisterCr4, cr4))
+		return -1;
+	return 0;
+}
+
+/* What XSETBV accepts, for a host whose enabled features are host (PKRU never offered). */
+static int xcr0_ok(uint64_t v, uint64_t host)
+{
+	uint64_t allowed = host & ~0x200ULL;
+
+	if ((v & ~allowed) || !(v & 1) || ((v & 4) && !(v & 2)))
+		return 0;
+	if (!(v & 8) != !(v & 0x10))
+		return 0;
+	if ((v & 0xe0) && ((v & 0xe0) != 0xe0 || !(v & 4)))
+		return 0;
+	return 1;
+}
+
+static void test_hard_xcr0(void)
+{
+	static const uint64_t vals[] = {
+	    0x3, 0x7, 0x2, 0x5, 0xb, 0x13, 0x1b, 0x27, 0xe7, 0x203, 0x4000000000000003ULL, 0x3};
+	uint64_t host = host_xcr0();
+	struct guest g;
+	struct trace t = {0};
+	struct hv_message msg;
+	char bad[256] = "";
+	size_t len = 0;
+	long r;
+
+	if (!host_osxsave()) {
+		skip_check("xsetbv validation",
+			   "the host has no XSAVE: try scripts/emuhost --cpu max");
+		return;
+	}
+	if (hard_guest(&g, 0, guest_hard_xcr, CR4_PAE | CR4_OSFXSR | CR4_OSXSAVE)) {
+		result("xsetbv validation", 0, "create: %s", WinHvLastError());
+		return;
+	}
+	r = run(&g, 0, &t, &msg);
+	result("xsetbv guest runs to hlt", r == 0, "%s", why_run(r));
+	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		uint8_t want = xcr0_ok(vals[i], host) ? 0xff : 13;
+
+		if (g.ram[HARD_RES + i] != want)
+			len += snprintf(bad + len, sizeof(bad) - len, " %#llx:%#x(want %#x)",
+					(unsigned long long)vals[i], g.ram[HARD_RES + i], want);
+	}
+	result("xsetbv: every invalid XCR0 gives #GP, every valid one resumes after the "
+	       "3-byte instruction",
+	       !len, "host xcr0 %#llx;%s", (unsigned long long)host, bad);
+	result("xsetbv: the last valid value is in force",
+	       *(uint32_t *)(g.ram + HARD_RES + 0x100) == 3, "xgetbv %#x",
+	       *(uint32_t *)(g.ram + HARD_RES + 0x100));
+	result("CPUID 0xD: XSAVE size for the guest's XCR0 (x87|SSE 576, +AVX 832)",
+	       *(uint32_t *)(g.ram + HARD_RES + 0x108) == 576 &&
+		   (!(host & 4) || *(uint32_t *)(g.ram + HARD_RES + 0x10c) == 832),
+	       "%u and %u", *(uint32_t *)(g.ram + HARD_RES + 0x108),
+	       *(uint32_t *)(g.ram + HARD_RES + 0x10c));
+	result("Xfem from the root: AVX without SSE refused",
+	       guest_set_reg(&g, 0, HvX64RegisterXfem, 5), "accepted");
+	result("Xfem from the root: PKRU (PKU not offered) refused",
+	       guest_set_reg(&g, 0, HvX64RegisterXfem, 0x203), "accepted");
+	result("Xfem from the root: x87 cleared refused",
+	       guest_set_reg(&g, 0, HvX64RegisterXfem, 2), "accepted");
+	result("Xfem from the root: x87|SSE accepted", !guest_set_reg(&g, 0, HvX64RegisterXfem, 3),
+	       "%s", WinHvLastError());
+	guest_destroy(&g);
+}
+
+static void test_hard_insn_len(void)
+{
+	struct linhv_cpuid_entry e = {.function = 0x40000100, .eax = 1};
+	struct guest g;
+	struct trace t = {0};
+	struct hv_message msg;
+	unsigned want = 11 + host_osxsave(); /* XSETBV only with XSAVE */
+	long r;
+
+	if (hard_guest(&g, 0, guest_hard_len,
+		       CR4_PAE | CR4_OSFXSR | (host_osxsave() ? CR4_OSXSAVE : 0))) {
+		result("instruction lengths", 0, "create: %s", WinHvLastError());
+		return;
+	}
+	r = run(&g, 0, &t, &msg);
+	result("skipped instructions: guest runs to hlt", r == 0, "%s", why_run(r));
+	result("skipped instructions (CPUID, RDMSR, WRMSR, INVD, VMMCALL, MOV DR, MOV CR4, XSETBV) "
+	       "resume at the next instruction",
+	       t.port_seen[0x72] && t.port_val[0x72] == want, "%u of %u one-byte pushes ran",
+	       t.port_val[0x72], want);
+	/* Item 7: the policy a running VP reads is fixed once it has run. */
+	result("CPUID policy change refused after a VP has run", WinHvSetCpuidPolicy(g.part, &e, 1),
+	       "accepted");
+	guest_destroy(&g);
+}
+
+static void test_hard_cr4(void)
+{
+	static const char *const names[] = {"PKE", "VMXE", "LA57", "SMXE", "CET", "PGE"};
+	static const uint8_t want[] = {13, 13, 13, 13, 13, 0xff};
+	struct guest g;
+	struct trace t = {0};
+	struct hv_message msg;
+	char bad[256] = "";
+	size_t len = 0;
+	long r;
+
+	if (hard_guest(&g, 0, guest_hard_cr4, 0)) {
+		result("cr4", 0, "create: %s", WinHvLastError());
+		return;
+	}
+	r = run(&g, 0, &t, &msg);
+	result("CR4 writes: the VP survives every refused bit", r == 0, "%s", why_run(r));
+	for (size_t i = 0; i < sizeof(want); i++)
+		if (g.ram[HARD_RES + i] != want[i])
+			len += snprintf(bad + len, sizeof(bad) - len, " %s:%#x(want %#x)", names[i],
+					g.ram[HARD_RES + i], want[i]);
+	result("CR4 bits not offered (PKE, VMXE, LA57, SMXE, CET) give #GP; PGE is accepted", !len,
+	       "%s", bad);
+	result("RDPKRU without CR4.PKE gives #UD", g.ram[HARD_RES + 0x40] == 6, "vector %#x",
+	       g.ram[HARD_RES + 0x40]);
+	guest_destroy(&g);
+}
+
+static void test_hard_pkru(void)
+{
+	struct linhv_cpuid_entry e = {.function = 7, .index = 0};
+	struct guest g;
+	struct trace t = {0};
+	struct hv_message msg;
+	uint32_t before, after;
+	long r;
+
+	if (!host_cpuid_bit(7, 0, 2, 4)) {
+		skip_check("PKRU switched", "the host has no OSPKE: try scripts/emuhost --cpu max");
+		return;
+	}
+	if (hard_guest(&g, 0, guest_hard_pkru, 0)) {
+		result("pkru", 0, "create: %s", WinHvLastError());
+		return;
+	}
+	__get_cpuid_count(7, 0, &e.eax, &e.ebx, &e.ecx, &e.edx);
+	e.ecx = (e.ecx | 1 << 3) & ~(1u << 4); /* PKU offered; OSPKE follows CR4 */
+	result("policy offering PKU accepted before the VP runs",
+	       !WinHvSetCpuidPolicy(g.part, &e, 1), "%s", WinHvLastError());
+	before = host_rdpkru();
+	r = run(&g, 0, &t, &msg);
+	after = host_rdpkru();
+	result("PKRU guest runs to hlt", r == 0, "%s", why_run(r));
+	result("CR4.PKE accepted when the partition offers PKU", g.ram[HARD_RES] == 0xff,
+	       "vector %#x", g.ram[HARD_RES]);
+	result("the guest's PKRU survives an exit", t.port_val[0x74] == 0x12345670, "rdpkru %#x",
+	       t.port_val[0x74]);
+	result("the guest's WRPKRU never becomes the vmwp thread's PKRU", before == after,
+	       "before %#x after %#x", before, after);
+	guest_destroy(&g);
+}
+
+static void test_hard_tsc_aux(void)
+{
+	cpu_set_t old, one;
+	struct guest g;
+	struct trace t = {0};
+	struct hv_message msg;
+	unsigned aux_lo = 0;
+	long r;
+	int cpu = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 1 : 0;
+
+	if (!host_cpuid_bit(0x80000001, 0, 3, 27) || !host_cpuid_bit(7, 0, 2, 22)) {
+		skip_check("TSC_AUX switched",
+			   "the host has no RDTSCP/RDPID: try scripts/emuhost --cpu max");
+		return;
+	}
+	if (hard_guest(&g, 0, guest_hard_tscaux, 0)) {
+		result("tsc_aux", 0, "create: %s", WinHvLastError());
+		return;
+	}
+	/* On CPU 1 the host's TSC_AUX (1) differs from the guest's (0). */
+	sched_getaffinity(0, sizeof(old), &old);
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	sched_setaffinity(0, sizeof(one), &one);
+	r = run(&g, 0, &t, &msg);
+	{
+		uint64_t v;
+
+		__asm__ volatile("rdpid %0" : "=r"(v));
+		aux_lo = v & 0xfff;
+	}
+	result("TSC_AUX guest runs to hlt", r == 0, "%s", why_run(r));
+	result("RDPID in the guest reads the guest's TSC_AUX, not the host's CPU number",
+	       t.port_seen[0x75] && t.port_val[0x75] == 0, "got %#x (host CPU %d)",
+	       t.port_val[0x75], cpu);
+	result("RDTSCP and RDPID read the TSC_AUX the guest wrote",
+	       t.port_val[0x76] == 0x1234 && t.port_val[0x77] == 0x1234, "rdtscp %#x rdpid %#x",
+	       t.port_val[0x76], t.port_val[0x77]);
+	result("the host's TSC_AUX is back after the guest ran", (int)aux_lo == sched_getcpu(),
+	       "rdpid %#x on CPU %d", aux_lo, sched_getcpu());
+	sched_setaffinity(0, sizeof(old), &old);
+	guest_destroy(&g);
+}
+
+static volatile uint64_t watched;
+
+static void test_hard_dr(void)
+{
+	struct perf_event_attr a;
+	struct guest g;
+	struct trace t = {0};
+	struct hv_message msg;
+	uint64_t hits = 0;
+	int fd;
+	long r;
+
+	memset(&a, 0, sizeof(a));
+	a.type = PERF_TYPE_BREAKPOINT;
+	a.size = sizeof(a);
+	a.bp_type = HW_BREAKPOINT_W;
+	a.bp_addr = (uintptr_t)&watched;
+	a.bp_len = HW_BREAKPOINT_LEN_8;
+	a.exclude_kernel = 1;
+	a.exclude_hv = 1;
+	/* A host breakpoint of this thread: in DR0 whenever it runs. */
+	fd = syscall(SYS_perf_event_open, &a, 0, -1, -1, 0);
+	result("a host hardware breakpoint on the test thread", fd >= 0, "perf_event_open: %s",
+	       strerror(errno));
+	if (hard_guest(&g, 0, guest_hard_dr, 0)) {
+		result("dr", 0, "create: %s", WinHvLastError());
+		return;
+	}
+	r = run(&g, 0, &t, &msg);
+	result("debug-register guest runs to hlt", r == 0, "%s", why_run(r));
+	result("the guest reads its own DR0-3 (zero), not the host's breakpoint",
+	       *(uint64_t *)(g.ram + HARD_RES + 0x80) == 0,
+	       "DR0|DR1|DR2|DR3 = %#llx (host bp at %p)",
+	       (unsigned long long)*(uint64_t *)(g.ram + HARD_RES + 0x80), (void *)&watched);
+	result("a DR2 the guest wrote reads back", *(uint64_t *)(g.ram + HARD_RES + 0x88) == 0x1111,
+	       "got %#llx", (unsigned long long)*(uint64_t *)(g.ram + HARD_RES + 0x88));
+	result("the guest's own instruction breakpoint fires (#DB, DR6.B0)",
+	       g.ram[HARD_RES + 0x90] == 1 && (g.ram[HARD_RES + 0x98] & 1), "vector %#x dr6 %#x",
+	       g.ram[HARD_RES + 0x90], g.ram[HARD_RES + 0x98]);
+	guest_destroy(&g);
+	if (fd >= 0) {
+		for (int i = 0; i < 3; i++)
+			watched = i;
+		if (read(fd, &hits, sizeof(hits)) != sizeof(hits))
+			hits = 0;
+		close(fd);
+		result("the host's breakpoint still fires after the guest ran", hits == 3,
+		       "%llu hits of 3", (unsigned long long)hits);
+	}
+}
+
+static void test_hard_single_step(void)
+{
+	struct guest g;
+	struct trace t = {0};
+	struct hv_message msg;
+	long r;
+
+	if (hard_guest(&g, 0, guest_hard_tf, 0)) {
+		result("tf", 0, "create: %s", WinHvLastError());
+		return;
+	}
+	set_gate(&g, 1, guest_hard_start, guest_hard_db_count);
+	r = run(&g, 0, &t, &msg);
+	result("single-step guest runs to hlt", r == 0, "%s", why_run(r));
+	result("#DB reflected for every single-stepped instruction, CPUID included",
+	       *(uint64_t *)(g.ram + HARD_CNT) == 7 && (*(uint64_t *)(g.ram + HARD_ERR) & 0x4000),
+	       "%llu #DBs (want 7), last DR6 %#llx",
+	       (unsigned long long)*(uint64_t *)(g.ram + HARD_CNT),
+	       (unsigned long long)*(uint64_t *)(g.ram + HARD_ERR));
+	guest_destroy(&g);
+}
+
+/* Item 9: a guest whose exits never need the root cannot keep the run ioctl forever. */
+static void test_hard_exit_loop(void)
+{
+	struct guest g;
+	struct trace t = {0};
+	struct hv_message msg;
+	pthread_t tid;
+	long r;
+
+	if (hard_guest(&g, 0, guest_hard_exit_loop, 0)) {
+		result("exit loop", 0, "create: %s", WinHvLastError());
+		return;
+	}
+	pthread_create(&tid, NULL, cancel_later, &g);
+	r = run(&g, 0, &t, &msg);
+	pthread_join(tid, NULL);
+	result("a guest looping on exits the kernel completes can be cancelled",
+	       r == HvMessageTypeLinhvCanceled, "%s", why_run(r));
+	guest_destroy(&g);
+}
+
+static void test_hard_timer(void)
+{
+	struct guest g;
+	struct trace t = {0};
+	struct hv_message msg;
+	long r;
+
+	if (hard_guest(&g, WINHV_PARTITION_HYPERV, guest_hard_timer, 0)) {
+		result("apic timer", 0, "create: %s", WinHvLastError());
+		return;
+	}
+	r = run(&g, 0, &t, &msg);
+	result("APIC timer: extreme TSC deadlines and reprogramming while it fires",
+	       r == 0 && t.port_val[0x7a] == 1, "%s, done %#x", why_run(r), t.port_val[0x7a]);
+	guest_destroy(&g);
 }
 
 int main(int argc, char **argv)
@@ -851,6 +1453,18 @@ int main(int argc, char **argv)
 	T("hyperv", test_hyperv());
 	T("sipi", test_sipi());
 	T("int3", test_int3_reinject());
+	T("pageout", test_pageout());
+	T("churn", test_churn());
+	T("huge", test_huge());
 	T("kill", test_kill(argv[0]));
+	T("hard-xcr0", test_hard_xcr0());
+	T("hard-len", test_hard_insn_len());
+	T("hard-cr4", test_hard_cr4());
+	T("hard-pkru", test_hard_pkru());
+	T("hard-tscaux", test_hard_tsc_aux());
+	T("hard-dr", test_hard_dr());
+	T("hard-tf", test_hard_single_step());
+	T("hard-timer", test_hard_timer());
+	T("hard-exitloop", test_hard_exit_loop());
 	return failures ? 1 : 0;
 }

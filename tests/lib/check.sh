@@ -2,12 +2,33 @@
 # Tiny test helpers shared by the host and emulated-host tiers. Every check
 # prints exactly one line, "PASS: name" or "FAIL: name (why)"; scripts/test
 # counts those lines.
+#
+# A tier declares how many checks it runs when all goes well (check_expect N,
+# first thing); check_done FAILs when fewer ran, so a tier (or a test program
+# under check_prog) that stops halfway cannot lose checks silently.
+# scripts/test reads the "EXPECT: N checks" line too, for tiers that never
+# reach check_done (killed, timed out).
 
 check_failed=0
+check_ran=0
+check_expected=0
 
 # CHECK_PREFIX, when set, starts every check name (e.g. the backend under test).
-pass() { echo "PASS: ${CHECK_PREFIX:-}$1"; }
-fail() { echo "FAIL: ${CHECK_PREFIX:-}$1${2:+ ($2)}"; check_failed=$((check_failed + 1)); }
+pass() {
+	echo "PASS: ${CHECK_PREFIX:-}$1"
+	check_ran=$((check_ran + 1))
+}
+fail() {
+	echo "FAIL: ${CHECK_PREFIX:-}$1${2:+ ($2)}"
+	check_ran=$((check_ran + 1))
+	check_failed=$((check_failed + 1))
+}
+
+# check_expect N: this tier runs N checks (PASS lines when all goes well).
+check_expect() {
+	check_expected=$1
+	echo "EXPECT: $1 checks"
+}
 
 # check NAME CMD [ARG...]: passes when CMD exits 0.
 check() {
@@ -31,5 +52,36 @@ check_grep() {
 	if grep -qE -- "$2" "$3"; then pass "$1"; else fail "$1" "no '$2' in $3"; fi
 }
 
-# Exit status for a tier script: non-zero when any check failed.
-check_done() { [ "$check_failed" -eq 0 ]; }
+# check_prog NAME CMD [ARG...]: run a test program that prints its own
+# "PASS: "/"FAIL: " lines; they count as this tier's checks. A non-zero exit
+# (a crash, or a failure it did not print) is one more FAIL: NAME exits 0.
+check_prog() {
+	_name=$1
+	shift
+	_out=$(mktemp) && _rc=$(mktemp) || {
+		fail "$_name exits 0" "mktemp failed"
+		return
+	}
+	{
+		"$@" 2>&1
+		echo $? >"$_rc"
+	} | tee "$_out"
+	_p=$(grep -c '^PASS: ' "$_out")
+	_f=$(grep -c '^FAIL: ' "$_out")
+	check_ran=$((check_ran + _p + _f))
+	check_failed=$((check_failed + _f))
+	_st=$(cat "$_rc")
+	rm -f "$_out" "$_rc"
+	[ "${_st:-255}" -eq 0 ] || fail "$_name exits 0" "exit ${_st:-unknown} after $_p passed, $_f failed"
+}
+
+# Exit status for a tier script: non-zero when any check failed or fewer
+# checks ran than check_expect declared.
+check_done() {
+	if [ "$check_ran" -lt "$check_expected" ]; then
+		fail "fewer checks than expected" "$check_ran of $check_expected ran"
+	elif [ "$check_ran" -gt "$check_expected" ] && [ "$check_failed" -eq 0 ]; then
+		echo "NOTE: $check_ran checks ran, $check_expected declared: update check_expect"
+	fi
+	[ "$check_failed" -eq 0 ]
+}

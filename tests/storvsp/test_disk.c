@@ -206,8 +206,14 @@ static void queue_io(enum disk_cache cache, size_t misalign)
 	iov[0] = (struct iovec){buf + misalign, 512};
 	iov[1] = (struct iovec){buf + 4096, 65536};
 	iov[2] = (struct iovec){buf + 69632, 65536 - 512};
-	w = (struct queue_op){.kind = QUEUE_WRITE, .disk = d, .offset = 1 << 20, .len = 131072,
-			      .iov = iov, .niov = 3, .fua = true, .done = on_done};
+	w = (struct queue_op){.kind = QUEUE_WRITE,
+			      .disk = d,
+			      .offset = 1 << 20,
+			      .len = 131072,
+			      .iov = iov,
+			      .niov = 3,
+			      .fua = true,
+			      .done = on_done};
 	ndone = 0;
 	queue_submit(q, &w);
 	queue_flush_submissions(q);
@@ -218,8 +224,13 @@ static void queue_io(enum disk_cache cache, size_t misalign)
 	memset(back, 0, 131072);
 	riov[0] = (struct iovec){back, 1000 + 24};
 	riov[1] = (struct iovec){back + 2048, 131072 - 1024};
-	r = (struct queue_op){.kind = QUEUE_READ, .disk = d, .offset = 1 << 20, .len = 131072,
-			      .iov = riov, .niov = 2, .done = on_done};
+	r = (struct queue_op){.kind = QUEUE_READ,
+			      .disk = d,
+			      .offset = 1 << 20,
+			      .len = 131072,
+			      .iov = riov,
+			      .niov = 2,
+			      .done = on_done};
 	f = (struct queue_op){.kind = QUEUE_FLUSH, .disk = d, .done = on_done};
 	queue_submit(q, &r);
 	queue_submit(q, &f);
@@ -235,10 +246,14 @@ static void queue_io(enum disk_cache cache, size_t misalign)
 	/* discard and zeroing punch holes: the blocks drop and read back as zeros */
 	ck_assert_int_eq(fstat(d->fd, &st), 0);
 	blkcnt_t before = st.st_blocks;
-	x = (struct queue_op){.kind = QUEUE_DISCARD, .disk = d, .offset = 1 << 20, .len = 65536,
+	x = (struct queue_op){
+	    .kind = QUEUE_DISCARD, .disk = d, .offset = 1 << 20, .len = 65536, .done = on_done};
+	z = (struct queue_op){.kind = QUEUE_ZERO,
+			      .disk = d,
+			      .offset = (1 << 20) + 65536,
+			      .len = 65536,
+			      .unmap = false,
 			      .done = on_done};
-	z = (struct queue_op){.kind = QUEUE_ZERO, .disk = d, .offset = (1 << 20) + 65536,
-			      .len = 65536, .unmap = false, .done = on_done};
 	queue_submit(q, &x);
 	queue_submit(q, &z);
 	queue_flush_submissions(q);
@@ -249,8 +264,13 @@ static void queue_io(enum disk_cache cache, size_t misalign)
 	ck_assert_int_lt(st.st_blocks, before);
 	memset(back, 0xAA, 131072);
 	riov[0] = (struct iovec){back, 131072};
-	r = (struct queue_op){.kind = QUEUE_READ, .disk = d, .offset = 1 << 20, .len = 131072,
-			      .iov = riov, .niov = 1, .done = on_done};
+	r = (struct queue_op){.kind = QUEUE_READ,
+			      .disk = d,
+			      .offset = 1 << 20,
+			      .len = 131072,
+			      .iov = riov,
+			      .niov = 1,
+			      .done = on_done};
 	queue_submit(q, &r);
 	queue_flush_submissions(q);
 	queue_drain(q);
@@ -260,8 +280,13 @@ static void queue_io(enum disk_cache cache, size_t misalign)
 
 	/* past the end of the file: an error, not a hang */
 	riov[0] = (struct iovec){back, 4096};
-	r = (struct queue_op){.kind = QUEUE_READ, .disk = d, .offset = 8 << 20, .len = 4096,
-			      .iov = riov, .niov = 1, .done = on_done};
+	r = (struct queue_op){.kind = QUEUE_READ,
+			      .disk = d,
+			      .offset = 8 << 20,
+			      .len = 4096,
+			      .iov = riov,
+			      .niov = 1,
+			      .done = on_done};
 	queue_submit(q, &r);
 	queue_flush_submissions(q);
 	queue_drain(q);
@@ -273,9 +298,13 @@ static void queue_io(enum disk_cache cache, size_t misalign)
 	ndone = 0;
 	for (int i = 0; i < 300; i++) {
 		miov[i] = (struct iovec){back + (i % 16) * 4096, 4096};
-		many[i] = (struct queue_op){.kind = QUEUE_READ, .disk = d,
-					    .offset = (uint64_t)i * 4096, .len = 4096,
-					    .iov = &miov[i], .niov = 1, .done = on_done};
+		many[i] = (struct queue_op){.kind = QUEUE_READ,
+					    .disk = d,
+					    .offset = (uint64_t)i * 4096,
+					    .len = 4096,
+					    .iov = &miov[i],
+					    .niov = 1,
+					    .done = on_done};
 		queue_submit(q, &many[i]);
 	}
 	queue_flush_submissions(q);

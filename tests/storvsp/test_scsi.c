@@ -137,10 +137,10 @@ START_TEST(inquiry_vpd)
 	r = in(&l, cdb, 6, 256);
 	ck_assert_uint_eq(r.data_len, 64);
 	ck_assert_int_eq(data[3], 0x3C);
-	ck_assert_int_eq(data[10] << 8 | data[11], 2048);  /* max transfer */
-	ck_assert_int_eq(data[21], 0x40);		   /* max unmap LBAs 0x400000 */
-	ck_assert_int_eq(data[26] << 8 | data[27], 256);   /* descriptors */
-	ck_assert_int_eq(data[31], 8);			   /* granularity */
+	ck_assert_int_eq(data[10] << 8 | data[11], 2048); /* max transfer */
+	ck_assert_int_eq(data[21], 0x40);		  /* max unmap LBAs 0x400000 */
+	ck_assert_int_eq(data[26] << 8 | data[27], 256);  /* descriptors */
+	ck_assert_int_eq(data[31], 8);			  /* granularity */
 	l.discard = false;
 	r = in(&l, cdb, 6, 256);
 	ck_assert_int_eq(data[21] | data[26] | data[27], 0);

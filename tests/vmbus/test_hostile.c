@@ -338,6 +338,45 @@ START_TEST(ring_gpadl_torn_down_while_open)
 }
 END_TEST
 
+/*
+ * A guest that reconnects (INITIATE_CONTACT without UNLOAD, a kexec'd
+ * kernel) after a channel failed, without releasing it first: the device
+ * is offered again on the new connection, like after RELID_RELEASED.
+ */
+START_TEST(reconnect_offers_a_failed_device_again)
+{
+	struct harness h;
+	struct echo_dev a = {0}, b = {0};
+	struct vsc_channel ca, cb;
+	uint8_t junk[64] = {0};
+	bool sig;
+
+	setup_two(&h, &a, &b, &ca, &cb, 0);
+	vsc_ring_write(&ca.out, 6, 0, 1, junk, sizeof(junk), &sig);
+	((struct vmbus_packet_descriptor *)ca.out.data)->len8 = 0xffff;
+	h.lb.plat.signal_event(&h.lb, ca.connection_id);
+	h_run(&h, 30);
+	ck_assert_int_eq(a.closes, 1);
+	ck_assert_int_eq(
+	    vsc_vmbus_wait(&h.bus, VMBUS_MSG_RESCIND_CHANNELOFFER, 8, ca.relid, NULL, 0), VSC_OK);
+	/* A new guest kernel: no close, no release, no unload. */
+	h.lb.plat.free_pages(&h.lb, ca.ring_gpa, ca.ring_pages);
+	h.lb.plat.free_pages(&h.lb, cb.ring_gpa, cb.ring_pages);
+	h.bus.nr_offers = 0;
+	h.bus.all_offers = false;
+	h_connect(&h);
+	ck_assert(h_log_contains(&h, "resetting the connection"));
+	ck_assert_int_eq(a.released, 0);
+	open_echo(&h, &ca, 0x10);
+	open_echo(&h, &cb, 0x11);
+	roundtrip(&h, &ca, 100, 5);
+	roundtrip(&h, &cb, 100, 6);
+	ck_assert_int_eq(a.opens, 2);
+	ck_assert_int_eq(b.closes, 1);
+	h_teardown(&h);
+}
+END_TEST
+
 START_TEST(out_of_place_messages_are_ignored)
 {
 	struct harness h;
@@ -465,5 +504,5 @@ TEST_MAIN("vmbus-hostile", malformed_messages_are_dropped,
 	  ring_write_index_out_of_bounds_closes_only_that_channel,
 	  corrupt_descriptor_closes_the_channel, oversized_packet_closes_the_channel,
 	  guest_read_index_out_of_bounds_fails_the_send, ring_gpadl_torn_down_while_open,
-	  out_of_place_messages_are_ignored, floods_of_messages_signals_packets_and_gpadls,
-	  loopback_synic_refuses_bad_posts)
+	  reconnect_offers_a_failed_device_again, out_of_place_messages_are_ignored,
+	  floods_of_messages_signals_packets_and_gpadls, loopback_synic_refuses_bad_posts)

@@ -479,7 +479,12 @@ void vmbus_channels_reset(struct vmbus_server *s)
 		struct vmbus_channel *next = c->next;
 
 		vmbus_channel_do_close(c);
-		if (c->state == VMBUS_CH_RESCINDED || c->removing) {
+		/*
+		 * A removed device and a failed sub-channel go; a failed primary
+		 * is still there (as after the guest's RELID_RELEASED): the new
+		 * connection gets it offered again.
+		 */
+		if (c->removing || (c->state == VMBUS_CH_RESCINDED && c->primary)) {
 			/* next may be one of c's sub-channels: restart the walk. */
 			vmbus_channel_destroy(c);
 			c = s->channels;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -42,12 +43,23 @@ static void usage(FILE *f)
 		"  --backend NAME      passed to every worker as --backend (auto|linhv|kvm)\n"
 		"  --start-timeout SEC how long a worker may take to answer on its control\n"
 		"                      socket when a domain starts (default 10)\n"
+		"  --max-clients N     clients on the read-write socket at once (default 5000)\n"
+		"  --max-ro-clients N  clients on the read-only socket at once (default 64)\n"
 		"  --foreground        stay in the foreground and log to stderr\n"
 		"  --verbose           debug logging\n"
 		"  --help, --version\n");
 }
 
-enum { OPT_STATE = 256, OPT_RUN, OPT_SOCKET, OPT_WORKER, OPT_BACKEND, OPT_TIMEOUT };
+enum {
+	OPT_STATE = 256,
+	OPT_RUN,
+	OPT_SOCKET,
+	OPT_WORKER,
+	OPT_BACKEND,
+	OPT_TIMEOUT,
+	OPT_MAX_CLIENTS,
+	OPT_MAX_RO_CLIENTS
+};
 
 static void load_one(const char *name, const char *xml, void *opaque)
 {
@@ -67,6 +79,26 @@ static void load_one(const char *name, const char *xml, void *opaque)
 	struct domain *d = domain_add(def);
 	if (d)
 		d->autostart = store_get_autostart(v->state_dir, name);
+}
+
+/* Every client costs an fd: take what the hard limit allows, and say when
+ * the client limits can still run out of fds (accepting then pauses). */
+static void fd_limit(const struct vmms *v)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	/* Each running domain holds a few fds too (pidfd, control, console). */
+	if (rl.rlim_cur != RLIM_INFINITY &&
+	    (rlim_t)v->max_clients + v->max_ro_clients + 256 > rl.rlim_cur)
+		log_warn("%u + %u clients may exceed the fd limit (%llu): past it, vmms stops "
+			 "accepting for a while",
+			 v->max_clients, v->max_ro_clients, (unsigned long long)rl.rlim_cur);
 }
 
 static int make_dir(const char *path, mode_t mode)
@@ -116,6 +148,8 @@ int main(int argc, char **argv)
 	    {"worker", required_argument, NULL, OPT_WORKER},
 	    {"backend", required_argument, NULL, OPT_BACKEND},
 	    {"start-timeout", required_argument, NULL, OPT_TIMEOUT},
+	    {"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
+	    {"max-ro-clients", required_argument, NULL, OPT_MAX_RO_CLIENTS},
 	    {"foreground", no_argument, NULL, 'f'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
@@ -127,6 +161,8 @@ int main(int argc, char **argv)
 	    .run_dir = "/run/linhv",
 	    .socket_dir = "/run/libvirt",
 	    .start_timeout_ms = 10000,
+	    .max_clients = MAX_CLIENTS_DEFAULT,
+	    .max_ro_clients = MAX_RO_CLIENTS_DEFAULT,
 	    .next_id = 1,
 	    .epfd = -1,
 	};
@@ -168,6 +204,22 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			v.start_timeout_ms = (int)(s * 1000);
+			break;
+		}
+		case OPT_MAX_CLIENTS:
+		case OPT_MAX_RO_CLIENTS: {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+			if (*end || !*optarg || n < 1 || n > 100000) {
+				fprintf(stderr, "vmms: --%s wants a number 1-100000, got '%s'\n",
+					c == OPT_MAX_CLIENTS ? "max-clients" : "max-ro-clients",
+					optarg);
+				return 2;
+			}
+			if (c == OPT_MAX_CLIENTS)
+				v.max_clients = (unsigned)n;
+			else
+				v.max_ro_clients = (unsigned)n;
 			break;
 		}
 		case 'f':
@@ -254,18 +306,25 @@ int main(int argc, char **argv)
 		 v.state_dir);
 	worker_adopt_all();
 
+	fd_limit(&v);
 	char rw[PATH_MAX], ro[PATH_MAX];
 	snprintf(rw, sizeof(rw), "%s/virtlinhvd-sock", v.socket_dir);
 	snprintf(ro, sizeof(ro), "%s/virtlinhvd-sock-ro", v.socket_dir);
-	if (server_listen_inherited() == 0 &&
+	int inherited = server_listen_inherited();
+	if (inherited == 0 &&
 	    (server_listen(rw, 0600, false) < 0 || server_listen(ro, 0666, true) < 0)) {
 		log_err("cannot listen on %s / %s: %s%s", rw, ro, strerror(errno),
 			errno == EADDRINUSE ? " (another daemon is serving it)" : "");
 		server_shutdown();
 		return 1;
 	}
-	log_info("vmms %s listening on %s (read-only: %s), worker %s", LINHV_VERSION_STRING, rw, ro,
-		 v.worker_path[0] ? v.worker_path : "(not found)");
+	if (inherited)
+		log_info("vmms %s listening on %d socket(s) from systemd, worker %s",
+			 LINHV_VERSION_STRING, inherited,
+			 v.worker_path[0] ? v.worker_path : "(not found)");
+	else
+		log_info("vmms %s listening on %s (read-only: %s), worker %s", LINHV_VERSION_STRING,
+			 rw, ro, v.worker_path[0] ? v.worker_path : "(not found)");
 	worker_autostart_all();
 
 	int64_t last_tick = now_ms();

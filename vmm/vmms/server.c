@@ -19,16 +19,74 @@ struct listener {
 	struct watch w;
 	bool readonly;
 	bool inherited; /* from systemd: the path is not ours to unlink */
+	bool accepting; /* EPOLLIN is registered */
 	char path[108];
 	struct listener *next;
 };
 
 static struct listener *listeners;
 static unsigned next_client_id = 1;
+static unsigned nclients_rw, nclients_ro;
+/* Out of fds: no accept() before this time (monotonic ms). */
+static int64_t accept_resume_ms;
+static int64_t accept_warned_ms;
+static unsigned accept_pauses;
+
+unsigned server_clients(bool readonly)
+{
+	return readonly ? nclients_ro : nclients_rw;
+}
+
+static bool listener_has_room(const struct listener *l)
+{
+	unsigned max = l->readonly ? vmms_ctx->max_ro_clients : vmms_ctx->max_clients;
+
+	return server_clients(l->readonly) < max;
+}
+
+/* Accept while there is room and no fd shortage; otherwise leave the
+ * connections in the kernel's backlog rather than wake up for them. */
+static void listener_update(struct listener *l)
+{
+	bool want = listener_has_room(l) && now_ms() >= accept_resume_ms;
+
+	if (want == l->accepting)
+		return;
+	if (loop_mod(&l->w, want ? EPOLLIN : 0) == 0)
+		l->accepting = want;
+}
+
+static void listeners_update(void)
+{
+	for (struct listener *l = listeners; l; l = l->next)
+		listener_update(l);
+}
+
+/* EMFILE and friends: stop accepting everywhere for a while, say so once a minute. */
+static void accept_pause(const struct listener *l, int err)
+{
+	int64_t now = now_ms();
+
+	accept_resume_ms = now + ACCEPT_PAUSE_MS;
+	accept_pauses++;
+	if (!accept_warned_ms || now - accept_warned_ms >= 60000) {
+		log_warn("accept on %s: %s: not accepting clients for %d ms (%u pause%s so far)",
+			 l->path, strerror(err), ACCEPT_PAUSE_MS, accept_pauses,
+			 accept_pauses == 1 ? "" : "s");
+		accept_warned_ms = now;
+	}
+	listeners_update();
+}
+
+/* A client with this many replies unsent is not read until they drain. */
+static bool client_paused(const struct client *c)
+{
+	return c->tx.len - c->tx_off > CLIENT_TX_PAUSE;
+}
 
 static void client_update_events(struct client *c)
 {
-	uint32_t ev = EPOLLIN | EPOLLRDHUP;
+	uint32_t ev = client_paused(c) ? 0 : EPOLLIN | EPOLLRDHUP;
 	if (c->tx_off < c->tx.len)
 		ev |= EPOLLOUT;
 	loop_mod(&c->w, ev);
@@ -172,18 +230,24 @@ static void handle_packet(struct client *c, const uint8_t *pkt, size_t len)
 
 static void client_readable(struct client *c)
 {
-	for (int budget = 64; budget > 0 && !c->dead; budget--) {
+	uint32_t max = c->readonly ? CLIENT_RO_PACKET_MAX : VMMS_PACKET_MAX;
+
+	for (int budget = 64; budget > 0 && !c->dead && !client_paused(c); budget--) {
 		/* Read the length word first, then exactly the rest of the packet,
-		 * so a huge packet is never buffered beyond its declared size. */
+		 * so a huge packet is never buffered beyond its declared size;
+		 * and grow the buffer only as bytes arrive, so a length alone
+		 * costs nothing. */
 		size_t want = 4;
 		if (c->rx.len >= 4) {
 			uint32_t plen = rpc_packet_len(c->rx.data);
-			if (plen < 4 + VMMS_HEADER_LEN || plen > VMMS_PACKET_MAX) {
+			if (plen < 4 + VMMS_HEADER_LEN || plen > max) {
 				client_kill(c, "bad packet length");
 				return;
 			}
 			want = plen;
 		}
+		if (want - c->rx.len > 65536)
+			want = c->rx.len + 65536;
 		if (buf_reserve(&c->rx, want - c->rx.len) < 0) {
 			client_kill(c, "out of memory");
 			return;
@@ -226,16 +290,27 @@ static void listener_event(struct watch *w, uint32_t events)
 	struct listener *l = (struct listener *)w;
 	(void)events;
 	for (;;) {
+		if (!listener_has_room(l)) {
+			log_debug("%s: %u clients, the most allowed: not accepting more", l->path,
+				  server_clients(l->readonly));
+			listener_update(l);
+			return;
+		}
 		int fd = accept4(l->w.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM)
+				accept_pause(l, errno);
+			else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+				 errno != ECONNABORTED)
 				log_warn("accept on %s: %s", l->path, strerror(errno));
 			return;
 		}
 		struct client *c = calloc(1, sizeof(*c));
 		if (!c) {
 			close(fd);
-			continue;
+			accept_pause(l, ENOMEM);
+			return;
 		}
 		c->w.fd = fd;
 		c->w.cb = client_event;
@@ -250,6 +325,10 @@ static void listener_event(struct watch *w, uint32_t events)
 		c->next = vmms_ctx->clients;
 		vmms_ctx->clients = c;
 		vmms_ctx->nclients++;
+		if (c->readonly)
+			nclients_ro++;
+		else
+			nclients_rw++;
 		log_debug("client %u connected%s", c->id, c->readonly ? " (read-only)" : "");
 	}
 }
@@ -290,6 +369,7 @@ int server_listen(const char *path, unsigned mode, bool readonly)
 	l->readonly = readonly;
 	if (loop_add(&l->w, EPOLLIN) < 0)
 		goto fail;
+	l->accepting = true;
 	l->next = listeners;
 	listeners = l;
 	return 0;
@@ -332,6 +412,7 @@ int server_listen_inherited(void)
 			free(l);
 			continue;
 		}
+		l->accepting = true;
 		l->next = listeners;
 		listeners = l;
 		log_info("listening on %s%s (from systemd)", l->path,
@@ -346,6 +427,7 @@ int server_listen_inherited(void)
 void server_tick(void)
 {
 	int64_t now = now_ms();
+	listeners_update(); /* the end of an accept pause */
 	for (struct client *c = vmms_ctx->clients; c; c = c->next) {
 		if (c->dead || !c->keepalive)
 			continue;
@@ -378,9 +460,14 @@ void server_reap(void)
 		buf_free(&c->rx);
 		buf_free(&c->tx);
 		vmms_ctx->nclients--;
+		if (c->readonly)
+			nclients_ro--;
+		else
+			nclients_rw--;
 		log_debug("client %u freed", c->id);
 		free(c);
 	}
+	listeners_update();
 }
 
 void server_shutdown(void)

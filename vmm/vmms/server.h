@@ -55,6 +55,27 @@ void server_shutdown(void);
  * give up after 5 unanswered pings. */
 #define KEEPALIVE_INTERVAL_MS 5000
 #define KEEPALIVE_COUNT 5
-#define CLIENT_TX_MAX (64u << 20) /* a client this far behind is dropped */
+/*
+ * Limits, so that no client can starve another (docs/vmms.md):
+ * - clients per socket: vmms_ctx->max_clients on the read-write socket,
+ *   max_ro_clients on the 0666 read-only one; a full socket stops accepting
+ *   (connections wait in the kernel's backlog) until one of its clients goes;
+ * - out of fds (EMFILE/ENFILE): every socket stops accepting for
+ *   ACCEPT_PAUSE_MS instead of spinning on a listener that stays readable;
+ * - input: one packet at a time, at most VMMS_PACKET_MAX bytes (read-only
+ *   clients: CLIENT_RO_PACKET_MAX), buffered only as its bytes arrive;
+ * - output: a client whose unsent replies pass CLIENT_TX_PAUSE is not read
+ *   until they drain; one whose backlog still passes CLIENT_TX_MAX is dropped.
+ */
+#define MAX_CLIENTS_DEFAULT 5000 /* as libvirtd's max_clients */
+#define MAX_RO_CLIENTS_DEFAULT 64
+#define ACCEPT_PAUSE_MS 1000
+#define CLIENT_RO_PACKET_MAX (1u << 20)
+#define CLIENT_TX_PAUSE (1u << 20)
+/* Past a pause: one more reply at most, and console data (stopped at 1 MiB). */
+#define CLIENT_TX_MAX ((size_t)CLIENT_TX_PAUSE + VMMS_PACKET_MAX + (4u << 20))
+
+/* Clients now connected on the read-write / read-only socket. */
+unsigned server_clients(bool readonly);
 
 #endif

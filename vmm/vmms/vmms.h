@@ -27,6 +27,8 @@ struct vmms {
 	int next_id;
 	struct client *clients;
 	unsigned nclients;
+	unsigned max_clients;	 /* on the read-write socket (--max-clients) */
+	unsigned max_ro_clients; /* on the read-only socket (--max-ro-clients) */
 };
 
 extern struct vmms *vmms_ctx; /* the one daemon instance */

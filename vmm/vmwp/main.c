@@ -25,6 +25,7 @@
 #include "control.h"
 #include "disk.h"
 #include "vm.h"
+#include "tap.h"
 #include "vmbus_host.h"
 
 #define MAX_KERNEL (256u << 20)
@@ -192,6 +193,43 @@ static void console_in(void *ctx, const uint8_t *buf, unsigned n)
 		platform_console_input(&vm->plat, buf, n);
 }
 
+/*
+ * One TAP per --nic, for the life of vmwp (reboots keep them). The default
+ * MAC is locally administered and stable per VM (its --uuid) and slot.
+ */
+static int nics_open(struct vm *vm, char *err, size_t errlen)
+{
+	const struct vmwp_options *o = vm->o;
+	uint32_t h = 2166136261u;
+
+	for (unsigned k = 0; k < sizeof(vm->id); k++) /* --uuid, else random for this run */
+		h = (h ^ vm->id[k]) * 16777619u;
+	for (unsigned i = 0; i < o->nnics; i++) {
+		const struct vmwp_nic *nic = &o->nics[i];
+		struct tap_params tp = {.name = nic->tap[0] ? nic->tap : NULL,
+					.bridge = nic->bridge[0] ? nic->bridge : NULL,
+					.loop = vm->loop};
+		uint8_t *mac = vm->macs[i];
+
+		if (tap_create(&tp, &vm->taps[i], err, errlen))
+			return -1;
+		if (nic->has_mac) {
+			memcpy(mac, nic->mac, 6);
+		} else {
+			mac[0] = 0x02; /* locally administered, unicast */
+			mac[1] = 0x4c;
+			mac[2] = (uint8_t)(h >> 24);
+			mac[3] = (uint8_t)(h >> 16);
+			mac[4] = (uint8_t)(h >> 8);
+			mac[5] = (uint8_t)(h + i);
+		}
+		fprintf(stderr, "vmwp: nic %u: %s%s%s, mac %02x:%02x:%02x:%02x:%02x:%02x\n", i,
+			tap_name(vm->taps[i]), tp.bridge ? " on bridge " : "",
+			tp.bridge ? tp.bridge : "", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct vmwp_options o;
@@ -264,11 +302,6 @@ int main(int argc, char **argv)
 		}
 		vm.ndisks = i + 1;
 	}
-	for (unsigned i = 0; i < o.nnics; i++)
-		fprintf(stderr,
-			"vmwp: warning: --nic %s ignored: synthetic networking (netvsp) is "
-			"not implemented yet\n",
-			o.nics[i].tap[0] ? o.nics[i].tap : o.nics[i].bridge);
 	if (WinHvGetCapabilities(o.backend, &caps)) {
 		char first[300];
 
@@ -309,6 +342,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vmwp: %s\n", err);
 		goto out;
 	}
+	if (nics_open(&vm, err, sizeof(err))) {
+		fprintf(stderr, "vmwp: %s\n", err);
+		goto out;
+	}
 	if (o.control &&
 	    control_open(vm.loop, o.control, control, &vm, &vm.ctl, err, sizeof(err))) {
 		fprintf(stderr, "vmwp: %s\n", err);
@@ -337,6 +374,8 @@ int main(int argc, char **argv)
 	status = vm.exit_status;
 out:
 	vm_stop(&vm);
+	for (unsigned i = 0; i < o.nnics; i++)
+		tap_destroy(vm.taps[i]);
 	control_close(vm.ctl);
 	console_close(vm.con);
 	if (pidfile)

@@ -136,6 +136,9 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 	else if (ret && ret != -ENOSYS)
 		fprintf(stderr, "vmwp: VMBus server not started (%s): running without VMBus\n",
 			strerror(-ret));
+	for (unsigned i = 0; vm->vmbus && i < o->nnics; i++)
+		if (vmbus_host_add_nic(vm->vmbus, vm->taps[i], vm->macs[i], i))
+			fprintf(stderr, "vmwp: nic %u: the network VSP did not start\n", i);
 	vm->boots++;
 	return vcpu_start_all(vm, err, errlen);
 }

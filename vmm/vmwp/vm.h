@@ -29,6 +29,7 @@ struct console;
 struct control;
 struct disk;
 struct vmbus_host;
+struct tap;
 
 struct vm {
 	const struct vmwp_options *o;
@@ -61,6 +62,8 @@ struct vm {
 	struct console *con;
 	struct control *ctl;
 	struct vmbus_host *vmbus;
+	struct tap *taps[VMWP_MAX_NICS]; /* one per --nic, kept across reboots */
+	uint8_t macs[VMWP_MAX_NICS][6];
 
 	pthread_mutex_t pause_lock;
 	pthread_cond_t pause_cond;

@@ -12,6 +12,8 @@
 #include "ic_kvp.h"
 #include "ic_shutdown.h"
 #include "ic_timesync.h"
+#include "netvsp.h"
+#include "tap.h"
 #include "storvsp.h"
 #include "vmbus_host.h"
 #include "vmbus_server.h"
@@ -22,6 +24,9 @@ struct vmbus_host {
 	struct ic_shutdown *sd;
 	struct ic_timesync *ts;
 	struct ic_kvp *kvp;
+	uint8_t vm_id[16];
+	struct netvsp *nics[8];
+	struct tap *taps[8];
 	struct storvsp *scsi;
 	bool alive_seen, missed;
 };
@@ -85,6 +90,7 @@ int vmbus_host_create(const struct vmbus_host_params *params, struct vmbus_host 
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
+	memcpy(h->vm_id, id, sizeof(h->vm_id));
 	struct vmbus_server_params sp = {
 	    .partition = p, .loop = loop, .vp_count = nr_vps, .log = log_line};
 	if (vmbus_server_create(&sp, &h->server))
@@ -135,6 +141,31 @@ fail:
 	return -EIO;
 }
 
+static void on_link(void *ctx, bool up)
+{
+	netvsp_set_link(ctx, up);
+}
+
+int vmbus_host_add_nic(struct vmbus_host *h, struct tap *tap, const uint8_t mac[6], unsigned slot)
+{
+	struct netvsp_params np = {.server = h->server,
+				   .instance = vmbus_host_instance(h->vm_id, VMBUS_HOST_NIC, slot),
+				   .mtu = tap_mtu(tap),
+				   .fd = tap_fd(tap),
+				   .link_up = tap_link_up(tap)};
+	int ret;
+
+	if (slot >= 8 || h->nics[slot])
+		return -EINVAL;
+	memcpy(np.mac, mac, 6);
+	ret = netvsp_create(&np, &h->nics[slot]);
+	if (ret)
+		return ret;
+	h->taps[slot] = tap;
+	tap_on_link(tap, on_link, h->nics[slot]);
+	return 0;
+}
+
 void vmbus_host_destroy(struct vmbus_host *h)
 {
 	if (!h)
@@ -142,6 +173,11 @@ void vmbus_host_destroy(struct vmbus_host *h)
 	/* First: its drain completes the I/O in flight while guest RAM is mapped. */
 	if (h->scsi)
 		storvsp_destroy(h->scsi);
+	for (unsigned i = 0; i < 8; i++) {
+		if (h->taps[i])
+			tap_on_link(h->taps[i], NULL, NULL);
+		netvsp_destroy(h->nics[i]);
+	}
 	if (h->kvp)
 		ic_kvp_destroy(h->kvp);
 	if (h->ts)

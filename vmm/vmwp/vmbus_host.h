@@ -44,6 +44,9 @@ struct vmbus_guid vmbus_host_instance(const uint8_t vm_id[16], enum vmbus_host_k
 /* -ENOSYS when the backend has no SynIC (then the VM runs without VMBus). */
 int vmbus_host_create(const struct vmbus_host_params *params, struct vmbus_host **out);
 void vmbus_host_destroy(struct vmbus_host *h);
+struct tap;
+/* A synthetic NIC (netvsp) on tap, in slot (0..VMWP_MAX_NICS-1). 0 or -errno. */
+int vmbus_host_add_nic(struct vmbus_host *h, struct tap *tap, const uint8_t mac[6], unsigned slot);
 /* Ask the guest to power off (or reboot) through the shutdown IC; 0 or -1 with err. */
 int vmbus_host_shutdown(struct vmbus_host *h, bool reboot, char *err, size_t len);
 /* "ok", "unresponsive" or "unknown". */

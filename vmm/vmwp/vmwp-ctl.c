@@ -24,7 +24,7 @@ static const char *const requests[] = {"shutdown", "reboot", "pause", "resume",
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: vmwp-ctl SOCKET shutdown|reboot|pause|resume|status|kvp|quit\n"
+		"Usage: vmwp-ctl SOCKET shutdown|reboot|pause|resume|status|kvp|quit\n"
 		"Sends one request to vmwp's control socket (--control PATH) and prints the\n"
 		"reply. Exit status: 0 on 'ok', 1 on 'error:', 2 on usage or connection errors.\n");
 }

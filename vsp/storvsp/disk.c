@@ -101,8 +101,9 @@ static int probe(struct disk *d, char *err, size_t errlen)
 
 		d->blockdev = true;
 		if (ioctl(d->fd, BLKGETSIZE64, &d->size))
-			return fail(err, errlen, -errno, "--disk %s: cannot read the device size: %s",
-				    d->path, strerror(errno));
+			return fail(err, errlen, -errno,
+				    "--disk %s: cannot read the device size: %s", d->path,
+				    strerror(errno));
 		if (ioctl(d->fd, BLKSSZGET, &lbs) || lbs < 512 || lbs > 4096)
 			lbs = 512;
 		if (ioctl(d->fd, BLKPBSZGET, &pbs) || pbs < 512)
@@ -116,13 +117,13 @@ static int probe(struct disk *d, char *err, size_t errlen)
 		d->dio_align = 512;
 		d->phys_shift = shift_of((uint64_t)st.st_blksize);
 		/* Punching past the end changes nothing and tells whether holes work. */
-		d->discard = !d->readonly &&
-			     !fallocate(d->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-					(off_t)d->size, 4096);
+		d->discard =
+		    !d->readonly && !fallocate(d->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+					       (off_t)d->size, 4096);
 		d->discard_zeroes = d->discard;
 	} else {
-		return fail(err, errlen, -EINVAL,
-			    "--disk %s: not a regular file or a block device", d->path);
+		return fail(err, errlen, -EINVAL, "--disk %s: not a regular file or a block device",
+			    d->path);
 	}
 	if (d->size < 512)
 		return fail(err, errlen, -EINVAL,
@@ -187,10 +188,11 @@ int disk_open(const struct disk_params *p, struct disk **out, char *err, size_t 
 	if (ret)
 		goto out;
 	if (d->direct && d->dio_align > 512) {
-		ret = fail(err, errlen, -EINVAL,
-			   "--disk %s: cache=none needs a device with 512-byte sectors (this one has "
-			   "%u); use cache=writeback",
-			   p->path, d->dio_align);
+		ret =
+		    fail(err, errlen, -EINVAL,
+			 "--disk %s: cache=none needs a device with 512-byte sectors (this one has "
+			 "%u); use cache=writeback",
+			 p->path, d->dio_align);
 		goto out;
 	}
 	if (d->direct) {

@@ -27,6 +27,7 @@ struct queue {
 	unsigned unsubmitted;  /* SQEs prepared since the last io_uring_submit */
 	struct queue_op *wait; /* ops waiting for a free SQE */
 	struct queue_op *done; /* ops finished without the kernel (sync ioctls) */
+	bool kicked;	       /* the eventfd was poked for queued submissions */
 	struct iovec zero_iov[ZERO_IOVS];
 };
 
@@ -173,7 +174,7 @@ static bool prep(struct queue *q, struct queue_op *op)
 	case QUEUE_ZERO:
 		if (op->stage == 0) {
 			int mode = op->unmap && op->disk->discard_zeroes ? FALLOC_FL_PUNCH_HOLE
-									: FALLOC_FL_ZERO_RANGE;
+									 : FALLOC_FL_ZERO_RANGE;
 
 			io_uring_prep_fallocate(sqe, fd, mode | FALLOC_FL_KEEP_SIZE, off, left);
 		} else {
@@ -182,8 +183,8 @@ static bool prep(struct queue *q, struct queue_op *op)
 			if (left >= ZERO_CHUNK) {
 				unsigned n = (unsigned)(left / ZERO_CHUNK);
 
-				io_uring_prep_writev(sqe, fd, q->zero_iov, n < ZERO_IOVS ? n : ZERO_IOVS,
-						     off);
+				io_uring_prep_writev(sqe, fd, q->zero_iov,
+						     n < ZERO_IOVS ? n : ZERO_IOVS, off);
 			} else {
 				op->biov = (struct iovec){(void *)zeros, (size_t)left};
 				io_uring_prep_writev(sqe, fd, &op->biov, 1, off);
@@ -262,8 +263,17 @@ void queue_submit(struct queue *q, struct queue_op *op)
 	start(q, op);
 }
 
+void queue_submit_later(struct queue *q)
+{
+	if ((q->unsubmitted || q->wait) && !q->kicked) {
+		q->kicked = true;
+		kick(q);
+	}
+}
+
 void queue_flush_submissions(struct queue *q)
 {
+	q->kicked = false;
 	while (q->wait) {
 		struct queue_op *op = q->wait;
 

@@ -53,6 +53,11 @@ int queue_fd(const struct queue *q);
 void queue_submit(struct queue *q, struct queue_op *op);
 /* Push queued submissions to the kernel (once per batch). */
 void queue_flush_submissions(struct queue *q);
+/*
+ * Push them from the next queue_poll instead: one eventfd write now, one
+ * io_uring_submit for every packet the caller handles meanwhile.
+ */
+void queue_submit_later(struct queue *q);
 /* Handle every completion that is ready (op->done runs for finished ops). */
 void queue_poll(struct queue *q);
 /* Wait until nothing is in flight, running done callbacks. */

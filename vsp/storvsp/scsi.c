@@ -242,7 +242,8 @@ static void mode_sense(const struct scsi_lun *lun, const struct scsi_cmd *cmd, u
 		illegal(res, SCSI_ASC_SAVING_NOT_SUPPORTED);
 		return;
 	}
-	if ((page != 0x08 && page != 0x0A && page != 0x3F) || (sub && !(page == 0x3F && sub == 0xFF))) {
+	if ((page != 0x08 && page != 0x0A && page != 0x3F) ||
+	    (sub && !(page == 0x3F && sub == 0xFF))) {
 		illegal(res, SCSI_ASC_INVALID_FIELD_IN_CDB);
 		return;
 	}

@@ -18,7 +18,7 @@
 #define SCSI_MAX_LUNS 256u
 /* Block limits we advertise (VPD 0xB0) and enforce. */
 #define SCSI_UNMAP_MAX_DESCRIPTORS 256u
-#define SCSI_UNMAP_MAX_BLOCKS (1u << 22)      /* 2 GiB per UNMAP or WRITE SAME */
+#define SCSI_UNMAP_MAX_BLOCKS (1u << 22)		      /* 2 GiB per UNMAP or WRITE SAME */
 #define SCSI_DOUT_MAX (8u + 16u * SCSI_UNMAP_MAX_DESCRIPTORS) /* data-out we ever look at */
 
 /* SCSI status */
@@ -47,8 +47,8 @@
 
 /* One LUN's properties. */
 struct scsi_lun {
-	uint64_t blocks;	  /* 512-byte logical blocks */
-	uint8_t phys_shift;	  /* log2(physical block / logical block) */
+	uint64_t blocks;    /* 512-byte logical blocks */
+	uint8_t phys_shift; /* log2(physical block / logical block) */
 	bool readonly;
 	bool write_cache;	  /* writes are volatile until SYNCHRONIZE CACHE */
 	bool discard;		  /* UNMAP works */
@@ -62,9 +62,9 @@ enum scsi_dir { SCSI_DIR_NONE, SCSI_DIR_IN, SCSI_DIR_OUT };
 
 struct scsi_cmd {
 	const uint8_t *cdb;
-	uint8_t cdb_len;    /* 1..16 */
-	enum scsi_dir dir;  /* what the initiator's buffer is for */
-	uint32_t xfer_len;  /* the initiator's buffer length */
+	uint8_t cdb_len;     /* 1..16 */
+	enum scsi_dir dir;   /* what the initiator's buffer is for */
+	uint32_t xfer_len;   /* the initiator's buffer length */
 	const uint8_t *dout; /* the first dout_len data-out bytes (see scsi_dout_len) */
 	uint32_t dout_len;
 	uint16_t nluns; /* LUNs 0..nluns-1 exist (REPORT LUNS) */

@@ -29,7 +29,8 @@ struct stor_req {
 	struct stor_chan *ch;
 	uint64_t trans_id;
 	struct vstor_packet reply;
-	uint32_t xfer; /* data_transfer_length on success */
+	uint32_t reply_len; /* as long as the guest's request (52 or 64 bytes) */
+	uint32_t xfer;	    /* data_transfer_length on success */
 	bool is_read;
 	struct scsi_extent *ext; /* UNMAP: the extents still to punch */
 	uint32_t next_ext, next_ext_n;
@@ -48,6 +49,8 @@ struct stor_chan {
 	uint8_t resp[SCSI_RESPONSE_MAX];
 	uint8_t dout[SCSI_DOUT_MAX];
 	struct scsi_extent ext[SCSI_UNMAP_MAX_DESCRIPTORS];
+	/* For the close line: which channels carried I/O (data thread only). */
+	uint64_t srbs, bytes_read, bytes_written;
 };
 
 struct storvsp {
@@ -101,15 +104,12 @@ static void free_list(struct stor_req *r)
 	}
 }
 
-/*
- * Always the full 64 bytes, whatever the protocol version: Linux refuses a
- * completion shorter than its own struct vstor_packet (it reads only the
- * version's part of it).
- */
-static uint32_t reply_size(const struct storvsp *s)
+/* Answer in the size the guest asked in: Linux 6.x drops replies shorter than 64. */
+static uint32_t reply_len(uint32_t request_len)
 {
-	(void)s;
-	return VSTOR_PACKET_SIZE;
+	if (request_len > VSTOR_PACKET_SIZE)
+		return VSTOR_PACKET_SIZE;
+	return request_len < VSTOR_PACKET_SIZE_PRE_WIN8 ? VSTOR_PACKET_SIZE_PRE_WIN8 : request_len;
 }
 
 /* Send r's reply now, or queue it behind earlier ones until the ring has room. */
@@ -118,8 +118,7 @@ static void reply(struct stor_chan *ch, struct stor_req *r)
 	int ret;
 
 	if (!ch->pend_head) {
-		ret = vmbus_channel_send_completion(ch->chan, r->trans_id, &r->reply,
-						    reply_size(ch->vsp));
+		ret = vmbus_channel_send_completion(ch->chan, r->trans_id, &r->reply, r->reply_len);
 		if (ret != -EAGAIN) {
 			req_put(ch, r);
 			return;
@@ -141,8 +140,8 @@ static void on_writable(struct vmbus_channel *chan, void *ctx)
 	while (ch->pend_head) {
 		struct stor_req *r = ch->pend_head;
 
-		if (vmbus_channel_send_completion(ch->chan, r->trans_id, &r->reply,
-						  reply_size(ch->vsp)) == -EAGAIN)
+		if (vmbus_channel_send_completion(ch->chan, r->trans_id, &r->reply, r->reply_len) ==
+		    -EAGAIN)
 			return;
 		ch->pend_head = r->next;
 		if (!ch->pend_head)
@@ -152,14 +151,16 @@ static void on_writable(struct vmbus_channel *chan, void *ctx)
 }
 
 /* A control-message answer: COMPLETE_IO with status. */
-static void reply_status(struct stor_chan *ch, uint64_t trans_id, uint32_t status, const void *body,
-			 uint32_t body_len)
+static void reply_status(struct stor_chan *ch, const struct vmbus_packet *pkt, uint32_t status,
+			 const void *body, uint32_t body_len)
 {
 	struct stor_req *r = req_get(ch);
+	uint64_t trans_id = pkt->trans_id;
 
 	if (!r)
 		return;
 	memset(&r->reply, 0, sizeof(r->reply));
+	r->reply_len = reply_len(pkt->len);
 	r->trans_id = trans_id;
 	r->reply.operation = VSTOR_OP_COMPLETE_IO;
 	r->reply.status = status;
@@ -296,6 +297,10 @@ static void start_io(struct stor_chan *ch, struct stor_req *r, const struct scsi
 		op->len = (uint64_t)res->blocks * SCSI_BLOCK_SIZE;
 		op->fua = res->fua;
 		r->xfer = (uint32_t)op->len;
+		if (res->kind == SCSI_READ)
+			ch->bytes_read += op->len;
+		else
+			ch->bytes_written += op->len;
 		if (!iov_take(r, gpa->iov, gpa->niov, op->len)) {
 			/* Cannot happen within max_xfer_blocks; answer rather than trust it. */
 			struct scsi_result e;
@@ -380,7 +385,9 @@ static void execute_srb(struct stor_chan *ch, const struct vmbus_packet *pkt,
 	if (!r)
 		return; /* out of memory: the guest times out and resets */
 	r->trans_id = pkt->trans_id;
+	r->reply_len = reply_len(pkt->len);
 	memcpy(&r->reply, vp, sizeof(*vp));
+	ch->srbs++;
 
 	if (srb->path_id == 0 && srb->target_id == 0 && srb->lun < s->nluns)
 		lun = &s->luns[srb->lun];
@@ -447,7 +454,8 @@ static void offer_subchannels(struct vmbus_channel *primary, void *arg)
 	}
 }
 
-static void control(struct stor_chan *ch, uint64_t trans_id, const struct vstor_packet *vp)
+static void control(struct stor_chan *ch, const struct vmbus_packet *pkt,
+		    const struct vstor_packet *vp)
 {
 	struct storvsp *s = ch->vsp;
 
@@ -459,15 +467,15 @@ static void control(struct stor_chan *ch, uint64_t trans_id, const struct vstor_
 	case VSTOR_OP_BEGIN_INITIALIZATION:
 		s->state = INIT_BEGUN;
 		atomic_store(&s->version, 0);
-		reply_status(ch, trans_id, VSTOR_STATUS_SUCCESS, NULL, 0);
+		reply_status(ch, pkt, VSTOR_STATUS_SUCCESS, NULL, 0);
 		return;
 	case VSTOR_OP_QUERY_PROTOCOL_VERSION:
 		if (s->state != INIT_BEGUN || !vstor_version_supported(vp->version.major_minor)) {
-			reply_status(ch, trans_id, VSTOR_STATUS_REVISION_MISMATCH, NULL, 0);
+			reply_status(ch, pkt, VSTOR_STATUS_REVISION_MISMATCH, NULL, 0);
 			return;
 		}
 		atomic_store(&s->version, vp->version.major_minor);
-		reply_status(ch, trans_id, VSTOR_STATUS_SUCCESS, &vp->version, sizeof(vp->version));
+		reply_status(ch, pkt, VSTOR_STATUS_SUCCESS, &vp->version, sizeof(vp->version));
 		return;
 	case VSTOR_OP_QUERY_PROPERTIES: {
 		struct vstor_channel_properties props = {
@@ -478,26 +486,26 @@ static void control(struct stor_chan *ch, uint64_t trans_id, const struct vstor_
 			props.max_channel_cnt = (uint16_t)s->max_sub;
 			props.flags = VSTOR_CHANNEL_SUPPORTS_MULTI_CHANNEL;
 		}
-		reply_status(ch, trans_id, VSTOR_STATUS_SUCCESS, &props, sizeof(props));
+		reply_status(ch, pkt, VSTOR_STATUS_SUCCESS, &props, sizeof(props));
 		return;
 	}
 	case VSTOR_OP_END_INITIALIZATION:
 		if (s->state != INIT_BEGUN || !atomic_load(&s->version)) {
-			reply_status(ch, trans_id, VSTOR_STATUS_UNSUCCESSFUL, NULL, 0);
+			reply_status(ch, pkt, VSTOR_STATUS_UNSUCCESSFUL, NULL, 0);
 			return;
 		}
 		s->state = INIT_DONE;
-		reply_status(ch, trans_id, VSTOR_STATUS_SUCCESS, NULL, 0);
+		reply_status(ch, pkt, VSTOR_STATUS_SUCCESS, NULL, 0);
 		return;
 	case VSTOR_OP_CREATE_SUB_CHANNELS: {
 		unsigned n = vp->sub_channel_count;
 
 		if (s->state != INIT_DONE || n > s->max_sub ||
 		    atomic_load(&s->version) < VSTOR_VERSION_WIN8) {
-			reply_status(ch, trans_id, VSTOR_STATUS_UNSUCCESSFUL, NULL, 0);
+			reply_status(ch, pkt, VSTOR_STATUS_UNSUCCESSFUL, NULL, 0);
 			return;
 		}
-		reply_status(ch, trans_id, VSTOR_STATUS_SUCCESS, NULL, 0);
+		reply_status(ch, pkt, VSTOR_STATUS_SUCCESS, NULL, 0);
 		atomic_store(&s->sub_requested, n);
 		if (n && vmbus_channel_defer(ch->chan, offer_subchannels, s))
 			vmbus_channel_log(ch->chan, "storvsp: cannot offer %u sub-channels", n);
@@ -508,10 +516,10 @@ static void control(struct stor_chan *ch, uint64_t trans_id, const struct vstor_
 	case VSTOR_OP_RESET_ADAPTER:
 	case VSTOR_OP_RESET_BUS:
 		/* Nothing is queued inside the host beyond the ring: nothing to reset. */
-		reply_status(ch, trans_id, VSTOR_STATUS_SUCCESS, NULL, 0);
+		reply_status(ch, pkt, VSTOR_STATUS_SUCCESS, NULL, 0);
 		return;
 	default: /* FCHBA_DATA: not a Fibre Channel adapter */
-		reply_status(ch, trans_id, VSTOR_STATUS_UNSUCCESSFUL, NULL, 0);
+		reply_status(ch, pkt, VSTOR_STATUS_UNSUCCESSFUL, NULL, 0);
 		return;
 	}
 }
@@ -540,12 +548,13 @@ static void on_packet(struct vmbus_channel *chan, const struct vmbus_packet *pkt
 		}
 		execute_srb(ch, pkt, &vp);
 	} else if (pkt->type == VMBUS_PKT_DATA_INBAND) {
-		control(ch, pkt->trans_id, &vp);
+		control(ch, pkt, &vp);
 	} else {
 		vmbus_channel_fail(ch->chan, "vstor control operation with GPA ranges");
 		return;
 	}
-	queue_flush_submissions(ch->q);
+	/* The data thread polls the queue's fd right after this batch of packets. */
+	queue_submit_later(ch->q);
 }
 
 static void on_poll(struct vmbus_channel *chan, void *ctx)
@@ -598,7 +607,12 @@ static void on_close(struct vmbus_channel *chan, void *ctx)
 {
 	struct stor_chan *ch = ctx;
 
-	(void)chan;
+	if (ch->srbs)
+		vmbus_channel_log(
+		    chan, "storvsp: %llu SCSI requests, %llu MiB read, %llu MiB written",
+		    (unsigned long long)ch->srbs, (unsigned long long)(ch->bytes_read >> 20),
+		    (unsigned long long)(ch->bytes_written >> 20));
+	ch->srbs = ch->bytes_read = ch->bytes_written = 0;
 	drop_pending(ch);
 	queue_destroy(ch->q);
 	ch->q = NULL;

@@ -3,7 +3,8 @@
  * A hostile guest, freestanding: drives a VMBus host that offers the four
  * integration services (heartbeat, shutdown, timesync, KVP) with malformed
  * and out-of-place channel messages, GPADLs naming pages outside guest RAM,
- * ring indices out of bounds, oversized packets and floods. After each
+ * ring indices out of bounds, oversized packets and floods, and (when it
+ * offers a SCSI controller) storage packets that lie. After each
  * attack it checks, from the guest's side only, that the host answered as
  * the protocol says (an error status, a rescind of the offending channel)
  * and that the other channels still work.
@@ -41,6 +42,12 @@ struct vsc_hostile {
 
 /* Run every check; the number that failed. */
 uint32_t vsc_hostile_run(struct vsc_hostile *h);
+/*
+ * The storage attacks alone (part of vsc_hostile_run): nothing when the host
+ * offers no SCSI controller, else one check per attack on the controller's
+ * channel, each expecting a rescind, then a READ(10) on the re-offered one.
+ */
+void vsc_hostile_storage(struct vsc_hostile *h);
 /* Take messages and answer the ICs for about n platform waits. */
 void vsc_hostile_pump(struct vsc_hostile *h, uint32_t n);
 

@@ -1,0 +1,196 @@
+#!/bin/sh
+# Emulated-host tier: the network VSP. A stock Debian guest's hv_netvsc
+# brings up eth0 on vmwp's netvsp, backed by a TAP vmwp creates in the
+# emulated host; the guest and the TAP's address ping each other and move
+# NET_MB MiB over TCP each way (busybox nc), checked by md5. Only the
+# 10.77.0.0/24 addresses on the TAP and in the guest are used: nothing
+# leaves the emulated host. Then the TAP's carrier goes down and up again
+# and the guest must see it. NET_BACKEND=kvm runs the same on kvm_amd.
+#   sh tests/emuhost/net-linhv.sh OUTDIR      (run inside scripts/emuhost)
+. tests/lib/check.sh
+. tests/lib/backend.sh
+BACKEND=${NET_BACKEND:-linhv}
+CHECK_PREFIX="net $BACKEND: "
+MB=${NET_MB:-100}
+
+out=${1:-/tmp/net-$BACKEND}
+mkdir -p "$out"
+B=$BUILD/vmm/vmwp/vmwp
+K=$(ls /boot/vmlinuz-*-amd64 | sort -V | tail -n 1)
+tmp=$(mktemp -d)
+log=$out/net.log
+TAP=lnet0
+MAC=02:4c:00:12:34:56
+
+backend_load "$BACKEND"
+modprobe tun 2>/dev/null
+if [ ! -e /dev/net/tun ]; then mkdir -p /dev/net && mknod /dev/net/tun c 10 200; fi
+
+cat >"$tmp/net.sh" <<G
+#!/bin/sh
+MB=$MB
+G
+cat >>"$tmp/net.sh" <<'G'
+i=0
+while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 60 ]; do sleep 1; i=$((i + 1)); done
+echo "GUEST-MAC $(cat /sys/class/net/eth0/address)"
+dmesg | grep -iE 'hv_netvsc|netvsc' | sed 's/^/GUEST-DMESG /'
+ip link set eth0 up
+ip addr add 10.77.0.2/24 dev eth0
+i=0
+until ping -c 1 -W 2 10.77.0.1 >/dev/null 2>&1; do
+	i=$((i + 1))
+	[ $i -lt 60 ] || break
+	sleep 1
+done
+if ping -c 3 -W 2 10.77.0.1 >/dev/null 2>&1; then echo GUEST-PING-OK; else echo GUEST-PING-FAIL; fi
+echo "GUEST-OPERSTATE $(cat /sys/class/net/eth0/operstate)"
+# host to guest
+echo GUEST-LISTEN
+# (busybox nc quits when its stdin ends: -e gives the listener the socket as stdin)
+nc -l -p 5000 -e sh -c 'cat >/tmp/rx'
+echo "GUEST-RXBYTES $(wc -c </tmp/rx)"
+echo "GUEST-RXMD5 $(md5sum </tmp/rx)"
+rm -f /tmp/rx
+grep -E '^(Ip|Tcp):' /proc/net/snmp | sed 's/^/GUEST-SNMP /'
+# guest to host
+head -c $((MB * 1048576)) /dev/urandom >/tmp/blob
+echo "GUEST-TXMD5 $(md5sum </tmp/blob)"
+i=0
+until nc 10.77.0.1 5001 </tmp/blob; do
+	i=$((i + 1))
+	[ $i -lt 30 ] || break
+	sleep 1
+done
+rm -f /tmp/blob
+echo GUEST-TXDONE
+# carrier: the host takes it down, then up
+i=0
+while [ "$(cat /sys/class/net/eth0/carrier 2>/dev/null)" != 0 ] && [ $i -lt 60 ]; do sleep 1; i=$((i + 1)); done
+echo "GUEST-CARRIER-DOWN $(cat /sys/class/net/eth0/carrier 2>/dev/null)"
+i=0
+while [ "$(cat /sys/class/net/eth0/carrier 2>/dev/null)" != 1 ] && [ $i -lt 60 ]; do sleep 1; i=$((i + 1)); done
+echo "GUEST-CARRIER-UP $(cat /sys/class/net/eth0/carrier 2>/dev/null)"
+# the interface goes down and up in the guest, and still works
+ip link set eth0 down
+sleep 1
+ip link set eth0 up
+sleep 2
+if ping -c 3 -W 2 10.77.0.1 >/dev/null 2>&1; then echo GUEST-PING2-OK; else echo GUEST-PING2-FAIL; fi
+# jumbo frames: hv_netvsc reopens the channel with new buffers for MTU 9000
+ip link set eth0 mtu 9000
+sleep 3
+echo "GUEST-MTU $(cat /sys/class/net/eth0/mtu)"
+i=0
+until ping -c 1 -W 2 -s 8000 10.77.0.1 >/dev/null 2>&1; do
+	i=$((i + 1))
+	[ $i -lt 20 ] || break
+	sleep 1
+done
+if ping -c 3 -W 2 -s 8000 10.77.0.1 >/dev/null 2>&1; then echo GUEST-JUMBO-OK; else echo GUEST-JUMBO-FAIL; fi
+ip link set eth0 mtu 1500
+sleep 3
+if ping -c 3 -W 2 10.77.0.1 >/dev/null 2>&1; then echo GUEST-PING3-OK; else echo GUEST-PING3-FAIL; fi
+echo GUEST-NET-DONE
+while :; do sleep 1; done
+G
+scripts/mkguest -o "$tmp/net.cpio.gz" --init "$tmp/net.sh" >/dev/null || fail "mkguest"
+
+wait_log() {
+	i=0
+	while ! grep -qE -- "$1" "$log" 2>/dev/null && [ $i -lt "$2" ] && kill -0 "$pid" 2>/dev/null; do
+		sleep 1
+		i=$((i + 1))
+	done
+	grep -qE -- "$1" "$log" 2>/dev/null
+}
+
+: >"$log"
+"$B" --backend "$BACKEND" --kernel "$K" --initrd "$tmp/net.cpio.gz" --cpus 1 --memory 768M \
+	--nic "tap=$TAP,mac=$MAC" --cmdline "console=ttyS0 quiet" >"$log" 2>&1 </dev/null &
+pid=$!
+i=0
+while ! ip link show "$TAP" >/dev/null 2>&1 && [ $i -lt 30 ]; do sleep 1; i=$((i + 1)); done
+if ip link show "$TAP" >/dev/null 2>&1; then pass "vmwp created the TAP $TAP"; else fail "vmwp created the TAP $TAP"; fi
+ip addr add 10.77.0.1/24 dev "$TAP"
+ip link set "$TAP" up
+
+if wait_log '^GUEST-MAC' 300; then pass "guest has eth0"; else fail "guest has eth0" "$(tail -n 5 "$log" | tr '\n' '|')"; fi
+check_grep "guest eth0 has the configured MAC" "^GUEST-MAC $MAC" "$log"
+wait_log '^GUEST-PING-(OK|FAIL)' 200
+check_grep "guest pings the host's TAP address" '^GUEST-PING-OK' "$log"
+if busybox ping -c 3 -W 3 10.77.0.2 >"$out/host-ping.txt" 2>&1; then pass "host pings the guest"; else fail "host pings the guest" "$(tail -n 2 "$out/host-ping.txt" | tr '\n' '|')"; fi
+
+# host to guest
+head -c $((MB * 1048576)) /dev/urandom >"$tmp/blob"
+want=$(md5sum <"$tmp/blob" | cut -d' ' -f1)
+wait_log '^GUEST-LISTEN' 60
+sleep 1
+t0=$(date +%s.%N)
+busybox nc 10.77.0.2 5000 <"$tmp/blob"
+wait_log '^GUEST-RXMD5' 600
+t1=$(date +%s.%N)
+got=$(sed -n 's/^GUEST-RXMD5 \([0-9a-f]*\).*/\1/p' "$log" | tr -d '\r' | head -n 1)
+if [ -n "$got" ] && [ "$got" = "$want" ]; then pass "$MB MiB host to guest over TCP, same md5"; else fail "$MB MiB host to guest over TCP, same md5" "want $want got ${got:-none}"; fi
+echo "host to guest: $MB MiB in $(echo "$t1 - $t0" | bc) s"
+rm -f "$tmp/blob"
+
+# guest to host
+busybox nc -l -p 5001 -e sh -c "cat >$tmp/rx" </dev/null &
+ncpid=$!
+t0=$(date +%s.%N)
+wait_log '^GUEST-TXDONE' 900
+wait $ncpid
+t1=$(date +%s.%N)
+want=$(sed -n 's/^GUEST-TXMD5 \([0-9a-f]*\).*/\1/p' "$log" | tr -d '\r' | head -n 1)
+got=$(md5sum <"$tmp/rx" | cut -d' ' -f1)
+if [ -n "$want" ] && [ "$got" = "$want" ]; then pass "$MB MiB guest to host over TCP, same md5"; else fail "$MB MiB guest to host over TCP, same md5" "want ${want:-none} got $got ($(stat -c %s "$tmp/rx") bytes)"; fi
+echo "guest to host: $MB MiB in $(echo "$t1 - $t0" | bc) s (including the guest's urandom)"
+rm -f "$tmp/rx"
+grep -E '^(Ip|Tcp):' /proc/net/snmp
+ip -s link show "$TAP"
+
+# carrier down and up on the host side
+ip link set "$TAP" carrier off
+wait_log '^GUEST-CARRIER-DOWN' 90
+check_grep "guest sees the TAP's carrier go down" '^GUEST-CARRIER-DOWN 0' "$log"
+ip link set "$TAP" carrier on
+ip link set "$TAP" mtu 9000
+wait_log '^GUEST-CARRIER-UP' 90
+check_grep "guest sees the TAP's carrier come back" '^GUEST-CARRIER-UP 1' "$log"
+wait_log '^GUEST-NET-DONE' 120
+check_grep "guest: eth0 down/up, then ping again" '^GUEST-PING2-OK' "$log"
+check_grep "guest: MTU 9000 set" '^GUEST-MTU 9000' "$log"
+check_grep "guest: 8000-byte pings at MTU 9000" '^GUEST-JUMBO-OK' "$log"
+check_grep "guest: back to MTU 1500, ping again" '^GUEST-PING3-OK' "$log"
+
+kill "$pid" 2>/dev/null
+wait "$pid"
+i=0
+while ip link show "$TAP" >/dev/null 2>&1 && [ $i -lt 10 ]; do sleep 1; i=$((i + 1)); done
+if ip link show "$TAP" >/dev/null 2>&1; then fail "the TAP is gone after vmwp exits"; else pass "the TAP is gone after vmwp exits"; fi
+grep -E 'vmbus: .*closing the channel|netvsp' "$log" | head -n 10
+if grep -qE 'vmbus: .*closing the channel' "$log"; then fail "no channel closed for a protocol error"; else pass "no channel closed for a protocol error"; fi
+
+# --nic bridge=BR: vmwp creates a TAP on the bridge; it goes away with vmwp, even on SIGKILL.
+BR=lnetbr0
+modprobe bridge 2>/dev/null
+ip link add "$BR" type bridge && ip link set "$BR" up
+blog=$out/bridge.log
+"$B" --backend "$BACKEND" --kernel "$K" --initrd "$tmp/net.cpio.gz" --cpus 1 --memory 256M \
+	--nic "bridge=$BR" --cmdline "console=ttyS0 quiet" >"$blog" 2>&1 </dev/null &
+bpid=$!
+i=0
+while [ -z "$(ip -o link show master "$BR" 2>/dev/null)" ] && [ $i -lt 30 ]; do sleep 1; i=$((i + 1)); done
+port=$(ip -o link show master "$BR" 2>/dev/null | awk -F': ' '{ print $2 }' | head -n 1)
+if [ -n "$port" ]; then pass "--nic bridge: a TAP ($port) is on the bridge while vmwp runs"; else fail "--nic bridge: a TAP is on the bridge while vmwp runs" "$(tail -n 3 "$blog" | tr '\n' '|')"; fi
+check_grep "--nic bridge: vmwp reports a default MAC from the locally administered range" 'nic 0: .* on bridge lnetbr0, mac 02:4c:' "$blog"
+kill -9 "$bpid"
+wait "$bpid" 2>/dev/null
+i=0
+while [ -n "$port" ] && ip link show "$port" >/dev/null 2>&1 && [ $i -lt 10 ]; do sleep 1; i=$((i + 1)); done
+if [ -n "$port" ] && ! ip link show "$port" >/dev/null 2>&1; then pass "--nic bridge: the TAP is gone after SIGKILL"; else fail "--nic bridge: the TAP is gone after SIGKILL"; fi
+ip link del "$BR"
+backend_unload "$BACKEND" "the network tier" "$out/dmesg.txt"
+rm -rf "$tmp"
+check_done

@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Fuzz the network VSP's guest-facing parsers: the input is a sequence of
+ * records, each one NVSP message or one RNDIS stream (several messages back
+ * to back, as a send-buffer section carries them). NVSP goes through
+ * nvsp_parse; RNDIS control messages through rndis_control with a state
+ * that persists across records; data messages through rndis_parse_packet,
+ * whose answer must stay inside the message.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nvsp.h"
+#include "rndis.h"
+
+static void rndis_stream(struct rndis_state *st, const struct rndis_config *cfg, const uint8_t *p,
+			 uint32_t len)
+{
+	uint32_t off = 0;
+
+	while (len - off >= RNDIS_HDR_LEN) {
+		uint32_t type, mlen;
+		const char *why;
+
+		memcpy(&type, p + off, 4);
+		memcpy(&mlen, p + off + 4, 4);
+		if (mlen < RNDIS_HDR_LEN || mlen > len - off)
+			return;
+		if (type == RNDIS_MSG_PACKET) {
+			struct rndis_tx_info ti;
+			uint32_t hl = mlen < RNDIS_TX_HDR_MAX ? mlen : RNDIS_TX_HDR_MAX;
+
+			if (rndis_parse_packet(p + off, hl, mlen, &ti, &why) == 0 &&
+			    (ti.data_offset > mlen || ti.data_len > mlen - ti.data_offset))
+				abort();
+		} else if (mlen <= RNDIS_CONTROL_MAX) {
+			/* the VSP copies control messages out of guest memory first */
+			uint8_t *copy = malloc(mlen), resp[RNDIS_RESPONSE_MAX];
+			uint32_t rlen;
+
+			memcpy(copy, p + off, mlen);
+			if (rndis_control(st, cfg, copy, mlen, resp, &rlen, &why) == 0 &&
+			    rlen > RNDIS_RESPONSE_MAX)
+				abort();
+			free(copy);
+		}
+		off += mlen;
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct rndis_config cfg = {.mac = {2, 0, 0, 0, 0, 1}, .mtu = 1500, .link_up = true};
+	struct rndis_state st;
+	size_t i = 0;
+
+	rndis_state_reset(&st);
+	/* record: u8 kind, u16 length, bytes */
+	while (size - i >= 3) {
+		uint8_t kind = data[i];
+		uint32_t len = (uint32_t)data[i + 1] | (uint32_t)data[i + 2] << 8;
+		const char *why;
+
+		i += 3;
+		if (len > size - i)
+			len = (uint32_t)(size - i);
+		cfg.nvsp_version = kind & 1 ? 0x60001 : 0x40000;
+		cfg.rss_queues = kind & 2 ? 4 : 1;
+		if (kind & 4) {
+			struct nvsp_msg m;
+			uint8_t *copy = malloc(len ? len : 1);
+
+			memcpy(copy, data + i, len);
+			nvsp_parse(copy, len, &m, &why);
+			free(copy);
+		} else {
+			uint8_t *copy = malloc(len ? len : 1);
+
+			memcpy(copy, data + i, len);
+			rndis_stream(&st, &cfg, copy, len);
+			free(copy);
+		}
+		i += len;
+	}
+	return 0;
+}

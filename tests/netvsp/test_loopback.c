@@ -1,0 +1,591 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The network VSP end to end on the loopback partition: the test plays
+ * hv_netvsc (NVSP negotiation, receive and send buffer GPADLs, RNDIS over
+ * send-buffer sections and GPA-direct pages, completions of receive packets)
+ * against netvsp served on its data thread, with a SOCK_SEQPACKET socket as
+ * the backend (one vnet-header frame per message, like a TAP). Then a hostile
+ * guest: each bad input closes the channel, with the reason logged.
+ */
+#include <linux/virtio_net.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../vmbus/test_common.h"
+#include "netvsp.h"
+#include "nvsp.h"
+#include "rndis.h"
+
+#define RECV_PAGES 64
+#define SEND_PAGES 16
+
+static const struct vmbus_guid net_class =
+    VMBUS_GUID_INIT(0xf8615163, 0xdf3e, 0x46c5, 0x91, 0x3f, 0xf2, 0xd2, 0xf9, 0x65, 0xed, 0x0e);
+
+struct env {
+	struct harness h;
+	struct netvsp *n;
+	int sock[2]; /* [0] netvsp's backend, [1] the test's end */
+	struct vsc_channel ch;
+	uint8_t *recv, *send;
+	uint64_t recv_gpa, send_gpa;
+	uint32_t sub_size, sub_count;
+	uint64_t tid;
+};
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+/* Send an NVSP message; with completion requested. */
+static void nvsp_send(struct env *e, const struct nvsp_msg *m)
+{
+	ck_assert_int_eq(vsc_channel_send(&e->ch, VMBUS_PKT_DATA_INBAND,
+					  VMBUS_PKT_FLAG_COMPLETION_REQUESTED, ++e->tid, m,
+					  sizeof(*m)),
+			 VSC_RING_OK);
+}
+
+static void recv_one(struct env *e, uint8_t *buf, uint32_t max, uint32_t *len)
+{
+	ck_assert(recv_pkt(&e->h, &e->ch, buf, max, len));
+}
+
+/* The next completion, as an NVSP message. */
+static void nvsp_comp(struct env *e, struct nvsp_msg *out)
+{
+	uint8_t buf[256];
+	uint32_t len;
+	const struct vmbus_packet_descriptor *d = (const void *)buf;
+
+	recv_one(e, buf, sizeof(buf), &len);
+	ck_assert_uint_eq(d->type, VMBUS_PKT_COMP);
+	ck_assert_uint_eq(d->trans_id, e->tid);
+	memset(out, 0, sizeof(*out));
+	memcpy(out, buf + d->offset8 * 8u, len - d->offset8 * 8u < 40 ? len - d->offset8 * 8u : 40);
+}
+
+/* A transfer-page packet: returns the RNDIS message's offset and length in the receive buffer. */
+static uint64_t xfer(const uint8_t *buf, uint32_t *off, uint32_t *len)
+{
+	const struct vmbus_packet_descriptor *d = (const void *)buf;
+
+	ck_assert_uint_eq(d->type, VMBUS_PKT_DATA_USING_XFER_PAGES);
+	ck_assert_uint_eq(buf[16] | buf[17] << 8, NVSP_RECV_BUF_ID);
+	ck_assert_uint_eq(get32(buf + 20), 1);
+	*len = get32(buf + 24);
+	*off = get32(buf + 28);
+	ck_assert_uint_eq(get32(buf + d->offset8 * 8u), NVSP_MSG1_SEND_RNDIS_PKT);
+	return d->trans_id;
+}
+
+static void complete_rx(struct env *e, uint64_t tid)
+{
+	struct {
+		uint32_t type, status;
+	} c = {NVSP_MSG1_SEND_RNDIS_PKT_COMPLETE, NVSP_STATUS_SUCCESS};
+
+	ck_assert_int_eq(vsc_channel_send(&e->ch, VMBUS_PKT_COMP, 0, tid, &c, sizeof(c)),
+			 VSC_RING_OK);
+}
+
+static void setup_caps(struct env *e, uint64_t ndis_caps, uint32_t ndis_mtu)
+{
+	struct netvsp_params p = {.mac = {2, 0x4c, 0, 0, 0, 7}, .mtu = 1500, .link_up = true};
+	const struct vsc_offer *o;
+	struct nvsp_msg m = {0}, c;
+	uint32_t handle;
+
+	memset(e, 0, sizeof(*e));
+	h_setup(&e->h, 0, 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, e->sock), 0);
+	p.server = e->h.server;
+	p.instance = echo_guid(0x77);
+	p.fd = e->sock[0];
+	ck_assert_int_eq(netvsp_create(&p, &e->n), 0);
+	h_connect(&e->h);
+	o = vsc_vmbus_find_offer(&e->h.bus, &net_class, 0);
+	ck_assert_ptr_nonnull(o);
+	ck_assert_int_eq(vsc_channel_open(&e->h.bus, &e->ch, o, 16, 16, 0), VSC_OK);
+
+	/* NVSP 6.1, NDIS config and version */
+	m.type = NVSP_MSG_INIT;
+	m.init.min_version = m.init.max_version = NVSP_VERSION_61;
+	nvsp_send(e, &m);
+	nvsp_comp(e, &c);
+	ck_assert_uint_eq(c.type, NVSP_MSG_INIT_COMPLETE);
+	ck_assert_uint_eq(c.init_complete.status, NVSP_STATUS_SUCCESS);
+	ck_assert_uint_eq(c.init_complete.version, NVSP_VERSION_61);
+	memset(&m, 0, sizeof(m));
+	m.type = NVSP_MSG2_SEND_NDIS_CONFIG;
+	m.ndis_config.mtu = ndis_mtu;
+	m.ndis_config.capabilities = ndis_caps;
+	ck_assert_int_eq(vsc_channel_send(&e->ch, VMBUS_PKT_DATA_INBAND, 0, 0, &m, sizeof(m)),
+			 VSC_RING_OK);
+	m.type = NVSP_MSG1_SEND_NDIS_VERSION;
+	m.ndis_version.major = 6;
+	m.ndis_version.minor = 30;
+	ck_assert_int_eq(vsc_channel_send(&e->ch, VMBUS_PKT_DATA_INBAND, 0, 0, &m, sizeof(m)),
+			 VSC_RING_OK);
+
+	/* receive buffer: one section at offset 0 */
+	ck_assert_int_eq(e->h.lb.plat.alloc_pages(&e->h.lb, RECV_PAGES, &e->recv_gpa), 0);
+	e->recv = e->h.lb.plat.map(e->h.lb.plat.ctx, e->recv_gpa, RECV_PAGES * 4096);
+	ck_assert_int_eq(vsc_gpadl_create(&e->h.bus, e->ch.relid, e->recv_gpa, RECV_PAGES, &handle),
+			 VSC_OK);
+	memset(&m, 0, sizeof(m));
+	m.type = NVSP_MSG1_SEND_RECV_BUF;
+	m.send_buffer.gpadl = handle;
+	m.send_buffer.id = NVSP_RECV_BUF_ID;
+	nvsp_send(e, &m);
+	nvsp_comp(e, &c);
+	ck_assert_uint_eq(c.type, NVSP_MSG1_SEND_RECV_BUF_COMPLETE);
+	ck_assert_uint_eq(c.recv_buf_complete.status, NVSP_STATUS_SUCCESS);
+	ck_assert_uint_eq(c.recv_buf_complete.num_sections, 1);
+	ck_assert_uint_eq(c.recv_buf_complete.section.offset, 0);
+	e->sub_size = c.recv_buf_complete.section.sub_alloc_size;
+	e->sub_count = c.recv_buf_complete.section.num_sub_allocs;
+	ck_assert_uint_ge(e->sub_size, RNDIS_RX_HDR_LEN + 1514);
+	ck_assert_uint_le((uint64_t)e->sub_size * e->sub_count, RECV_PAGES * 4096);
+
+	/* send buffer */
+	ck_assert_int_eq(e->h.lb.plat.alloc_pages(&e->h.lb, SEND_PAGES, &e->send_gpa), 0);
+	e->send = e->h.lb.plat.map(e->h.lb.plat.ctx, e->send_gpa, SEND_PAGES * 4096);
+	ck_assert_int_eq(vsc_gpadl_create(&e->h.bus, e->ch.relid, e->send_gpa, SEND_PAGES, &handle),
+			 VSC_OK);
+	memset(&m, 0, sizeof(m));
+	m.type = NVSP_MSG1_SEND_SEND_BUF;
+	m.send_buffer.gpadl = handle;
+	nvsp_send(e, &m);
+	nvsp_comp(e, &c);
+	ck_assert_uint_eq(c.type, NVSP_MSG1_SEND_SEND_BUF_COMPLETE);
+	ck_assert_uint_eq(c.send_buf_complete.status, NVSP_STATUS_SUCCESS);
+	ck_assert_uint_eq(c.send_buf_complete.section_size, 6144);
+}
+
+static void setup(struct env *e)
+{
+	setup_caps(e, 0, 1514);
+}
+
+static void teardown(struct env *e)
+{
+	netvsp_destroy(e->n);
+	h_teardown(&e->h);
+	close(e->sock[0]);
+	close(e->sock[1]);
+}
+
+/* SEND_RNDIS_PKT from send-buffer section sec (size bytes written there already). */
+static void send_section(struct env *e, uint32_t chan_type, uint32_t sec, uint32_t size)
+{
+	struct nvsp_msg m = {0};
+
+	m.type = NVSP_MSG1_SEND_RNDIS_PKT;
+	m.rndis_pkt.channel_type = chan_type;
+	m.rndis_pkt.section_index = sec;
+	m.rndis_pkt.section_size = size;
+	nvsp_send(e, &m);
+}
+
+/* An RNDIS control message through section 0; the answer from the receive buffer. */
+static uint32_t control(struct env *e, const uint8_t *msg, uint32_t len, uint8_t *resp)
+{
+	uint8_t buf[512];
+	uint32_t blen, off = 0, rlen = 0;
+	bool got_comp = false, got_resp = false;
+
+	memcpy(e->send, msg, len);
+	send_section(e, NVSP_CHANNEL_CONTROL, 0, len);
+	while (!got_comp || !got_resp) {
+		const struct vmbus_packet_descriptor *d = (const void *)buf;
+
+		recv_one(e, buf, sizeof(buf), &blen);
+		if (d->type == VMBUS_PKT_COMP) {
+			ck_assert_uint_eq(d->trans_id, e->tid);
+			ck_assert_uint_eq(get32(buf + 16), NVSP_MSG1_SEND_RNDIS_PKT_COMPLETE);
+			ck_assert_uint_eq(get32(buf + 20), NVSP_STATUS_SUCCESS);
+			got_comp = true;
+		} else {
+			uint64_t tid = xfer(buf, &off, &rlen);
+
+			ck_assert_uint_lt(off / e->sub_size, e->sub_count);
+			ck_assert_uint_eq(off % e->sub_size, 0);
+			memcpy(resp, e->recv + off, rlen);
+			complete_rx(e, tid);
+			got_resp = true;
+		}
+	}
+	return rlen;
+}
+
+static uint32_t mk_set(uint8_t *m, uint32_t oid, const void *info, uint32_t ilen)
+{
+	put32(m, RNDIS_MSG_SET);
+	put32(m + 4, 28 + ilen);
+	put32(m + 8, 42);
+	put32(m + 12, oid);
+	put32(m + 16, ilen);
+	put32(m + 20, 20);
+	put32(m + 24, 0);
+	memcpy(m + 28, info, ilen);
+	return 28 + ilen;
+}
+
+static void rndis_up(struct env *e)
+{
+	uint8_t m[64] = {0}, r[256];
+	uint32_t filter = 0xb;
+
+	put32(m, RNDIS_MSG_INIT);
+	put32(m + 4, 24);
+	put32(m + 8, 1);
+	put32(m + 12, 1);
+	put32(m + 20, 0x4000);
+	ck_assert_uint_eq(control(e, m, 24, r), 52);
+	ck_assert_uint_eq(get32(r), RNDIS_MSG_INIT | RNDIS_MSG_COMPLETION);
+	ck_assert_uint_eq(get32(r + 12), RNDIS_STATUS_SUCCESS);
+	ck_assert_uint_eq(
+	    control(e, m, mk_set(m, RNDIS_OID_GEN_CURRENT_PACKET_FILTER, &filter, 4), r), 16);
+	ck_assert_uint_eq(get32(r + 12), RNDIS_STATUS_SUCCESS);
+}
+
+START_TEST(negotiate_and_control)
+{
+	struct env e;
+
+	setup(&e);
+	rndis_up(&e);
+	teardown(&e);
+}
+END_TEST
+
+START_TEST(frames_both_ways)
+{
+	struct env e;
+	uint8_t frame[600], buf[2048], got[2048];
+	struct virtio_net_hdr vh = {0};
+	struct iovec iov[2] = {{&vh, sizeof(vh)}, {frame, sizeof(frame)}};
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+	uint32_t off, len;
+	uint64_t tid;
+	ssize_t n;
+
+	setup(&e);
+	rndis_up(&e);
+	for (unsigned i = 0; i < sizeof(frame); i++)
+		frame[i] = (uint8_t)(i * 13 + 1);
+
+	/* host to guest: one RNDIS PACKET in one sub-allocation */
+	vh.flags = VIRTIO_NET_HDR_F_DATA_VALID;
+	ck_assert_int_eq(sendmsg(e.sock[1], &mh, 0), (ssize_t)(sizeof(vh) + sizeof(frame)));
+	recv_one(&e, buf, sizeof(buf), &len);
+	tid = xfer(buf, &off, &len);
+	ck_assert_uint_eq(len, RNDIS_RX_HDR_LEN + sizeof(frame));
+	{
+		struct rndis_tx_info ti;
+		const char *why;
+
+		ck_assert_int_eq(rndis_parse_packet(e.recv + off, RNDIS_RX_HDR_LEN, len, &ti, &why),
+				 0);
+		ck_assert_uint_eq(ti.data_len, sizeof(frame));
+		ck_assert_mem_eq(e.recv + off + ti.data_offset, frame, sizeof(frame));
+		ck_assert(ti.has_csum && (ti.csum & RNDIS_CSUM_RX_TCP_OK));
+	}
+	complete_rx(&e, tid);
+
+	/* guest to host: a PACKET in section 2, then one by GPA-direct pages */
+	memset(buf, 0, 44);
+	put32(buf, RNDIS_MSG_PACKET);
+	put32(buf + 4, 44 + sizeof(frame));
+	put32(buf + 8, 36);
+	put32(buf + 12, sizeof(frame));
+	memcpy(e.send + 2 * 6144, buf, 44);
+	memcpy(e.send + 2 * 6144 + 44, frame, sizeof(frame));
+	send_section(&e, NVSP_CHANNEL_DATA, 2, 44 + sizeof(frame));
+	recv_one(&e, buf, sizeof(buf), &len);
+	ck_assert_uint_eq(((struct vmbus_packet_descriptor *)buf)->type, VMBUS_PKT_COMP);
+	for (int i = 0; i < 200; i++) {
+		n = recv(e.sock[1], got, sizeof(got), 0);
+		if (n >= 0)
+			break;
+		usleep(5000);
+	}
+	ck_assert_int_eq(n, (ssize_t)(sizeof(vh) + sizeof(frame)));
+	ck_assert_mem_eq(got + sizeof(vh), frame, sizeof(frame));
+	teardown(&e);
+}
+END_TEST
+
+/*
+ * hv_netvsc's partial copy: the RNDIS header sits in a send-buffer section,
+ * the frame follows in GPA-direct pages; the two make one message.
+ */
+START_TEST(section_plus_gpa_direct)
+{
+	struct env e;
+	struct {
+		uint32_t reserved, range_cnt, len, offset;
+		uint64_t pfn[2];
+	} r = {0};
+	struct nvsp_msg m = {0};
+	uint8_t buf[256], got[2048], *mem;
+	uint64_t gpa;
+	uint32_t len;
+	ssize_t n = -1;
+
+	setup(&e);
+	rndis_up(&e);
+	ck_assert_int_eq(e.h.lb.plat.alloc_pages(&e.h.lb, 2, &gpa), 0);
+	mem = e.h.lb.plat.map(e.h.lb.plat.ctx, gpa, 2 * 4096);
+	for (int i = 0; i < 1000; i++)
+		mem[4000 + i] = (uint8_t)(i * 3 + 5);
+	memset(e.send + 3 * 6144, 0, 44);
+	put32(e.send + 3 * 6144, RNDIS_MSG_PACKET);
+	put32(e.send + 3 * 6144 + 4, 44 + 1000);
+	put32(e.send + 3 * 6144 + 8, 36);
+	put32(e.send + 3 * 6144 + 12, 1000);
+	r.range_cnt = 1;
+	r.len = 1000;
+	r.offset = 4000; /* crosses into the second page */
+	r.pfn[0] = gpa / 4096;
+	r.pfn[1] = gpa / 4096 + 1;
+	m.type = NVSP_MSG1_SEND_RNDIS_PKT;
+	m.rndis_pkt.section_index = 3;
+	m.rndis_pkt.section_size = 44;
+	ck_assert_int_eq(vsc_channel_send_raw(&e.ch, VMBUS_PKT_DATA_USING_GPA_DIRECT,
+					      VMBUS_PKT_FLAG_COMPLETION_REQUESTED, ++e.tid, &r,
+					      sizeof(r), &m, sizeof(m)),
+			 VSC_RING_OK);
+	recv_one(&e, buf, sizeof(buf), &len);
+	ck_assert_uint_eq(((struct vmbus_packet_descriptor *)buf)->type, VMBUS_PKT_COMP);
+	for (int i = 0; i < 200; i++) {
+		n = recv(e.sock[1], got, sizeof(got), 0);
+		if (n >= 0)
+			break;
+		usleep(5000);
+	}
+	ck_assert_int_eq(n, (ssize_t)(sizeof(struct virtio_net_hdr) + 1000));
+	ck_assert_mem_eq(got + sizeof(struct virtio_net_hdr), mem + 4000, 1000);
+	teardown(&e);
+}
+END_TEST
+
+/* An LSO send: IPv4 total length and header checksum filled, GSO fields set. */
+START_TEST(large_send_fixup)
+{
+	struct env e;
+	uint8_t pkt[2048] = {0}, got[4096];
+	uint32_t flen, plen, sum = 0;
+	struct virtio_net_hdr vh;
+	ssize_t n;
+
+	setup(&e);
+	rndis_up(&e);
+	/* frame: Ethernet, IPv4 (tot_len 0, check 0), TCP (doff 5), payload */
+	flen = 14 + 20 + 20 + 1400;
+	plen = 44 + 16 + flen;
+	put32(pkt, RNDIS_MSG_PACKET);
+	put32(pkt + 4, plen);
+	put32(pkt + 8, 36 + 16);
+	put32(pkt + 12, flen);
+	put32(pkt + 28, 36);
+	put32(pkt + 32, 16);
+	put32(pkt + 44, 16);
+	put32(pkt + 48, RNDIS_PPI_LSO);
+	put32(pkt + 52, 12);
+	put32(pkt + 56, 700 | 34u << 20 | RNDIS_LSO_V2);
+	uint8_t *f = pkt + 60;
+	f[12] = 0x08;
+	f[14] = 0x45;
+	f[14 + 8] = 64;
+	f[14 + 9] = 6;
+	memcpy(f + 14 + 12, "\x0a\x00\x00\x02\x0a\x00\x00\x01", 8);
+	f[34 + 12] = 0x50;
+	memcpy(e.send + 6144, pkt, plen);
+	send_section(&e, NVSP_CHANNEL_DATA, 1, plen);
+	for (int i = 0; i < 200; i++) {
+		n = recv(e.sock[1], got, sizeof(got), 0);
+		if (n >= 0)
+			break;
+		usleep(5000);
+	}
+	ck_assert_int_eq(n, (ssize_t)(sizeof(vh) + flen));
+	memcpy(&vh, got, sizeof(vh));
+	ck_assert_uint_eq(vh.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+	ck_assert_uint_eq(vh.gso_size, 700);
+	ck_assert_uint_eq(vh.csum_start, 34);
+	ck_assert_uint_eq(vh.csum_offset, 16);
+	ck_assert_uint_eq(vh.hdr_len, 54);
+	f = got + sizeof(vh);
+	ck_assert_uint_eq(f[16] << 8 | f[17], flen - 14);
+	for (int i = 0; i < 20; i += 2)
+		sum += (uint32_t)(f[14 + i] << 8 | f[15 + i]);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	ck_assert_uint_eq(sum, 0xffff); /* the IPv4 header checksum verifies */
+	teardown(&e);
+}
+END_TEST
+
+/* With RSC, a 20000-byte frame arrives in pieces of one coalesced frame (MTU 1500 and 9000). */
+static void coalesced(uint32_t ndis_mtu)
+{
+	struct env e;
+	static uint8_t frame[20000], buf[2048], whole[20000];
+	struct virtio_net_hdr vh = {0};
+	struct iovec iov[2] = {{&vh, sizeof(vh)}, {frame, sizeof(frame)}};
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+	const struct vmbus_packet_descriptor *d = (const void *)buf;
+	uint32_t len, ranges, at = 0;
+
+	setup_caps(&e, 1ull << 7, ndis_mtu);
+	rndis_up(&e);
+	for (unsigned i = 0; i < sizeof(frame); i++)
+		frame[i] = (uint8_t)(i * 7 + 3);
+	vh.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	ck_assert_int_eq(sendmsg(e.sock[1], &mh, 0), (ssize_t)(sizeof(vh) + sizeof(frame)));
+	recv_one(&e, buf, sizeof(buf), &len);
+	ck_assert_uint_eq(d->type, VMBUS_PKT_DATA_USING_XFER_PAGES);
+	ranges = get32(buf + 20);
+	ck_assert_uint_eq(ranges, (sizeof(frame) + e.sub_size - RNDIS_RX_HDR_LEN - 1) /
+				      (e.sub_size - RNDIS_RX_HDR_LEN));
+	ck_assert_uint_ge(d->offset8 * 8u, 24 + 8 * ranges);
+	for (uint32_t j = 0; j < ranges; j++) {
+		uint32_t rlen = get32(buf + 24 + 8 * j), off = get32(buf + 28 + 8 * j);
+		const uint8_t *r = e.recv + off;
+		uint8_t want = 1 | (j == 0 ? 2 : 0) | (j + 1 == ranges ? 4 : 0);
+		struct rndis_tx_info ti;
+		const char *why;
+
+		ck_assert_int_eq(rndis_parse_packet(r, RNDIS_RX_HDR_LEN, rlen, &ti, &why), 0);
+		ck_assert_uint_eq(get32(r + 64), RNDIS_PPI_PKTINFO_ID);
+		ck_assert_uint_eq(r[73], want);
+		ck_assert(ti.csum & RNDIS_CSUM_RX_IP_INVALID);
+		memcpy(whole + at, r + ti.data_offset, ti.data_len);
+		at += ti.data_len;
+	}
+	ck_assert_uint_eq(at, sizeof(frame));
+	ck_assert_mem_eq(whole, frame, sizeof(frame));
+	complete_rx(&e, d->trans_id);
+	teardown(&e);
+}
+
+START_TEST(coalesced_frame)
+{
+	coalesced(1514);
+	coalesced(9014);
+}
+END_TEST
+
+/* After a bad input: the channel is closed and the reason logged. */
+static void expect_closed(struct env *e, const char *why)
+{
+	for (int i = 0; i < 400 && !h_log_contains(&e->h, why); i++)
+		h_run(&e->h, 5);
+	ck_assert_msg(h_log_contains(&e->h, why), "no log line with '%s'", why);
+}
+
+START_TEST(hostile_section_index)
+{
+	struct env e;
+
+	setup(&e);
+	send_section(&e, NVSP_CHANNEL_DATA, 1000, 100);
+	expect_closed(&e, "section index or size out of range");
+	teardown(&e);
+}
+END_TEST
+
+START_TEST(hostile_section_size)
+{
+	struct env e;
+
+	setup(&e);
+	send_section(&e, NVSP_CHANNEL_DATA, 1, 6145);
+	expect_closed(&e, "section index or size out of range");
+	teardown(&e);
+}
+END_TEST
+
+START_TEST(hostile_rndis_lengths)
+{
+	struct env e;
+
+	setup(&e);
+	/* msg_len claims more than the section carries */
+	put32(e.send, RNDIS_MSG_PACKET);
+	put32(e.send + 4, 5000);
+	send_section(&e, NVSP_CHANNEL_DATA, 0, 100);
+	expect_closed(&e, "RNDIS message length out of the packet");
+	teardown(&e);
+}
+END_TEST
+
+START_TEST(hostile_rndis_data_offset)
+{
+	struct env e;
+
+	setup(&e);
+	memset(e.send, 0, 100);
+	put32(e.send, RNDIS_MSG_PACKET);
+	put32(e.send + 4, 100);
+	put32(e.send + 8, 0xfffffff0u); /* data offset */
+	put32(e.send + 12, 32);
+	send_section(&e, NVSP_CHANNEL_DATA, 0, 100);
+	expect_closed(&e, "RNDIS packet data offset/length out of the message");
+	teardown(&e);
+}
+END_TEST
+
+START_TEST(hostile_short_control)
+{
+	struct env e;
+
+	setup(&e);
+	put32(e.send, RNDIS_MSG_QUERY);
+	put32(e.send + 4, 12);
+	send_section(&e, NVSP_CHANNEL_CONTROL, 0, 12);
+	expect_closed(&e, "RNDIS QUERY malformed");
+	teardown(&e);
+}
+END_TEST
+
+START_TEST(hostile_unknown_completion)
+{
+	struct env e;
+
+	setup(&e);
+	/* the receive buffer's first generation, a slot never sent */
+	complete_rx(&e, 1ull << 32 | 12345);
+	expect_closed(&e, "completion for a receive packet that is not outstanding");
+	teardown(&e);
+}
+END_TEST
+
+START_TEST(hostile_short_nvsp)
+{
+	struct env e;
+	uint32_t t = NVSP_MSG1_SEND_RNDIS_PKT;
+
+	setup(&e);
+	ck_assert_int_eq(vsc_channel_send(&e.ch, VMBUS_PKT_DATA_INBAND, 0, 1, &t, 4), VSC_RING_OK);
+	expect_closed(&e, "NVSP message shorter than its type needs");
+	teardown(&e);
+}
+END_TEST
+
+TEST_MAIN("netvsp-loopback", negotiate_and_control, frames_both_ways, section_plus_gpa_direct,
+	  large_send_fixup, coalesced_frame, hostile_section_index, hostile_section_size,
+	  hostile_rndis_lengths, hostile_rndis_data_offset, hostile_short_control,
+	  hostile_unknown_completion, hostile_short_nvsp)

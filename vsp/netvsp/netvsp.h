@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The network VSP: one synthetic NIC on the VMBus, speaking NVSP and RNDIS
+ * to the guest's hv_netvsc and moving frames to and from a backend fd.
+ *
+ * The backend fd carries one frame per read/write, each prefixed with a
+ * struct virtio_net_hdr (10 bytes): a TAP opened with IFF_TAP | IFF_NO_PI |
+ * IFF_VNET_HDR (tap.h), or a SOCK_SEQPACKET socket in tests. It must be
+ * non-blocking. Frames go guest to host from send-buffer sections or
+ * GPA-direct pages, host to guest through receive-buffer sub-allocations.
+ */
+#ifndef NETVSP_NETVSP_H
+#define NETVSP_NETVSP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vmbus_vsp.h"
+
+struct netvsp;
+
+struct netvsp_params {
+	struct vmbus_server *server;
+	struct vmbus_guid instance;
+	uint8_t mac[6];
+	uint32_t mtu;	     /* the backend's; the guest may use up to max(mtu, 9000) */
+	uint32_t link_speed; /* units of 100 bit/s; 0: 10 Gbit/s */
+	int fd;		     /* the backend; netvsp does not close it */
+	bool link_up;
+};
+
+int netvsp_create(const struct netvsp_params *params, struct netvsp **out);
+/* Rescinds the channel, then frees; the backend fd stays open. */
+void netvsp_destroy(struct netvsp *n);
+
+/* The backend's carrier changed (any thread): the guest gets an indication. */
+void netvsp_set_link(struct netvsp *n, bool up);
+
+struct netvsp_stats {
+	uint64_t tx_frames, tx_bytes, tx_dropped; /* guest to host */
+	uint64_t rx_frames, rx_bytes, rx_dropped; /* host to guest */
+	uint64_t control_msgs, indications;
+	uint32_t nvsp_version;
+	uint32_t recv_sub_alloc_size, recv_sub_allocs, send_section_size, send_sections;
+};
+/* A snapshot (racy but tear-free per field). */
+void netvsp_get_stats(struct netvsp *n, struct netvsp_stats *out);
+
+#endif /* NETVSP_NETVSP_H */

@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: MIT
+/* TAP backend for the network VSP (see tap.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <linux/rtnetlink.h>
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "tap.h"
+
+struct tap {
+	int fd;
+	int ifindex;
+	char name[IFNAMSIZ];
+	uint32_t mtu;
+	bool up;
+	struct evloop *loop;
+	struct nl_sock *events; /* RTNLGRP_LINK notifications */
+	void (*cb)(void *ctx, bool up);
+	void *ctx;
+};
+
+static int errf(char *err, size_t len, const char *fmt, const char *a, const char *b)
+{
+	snprintf(err, len, fmt, a, b);
+	return -1;
+}
+
+static bool link_is_up(struct rtnl_link *l)
+{
+	return (rtnl_link_get_flags(l) & IFF_UP) && rtnl_link_get_carrier(l);
+}
+
+static int on_event(struct nl_msg *msg, void *arg);
+
+static void update(struct tap *t, struct rtnl_link *l)
+{
+	bool up;
+
+	if (rtnl_link_get_ifindex(l) != t->ifindex)
+		return;
+	up = link_is_up(l);
+	t->mtu = rtnl_link_get_mtu(l);
+	if (up != t->up) {
+		t->up = up;
+		if (t->cb)
+			t->cb(t->ctx, up);
+	}
+}
+
+static void parse_obj(struct nl_object *obj, void *arg)
+{
+	update(arg, (struct rtnl_link *)obj);
+}
+
+static int on_event(struct nl_msg *msg, void *arg)
+{
+	nl_msg_parse(msg, parse_obj, arg);
+	return NL_OK;
+}
+
+static void on_readable(struct evloop *loop, int fd, uint32_t events, void *ctx)
+{
+	struct tap *t = ctx;
+
+	(void)loop;
+	(void)fd;
+	(void)events;
+	nl_recvmsgs_default(t->events);
+}
+
+/* Up, enslaved to the bridge if asked; reads ifindex, MTU and link state. */
+static int configure(struct tap *t, const char *bridge, char *err, size_t errlen)
+{
+	struct nl_sock *sk = nl_socket_alloc();
+	struct rtnl_link *link = NULL, *br = NULL, *change = NULL;
+	int ret = -1, e;
+
+	if (!sk || nl_connect(sk, NETLINK_ROUTE)) {
+		errf(err, errlen, "%s: cannot open a route netlink socket%s", t->name, "");
+		goto out;
+	}
+	if ((e = rtnl_link_get_kernel(sk, 0, t->name, &link))) {
+		errf(err, errlen, "%s: %s", t->name, nl_geterror(e));
+		goto out;
+	}
+	change = rtnl_link_alloc();
+	if (!change)
+		goto out;
+	if (bridge) {
+		if ((e = rtnl_link_get_kernel(sk, 0, bridge, &br))) {
+			errf(err, errlen, "bridge %s: %s", bridge, nl_geterror(e));
+			goto out;
+		}
+		rtnl_link_set_master(change, rtnl_link_get_ifindex(br));
+	}
+	rtnl_link_set_flags(change, IFF_UP);
+	if ((e = rtnl_link_change(sk, link, change, 0))) {
+		errf(err, errlen, "%s: cannot bring it up or attach it: %s", t->name,
+		     nl_geterror(e));
+		goto out;
+	}
+	rtnl_link_put(link);
+	link = NULL;
+	if ((e = rtnl_link_get_kernel(sk, 0, t->name, &link))) {
+		errf(err, errlen, "%s: %s", t->name, nl_geterror(e));
+		goto out;
+	}
+	t->ifindex = rtnl_link_get_ifindex(link);
+	t->mtu = rtnl_link_get_mtu(link);
+	t->up = link_is_up(link);
+	ret = 0;
+out:
+	if (change)
+		rtnl_link_put(change);
+	if (br)
+		rtnl_link_put(br);
+	if (link)
+		rtnl_link_put(link);
+	nl_socket_free(sk);
+	return ret;
+}
+
+static int watch(struct tap *t, char *err, size_t errlen)
+{
+	t->events = nl_socket_alloc();
+	if (!t->events)
+		return errf(err, errlen, "%s: out of memory%s", t->name, "");
+	nl_socket_disable_seq_check(t->events);
+	nl_socket_modify_cb(t->events, NL_CB_VALID, NL_CB_CUSTOM, on_event, t);
+	if (nl_connect(t->events, NETLINK_ROUTE) ||
+	    nl_socket_add_membership(t->events, RTNLGRP_LINK) ||
+	    nl_socket_set_nonblocking(t->events))
+		return errf(err, errlen, "%s: cannot watch its link state%s", t->name, "");
+	if (t->loop && evloop_add_fd(t->loop, nl_socket_get_fd(t->events), EPOLLIN, on_readable, t))
+		return errf(err, errlen, "%s: cannot watch its link state%s", t->name, "");
+	return 0;
+}
+
+int tap_create(const struct tap_params *p, struct tap **out, char *err, size_t errlen)
+{
+	struct tap *t = calloc(1, sizeof(*t));
+	struct ifreq ifr;
+	int hdr = 10;
+
+	*out = NULL;
+	if (!t)
+		return errf(err, errlen, "out of memory%s%s", "", "");
+	t->loop = p->loop;
+	t->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (t->fd < 0) {
+		errf(err, errlen, "/dev/net/tun: %s%s", strerror(errno), "");
+		free(t);
+		return -1;
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	if (p->name)
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", p->name);
+	if (ioctl(t->fd, TUNSETIFF, &ifr) || ioctl(t->fd, TUNSETVNETHDRSZ, &hdr) ||
+	    ioctl(t->fd, TUNSETOFFLOAD, (unsigned long)TUN_F_CSUM)) {
+		errf(err, errlen, "TAP %s: %s", p->name ? p->name : "", strerror(errno));
+		goto fail;
+	}
+	snprintf(t->name, sizeof(t->name), "%s", ifr.ifr_name);
+	if (configure(t, p->bridge, err, errlen) || watch(t, err, errlen))
+		goto fail;
+	*out = t;
+	return 0;
+fail:
+	tap_destroy(t);
+	return -1;
+}
+
+void tap_destroy(struct tap *t)
+{
+	if (!t)
+		return;
+	if (t->events) {
+		if (t->loop)
+			evloop_del_fd(t->loop, nl_socket_get_fd(t->events));
+		nl_socket_free(t->events);
+	}
+	if (t->fd >= 0)
+		close(t->fd);
+	free(t);
+}
+
+int tap_fd(const struct tap *t)
+{
+	return t->fd;
+}
+
+const char *tap_name(const struct tap *t)
+{
+	return t->name;
+}
+
+uint32_t tap_mtu(const struct tap *t)
+{
+	return t->mtu;
+}
+
+bool tap_link_up(const struct tap *t)
+{
+	return t->up;
+}
+
+void tap_on_link(struct tap *t, void (*cb)(void *ctx, bool up), void *ctx)
+{
+	t->cb = cb;
+	t->ctx = ctx;
+}

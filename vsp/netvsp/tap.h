@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The host side of a synthetic NIC: a TAP opened with IFF_TAP | IFF_NO_PI |
+ * IFF_VNET_HDR (frames carry a struct virtio_net_hdr, checksum offload on),
+ * brought up and, for a bridge, enslaved to it through libnl-3 route
+ * netlink; a netlink route socket on the event loop watches its carrier.
+ * A TAP that did not exist before is not persistent: the kernel removes it
+ * when its last fd closes, which covers a vmwp killed by SIGKILL too.
+ */
+#ifndef NETVSP_TAP_H
+#define NETVSP_TAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "evloop.h"
+
+struct tap;
+
+struct tap_params {
+	const char *name;   /* the TAP to use or create; "" or NULL: the kernel picks */
+	const char *bridge; /* if set: enslave the TAP to this bridge */
+	struct evloop *loop;
+};
+
+/* 0, or -1 with err. */
+int tap_create(const struct tap_params *p, struct tap **out, char *err, size_t errlen);
+void tap_destroy(struct tap *t);
+
+int tap_fd(const struct tap *t); /* non-blocking, vnet header framing */
+const char *tap_name(const struct tap *t);
+uint32_t tap_mtu(const struct tap *t);
+/* Administratively up with carrier. */
+bool tap_link_up(const struct tap *t);
+/* Call cb(ctx, up) on the loop whenever that changes; cb NULL to stop. */
+void tap_on_link(struct tap *t, void (*cb)(void *ctx, bool up), void *ctx);
+
+#endif /* NETVSP_TAP_H */
