@@ -4,6 +4,7 @@
 # Usage: sh tests/emuhost/hardening.cpumax.sh [OUTDIR]
 cd "$(dirname "$0")/../.." || exit 2
 . tests/lib/check.sh
+check_expect 43
 KO=build/kmod/linhv.ko
 B=build
 OUT=${1:-/tmp}

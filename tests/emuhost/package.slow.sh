@@ -15,6 +15,7 @@
 #   5. dpkg -r removes the module from every kernel.
 #   sh tests/emuhost/package.slow.sh OUTDIR      (run inside scripts/emuhost)
 . tests/lib/check.sh
+check_expect 26
 
 out=${1:-/tmp/package}
 mkdir -p "$out"

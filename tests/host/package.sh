@@ -14,6 +14,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 2
 # shellcheck source=../lib/check.sh
 . tests/lib/check.sh
+check_expect 27
 
 OUT=build/package
 T=$(mktemp -d /tmp/package-test.XXXXXX)
