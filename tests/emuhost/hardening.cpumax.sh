@@ -22,6 +22,9 @@ check "insmod linhv.ko" insmod $KO
 $B/tests/hvcore/hvcore-tests --only hard- >"$OUT/hard.txt" 2>&1
 rc=$?
 cat "$OUT/hard.txt"
+# The program's own PASS/FAIL lines are this tier's checks too.
+check_ran=$((check_ran + $(grep -c '^PASS: ' "$OUT/hard.txt") + $(grep -c '^FAIL: ' "$OUT/hard.txt")))
+check_failed=$((check_failed + $(grep -c '^FAIL: ' "$OUT/hard.txt")))
 if [ "$rc" -eq 0 ]; then
 	pass "hvcore-tests --only hard- exits 0"
 else
