@@ -9,7 +9,7 @@
 #   3. a missing kernel: clear error, no state change;
 #   4. SIGKILL of one worker leaves the other domain running; SIGKILL of vmms
 #      and a restart re-adopts the running domain, which then shuts down.
-#   sh tests/emuhost/vmms-guest.sh OUTDIR      (run inside scripts/emuhost)
+#   sh tests/emuhost/vmms-guest.slow.sh OUTDIR      (run inside scripts/emuhost)
 . tests/lib/check.sh
 check_expect 73
 
