@@ -324,6 +324,28 @@ static void request_sense(const struct scsi_cmd *cmd, uint8_t *d, struct scsi_re
 
 /* ---- I/O ---- */
 
+/* LBA and block count of a READ/WRITE/VERIFY CDB, by its length (6, 10, 12 or 16 bytes). */
+static void cdb_extent(const uint8_t *c, uint64_t *lba, uint32_t *blocks)
+{
+	switch (group_len(c[0])) {
+	case 6:
+		*lba = (uint32_t)(c[1] & 0x1F) << 16 | be16(c + 2);
+		*blocks = c[4] ? c[4] : 256;
+		break;
+	case 10:
+		*lba = be32(c + 2);
+		*blocks = be16(c + 7);
+		break;
+	case 12:
+		*lba = be32(c + 2);
+		*blocks = be32(c + 6);
+		break;
+	default:
+		*lba = be64(c + 2);
+		*blocks = be32(c + 10);
+		break;
+	}
+}
 static void rw(const struct scsi_lun *lun, const struct scsi_cmd *cmd, bool write,
 	       struct scsi_result *res)
 {
@@ -332,24 +354,7 @@ static void rw(const struct scsi_lun *lun, const struct scsi_cmd *cmd, bool writ
 	uint32_t blocks;
 	bool fua = false;
 
-	switch (group_len(c[0])) {
-	case 6:
-		lba = (uint32_t)(c[1] & 0x1F) << 16 | be16(c + 2);
-		blocks = c[4] ? c[4] : 256;
-		break;
-	case 10:
-		lba = be32(c + 2);
-		blocks = be16(c + 7);
-		break;
-	case 12:
-		lba = be32(c + 2);
-		blocks = be32(c + 6);
-		break;
-	default:
-		lba = be64(c + 2);
-		blocks = be32(c + 10);
-		break;
-	}
+	cdb_extent(c, &lba, &blocks);
 	if (group_len(c[0]) != 6) {
 		if (c[1] & 0xE0) { /* RDPROTECT/WRPROTECT: no protection information */
 			illegal(res, SCSI_ASC_INVALID_FIELD_IN_CDB);
@@ -391,20 +396,7 @@ static void verify(const struct scsi_lun *lun, const struct scsi_cmd *cmd, struc
 		illegal(res, SCSI_ASC_INVALID_FIELD_IN_CDB);
 		return;
 	}
-	switch (c[0]) {
-	case 0x2F:
-		lba = be32(c + 2);
-		blocks = be16(c + 7);
-		break;
-	case 0xAF:
-		lba = be32(c + 2);
-		blocks = be32(c + 6);
-		break;
-	default:
-		lba = be64(c + 2);
-		blocks = be32(c + 10);
-		break;
-	}
+	cdb_extent(c, &lba, &blocks);
 	if (!range_ok(lun, lba, blocks)) {
 		illegal(res, SCSI_ASC_LBA_OUT_OF_RANGE);
 		return;
