@@ -71,15 +71,9 @@ int vmbus_gpa_direct_parse(struct winhv_partition *p, const uint8_t *raw, uint32
 			if (pfn > MAX_PFN || !(hva = WinHvGpaToHva(p, pfn * PAGE, PAGE)))
 				return bad(why, "GPA-direct page outside guest RAM");
 			hva += po;
-			if (out->niov && (uint8_t *)out->iov[out->niov - 1].iov_base +
-						 out->iov[out->niov - 1].iov_len ==
-					     hva) {
-				out->iov[out->niov - 1].iov_len += chunk;
-			} else {
-				out->iov[out->niov].iov_base = hva;
-				out->iov[out->niov].iov_len = chunk;
-				out->niov++;
-			}
+			/* n pages were counted against the cap above: this cannot fail. */
+			vmbus_iov_append(out->iov, &out->niov, VMBUS_GPA_DIRECT_MAX_PAGES, hva,
+					 chunk);
 			len -= chunk;
 			out->bytes += chunk;
 		}

@@ -273,15 +273,8 @@ int vmbus_gpadl_view_iov(const struct vmbus_gpadl_view *v, uint64_t offset, uint
 
 		if (chunk > len)
 			chunk = len;
-		if (n && (uint8_t *)iov[n - 1].iov_base + iov[n - 1].iov_len == hva) {
-			iov[n - 1].iov_len += chunk;
-		} else {
-			if (n == max)
-				return -E2BIG;
-			iov[n].iov_base = hva;
-			iov[n].iov_len = chunk;
-			n++;
-		}
+		if (!vmbus_iov_append(iov, &n, max, hva, chunk))
+			return -E2BIG;
 		offset += chunk;
 		len -= chunk;
 	}

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 struct winhv_partition;
 
@@ -76,5 +77,24 @@ struct vmbus_gpadl_view;
 int vmbus_gpadls_view_get(struct vmbus_gpadls *t, uint32_t handle, uint32_t relid,
 			  uint32_t primary_relid, struct vmbus_gpadl_view *view);
 bool vmbus_gpadls_view_put(struct vmbus_gpadls *t, struct vmbus_gpadl_view *view);
+
+/*
+ * Add [base, base+len) to iov[0..*n), merging it into the last entry when it
+ * continues it. false when a new entry would exceed max.
+ */
+static inline bool vmbus_iov_append(struct iovec *iov, uint32_t *n, uint32_t max, uint8_t *base,
+				    size_t len)
+{
+	if (*n && (uint8_t *)iov[*n - 1].iov_base + iov[*n - 1].iov_len == base) {
+		iov[*n - 1].iov_len += len;
+		return true;
+	}
+	if (*n == max)
+		return false;
+	iov[*n].iov_base = base;
+	iov[*n].iov_len = len;
+	(*n)++;
+	return true;
+}
 
 #endif /* VMBUS_GPADL_H */
