@@ -128,7 +128,8 @@ if [ "$BACKEND" != qemu ]; then
 fi
 
 # (5) SIGKILL right after the guest's sync returned.
-if wait_log '^GUEST-SYNCED ' 300; then
+# The whole line, not its start: the worker is killed right after.
+if wait_log '^GUEST-SYNCED [0-9a-f]{64}' 300; then
 	kill -KILL $pid
 	echo "killed the worker $(($(date +%s) - start)) s after its start"
 else
