@@ -63,6 +63,11 @@ struct linhv_npt {
 	unsigned long nr_tables;
 	struct page *cache[2 * (LINHV_NPT_LEVELS - 1)]; /* preallocated tables */
 	unsigned int nr_cache;
+	/*
+	 * A 2 MiB leaf was replaced by a table: CPUs may still cache its
+	 * translations although no leaf shows them, so the next zap flushes.
+	 */
+	bool stale_2m;
 };
 
 struct linhv_cpuid_policy {
@@ -143,6 +148,8 @@ struct linhv_synic {
 };
 #define LINHV_SYNIC_QUEUE_MAX 64
 
+#define LINHV_EXIT_HIST 16
+
 enum linhv_vp_mode {
 	LINHV_OUTSIDE_GUEST = 0,
 	LINHV_IN_GUEST = 1,
@@ -198,6 +205,12 @@ struct linhv_vp {
 
 	int mode; /* enum linhv_vp_mode, read by kickers */
 	wait_queue_head_t wq;
+
+	/* The last exits, printed when the guest triple-faults (svm.c). */
+	struct linhv_exit_rec {
+		u64 code, info1, info2, int_info, inj, rip;
+	} hist[LINHV_EXIT_HIST];
+	u32 hist_pos;
 };
 
 /* Vendor setup: turn virtualization on for every CPU, and off again. */

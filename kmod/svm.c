@@ -9,6 +9,7 @@
 #include <linux/mm.h>
 #include <asm/io.h>
 #include <linux/percpu.h>
+#include <linux/ratelimit.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -817,6 +818,48 @@ static int handle_vmmcall(struct linhv_vp *vp)
 	return 0;
 }
 
+/*
+ * A triple fault is the guest's own business, but one that the hypervisor
+ * caused is hard to find afterwards: log the state and the last exits.
+ */
+static void dump_shutdown(struct linhv_vp *vp)
+{
+	static DEFINE_RATELIMIT_STATE(rs, 60 * HZ, 2);
+	const struct vmcb_save *s = &vp->vmcb->save;
+	u32 i;
+
+	if (!__ratelimit(&rs))
+		return;
+	pr_warn("linhv: partition %llu VP %u triple fault: rip %llx rsp %llx rflags %llx cr0 %llx cr2 %llx cr3 %llx cr4 %llx efer %llx\n",
+		vp->part->id, vp->index, s->rip, s->rsp, s->rflags, s->cr0, s->cr2, s->cr3, s->cr4,
+		s->efer);
+	pr_warn("linhv:   cs %x/%llx ss %x idtr %llx/%x gdtr %llx/%x tr %x/%llx dr7 %llx int_state %llx\n",
+		s->cs.selector, s->cs.base, s->ss.selector, s->idtr.base, s->idtr.limit,
+		s->gdtr.base, s->gdtr.limit, s->tr.selector, s->tr.base, s->dr7,
+		vp->vmcb->control.int_state);
+	for (i = 0; i < LINHV_EXIT_HIST; i++) {
+		const struct linhv_exit_rec *e = &vp->hist[(vp->hist_pos + i) % LINHV_EXIT_HIST];
+
+		if (e->code || e->rip)
+			pr_warn("linhv:   exit %llx info %llx %llx int_info %llx injected %llx rip %llx\n",
+				e->code, e->info1, e->info2, e->int_info, e->inj, e->rip);
+	}
+}
+
+static void record_exit(struct linhv_vp *vp, u64 injected)
+{
+	const struct vmcb_control *c = &vp->vmcb->control;
+	struct linhv_exit_rec *e = &vp->hist[vp->hist_pos];
+
+	e->code = c->exit_code;
+	e->info1 = c->exit_info_1;
+	e->info2 = c->exit_info_2;
+	e->int_info = c->exit_int_info;
+	e->inj = injected;
+	e->rip = vp->vmcb->save.rip;
+	vp->hist_pos = (vp->hist_pos + 1) % LINHV_EXIT_HIST;
+}
+
 static int handle_exit(struct linhv_vp *vp)
 {
 	struct vmcb *v = vp->vmcb;
@@ -900,6 +943,7 @@ static int handle_exit(struct linhv_vp *vp)
 		queue_exception(vp, X86_TRAP_UD, false, 0);
 		return 0;
 	case SVM_EXIT_SHUTDOWN:
+		dump_shutdown(vp);
 		vp->dead = true;
 		vp->dead_exit_code = code;
 		msg_simple(vp, HvMessageTypeUnrecoverableException, code);
@@ -991,6 +1035,7 @@ static bool svm_state_valid(struct linhv_vp *vp)
 
 int linhv_svm_run(struct linhv_vp *vp)
 {
+	u64 injected;
 	int ret;
 
 	for (;;) {
@@ -1040,7 +1085,9 @@ int linhv_svm_run(struct linhv_vp *vp)
 			msg_simple(vp, HvMessageTypeInvalidVpRegisterValue, 0);
 			return 0;
 		}
+		injected = vp->vmcb->control.event_inj;
 		enter_guest(vp);
+		record_exit(vp, injected);
 		vp->run->exits++;
 		ret = handle_exit(vp);
 		if (ret) {

@@ -106,6 +106,8 @@ vmwp_died() {
 	wait "$pid"
 	fail "vmwp runs until the tier stops it" "vmwp exited $? early: $(grep -E 'vmwp:' "$log" | tail -n 3 | tr '\n' '|')"
 	tail -n 20 "$log"
+	# linhv.ko logs the VP's state and its last exits on a triple fault.
+	dmesg | grep -E 'linhv|BUG|WARNING' | tail -n 40
 	rm -rf "$tmp"
 	check_done
 	exit 1
