@@ -1058,6 +1058,8 @@ static void test_churn(void)
 	guest_destroy(&g);
 }
 
+#define TWO_ROUNDS 400 /* long enough for the root to page out many times under TCG */
+
 struct two_ctx {
 	struct guest g;
 	struct trace t;
@@ -1098,7 +1100,7 @@ static void test_two_partitions(void)
 		guest_set_mode(&c[i].g, 0, MODE_LM64);
 		guest_set_reg(&c[i].g, 0, HvX64RegisterRbx, PAGEOUT_BASE);
 		guest_set_reg(&c[i].g, 0, HvX64RegisterRcx, 1024);
-		guest_set_reg(&c[i].g, 0, HvX64RegisterR8, 48);
+		guest_set_reg(&c[i].g, 0, HvX64RegisterR8, TWO_ROUNDS);
 		ch[i].base = c[i].g.ram + PAGEOUT_BASE;
 		ch[i].len = 1024 * 4096;
 		ch[i].compact = i == 0;
@@ -1113,8 +1115,8 @@ static void test_two_partitions(void)
 		ch[i].stop = 1;
 		pthread_join(churn_th[i], NULL);
 	}
-	printf("info: two partitions: %d and %d page-outs during 48 guest rounds each\n",
-	       ch[0].calls, ch[1].calls);
+	printf("info: two partitions: %d and %d page-outs during %d guest rounds each\n",
+	       ch[0].calls, ch[1].calls, TWO_ROUNDS);
 	result("two partitions: both guests run to hlt while the root pages and compacts their RAM",
 	       c[0].r == 0 && c[1].r == 0, "%s / %s", why_run(c[0].r), why_run(c[1].r));
 	ok = 1;
