@@ -241,6 +241,7 @@ void linhv_npt_destroy(struct linhv_npt *npt);
 int linhv_npt_topup(struct linhv_npt *npt);
 int linhv_npt_map_locked(struct linhv_npt *npt, u64 gpa, u64 hpa, u32 flags, int leaf_level);
 bool linhv_npt_unmap_range_locked(struct linhv_npt *npt, u64 gpa, u64 size);
+u64 linhv_npt_lookup_locked(struct linhv_npt *npt, u64 gpa);
 
 /* gva.c: guest virtual to guest physical, using the VP's paging mode. */
 int linhv_gva_to_gpa(struct linhv_vp *vp, u64 gva, bool write, u64 *gpa);

@@ -202,3 +202,22 @@ bool linhv_npt_unmap_range_locked(struct linhv_npt *npt, u64 gpa, u64 size)
 	npt->stale_2m = false;
 	return zapped;
 }
+
+/* The leaf entry mapping gpa (4 KiB or 2 MiB), or 0; for diagnostics. */
+u64 linhv_npt_lookup_locked(struct linhv_npt *npt, u64 gpa)
+{
+	u64 *table = npt->root;
+	int level;
+
+	lockdep_assert_held(&npt->lock);
+	for (level = LINHV_NPT_LEVELS; level >= 1; level--) {
+		u64 e = READ_ONCE(table[npt_index(gpa, level)]);
+
+		if (!(e & NPT_P))
+			return 0;
+		if (level == 1 || (e & NPT_PS))
+			return e;
+		table = __va(e & NPT_ADDR_MASK);
+	}
+	return 0;
+}

@@ -6,6 +6,7 @@
  * become TLFS-style intercept messages for the root.
  */
 #include <linux/cpuhotplug.h>
+#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <asm/io.h>
 #include <linux/percpu.h>
@@ -819,6 +820,41 @@ static int handle_vmmcall(struct linhv_vp *vp)
 }
 
 /*
+ * The guest's top page table as the guest sees it (through the nested entry)
+ * and as the root holds it now: a nested entry left on a page the root has
+ * since replaced shows as two different frames or contents.
+ */
+static void dump_cr3_page(struct linhv_vp *vp)
+{
+	struct linhv_partition *part = vp->part;
+	u64 gpa = vp->vmcb->save.cr3 & 0x000ffffffffff000ULL, leaf, hpa = 0, via_npt[2] = {0, 0};
+	u64 via_root[2] = {0, 0};
+	struct page *pg;
+	u64 *va;
+
+	spin_lock(&part->npt.lock);
+	leaf = linhv_npt_lookup_locked(&part->npt, gpa);
+	spin_unlock(&part->npt.lock);
+	pg = linhv_guest_page_get(part, gpa, false);
+	if (pg) {
+		hpa = page_to_phys(pg);
+		va = kmap_local_page(pg);
+		via_root[0] = va[508]; /* the cpu_entry_area (IDT, GDT, TSS) */
+		via_root[1] = va[511]; /* the kernel image */
+		kunmap_local(va);
+		put_page(pg);
+	}
+	if ((leaf & 1) && !(leaf & BIT_ULL(7)) && pfn_valid((leaf & 0x000ffffffffff000ULL) >> PAGE_SHIFT)) {
+		va = kmap_local_page(pfn_to_page((leaf & 0x000ffffffffff000ULL) >> PAGE_SHIFT));
+		via_npt[0] = va[508];
+		via_npt[1] = va[511];
+		kunmap_local(va);
+	}
+	pr_warn("linhv:   cr3 gpa %llx: nested leaf %llx (entries 508/511: %llx %llx), the root's page %llx (%llx %llx)\n",
+		gpa, leaf, via_npt[0], via_npt[1], hpa, via_root[0], via_root[1]);
+}
+
+/*
  * A triple fault is the guest's own business, but one that the hypervisor
  * caused is hard to find afterwards: log the state and the last exits.
  */
@@ -837,6 +873,7 @@ static void dump_shutdown(struct linhv_vp *vp)
 		s->cs.selector, s->cs.base, s->ss.selector, s->idtr.base, s->idtr.limit,
 		s->gdtr.base, s->gdtr.limit, s->tr.selector, s->tr.base, s->dr7,
 		vp->vmcb->control.int_state);
+	dump_cr3_page(vp);
 	for (i = 0; i < LINHV_EXIT_HIST; i++) {
 		const struct linhv_exit_rec *e = &vp->hist[(vp->hist_pos + i) % LINHV_EXIT_HIST];
 
