@@ -113,6 +113,8 @@ struct linhv_partition {
 	struct linhv_cpuid_policy *cpuid;
 	u32 nr_msr_forward;
 	u32 msr_forward[LINHV_MAX_MSR_FORWARD];
+	/* Ports the root emulates (bit set); NULL: every port goes to the root. */
+	unsigned long *io_claimed;
 };
 
 /* x2APIC state of one VP (lapic.c). */
@@ -223,6 +225,12 @@ void linhv_partition_kick_all(struct linhv_partition *part, bool flush);
 
 /* memory.c */
 int linhv_map_gpa(struct linhv_partition *part, const struct linhv_in_map_gpa_pages *in);
+
+/* True when the root asked for no intercepts on this port (LinhvCallSetIoPortPolicy). */
+static inline bool linhv_io_port_unclaimed(const struct linhv_partition *part, u16 port)
+{
+	return part->io_claimed && !test_bit(port, part->io_claimed);
+}
 int linhv_unmap_gpa(struct linhv_partition *part, const struct linhv_in_unmap_gpa_pages *in);
 void linhv_memory_destroy(struct linhv_partition *part);
 /* gpa lies in a mapped region (flags: its HV_MAP_GPA_*). */

@@ -557,6 +557,17 @@ static int handle_ioio(struct linhv_vp *vp)
 	struct hv_x64_io_port_intercept_message *m;
 	int size = (info & SVM_IOIO_SIZE_MASK) >> SVM_IOIO_SIZE_SHIFT;
 
+	if (!(info & SVM_IOIO_STR) && linhv_io_port_unclaimed(vp->part, info >> 16)) {
+		/* Nothing behind the port: reads float high, writes vanish. */
+		if (info & SVM_IOIO_TYPE_IN) {
+			if (size & 4)
+				v->save.rax = 0xffffffffULL; /* a 32-bit write zero-extends */
+			else
+				v->save.rax |= size & 2 ? 0xffffULL : 0xffULL;
+		}
+		skip(vp, len);
+		return 0;
+	}
 	m = begin_msg(vp, HvMessageTypeX64IoPortIntercept, sizeof(*m), len,
 		      (info & SVM_IOIO_TYPE_IN) ? HV_INTERCEPT_ACCESS_READ :
 						  HV_INTERCEPT_ACCESS_WRITE);

@@ -58,6 +58,7 @@ static void result(const char *name, int ok, const char *fmt, ...)
 struct trace {
 	uint32_t port_val[0x100];
 	int port_seen[0x100];
+	int port_reads[0x100];
 	char str[256];
 	size_t str_len;
 	uint64_t mmio_written[4];
@@ -85,6 +86,8 @@ static int io_cb(void *ctx, uint16_t port, bool write, uint8_t size, uint32_t *v
 		}
 		return 0;
 	}
+	if (port < 0x100)
+		t->port_reads[port]++;
 	*val = port == 0x11 ? 0x5a : 0xffffffff;
 	return 0;
 }
@@ -263,6 +266,54 @@ static void test_lm64(void)
 	       "got %#llx", (unsigned long long)t.mmio_written[1]);
 	result("long-mode movzx from mmio", t.port_val[0x28] == 0xcd, "got %#x", t.port_val[0x28]);
 	result("long-mode rep outsb", !strcmp(t.str, "hello from long mode"), "got '%s'", t.str);
+	guest_destroy(&g);
+}
+
+/* LinhvCallSetIoPortPolicy: unclaimed ports complete in the module, claimed ones exit. */
+static void test_io_policy(void)
+{
+	struct guest g;
+	struct trace t = {0};
+	struct hv_message msg;
+	const struct linhv_io_port_range claimed = {.base = 0x20, .count = 8};
+	const struct linhv_io_port_range bad[] = {{.base = 0x10, .count = 0},
+						  {.base = 0xfff0, .count = 0x20},
+						  {.base = 1, .count = 1, .reserved = 1}};
+	long r;
+	int ret;
+
+	if (backend != WINHV_BACKEND_LINHV)
+		return; /* a linhv call: the kvm backend has no port policy */
+	if (guest_create(&g, backend, 4 << 20, 1)) {
+		result("io-policy", 0, "create: %s", WinHvLastError());
+		return;
+	}
+	ret = 0;
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ret |= !WinHvSetIoPortPolicy(g.part, &bad[i], 1);
+	result("io policy: empty, overflowing and reserved ranges refused", !ret,
+	       "one was accepted");
+	ret = WinHvSetIoPortPolicy(g.part, &claimed, 1);
+	result("io policy: set before the first run", ret == 0, "%s", WinHvLastError());
+	guest_load(&g, guest_ioports_start, guest_ioports_end);
+	guest_set_mode(&g, 0, MODE_LM64);
+	r = run(&g, 0, &t, &msg);
+	result("io policy: guest runs to hlt", r == 0, "%s", why_run(r));
+	result("io policy: unclaimed 8/16/32-bit reads float high in the module",
+	       *(uint64_t *)(g.ram + 0x3000) == 0x11223344556677ffULL &&
+		   *(uint64_t *)(g.ram + 0x3008) == 0x112233445566ffffULL &&
+		   *(uint64_t *)(g.ram + 0x3010) == 0xffffffffULL,
+	       "got %#llx %#llx %#llx", (unsigned long long)*(uint64_t *)(g.ram + 0x3000),
+	       (unsigned long long)*(uint64_t *)(g.ram + 0x3008),
+	       (unsigned long long)*(uint64_t *)(g.ram + 0x3010));
+	result("io policy: unclaimed ports never reach the root",
+	       !t.port_reads[0x80] && !t.port_seen[0x81], "%d reads, %d writes", t.port_reads[0x80],
+	       t.port_seen[0x81]);
+	result("io policy: a claimed port still exits",
+	       t.port_seen[0x22] == 1 && t.port_val[0x22] == 0x42, "seen %d, value %#x",
+	       t.port_seen[0x22], t.port_val[0x22]);
+	result("io policy: refused once the partition ran",
+	       WinHvSetIoPortPolicy(g.part, &claimed, 1) != 0, "accepted");
 	guest_destroy(&g);
 }
 
@@ -1532,6 +1583,7 @@ int main(int argc, char **argv)
 	T("real", test_real_mode());
 	T("pm32", test_pm32());
 	T("lm64", test_lm64());
+	T("io-policy", test_io_policy());
 	T("triple", test_triple_fault());
 	T("smp", test_smp());
 	T("isolation", test_isolation());
