@@ -2,9 +2,11 @@
 /*
  * Guest memory: ranges of the root's address space mapped at guest physical
  * addresses. Nothing is pinned. A region only records where the guest's
- * memory lives in the root's mm; a nested page fault faults the host page in,
- * maps it in the nested page table (2 MiB at once when the root maps a huge
- * page there) and drops the page reference. An
+ * memory lives in the root's mm; a nested page fault faults the host page in
+ * and maps it in the nested page table (2 MiB at once when the root maps a
+ * huge page there); the nested leaf keeps a page reference until it is zapped
+ * and flushed (npt.c), which does not stop reclaim or migration: both unmap
+ * the page from the root first, and that zaps the leaf. An
  * mmu_interval_notifier per region keeps the two coherent: whenever the root's
  * page tables change under a region (munmap, reclaim, swap, migration, KSM,
  * THP split, COW) the nested entries of that range are zapped and every CPU

@@ -7,6 +7,12 @@
  * changes or the range is unmapped; tables are freed with the partition.
  * The lock is a spinlock: the root's mm notifier takes it, possibly from
  * reclaim, so nothing under it may allocate or sleep.
+ *
+ * Every leaf holds a reference on the page it maps (the whole folio for a
+ * 2 MiB leaf), dropped only after the TLB flush that follows its removal. The
+ * notifier keeps leaves coherent with the root; the reference makes sure that
+ * even a leaf that outlived its notifier can never point at a page the host
+ * has freed and reused: a guest could then only see stale data of its own.
  */
 #include <linux/mm.h>
 #include <linux/slab.h>
@@ -91,15 +97,49 @@ int linhv_npt_init(struct linhv_npt *npt)
 	return 0;
 }
 
+static struct page *leaf_page(u64 pte)
+{
+	return pfn_to_page((pte & NPT_ADDR_MASK) >> PAGE_SHIFT);
+}
+
+/* Leaves removed under the lock, released once no CPU can use them. */
+struct npt_zap {
+	struct linhv_npt *npt;
+	unsigned int n;
+	struct page *pages[64];
+};
+
+static void zap_release(struct npt_zap *z)
+{
+	unsigned int i;
+
+	if (!z->n)
+		return;
+	linhv_memory_flush_tlb(container_of(z->npt, struct linhv_partition, npt));
+	for (i = 0; i < z->n; i++)
+		put_page(z->pages[i]);
+	z->n = 0;
+}
+
+static void zap_add(struct npt_zap *z, u64 pte)
+{
+	z->pages[z->n++] = leaf_page(pte);
+	if (z->n == ARRAY_SIZE(z->pages))
+		zap_release(z);
+}
+
+/* With the partition's VPs gone: no flush, just the leaves' references. */
 static void free_level(u64 *table, int level)
 {
 	int i;
 
-	if (level > 1) {
-		for (i = 0; i < 512; i++) {
-			if ((table[i] & NPT_P) && !(table[i] & NPT_PS))
-				free_level(__va(table[i] & NPT_ADDR_MASK), level - 1);
-		}
+	for (i = 0; i < 512; i++) {
+		if (!(table[i] & NPT_P))
+			continue;
+		if (level == 1 || (table[i] & NPT_PS))
+			put_page(leaf_page(table[i]));
+		else
+			free_level(__va(table[i] & NPT_ADDR_MASK), level - 1);
 	}
 	free_page((unsigned long)table);
 }
@@ -123,11 +163,13 @@ static inline int npt_index(u64 gpa, int level)
  * aligned) leaf. Caller holds npt->lock. -EAGAIN: the table cache ran dry, top
  * up and retry. -EEXIST: a 2 MiB leaf was asked for where 4 KiB leaves are
  * (their table is not freed here: hardware may still walk it), map 4 KiB.
+ * The leaf takes its own reference on hpa's page: the caller must hold one.
  */
 int linhv_npt_map_locked(struct linhv_npt *npt, u64 gpa, u64 hpa, u32 flags, int leaf_level)
 {
+	struct npt_zap z = {.npt = npt};
 	u64 *table = npt->root;
-	u64 pte;
+	u64 pte, old;
 	int level;
 
 	lockdep_assert_held(&npt->lock);
@@ -146,9 +188,13 @@ int linhv_npt_map_locked(struct linhv_npt *npt, u64 gpa, u64 hpa, u32 flags, int
 
 			if (!next)
 				return -EAGAIN;
-			if (*e & NPT_P)
-				npt->stale_2m = true;
+			old = *e;
 			WRITE_ONCE(*e, pa | NPT_TABLE_FLAGS);
+			if (old & NPT_P) {
+				npt->stale_2m = true;
+				zap_add(&z, old);
+				zap_release(&z);
+			}
 		}
 		table = __va(*e & NPT_ADDR_MASK);
 	}
@@ -161,13 +207,19 @@ int linhv_npt_map_locked(struct linhv_npt *npt, u64 gpa, u64 hpa, u32 flags, int
 		pte |= NPT_RW | NPT_D;
 	if (!(flags & HV_MAP_GPA_EXECUTABLE))
 		pte |= NPT_NX;
-	WRITE_ONCE(table[npt_index(gpa, leaf_level)], pte);
+	get_page(leaf_page(pte));
+	old = xchg(&table[npt_index(gpa, leaf_level)], pte);
+	/* A leaf replaced in place (e.g. read-only made writable): its page after a flush. */
+	if (old & NPT_P) {
+		zap_add(&z, old);
+		zap_release(&z);
+	}
 	atomic_long_inc(&npt_maps[leaf_level - 1]);
 	return 0;
 }
 
 /* Returns whether a present leaf was cleared. */
-static bool unmap_level(u64 *table, int level, u64 base, u64 start, u64 end)
+static bool unmap_level(struct npt_zap *z, u64 *table, int level, u64 base, u64 start, u64 end)
 {
 	u64 span = 1ULL << (PAGE_SHIFT + 9 * (level - 1));
 	bool zapped = false;
@@ -182,11 +234,11 @@ static bool unmap_level(u64 *table, int level, u64 base, u64 start, u64 end)
 			continue;
 		/* A 2 MiB leaf goes as a whole even when the range covers part of it. */
 		if (level == 1 || (table[i] & NPT_PS)) {
-			WRITE_ONCE(table[i], 0);
+			zap_add(z, xchg(&table[i], 0));
 			zapped = true;
 		} else {
-			zapped |= unmap_level(__va(table[i] & NPT_ADDR_MASK), level - 1, lo, start,
-					      end);
+			zapped |= unmap_level(z, __va(table[i] & NPT_ADDR_MASK), level - 1, lo,
+					      start, end);
 		}
 	}
 	return zapped;
@@ -198,7 +250,12 @@ bool linhv_npt_unmap_range_locked(struct linhv_npt *npt, u64 gpa, u64 size)
 	bool zapped;
 
 	lockdep_assert_held(&npt->lock);
-	zapped = unmap_level(npt->root, LINHV_NPT_LEVELS, 0, gpa, gpa + size) || npt->stale_2m;
+	struct npt_zap z = {.npt = npt};
+
+	zapped = unmap_level(&z, npt->root, LINHV_NPT_LEVELS, 0, gpa, gpa + size) ||
+		 npt->stale_2m;
+	/* Flushes before the pages go back: callers' own flush finds nothing new. */
+	zap_release(&z);
 	npt->stale_2m = false;
 	return zapped;
 }

@@ -129,11 +129,11 @@ static u16 lock_vp(struct linhv_partition *part, u32 index, struct linhv_vp **ou
 
 	mutex_lock(&part->lock);
 	vp = get_vp(part, index);
-	if (!vp) {
+	/* A VP whose last fd is being closed is gone: its file must not come back. */
+	if (!vp || !get_file_rcu(vp->file)) {
 		mutex_unlock(&part->lock);
 		return HV_STATUS_INVALID_VP_INDEX;
 	}
-	get_file(vp->file);
 	mutex_unlock(&part->lock);
 	if (mutex_lock_interruptible(&vp->mutex)) {
 		fput(vp->file);
