@@ -115,7 +115,8 @@ static void setup_queues(struct env *e, uint64_t ndis_caps, uint32_t ndis_mtu, u
 	p.fd = e->sock[0];
 	e->sock1[0] = e->sock1[1] = -1;
 	if (nqueues > 1) {
-		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, e->sock1), 0);
+		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, e->sock1),
+				 0);
 		p.queue_fds = &e->sock1[0];
 		p.nqueues = 2;
 	}
@@ -737,8 +738,8 @@ START_TEST(subchannels_and_rss)
 	for (int i = 0; i < 128; i++)
 		itab[i] = 1;
 	n = mk_rss(o, 0x1 | 0x100 | 0x200, itab, 128);
-	ck_assert_uint_eq(control(&e, m, mk_set(m, RNDIS_OID_GEN_RECEIVE_SCALE_PARAMETERS, o, n), r),
-			  16);
+	ck_assert_uint_eq(
+	    control(&e, m, mk_set(m, RNDIS_OID_GEN_RECEIVE_SCALE_PARAMETERS, o, n), r), 16);
 	ck_assert_uint_eq(get32(r + 12), RNDIS_STATUS_SUCCESS);
 	mk_tcp4(f, sizeof(f));
 	ck_assert_uint_eq(frame_arrives_on(&e, e.sock[1], &sub, f, sizeof(f)), 0x51ccc178);
@@ -867,8 +868,9 @@ START_TEST(hostile_completion_wrong_channel)
 			uint32_t type, status;
 		} c = {NVSP_MSG1_SEND_RNDIS_PKT_COMPLETE, NVSP_STATUS_SUCCESS};
 
-		ck_assert_int_eq(vsc_channel_send(&sub, VMBUS_PKT_COMP, 0, d->trans_id, &c, sizeof(c)),
-				 VSC_RING_OK);
+		ck_assert_int_eq(
+		    vsc_channel_send(&sub, VMBUS_PKT_COMP, 0, d->trans_id, &c, sizeof(c)),
+		    VSC_RING_OK);
 	}
 	expect_closed(&e, "(sub-channel 1): closing the channel: completion for a receive packet");
 	teardown(&e);

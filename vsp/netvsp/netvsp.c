@@ -84,7 +84,7 @@ struct handoff {
 struct netvsp_queue {
 	struct vmbus_channel *chan;
 	int epfd;
-	bool rx_armed; /* backend fd in the epoll set */
+	bool rx_armed;				 /* backend fd in the epoll set */
 	bool link_reported, link_reported_valid; /* primary */
 	uint32_t rx_seq;
 	struct rss_params rss; /* this thread's copy of the guest's parameters */
@@ -121,7 +121,7 @@ struct netvsp_chan {
 };
 
 struct netvsp {
-	struct rndis_config cfg; /* primary thread */
+	struct rndis_config cfg;  /* primary thread */
 	struct rndis_state rndis; /* primary thread */
 	int evfd;
 	atomic_bool link_up;
@@ -140,13 +140,14 @@ struct netvsp {
 	struct vmbus_channel *views_on; /* the channel the views were taken on */
 	bool have_recv, have_send;
 	uint32_t sub_size, sub_count, send_size, send_count, slot_iov;
-	uint32_t recv_gen; /* in every receive trans_id: completions for an old buffer are dropped */
+	uint32_t
+	    recv_gen; /* in every receive trans_id: completions for an old buffer are dropped */
 
 	/* Receive sub-allocations: free list, who owns an offered packet, chains. */
 	pthread_mutex_t pool_lock;
 	uint32_t *free_slots, nfree;
-	uint8_t *owner;	 /* channel index + 1 at the first slot of an offered packet */
-	uint32_t *chain; /* the next piece of the same transfer, or UINT32_MAX */
+	uint8_t *owner;	  /* channel index + 1 at the first slot of an offered packet */
+	uint32_t *chain;  /* the next piece of the same transfer, or UINT32_MAX */
 	unsigned starved; /* channels waiting for free sub-allocations (bits) */
 
 	pthread_mutex_t rss_lock;
@@ -539,9 +540,9 @@ static void deliver_handoffs(struct netvsp *n, struct netvsp_chan *c)
 				c->stats.rx_dropped++;
 			} else {
 				c->stats.rx_frames++;
-				c->stats.rx_bytes += (uint64_t)(h->m - 1) *
-							 (n->sub_size - RNDIS_RX_HDR_LEN) +
-						     h->last_len - RNDIS_RX_HDR_LEN;
+				c->stats.rx_bytes +=
+				    (uint64_t)(h->m - 1) * (n->sub_size - RNDIS_RX_HDR_LEN) +
+				    h->last_len - RNDIS_RX_HDR_LEN;
 			}
 		}
 		c->head = (c->head + 1) % HANDOFF_CAP;
@@ -600,8 +601,8 @@ static void rx_frames(struct netvsp *n, struct netvsp_chan *c, struct netvsp_que
 		iov[0].iov_len = VNET_HDR_LEN;
 		for (k = 0; k < need; k++) {
 			int r = vmbus_gpadl_view_iov(&n->recv,
-						     slot_offset(n, slots[k]) + RNDIS_RX_HDR_LEN, cap,
-						     iov + niov, n->slot_iov);
+						     slot_offset(n, slots[k]) + RNDIS_RX_HDR_LEN,
+						     cap, iov + niov, n->slot_iov);
 
 			if (r < 0 || niov + r >= RX_IOV_MAX) {
 				vmbus_channel_log(q->chan, "netvsp: receive sub-allocation %u: %d",
@@ -622,7 +623,8 @@ static void rx_frames(struct netvsp *n, struct netvsp_chan *c, struct netvsp_que
 		if (got <= (ssize_t)VNET_HDR_LEN ||
 		    (uint64_t)got > VNET_HDR_LEN + (uint64_t)cap * need) {
 			pool_give(n, c->index, slots, need);
-			drop(c, &c->stats.rx_dropped, "backend frame larger than the receive space");
+			drop(c, &c->stats.rx_dropped,
+			     "backend frame larger than the receive space");
 			continue;
 		}
 		len = (uint32_t)got - VNET_HDR_LEN;
@@ -634,10 +636,11 @@ static void rx_frames(struct netvsp *n, struct netvsp_chan *c, struct netvsp_que
 			csum |= RNDIS_CSUM_RX_IP_OK | RNDIS_CSUM_RX_IP_INVALID;
 		/* The hash reads the frame back from the buffer: the guest may change
 		 * it meanwhile, which only moves its own frame to another channel. */
-		hashed = q->rss.enabled &&
-			 vmbus_gpadl_view_copy(&n->recv, slot_offset(n, slots[0]) + RNDIS_RX_HDR_LEN,
-					       peek, len < HASH_PEEK ? len : HASH_PEEK, false) == 0 &&
-			 rss_hash_frame(&q->rss, peek, len < HASH_PEEK ? len : HASH_PEEK, &hash);
+		hashed =
+		    q->rss.enabled &&
+		    vmbus_gpadl_view_copy(&n->recv, slot_offset(n, slots[0]) + RNDIS_RX_HDR_LEN,
+					  peek, len < HASH_PEEK ? len : HASH_PEEK, false) == 0 &&
+		    rss_hash_frame(&q->rss, peek, len < HASH_PEEK ? len : HASH_PEEK, &hash);
 		if (hashed)
 			target = rss_channel(&q->rss, hash);
 		for (uint32_t j = 0; j < m; j++) {
@@ -646,14 +649,16 @@ static void rx_frames(struct netvsp *n, struct netvsp_chan *c, struct netvsp_que
 						   (j + 1 == m ? RNDIS_RSC_LAST : 0)
 					     : 0;
 
-			rndis_build_rx_hdr(hdr, piece, csum, rsc, (uint16_t)q->rx_seq, hashed, hash);
+			rndis_build_rx_hdr(hdr, piece, csum, rsc, (uint16_t)q->rx_seq, hashed,
+					   hash);
 			vmbus_gpadl_view_copy(&n->recv, slot_offset(n, slots[j]), hdr, sizeof(hdr),
 					      true);
 			n->chain[slots[j]] = j + 1 < m ? slots[j + 1] : UINT32_MAX;
 		}
 		q->rx_seq++;
 		if (target != c->index && target < n->nqueues) {
-			struct handoff h = {n->recv_gen, slots[0], m, RNDIS_RX_HDR_LEN + len - (m - 1) * cap};
+			struct handoff h = {n->recv_gen, slots[0], m,
+					    RNDIS_RX_HDR_LEN + len - (m - 1) * cap};
 			int ret = handoff(&n->ch[target], &h);
 
 			if (ret == 0) {

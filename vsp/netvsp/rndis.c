@@ -367,9 +367,9 @@ void rndis_build_rx_hdr(uint8_t *hdr, uint32_t frame_len, uint32_t csum_info, ui
 	put32(hdr + 4, RNDIS_RX_HDR_LEN + frame_len);
 	put32(hdr + 8, RNDIS_RX_HDR_LEN - RNDIS_HDR_LEN); /* data offset */
 	put32(hdr + 12, frame_len);
-	put32(hdr + 28, RNDIS_PACKET_LEN); /* PPI offset */
+	put32(hdr + 28, RNDIS_PACKET_LEN);   /* PPI offset */
 	put32(hdr + 32, has_hash ? 48 : 32); /* PPI length */
-	put32(hdr + 44, 16);		   /* PPI: size, type, offset, value */
+	put32(hdr + 44, 16);		     /* PPI: size, type, offset, value */
 	put32(hdr + 48, RNDIS_PPI_CHECKSUM);
 	put32(hdr + 52, 12);
 	put32(hdr + 56, csum_info);

@@ -57,7 +57,8 @@ int rss_parse_params(const uint8_t *p, uint32_t len, uint32_t nchan, const struc
 			uint32_t v = get32(p + tab_off + 4 * i);
 
 			if (v >= nchan)
-				return bad(why, "RSS parameters: indirection entry names no channel");
+				return bad(why,
+					   "RSS parameters: indirection entry names no channel");
 			out->itab[i] = (uint8_t)v;
 		}
 		out->itab_size = tab_len / 4;
@@ -66,7 +67,8 @@ int rss_parse_params(const uint8_t *p, uint32_t len, uint32_t nchan, const struc
 	} else {
 		for (uint32_t i = 0; i < out->itab_size; i++)
 			if (out->itab[i] >= nchan)
-				return bad(why, "RSS parameters: indirection entry names no channel");
+				return bad(why,
+					   "RSS parameters: indirection entry names no channel");
 	}
 	if (!(flags & RSS_FLAG_HASH_KEY_UNCHANGED)) {
 		uint32_t key_len = get16(p + 20), key_off = get32(p + 24);

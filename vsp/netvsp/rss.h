@@ -39,9 +39,9 @@
 
 struct rss_params {
 	bool enabled;
-	uint32_t hashinfo;	   /* RSS_HASH_FUNC_TOEPLITZ | types */
-	uint8_t key[RSS_KEY_MAX];  /* zero-padded past the guest's key */
-	uint32_t itab_size;	   /* entries, 1..RSS_ITAB_MAX */
+	uint32_t hashinfo;	    /* RSS_HASH_FUNC_TOEPLITZ | types */
+	uint8_t key[RSS_KEY_MAX];   /* zero-padded past the guest's key */
+	uint32_t itab_size;	    /* entries, 1..RSS_ITAB_MAX */
 	uint8_t itab[RSS_ITAB_MAX]; /* channel per entry, < the channel count */
 };
 
@@ -66,8 +66,7 @@ uint32_t rss_toeplitz(const uint8_t *key, const uint8_t *in, uint32_t len);
  * destination port for TCP/UDP when that type is on, else the addresses
  * alone when IPv4/IPv6 is on. False when r hashes no type the frame has.
  */
-bool rss_hash_frame(const struct rss_params *r, const uint8_t *frame, uint32_t len,
-		    uint32_t *hash);
+bool rss_hash_frame(const struct rss_params *r, const uint8_t *frame, uint32_t len, uint32_t *hash);
 
 /* The channel the indirection table names for hash. */
 static inline uint32_t rss_channel(const struct rss_params *r, uint32_t hash)
