@@ -72,6 +72,7 @@ chan() {
 	done
 }
 echo "GUEST-NCHAN $(ls -d /sys/class/net/eth0/queues/rx-* | wc -l)"
+dmesg | grep -iE 'netvsc|eth0' | tail -n 5 | sed 's/^/GUEST-DMESG /'
 chan before
 for p in 5010 5011 5012 5013; do nc -l -p $p -e sh -c 'cat >/dev/null' & done
 echo GUEST-MQ-LISTEN

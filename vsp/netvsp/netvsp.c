@@ -841,6 +841,13 @@ static int tx_messages(struct netvsp *n, struct netvsp_chan *c, struct netvsp_qu
 			n->cfg.rss_channels = atomic_load(&n->nchan);
 			if (rndis_control(&n->rndis, &n->cfg, q->ctlbuf, len, resp, &rlen, why))
 				return -EINVAL;
+			if (h[0] == RNDIS_MSG_QUERY && len >= 16 &&
+			    memcmp(q->ctlbuf + 12, &(uint32_t){RNDIS_OID_GEN_RECEIVE_SCALE_CAPABILITIES},
+				   4) == 0)
+				vmbus_channel_log(q->chan,
+						  "netvsp: receive-scale capabilities asked: %u "
+						  "queues offered",
+						  n->cfg.rss_queues < 2 ? 0 : n->cfg.rss_queues);
 			atomic_store(&n->packet_filter, n->rndis.packet_filter);
 			if (n->rndis.rss_changed) {
 				n->rndis.rss_changed = false;
@@ -1028,6 +1035,8 @@ static void on_subchannel(struct netvsp *n, struct netvsp_chan *c, struct netvsp
 
 	if (m->subchannel.op != NVSP_SUBCHANNEL_ALLOCATE || n->nvsp_version < NVSP_VERSION_5 ||
 	    !n->have_recv || grant == 0) {
+		vmbus_channel_log(q->chan, "netvsp: sub-channel request (op %u, %u) refused",
+				  m->subchannel.op, want);
 		cm.subchannel.op = NVSP_STATUS_FAILURE;
 		send_comp(q, pkt->trans_id, &cm);
 		return;
