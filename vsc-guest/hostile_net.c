@@ -140,8 +140,7 @@ static const char *open_net(struct vsc_hostile *h, struct net *n)
 		return "receive buffer";
 	if (vsc_gpadl_create(h->bus, n->ch.relid, n->send_gpa, SEND_PAGES, &n->send_handle) ||
 	    nvsp(&n->ch, 3, NVSP_SEND_SEND_BUF, n->send_handle, 0, 0) ||
-	    !wait_comp(h, n, 3, &st, NULL) ||
-	    st != NVSP_SUCCESS)
+	    !wait_comp(h, n, 3, &st, NULL) || st != NVSP_SUCCESS)
 		return "send buffer";
 	vsc_memset(answer, 0, sizeof(answer));
 	n->rx_tid = 0;
@@ -229,7 +228,8 @@ static int send_attack(struct net *n, enum attack a)
 	case RSS_ENTRY:
 	case RSS_TABLE_SIZE:
 		len = mk_oid_msg(n->send, RNDIS_SET, OID_RSS_PARAMS, 0);
-		len = 28 + mk_rss(n->send + 28, a == RSS_ENTRY ? 5 : 0, a == RSS_ENTRY ? 64 : 0xfff0);
+		len =
+		    28 + mk_rss(n->send + 28, a == RSS_ENTRY ? 5 : 0, a == RSS_ENTRY ? 64 : 0xfff0);
 		vsc_store32(n->send + 4, len);
 		vsc_store32(n->send + 16, len - 28);
 		return rndis_send(n, 7, len);

@@ -210,7 +210,9 @@ static int nics_open(struct vm *vm, char *err, size_t errlen)
 					.bridge = nic->bridge[0] ? nic->bridge : NULL,
 					.loop = vm->loop,
 					/* a queue per vCPU for vRSS (netvsp's sub-channels) */
-					.queues = o->cpus < 8 ? o->cpus : 8};
+					.queues = nic->queues	? nic->queues
+						  : o->cpus < 8 ? o->cpus
+								: 8};
 		uint8_t *mac = vm->macs[i];
 
 		if (tap_create(&tp, &vm->taps[i], err, errlen))

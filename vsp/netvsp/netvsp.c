@@ -842,8 +842,8 @@ static int tx_messages(struct netvsp *n, struct netvsp_chan *c, struct netvsp_qu
 			if (rndis_control(&n->rndis, &n->cfg, q->ctlbuf, len, resp, &rlen, why))
 				return -EINVAL;
 			if (h[0] == RNDIS_MSG_QUERY && len >= 16 &&
-			    memcmp(q->ctlbuf + 12, &(uint32_t){RNDIS_OID_GEN_RECEIVE_SCALE_CAPABILITIES},
-				   4) == 0)
+			    memcmp(q->ctlbuf + 12,
+				   &(uint32_t){RNDIS_OID_GEN_RECEIVE_SCALE_CAPABILITIES}, 4) == 0)
 				vmbus_channel_log(q->chan,
 						  "netvsp: receive-scale capabilities asked: %u "
 						  "queues offered",
