@@ -98,6 +98,27 @@ START_TEST(init_and_queries)
 	/* no vRSS offered with one queue */
 	ask(&st, m, mk_query(m, RNDIS_MSG_QUERY, RNDIS_OID_GEN_RECEIVE_SCALE_CAPABILITIES, 18), r);
 	ck_assert_uint_eq(rd(r + 12), RNDIS_STATUS_NOT_SUPPORTED);
+	/* with four: exactly hv_netvsc's packed 18-byte NDIS_RECEIVE_SCALE_CAPABILITIES
+	 * (a longer answer makes it give up vRSS) */
+	{
+		struct rndis_config c4 = cfg;
+		uint32_t rlen = 0;
+		const char *why = NULL;
+
+		c4.rss_queues = 4;
+		ck_assert_int_eq(
+		    rndis_control(
+			&st, &c4, m,
+			mk_query(m, RNDIS_MSG_QUERY, RNDIS_OID_GEN_RECEIVE_SCALE_CAPABILITIES, 18),
+			r, &rlen, &why),
+		    0);
+		ck_assert_uint_eq(rd(r + 12), RNDIS_STATUS_SUCCESS);
+		ck_assert_uint_eq(rd(r + 16), 18);
+		ck_assert_uint_eq(rlen, 24 + 18);
+		ck_assert_uint_eq(r[24], 0x88);
+		ck_assert_uint_eq(rd(r + 24 + 12), 4);		      /* receive queues */
+		ck_assert_uint_eq(r[24 + 16] | r[24 + 17] << 8, 128); /* table entries */
+	}
 }
 END_TEST
 
