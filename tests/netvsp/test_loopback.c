@@ -724,7 +724,7 @@ START_TEST(subchannels_and_rss)
 	put32(m + 20, 20);
 	n = control(&e, m, 28, r);
 	ck_assert_uint_eq(get32(r + 12), RNDIS_STATUS_SUCCESS);
-	ck_assert_uint_eq(n, 24 + 18); /* hv_netvsc's packed struct: no more */
+	ck_assert_uint_eq(n, 24 + 18);		  /* hv_netvsc's packed struct: no more */
 	ck_assert_uint_eq(get32(r + 24 + 12), 2); /* num_recv_que */
 	ck_assert_uint_eq(r[24 + 16] | r[24 + 17] << 8, 128);
 
@@ -743,6 +743,30 @@ START_TEST(subchannels_and_rss)
 	ck_assert_uint_eq(get32(r + 12), RNDIS_STATUS_SUCCESS);
 	mk_tcp4(f, sizeof(f));
 	ck_assert_uint_eq(frame_arrives_on(&e, e.sock[1], &sub, f, sizeof(f)), 0x51ccc178);
+	/* a frame the guest sends on the primary goes to the TAP queue of the channel its
+	 * replies are steered to (1), so the TAP's flow table sends them there */
+	{
+		uint8_t pkt[44 + sizeof(f)], got[512], buf[256];
+		uint32_t blen;
+		ssize_t k = -1;
+
+		memset(pkt, 0, 44);
+		put32(pkt, RNDIS_MSG_PACKET);
+		put32(pkt + 4, sizeof(pkt));
+		put32(pkt + 8, 36);
+		put32(pkt + 12, sizeof(f));
+		memcpy(pkt + 44, f, sizeof(f));
+		memcpy(e.send + 6144, pkt, sizeof(pkt));
+		send_section(&e, NVSP_CHANNEL_DATA, 1, sizeof(pkt));
+		recv_one(&e, buf, sizeof(buf), &blen);
+		for (int i = 0; i < 200 && k < 0; i++) {
+			k = recv(e.sock1[1], got, sizeof(got), 0);
+			if (k < 0)
+				usleep(5000);
+		}
+		ck_assert_int_eq(k, (ssize_t)(sizeof(struct virtio_net_hdr) + sizeof(f)));
+		ck_assert_int_lt(recv(e.sock[1], got, sizeof(got), 0), 0);
+	}
 	/* the hash of addresses only when TCP is not hashed */
 	n = mk_rss(o, 0x1 | 0x100, itab, 128);
 	control(&e, m, mk_set(m, RNDIS_OID_GEN_RECEIVE_SCALE_PARAMETERS, o, n), r);

@@ -183,6 +183,36 @@ START_TEST(frames)
 		ck_assert_uint_eq(h, v6[i].ip);
 		ck_assert(!rss_hash_frame(&tcp_only, f, 56, &h));
 	}
+	/* a reply's hash: the same tuple seen from the other side */
+	for (unsigned i = 0; i < 5; i++) {
+		len = frame4(f, i, 6, false);
+		for (int k = 0; k < 4; k++) { /* swap addresses and ports */
+			uint8_t t = f[26 + k];
+
+			f[26 + k] = f[30 + k];
+			f[30 + k] = t;
+		}
+		for (int k = 0; k < 2; k++) {
+			uint8_t t = f[34 + k];
+
+			f[34 + k] = f[36 + k];
+			f[36 + k] = t;
+		}
+		ck_assert(rss_hash_reply(&all, f, len, &h));
+		ck_assert_uint_eq(h, v4[i].tcp);
+	}
+	for (unsigned i = 0; i < 3; i++) {
+		uint8_t g[100];
+
+		len = frame6(f, i, 6);
+		memcpy(g, f, len);
+		memcpy(g + 22, f + 38, 16);
+		memcpy(g + 38, f + 22, 16);
+		memcpy(g + 54, f + 56, 2);
+		memcpy(g + 56, f + 54, 2);
+		ck_assert(rss_hash_reply(&all, g, len, &h));
+		ck_assert_uint_eq(h, v6[i].tcp);
+	}
 	/* not IP, truncated, or RSS off */
 	memset(f, 0, sizeof(f));
 	f[12] = 0x08;

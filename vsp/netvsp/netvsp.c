@@ -50,7 +50,7 @@
 #define RX_IOV_MAX 1024 /* vnet header, the pieces of up to RSC_MAX_PIECES slots, spill */
 #define MAX_PENDING_COMPLETIONS 65536
 #define MAX_PENDING_CONTROL 64
-#define HANDOFF_CAP 256
+#define HANDOFF_CAP 1024
 #define HASH_PEEK 128 /* frame bytes the RSS hash looks at */
 #define SECTION_IOV 8
 #define STREAM_IOV (SECTION_IOV + VMBUS_GPA_DIRECT_MAX_PAGES)
@@ -114,8 +114,8 @@ struct netvsp_chan {
 	struct netvsp_queue *q;	    /* while open */
 	struct netvsp_stats stats;  /* its thread's counters */
 
-	pthread_mutex_t lock; /* the handoff ring and accepting */
-	bool accepting;	      /* open: handoffs may be queued */
+	pthread_mutex_t lock;  /* the handoff ring; accepting changes under it */
+	atomic_bool accepting; /* open: handoffs may be queued */
 	struct handoff ring[HANDOFF_CAP];
 	uint32_t head, count;
 };
@@ -686,6 +686,30 @@ static void rx_frames(struct netvsp *n, struct netvsp_chan *c, struct netvsp_que
 /* ---- guest to host frames ---- */
 
 /*
+ * The backend queue for a frame the guest sends: the queue of the channel
+ * the guest's RSS table names for the replies, so that the TAP, whose flow
+ * table sends a flow's frames to the queue it last came from, delivers the
+ * replies on the queue whose channel the guest wants them on (no handoff).
+ */
+static int tx_queue_fd(struct netvsp_chan *c, const struct stream *s, uint64_t off, uint32_t len)
+{
+	struct netvsp *n = c->n;
+	uint8_t peek[HASH_PEEK];
+	uint32_t hash, t;
+
+	if (!c->q->rss.enabled || n->nqueues < 2)
+		return c->fd;
+	if (len > HASH_PEEK)
+		len = HASH_PEEK;
+	if (stream_copy(s, off, peek, len) || !rss_hash_reply(&c->q->rss, peek, len, &hash))
+		return c->fd;
+	t = rss_channel(&c->q->rss, hash);
+	if (t >= n->nqueues || !atomic_load(&n->ch[t].accepting))
+		return c->fd;
+	return n->ch[t].fd;
+}
+
+/*
  * One frame to the backend. The first bytes are copied when the headers
  * must change: a VLAN tag from the per-packet info goes into the frame, and
  * a large send gets the IPv4 total length and header checksum (IPv6 payload
@@ -788,7 +812,8 @@ static void tx_frame(struct netvsp_chan *c, const struct stream *s, uint64_t off
 		why = "frame outside the packet";
 		goto drop;
 	}
-	if (writev(c->fd, iov, niov + rest) < 0) {
+	if (writev(tx_queue_fd(c, s, off, ti->data_len), iov, niov + rest) < 0 &&
+	    writev(c->fd, iov, niov + rest) < 0) {
 		why = strerror(errno);
 		goto drop;
 	}
@@ -878,6 +903,7 @@ static void on_rndis_pkt(struct netvsp *n, struct netvsp_chan *c, struct netvsp_
 
 	s->n = 0;
 	s->len = 0;
+	refresh_rss(n, q);
 	if (r->section_index != NVSP_NO_SECTION) {
 		if (!n->have_send || r->section_index >= n->send_count ||
 		    r->section_size > n->send_size) {

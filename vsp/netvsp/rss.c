@@ -107,7 +107,8 @@ uint32_t rss_toeplitz(const uint8_t *key, const uint8_t *in, uint32_t len)
 	return hash;
 }
 
-bool rss_hash_frame(const struct rss_params *r, const uint8_t *f, uint32_t len, uint32_t *hash)
+static bool hash_frame(const struct rss_params *r, const uint8_t *f, uint32_t len, bool reverse,
+		       uint32_t *hash)
 {
 	uint8_t in[36];
 	uint32_t l3 = 14, l4, alen, type, proto;
@@ -131,12 +132,14 @@ bool rss_hash_frame(const struct rss_params *r, const uint8_t *f, uint32_t len, 
 		proto = f[l3 + 9];
 		frag = ((f[l3 + 6] << 8 | f[l3 + 7]) & 0x3fff) != 0;
 		alen = 8;
-		memcpy(in, f + l3 + 12, 8);
+		memcpy(in, f + l3 + (reverse ? 16 : 12), 4);
+		memcpy(in + 4, f + l3 + (reverse ? 12 : 16), 4);
 		l4 = l3 + ihl;
 		if (!frag && len >= l4 + 4 &&
 		    ((proto == 6 && (r->hashinfo & RSS_HASH_TCP_IPV4)) ||
 		     (proto == 17 && (r->hashinfo & RSS_HASH_UDP_IPV4)))) {
-			memcpy(in + 8, f + l4, 4);
+			memcpy(in + 8, f + l4 + (reverse ? 2 : 0), 2);
+			memcpy(in + 10, f + l4 + (reverse ? 0 : 2), 2);
 			alen = 12;
 		} else if (!(r->hashinfo & RSS_HASH_IPV4)) {
 			return false;
@@ -146,11 +149,13 @@ bool rss_hash_frame(const struct rss_params *r, const uint8_t *f, uint32_t len, 
 			return false;
 		proto = f[l3 + 6]; /* extension headers: hashed by address only */
 		alen = 32;
-		memcpy(in, f + l3 + 8, 32);
+		memcpy(in, f + l3 + (reverse ? 24 : 8), 16);
+		memcpy(in + 16, f + l3 + (reverse ? 8 : 24), 16);
 		l4 = l3 + 40;
 		if (len >= l4 + 4 && ((proto == 6 && (r->hashinfo & RSS_HASH_TCP_IPV6)) ||
 				      (proto == 17 && (r->hashinfo & RSS_HASH_UDP_IPV6)))) {
-			memcpy(in + 32, f + l4, 4);
+			memcpy(in + 32, f + l4 + (reverse ? 2 : 0), 2);
+			memcpy(in + 34, f + l4 + (reverse ? 0 : 2), 2);
 			alen = 36;
 		} else if (!(r->hashinfo & RSS_HASH_IPV6)) {
 			return false;
@@ -160,4 +165,14 @@ bool rss_hash_frame(const struct rss_params *r, const uint8_t *f, uint32_t len, 
 	}
 	*hash = rss_toeplitz(r->key, in, alen);
 	return true;
+}
+
+bool rss_hash_frame(const struct rss_params *r, const uint8_t *f, uint32_t len, uint32_t *hash)
+{
+	return hash_frame(r, f, len, false, hash);
+}
+
+bool rss_hash_reply(const struct rss_params *r, const uint8_t *f, uint32_t len, uint32_t *hash)
+{
+	return hash_frame(r, f, len, true, hash);
 }

@@ -68,6 +68,12 @@ uint32_t rss_toeplitz(const uint8_t *key, const uint8_t *in, uint32_t len);
  */
 bool rss_hash_frame(const struct rss_params *r, const uint8_t *frame, uint32_t len, uint32_t *hash);
 
+/*
+ * The hash the replies to a frame (addresses and ports swapped) will get:
+ * for a frame the guest sends, the channel its flow's received frames go to.
+ */
+bool rss_hash_reply(const struct rss_params *r, const uint8_t *frame, uint32_t len, uint32_t *hash);
+
 /* The channel the indirection table names for hash. */
 static inline uint32_t rss_channel(const struct rss_params *r, uint32_t hash)
 {
