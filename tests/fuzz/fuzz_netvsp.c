@@ -7,7 +7,8 @@
  * that persists across records; data messages through rndis_parse_packet,
  * whose answer must stay inside the message; receive-scale parameter
  * objects through rss_parse_params (whose table must then name only
- * existing channels), and frames through rss_hash_frame with them.
+ * existing channels), and frames through rss_hash_frame and rss_hash_reply
+ * with them.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -36,6 +37,9 @@ static void rss_record(struct rss_params *cur, uint32_t *cur_nchan, uint32_t nch
 	}
 	/* the same bytes as a received frame */
 	if (cur->enabled && rss_hash_frame(cur, p, len, &hash) &&
+	    rss_channel(cur, hash) >= *cur_nchan)
+		abort();
+	if (cur->enabled && rss_hash_reply(cur, p, len, &hash) &&
 	    rss_channel(cur, hash) >= *cur_nchan)
 		abort();
 }
