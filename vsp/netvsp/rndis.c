@@ -16,7 +16,7 @@
 #define NDIS_RSS_CAPS_TCP4 0x100
 #define NDIS_RSS_CAPS_TCP6 0x200
 #define NDIS_RSS_CAPS_LEN 18 /* packed: hv_netvsc refuses a longer answer */
-#define LSO_MAX_SIZE 62780 /* bytes per large send, headers included */
+#define LSO_MAX_SIZE 62780   /* bytes per large send, headers included */
 
 #define QUERY_BODY 20 /* req_id, oid, info_buflen, info_buf_offset, vc_handle */
 
