@@ -17,7 +17,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 2
 # shellcheck source=../lib/check.sh
 . tests/lib/check.sh
-check_expect 162
+check_expect 163
 
 BUILD_DIR=${BUILD_DIR:-build}
 VMMS=$BUILD_DIR/vmm/vmms/vmms
@@ -362,7 +362,13 @@ check_grep "fixture: domifaddr: the IPv6 address, canonical" "^ *- +- +ipv6 +200
 	"$T/out.lease"
 check "fixture: domifaddr drops what is not an address" sh -c "! grep -q not-an '$T/out.lease'"
 check "fixture: domhostname" sh -c "[ \"\$(virsh -q -c '$U' domhostname gn)\" = fixture-gn ]"
-v destroy gn >/dev/null
+# The guest powers off under an open console: the stream ends (an empty data
+# packet, then the client's finish is confirmed) and virsh console exits 0.
+(sleep 1; virsh -c "$U" shutdown gn >/dev/null; sleep 3) |
+	script -qc "virsh -c '$U' console gn; echo virsh-rc=\$?" /dev/null >"$T/console2.out" 2>&1
+check_grep "fixture: virsh console ends cleanly when the guest powers off" "virsh-rc=0" \
+	"$T/console2.out"
+v destroy gn >/dev/null 2>&1
 v undefine gn >/dev/null
 v undefine gd >/dev/null
 check "fixture: no fds leaked by starts, consoles and stops ($fdb before)" \
