@@ -63,6 +63,11 @@ struct linhv_npt {
 	unsigned long nr_tables;
 	struct page *cache[2 * (LINHV_NPT_LEVELS - 1)]; /* preallocated tables */
 	unsigned int nr_cache;
+	/*
+	 * A 2 MiB leaf was replaced by a table: CPUs may still cache its
+	 * translations although no leaf shows them, so the next zap flushes.
+	 */
+	bool stale_2m;
 };
 
 struct linhv_cpuid_policy {
@@ -108,6 +113,8 @@ struct linhv_partition {
 	struct linhv_cpuid_policy *cpuid;
 	u32 nr_msr_forward;
 	u32 msr_forward[LINHV_MAX_MSR_FORWARD];
+	/* Ports the root emulates (bit set); NULL: every port goes to the root. */
+	unsigned long *io_claimed;
 };
 
 /* x2APIC state of one VP (lapic.c). */
@@ -142,6 +149,8 @@ struct linhv_synic {
 	u32 queued;
 };
 #define LINHV_SYNIC_QUEUE_MAX 64
+
+#define LINHV_EXIT_HIST 16
 
 enum linhv_vp_mode {
 	LINHV_OUTSIDE_GUEST = 0,
@@ -198,6 +207,12 @@ struct linhv_vp {
 
 	int mode; /* enum linhv_vp_mode, read by kickers */
 	wait_queue_head_t wq;
+
+	/* The last exits, printed when the guest triple-faults (svm.c). */
+	struct linhv_exit_rec {
+		u64 code, info1, info2, int_info, inj, rip;
+	} hist[LINHV_EXIT_HIST];
+	u32 hist_pos;
 };
 
 /* Vendor setup: turn virtualization on for every CPU, and off again. */
@@ -210,6 +225,12 @@ void linhv_partition_kick_all(struct linhv_partition *part, bool flush);
 
 /* memory.c */
 int linhv_map_gpa(struct linhv_partition *part, const struct linhv_in_map_gpa_pages *in);
+
+/* True when the root asked for no intercepts on this port (LinhvCallSetIoPortPolicy). */
+static inline bool linhv_io_port_unclaimed(const struct linhv_partition *part, u16 port)
+{
+	return part->io_claimed && !test_bit(port, part->io_claimed);
+}
 int linhv_unmap_gpa(struct linhv_partition *part, const struct linhv_in_unmap_gpa_pages *in);
 void linhv_memory_destroy(struct linhv_partition *part);
 /* gpa lies in a mapped region (flags: its HV_MAP_GPA_*). */
@@ -228,6 +249,7 @@ void linhv_npt_destroy(struct linhv_npt *npt);
 int linhv_npt_topup(struct linhv_npt *npt);
 int linhv_npt_map_locked(struct linhv_npt *npt, u64 gpa, u64 hpa, u32 flags, int leaf_level);
 bool linhv_npt_unmap_range_locked(struct linhv_npt *npt, u64 gpa, u64 size);
+u64 linhv_npt_lookup_locked(struct linhv_npt *npt, u64 gpa);
 
 /* gva.c: guest virtual to guest physical, using the VP's paging mode. */
 int linhv_gva_to_gpa(struct linhv_vp *vp, u64 gva, bool write, u64 *gpa);

@@ -97,6 +97,7 @@ int linhv_msr_read(struct linhv_vp *vp, u32 msr, u64 *val)
 	case MSR_IA32_DEBUGCTLMSR:
 	case MSR_K7_HWCR:
 	case MSR_AMD64_SYSCFG: /* read by MTRR setup on family 0xf-0x11; no SME/SNP bits here */
+	case MSR_K8_INT_PENDING_MSG: /* C1E check on early AMD families: C1E off */
 		*val = 0;
 		return 0;
 	}

@@ -81,6 +81,7 @@ int linhv_npt_init(struct linhv_npt *npt)
 	spin_lock_init(&npt->lock);
 	npt->nr_tables = 0;
 	npt->nr_cache = 0;
+	npt->stale_2m = false;
 	ret = linhv_npt_topup(npt);
 	if (ret)
 		return ret;
@@ -136,7 +137,8 @@ int linhv_npt_map_locked(struct linhv_npt *npt, u64 gpa, u64 hpa, u32 flags, int
 		/*
 		 * A 2 MiB leaf that a 4 KiB mapping replaces is still coherent
 		 * with the root (the notifier would have cleared it), so its
-		 * TLB entries may stay until the next flush.
+		 * TLB entries may stay until the next flush; but the next zap
+		 * must flush even when it finds no leaf, or they outlive it.
 		 */
 		if (!(*e & NPT_P) || (*e & NPT_PS)) {
 			u64 pa;
@@ -144,6 +146,8 @@ int linhv_npt_map_locked(struct linhv_npt *npt, u64 gpa, u64 hpa, u32 flags, int
 
 			if (!next)
 				return -EAGAIN;
+			if (*e & NPT_P)
+				npt->stale_2m = true;
 			WRITE_ONCE(*e, pa | NPT_TABLE_FLAGS);
 		}
 		table = __va(*e & NPT_ADDR_MASK);
@@ -191,6 +195,29 @@ static bool unmap_level(u64 *table, int level, u64 base, u64 start, u64 end)
 /* Caller holds npt->lock and flushes the VPs' TLBs when this returns true. */
 bool linhv_npt_unmap_range_locked(struct linhv_npt *npt, u64 gpa, u64 size)
 {
+	bool zapped;
+
 	lockdep_assert_held(&npt->lock);
-	return unmap_level(npt->root, LINHV_NPT_LEVELS, 0, gpa, gpa + size);
+	zapped = unmap_level(npt->root, LINHV_NPT_LEVELS, 0, gpa, gpa + size) || npt->stale_2m;
+	npt->stale_2m = false;
+	return zapped;
+}
+
+/* The leaf entry mapping gpa (4 KiB or 2 MiB), or 0; for diagnostics. */
+u64 linhv_npt_lookup_locked(struct linhv_npt *npt, u64 gpa)
+{
+	u64 *table = npt->root;
+	int level;
+
+	lockdep_assert_held(&npt->lock);
+	for (level = LINHV_NPT_LEVELS; level >= 1; level--) {
+		u64 e = READ_ONCE(table[npt_index(gpa, level)]);
+
+		if (!(e & NPT_P))
+			return 0;
+		if (level == 1 || (e & NPT_PS))
+			return e;
+		table = __va(e & NPT_ADDR_MASK);
+	}
+	return 0;
 }

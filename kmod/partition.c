@@ -28,6 +28,7 @@ static int part_release(struct inode *inode, struct file *filp)
 	linhv_memory_destroy(part);
 	linhv_npt_destroy(&part->npt);
 	kvfree(part->cpuid);
+	kvfree(part->io_claimed);
 	kfree(part);
 	atomic_dec(&nr_partitions);
 	module_put(THIS_MODULE);
@@ -75,6 +76,37 @@ static u16 set_msr_forward(struct linhv_partition *part, const void *in, u32 in_
 	}
 	memcpy(part->msr_forward, in, in_size);
 	part->nr_msr_forward = reps;
+	mutex_unlock(&part->lock);
+	return HV_STATUS_SUCCESS;
+}
+
+static u16 set_io_port_policy(struct linhv_partition *part, const void *in, u32 in_size,
+			      u32 reps)
+{
+	const struct linhv_io_port_range *r = in;
+	unsigned long *map;
+	u32 i;
+
+	if (reps > LINHV_MAX_IO_PORT_RANGES || in_size != reps * sizeof(*r))
+		return HV_STATUS_INVALID_PARAMETER;
+	for (i = 0; i < reps; i++) {
+		if (!r[i].count || r[i].reserved || (u32)r[i].base + r[i].count > 0x10000)
+			return HV_STATUS_INVALID_PARAMETER;
+	}
+	map = kvzalloc(BITS_TO_LONGS(0x10000) * sizeof(long), GFP_KERNEL_ACCOUNT);
+	if (!map)
+		return HV_STATUS_INSUFFICIENT_MEMORY;
+	for (i = 0; i < reps; i++)
+		bitmap_set(map, r[i].base, r[i].count);
+	mutex_lock(&part->lock);
+	/* Running VPs read the map without a lock: only before the first run. */
+	if (part->initialized || part->started) {
+		mutex_unlock(&part->lock);
+		kvfree(map);
+		return HV_STATUS_INVALID_PARTITION_STATE;
+	}
+	kvfree(part->io_claimed);
+	part->io_claimed = map;
 	mutex_unlock(&part->lock);
 	return HV_STATUS_SUCCESS;
 }
@@ -235,6 +267,9 @@ static long part_hvcall(struct linhv_partition *part, struct linhv_hvcall __user
 		break;
 	case LinhvCallSetMsrForward:
 		status = set_msr_forward(part, in, hc.in_size, hc.rep_count);
+		break;
+	case LinhvCallSetIoPortPolicy:
+		status = set_io_port_policy(part, in, hc.in_size, hc.rep_count);
 		break;
 	case HvCallMapGpaPages:
 		status = hc.in_size == sizeof(struct linhv_in_map_gpa_pages) ?

@@ -6,9 +6,11 @@
  * become TLFS-style intercept messages for the root.
  */
 #include <linux/cpuhotplug.h>
+#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <asm/io.h>
 #include <linux/percpu.h>
+#include <linux/ratelimit.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -555,6 +557,17 @@ static int handle_ioio(struct linhv_vp *vp)
 	struct hv_x64_io_port_intercept_message *m;
 	int size = (info & SVM_IOIO_SIZE_MASK) >> SVM_IOIO_SIZE_SHIFT;
 
+	if (!(info & SVM_IOIO_STR) && linhv_io_port_unclaimed(vp->part, info >> 16)) {
+		/* Nothing behind the port: reads float high, writes vanish. */
+		if (info & SVM_IOIO_TYPE_IN) {
+			if (size & 4)
+				v->save.rax = 0xffffffffULL; /* a 32-bit write zero-extends */
+			else
+				v->save.rax |= size & 2 ? 0xffffULL : 0xffULL;
+		}
+		skip(vp, len);
+		return 0;
+	}
 	m = begin_msg(vp, HvMessageTypeX64IoPortIntercept, sizeof(*m), len,
 		      (info & SVM_IOIO_TYPE_IN) ? HV_INTERCEPT_ACCESS_READ :
 						  HV_INTERCEPT_ACCESS_WRITE);
@@ -817,6 +830,84 @@ static int handle_vmmcall(struct linhv_vp *vp)
 	return 0;
 }
 
+/*
+ * The guest's top page table as the guest sees it (through the nested entry)
+ * and as the root holds it now: a nested entry left on a page the root has
+ * since replaced shows as two different frames or contents.
+ */
+static void dump_cr3_page(struct linhv_vp *vp)
+{
+	struct linhv_partition *part = vp->part;
+	u64 gpa = vp->vmcb->save.cr3 & 0x000ffffffffff000ULL, leaf, hpa = 0, via_npt[2] = {0, 0};
+	u64 via_root[2] = {0, 0};
+	struct page *pg;
+	u64 *va;
+
+	spin_lock(&part->npt.lock);
+	leaf = linhv_npt_lookup_locked(&part->npt, gpa);
+	spin_unlock(&part->npt.lock);
+	pg = linhv_guest_page_get(part, gpa, false);
+	if (pg) {
+		hpa = page_to_phys(pg);
+		va = kmap_local_page(pg);
+		via_root[0] = va[508]; /* the cpu_entry_area (IDT, GDT, TSS) */
+		via_root[1] = va[511]; /* the kernel image */
+		kunmap_local(va);
+		put_page(pg);
+	}
+	if ((leaf & 1) && !(leaf & BIT_ULL(7)) && pfn_valid((leaf & 0x000ffffffffff000ULL) >> PAGE_SHIFT)) {
+		va = kmap_local_page(pfn_to_page((leaf & 0x000ffffffffff000ULL) >> PAGE_SHIFT));
+		via_npt[0] = va[508];
+		via_npt[1] = va[511];
+		kunmap_local(va);
+	}
+	pr_warn("linhv:   cr3 gpa %llx: nested leaf %llx (entries 508/511: %llx %llx), the root's page %llx (%llx %llx)\n",
+		gpa, leaf, via_npt[0], via_npt[1], hpa, via_root[0], via_root[1]);
+}
+
+/*
+ * A triple fault is the guest's own business, but one that the hypervisor
+ * caused is hard to find afterwards: log the state and the last exits.
+ */
+static void dump_shutdown(struct linhv_vp *vp)
+{
+	static DEFINE_RATELIMIT_STATE(rs, 60 * HZ, 2);
+	const struct vmcb_save *s = &vp->vmcb->save;
+	u32 i;
+
+	if (!__ratelimit(&rs))
+		return;
+	pr_warn("linhv: partition %llu VP %u triple fault: rip %llx rsp %llx rflags %llx cr0 %llx cr2 %llx cr3 %llx cr4 %llx efer %llx\n",
+		vp->part->id, vp->index, s->rip, s->rsp, s->rflags, s->cr0, s->cr2, s->cr3, s->cr4,
+		s->efer);
+	pr_warn("linhv:   cs %x/%llx ss %x idtr %llx/%x gdtr %llx/%x tr %x/%llx dr7 %llx int_state %llx\n",
+		s->cs.selector, s->cs.base, s->ss.selector, s->idtr.base, s->idtr.limit,
+		s->gdtr.base, s->gdtr.limit, s->tr.selector, s->tr.base, s->dr7,
+		vp->vmcb->control.int_state);
+	dump_cr3_page(vp);
+	for (i = 0; i < LINHV_EXIT_HIST; i++) {
+		const struct linhv_exit_rec *e = &vp->hist[(vp->hist_pos + i) % LINHV_EXIT_HIST];
+
+		if (e->code || e->rip)
+			pr_warn("linhv:   exit %llx info %llx %llx int_info %llx injected %llx rip %llx\n",
+				e->code, e->info1, e->info2, e->int_info, e->inj, e->rip);
+	}
+}
+
+static void record_exit(struct linhv_vp *vp, u64 injected)
+{
+	const struct vmcb_control *c = &vp->vmcb->control;
+	struct linhv_exit_rec *e = &vp->hist[vp->hist_pos];
+
+	e->code = c->exit_code;
+	e->info1 = c->exit_info_1;
+	e->info2 = c->exit_info_2;
+	e->int_info = c->exit_int_info;
+	e->inj = injected;
+	e->rip = vp->vmcb->save.rip;
+	vp->hist_pos = (vp->hist_pos + 1) % LINHV_EXIT_HIST;
+}
+
 static int handle_exit(struct linhv_vp *vp)
 {
 	struct vmcb *v = vp->vmcb;
@@ -900,6 +991,7 @@ static int handle_exit(struct linhv_vp *vp)
 		queue_exception(vp, X86_TRAP_UD, false, 0);
 		return 0;
 	case SVM_EXIT_SHUTDOWN:
+		dump_shutdown(vp);
 		vp->dead = true;
 		vp->dead_exit_code = code;
 		msg_simple(vp, HvMessageTypeUnrecoverableException, code);
@@ -991,6 +1083,7 @@ static bool svm_state_valid(struct linhv_vp *vp)
 
 int linhv_svm_run(struct linhv_vp *vp)
 {
+	u64 injected;
 	int ret;
 
 	for (;;) {
@@ -1040,7 +1133,9 @@ int linhv_svm_run(struct linhv_vp *vp)
 			msg_simple(vp, HvMessageTypeInvalidVpRegisterValue, 0);
 			return 0;
 		}
+		injected = vp->vmcb->control.event_inj;
 		enter_guest(vp);
+		record_exit(vp, injected);
 		vp->run->exits++;
 		ret = handle_exit(vp);
 		if (ret) {

@@ -145,6 +145,12 @@ static int linhv_set_cpuid(struct winhv_partition *p, const struct linhv_cpuid_e
 	return hvcall(pfd(p), LinhvCallSetCpuidPolicy, n, e, n * sizeof(*e), NULL, 0);
 }
 
+static int linhv_set_io_ports(struct winhv_partition *p, const struct linhv_io_port_range *r,
+			      uint32_t n)
+{
+	return hvcall(pfd(p), LinhvCallSetIoPortPolicy, n, r, n * sizeof(*r), NULL, 0);
+}
+
 static int linhv_set_msr_forward(struct winhv_partition *p, const uint32_t *msrs, uint32_t n)
 {
 	return hvcall(pfd(p), LinhvCallSetMsrForward, n, msrs, n * sizeof(*msrs), NULL, 0);
@@ -451,6 +457,7 @@ const struct winhv_backend_ops winhv_linhv_ops = {
 	.delete_partition = linhv_delete_partition,
 	.set_cpuid = linhv_set_cpuid,
 	.set_msr_forward = linhv_set_msr_forward,
+	.set_io_ports = linhv_set_io_ports,
 	.initialize = linhv_initialize,
 	.map = linhv_map,
 	.unmap = linhv_unmap,

@@ -281,6 +281,15 @@ int WinHvSetMsrForward(struct winhv_partition *p, const uint32_t *msrs, uint32_t
 	return p->ops->set_msr_forward ? p->ops->set_msr_forward(p, msrs, n) : -ENOSYS;
 }
 
+int WinHvSetIoPortPolicy(struct winhv_partition *p, const struct linhv_io_port_range *r,
+			 uint32_t n)
+{
+	if (n > LINHV_MAX_IO_PORT_RANGES)
+		return winhv_set_error(-E2BIG, "at most %d I/O port ranges",
+				       LINHV_MAX_IO_PORT_RANGES);
+	return p->ops->set_io_ports ? p->ops->set_io_ports(p, r, n) : -ENOSYS;
+}
+
 int WinHvInitializePartition(struct winhv_partition *p)
 {
 	return p->ops->initialize ? p->ops->initialize(p) : 0;

@@ -26,6 +26,8 @@ struct winhv_backend_ops {
 	void (*delete_partition)(struct winhv_partition *p);
 	int (*set_cpuid)(struct winhv_partition *p, const struct linhv_cpuid_entry *e, uint32_t n);
 	int (*set_msr_forward)(struct winhv_partition *p, const uint32_t *msrs, uint32_t n);
+	int (*set_io_ports)(struct winhv_partition *p, const struct linhv_io_port_range *r,
+			    uint32_t n);
 	int (*initialize)(struct winhv_partition *p);
 	int (*map)(struct winhv_partition *p, uint64_t gpa, void *hva, uint64_t bytes, uint32_t flags);
 	int (*unmap)(struct winhv_partition *p, uint64_t gpa, uint64_t bytes);

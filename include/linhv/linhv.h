@@ -140,6 +140,22 @@ struct linhv_cpuid_entry {
 #define LINHV_MAX_MSR_FORWARD 64
 
 /*
+ * linhv call: the I/O ports the root emulates (rep call of ranges). Once set,
+ * IN/OUT to any other port completes in the module as on a bus with nothing
+ * behind it: reads give all ones, writes are dropped, and the root sees no
+ * intercept (a stock kernel probes thousands of PCI configuration ports at
+ * boot). String forms (INS/OUTS) are always forwarded. Without this call,
+ * every port access goes to the root. Set before HvCallInitializePartition.
+ */
+#define LinhvCallSetIoPortPolicy 0x8108
+struct linhv_io_port_range {
+	__u16 base;
+	__u16 count; /* >= 1; base + count <= 0x10000 */
+	__u32 reserved;
+};
+#define LINHV_MAX_IO_PORT_RANGES 64
+
+/*
  * HvCallMapGpaPages. Unlike the TLFS (a list of SPA pages) the root names a
  * range of its own address space; the module pins it long-term.
  */

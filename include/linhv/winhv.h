@@ -83,6 +83,10 @@ enum winhv_backend WinHvPartitionBackend(const struct winhv_partition *partition
 int WinHvSetCpuidPolicy(struct winhv_partition *partition, const struct linhv_cpuid_entry *entries,
 			uint32_t count);
 int WinHvSetMsrForward(struct winhv_partition *partition, const uint32_t *msrs, uint32_t count);
+/* The ports the root emulates; accesses to others never reach it (linhv only:
+ * -ENOSYS elsewhere, where every access still arrives). */
+int WinHvSetIoPortPolicy(struct winhv_partition *partition,
+			 const struct linhv_io_port_range *ranges, uint32_t count);
 int WinHvInitializePartition(struct winhv_partition *partition);
 
 /* ---- Guest memory ---- */

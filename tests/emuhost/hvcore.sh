@@ -7,7 +7,7 @@ KO=build/kmod/linhv.ko
 B=build
 OUT=${1:-/tmp}
 mkdir -p "$OUT"
-check_expect 109
+check_expect 119
 
 dmesg -C
 if [ ! -f $KO ] || [ ! -x $B/tests/hvcore/hvcore-tests ]; then

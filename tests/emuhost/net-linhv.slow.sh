@@ -12,7 +12,7 @@
 . tests/lib/backend.sh
 BACKEND=${NET_BACKEND:-linhv}
 CHECK_PREFIX="net $BACKEND: "
-if [ "$BACKEND" = linhv ]; then check_expect 21; else check_expect 19; fi
+if [ "$BACKEND" = linhv ]; then check_expect 22; else check_expect 20; fi
 if [ "${LINHV_SLOW:-0}" = 1 ]; then MB=${NET_MB:-100}; else MB=${NET_MB:-32}; fi
 
 out=${1:-/tmp/net-$BACKEND}
@@ -98,13 +98,52 @@ while :; do sleep 1; done
 G
 scripts/mkguest -o "$tmp/net.cpio.gz" --init "$tmp/net.sh" >/dev/null || fail "mkguest"
 
+# vmwp_died: vmwp (and so the guest) is gone before the tier stopped it,
+# e.g. a guest crash: one FAIL with vmwp's last words, then stop at once
+# (check_done reports the checks that could not run) instead of waiting for
+# a guest that will never answer.
+vmwp_died() {
+	wait "$pid"
+	fail "vmwp runs until the tier stops it" "vmwp exited $? early: $(grep -E 'vmwp:' "$log" | tail -n 3 | tr '\n' '|')"
+	tail -n 20 "$log"
+	# linhv.ko logs the VP's state and its last exits on a triple fault.
+	dmesg | grep -E 'linhv|BUG|WARNING' | tail -n 40
+	rm -rf "$tmp"
+	check_done
+	exit 1
+}
+
+# wait_log PATTERN SECS: until vmwp's log has PATTERN; stops the tier when
+# vmwp exits first.
 wait_log() {
 	i=0
-	while ! grep -qE -- "$1" "$log" 2>/dev/null && [ $i -lt "$2" ] && kill -0 "$pid" 2>/dev/null; do
+	while ! grep -qE -- "$1" "$log" 2>/dev/null && [ $i -lt "$2" ]; do
+		kill -0 "$pid" 2>/dev/null || vmwp_died
 		sleep 1
 		i=$((i + 1))
 	done
 	grep -qE -- "$1" "$log" 2>/dev/null
+}
+
+# watch_job SECS PID: wait up to SECS for the tier's background job PID,
+# stopping it (and the tier) as soon as vmwp exits: a TCP peer that crashed
+# never closes its end.
+watch_job() {
+	i=0
+	while kill -0 "$2" 2>/dev/null; do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			kill "$2" 2>/dev/null
+			wait "$2"
+			vmwp_died
+		fi
+		if [ $i -ge "$1" ]; then
+			kill "$2" 2>/dev/null
+			break
+		fi
+		sleep 1
+		i=$((i + 1))
+	done
+	wait "$2"
 }
 
 : >"$log"
@@ -129,7 +168,8 @@ want=$(md5sum <"$tmp/blob" | cut -d' ' -f1)
 wait_log '^GUEST-LISTEN' 60
 sleep 1
 t0=$(date +%s.%N)
-busybox nc 10.77.0.2 5000 <"$tmp/blob"
+busybox nc 10.77.0.2 5000 <"$tmp/blob" &
+watch_job 600 $!
 wait_log '^GUEST-RXMD5' 600
 t1=$(date +%s.%N)
 got=$(sed -n 's/^GUEST-RXMD5 \([0-9a-f]*\).*/\1/p' "$log" | tr -d '\r' | head -n 1)
@@ -142,7 +182,7 @@ busybox nc -l -p 5001 -e sh -c "cat >$tmp/rx" </dev/null &
 ncpid=$!
 t0=$(date +%s.%N)
 wait_log '^GUEST-TXDONE' 900
-wait $ncpid
+watch_job 60 $ncpid
 t1=$(date +%s.%N)
 want=$(sed -n 's/^GUEST-TXMD5 \([0-9a-f]*\).*/\1/p' "$log" | tr -d '\r' | head -n 1)
 got=$(md5sum <"$tmp/rx" | cut -d' ' -f1)
@@ -166,6 +206,8 @@ check_grep "guest: MTU 9000 set" '^GUEST-MTU 9000' "$log"
 check_grep "guest: 8000-byte pings at MTU 9000" '^GUEST-JUMBO-OK' "$log"
 check_grep "guest: back to MTU 1500, ping again" '^GUEST-PING3-OK' "$log"
 
+kill -0 "$pid" 2>/dev/null || vmwp_died
+pass "vmwp runs until the tier stops it"
 kill "$pid" 2>/dev/null
 wait "$pid"
 i=0

@@ -43,10 +43,16 @@ start_vmms() {
 	"$VMMS" --state-dir "$S" --run-dir "$R" --socket-dir "$D" --backend linhv \
 		--foreground --verbose 2>>"$T/vmms.log" &
 	VMMS_PID=$!
+	# Ready when both sockets accept a client: after a SIGKILL of vmms the
+	# old socket files are still there before the new vmms replaces them.
 	i=0
-	while [ $i -lt 50 ]; do
-		[ -S "$D/virtlinhvd-sock-ro" ] && return 0
-		sleep 0.1
+	while [ $i -lt 100 ]; do
+		if [ -S "$D/virtlinhvd-sock-ro" ] &&
+			timeout 10 virsh -q -c "$RO" list --all >/dev/null 2>&1 &&
+			timeout 10 virsh -q -c "$U" list --all >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.2
 		i=$((i + 1))
 	done
 	return 1

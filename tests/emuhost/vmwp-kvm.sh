@@ -46,6 +46,7 @@ done
 wait
 echo "CLOCKSOURCE $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
 echo "MSR-WARNINGS $(dmesg | grep -c 'unchecked MSR access')"
+dmesg | grep -A1 'unchecked MSR access' | sed 's/^/MSR-WARNING: /'
 poweroff
 G
 printf '#!/bin/sh\nreboot\n' >"$tmp/reboot.sh"

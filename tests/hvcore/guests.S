@@ -100,6 +100,29 @@ lm_msg:
 lm_msg_end:
 guest_lm64_end:
 
+/* Port policy: IN/OUT on ports the root did not claim (0x80, 0x81), then one it did (0x22). */
+	.globl guest_ioports_start, guest_ioports_end
+	.code64
+guest_ioports_start:
+	mov $0x3000, %ebx
+	movabs $0x1122334455667788, %rax
+	in $0x80, %al			/* -> 0x11223344556677ff */
+	mov %rax, (%rbx)
+	movabs $0x1122334455667788, %rax
+	in $0x80, %ax			/* -> 0x112233445566ffff */
+	mov %rax, 8(%rbx)
+	movabs $0x1122334455667788, %rax
+	mov $0x80, %dx
+	in %dx, %eax			/* -> 0x00000000ffffffff */
+	mov %rax, 16(%rbx)
+	out %al, $0x81
+	out %eax, $0x81
+	mov $0x42, %al
+	out %al, $0x22
+	cli
+	hlt
+guest_ioports_end:
+
 /* Interrupts: wait in HLT for a vector the root asserts. */
 	.globl guest_irq_start, guest_irq_end, guest_irq_handler
 guest_irq_start:

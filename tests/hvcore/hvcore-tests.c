@@ -8,6 +8,7 @@
  *   hvcore-tests --kill-child     (internal: used by the SIGKILL test)
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -57,6 +58,7 @@ static void result(const char *name, int ok, const char *fmt, ...)
 struct trace {
 	uint32_t port_val[0x100];
 	int port_seen[0x100];
+	int port_reads[0x100];
 	char str[256];
 	size_t str_len;
 	uint64_t mmio_written[4];
@@ -84,6 +86,8 @@ static int io_cb(void *ctx, uint16_t port, bool write, uint8_t size, uint32_t *v
 		}
 		return 0;
 	}
+	if (port < 0x100)
+		t->port_reads[port]++;
 	*val = port == 0x11 ? 0x5a : 0xffffffff;
 	return 0;
 }
@@ -262,6 +266,54 @@ static void test_lm64(void)
 	       "got %#llx", (unsigned long long)t.mmio_written[1]);
 	result("long-mode movzx from mmio", t.port_val[0x28] == 0xcd, "got %#x", t.port_val[0x28]);
 	result("long-mode rep outsb", !strcmp(t.str, "hello from long mode"), "got '%s'", t.str);
+	guest_destroy(&g);
+}
+
+/* LinhvCallSetIoPortPolicy: unclaimed ports complete in the module, claimed ones exit. */
+static void test_io_policy(void)
+{
+	struct guest g;
+	struct trace t = {0};
+	struct hv_message msg;
+	const struct linhv_io_port_range claimed = {.base = 0x20, .count = 8};
+	const struct linhv_io_port_range bad[] = {{.base = 0x10, .count = 0},
+						  {.base = 0xfff0, .count = 0x20},
+						  {.base = 1, .count = 1, .reserved = 1}};
+	long r;
+	int ret;
+
+	if (backend != WINHV_BACKEND_LINHV)
+		return; /* a linhv call: the kvm backend has no port policy */
+	if (guest_create(&g, backend, 4 << 20, 1)) {
+		result("io-policy", 0, "create: %s", WinHvLastError());
+		return;
+	}
+	ret = 0;
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ret |= !WinHvSetIoPortPolicy(g.part, &bad[i], 1);
+	result("io policy: empty, overflowing and reserved ranges refused", !ret,
+	       "one was accepted");
+	ret = WinHvSetIoPortPolicy(g.part, &claimed, 1);
+	result("io policy: set before the first run", ret == 0, "%s", WinHvLastError());
+	guest_load(&g, guest_ioports_start, guest_ioports_end);
+	guest_set_mode(&g, 0, MODE_LM64);
+	r = run(&g, 0, &t, &msg);
+	result("io policy: guest runs to hlt", r == 0, "%s", why_run(r));
+	result("io policy: unclaimed 8/16/32-bit reads float high in the module",
+	       *(uint64_t *)(g.ram + 0x3000) == 0x11223344556677ffULL &&
+		   *(uint64_t *)(g.ram + 0x3008) == 0x112233445566ffffULL &&
+		   *(uint64_t *)(g.ram + 0x3010) == 0xffffffffULL,
+	       "got %#llx %#llx %#llx", (unsigned long long)*(uint64_t *)(g.ram + 0x3000),
+	       (unsigned long long)*(uint64_t *)(g.ram + 0x3008),
+	       (unsigned long long)*(uint64_t *)(g.ram + 0x3010));
+	result("io policy: unclaimed ports never reach the root",
+	       !t.port_reads[0x80] && !t.port_seen[0x81], "%d reads, %d writes", t.port_reads[0x80],
+	       t.port_seen[0x81]);
+	result("io policy: a claimed port still exits",
+	       t.port_seen[0x22] == 1 && t.port_val[0x22] == 0x42, "seen %d, value %#x",
+	       t.port_seen[0x22], t.port_val[0x22]);
+	result("io policy: refused once the partition ran",
+	       WinHvSetIoPortPolicy(g.part, &claimed, 1) != 0, "accepted");
 	guest_destroy(&g);
 }
 
@@ -988,7 +1040,19 @@ struct churn_ctx {
 	size_t len;
 	volatile int stop;
 	int calls, errors;
+	int compact; /* also make the kernel compact memory (migrates guest pages) */
 };
+
+static void compact_memory(void)
+{
+	int fd = open("/proc/sys/vm/compact_memory", O_WRONLY);
+
+	if (fd >= 0) {
+		if (write(fd, "1", 1) != 1)
+			perror("compact_memory");
+		close(fd);
+	}
+}
 
 static void *churn_thread(void *arg)
 {
@@ -997,6 +1061,8 @@ static void *churn_thread(void *arg)
 	while (!c->stop) {
 		if (madvise(c->base, c->len, MADV_PAGEOUT))
 			c->errors++;
+		if (c->compact && c->calls % 8 == 0)
+			compact_memory();
 		c->calls++;
 		usleep(2000);
 	}
@@ -1041,6 +1107,79 @@ static void test_churn(void)
 	result("churn: the root paged out while the guest ran", c.calls > 0 && !c.errors,
 	       "%d calls, %d errors", c.calls, c.errors);
 	guest_destroy(&g);
+}
+
+#define TWO_ROUNDS 400 /* long enough for the root to page out many times under TCG */
+
+struct two_ctx {
+	struct guest g;
+	struct trace t;
+	struct hv_message msg;
+	long r;
+};
+
+static void *two_run(void *arg)
+{
+	struct two_ctx *c = arg;
+
+	c->r = run(&c->g, 0, &c->t, &c->msg);
+	return NULL;
+}
+
+/*
+ * Two partitions at once, one VP each on its own CPU, while the root pages
+ * out and compacts (migrates) both guests' RAM: each invalidation must reach
+ * exactly its own partition's VPs, and neither the guests nor the host may
+ * notice the other partition.
+ */
+static void test_two_partitions(void)
+{
+	struct two_ctx c[2];
+	struct churn_ctx ch[2] = {{0}, {0}};
+	pthread_t run_th[2], churn_th[2];
+	int i, ok;
+
+	memset(c, 0, sizeof(c));
+	for (i = 0; i < 2; i++) {
+		if (guest_create(&c[i].g, backend, 64 << 20, 1)) {
+			result("two partitions", 0, "create %d: %s", i, WinHvLastError());
+			if (i)
+				guest_destroy(&c[0].g);
+			return;
+		}
+		guest_load(&c[i].g, guest_churn_start, guest_churn_end);
+		guest_set_mode(&c[i].g, 0, MODE_LM64);
+		guest_set_reg(&c[i].g, 0, HvX64RegisterRbx, PAGEOUT_BASE);
+		guest_set_reg(&c[i].g, 0, HvX64RegisterRcx, 1024);
+		guest_set_reg(&c[i].g, 0, HvX64RegisterR8, TWO_ROUNDS);
+		ch[i].base = c[i].g.ram + PAGEOUT_BASE;
+		ch[i].len = 1024 * 4096;
+		ch[i].compact = i == 0;
+	}
+	for (i = 0; i < 2; i++)
+		pthread_create(&churn_th[i], NULL, churn_thread, &ch[i]);
+	for (i = 0; i < 2; i++)
+		pthread_create(&run_th[i], NULL, two_run, &c[i]);
+	for (i = 0; i < 2; i++)
+		pthread_join(run_th[i], NULL);
+	for (i = 0; i < 2; i++) {
+		ch[i].stop = 1;
+		pthread_join(churn_th[i], NULL);
+	}
+	printf("info: two partitions: %d and %d page-outs during %d guest rounds each\n",
+	       ch[0].calls, ch[1].calls, TWO_ROUNDS);
+	result("two partitions: both guests run to hlt while the root pages and compacts their RAM",
+	       c[0].r == 0 && c[1].r == 0, "%s / %s", why_run(c[0].r), why_run(c[1].r));
+	ok = 1;
+	for (i = 0; i < 2; i++)
+		ok &= c[i].t.port_seen[0x22] == 1 && c[i].t.port_val[0x22] == 0;
+	result("two partitions: each guest always reads what it wrote", ok,
+	       "mismatches %u and %u", c[0].t.port_val[0x22], c[1].t.port_val[0x22]);
+	result("two partitions: the root paged both out while they ran",
+	       ch[0].calls > 0 && ch[1].calls > 0 && !ch[0].errors && !ch[1].errors,
+	       "%d/%d calls, %d/%d errors", ch[0].calls, ch[1].calls, ch[0].errors, ch[1].errors);
+	for (i = 0; i < 2; i++)
+		guest_destroy(&c[i].g);
 }
 
 /* ---- hardening (issue 15): small guests that try what a hostile one would ---- */
@@ -1444,6 +1583,7 @@ int main(int argc, char **argv)
 	T("real", test_real_mode());
 	T("pm32", test_pm32());
 	T("lm64", test_lm64());
+	T("io-policy", test_io_policy());
 	T("triple", test_triple_fault());
 	T("smp", test_smp());
 	T("isolation", test_isolation());
@@ -1455,6 +1595,7 @@ int main(int argc, char **argv)
 	T("int3", test_int3_reinject());
 	T("pageout", test_pageout());
 	T("churn", test_churn());
+	T("two-partitions", test_two_partitions());
 	T("huge", test_huge());
 	T("kill", test_kill(argv[0]));
 	T("hard-xcr0", test_hard_xcr0());

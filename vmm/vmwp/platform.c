@@ -112,6 +112,25 @@ int platform_io(void *ctx, uint16_t port, bool write, uint8_t size, uint32_t *va
 	return 0;
 }
 
+unsigned platform_io_ports(struct linhv_io_port_range *r, unsigned max)
+{
+	/* Keep in step with platform_io() above. */
+	static const struct linhv_io_port_range ports[] = {
+	    {.base = COM1_BASE, .count = 8},
+	    {.base = 0x64, .count = 1},
+	    {.base = 0x70, .count = 2},
+	    {.base = ACPI_SLEEP_CONTROL_PORT, .count = 1},
+	    {.base = ACPI_SLEEP_STATUS_PORT, .count = 1},
+	    {.base = ACPI_RESET_PORT, .count = 1},
+	};
+	unsigned n = sizeof(ports) / sizeof(ports[0]);
+
+	if (n > max)
+		n = max;
+	memcpy(r, ports, n * sizeof(*r));
+	return n;
+}
+
 int platform_mmio(void *ctx, uint64_t gpa, bool write, uint8_t size, uint64_t *val)
 {
 	struct platform *pl = ctx;

@@ -47,6 +47,9 @@ void platform_destroy(struct platform *pl);
 
 /* winhv_io_fn / winhv_mmio_fn shaped: ctx is the platform. */
 int platform_io(void *ctx, uint16_t port, bool write, uint8_t size, uint32_t *val);
+/* The ports platform_io emulates, for the hypervisor's port policy (all
+ * others read as all ones and drop writes there too). Returns the count. */
+unsigned platform_io_ports(struct linhv_io_port_range *r, unsigned max);
 int platform_mmio(void *ctx, uint64_t gpa, bool write, uint8_t size, uint64_t *val);
 
 /* Console input for COM1; returns the bytes taken. */

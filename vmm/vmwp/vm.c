@@ -76,6 +76,13 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 	ret = WinHvCreatePartition(&pp, &vm->part);
 	if (ret)
 		return fail(err, errlen, "cannot create the partition");
+	/* Ports nobody emulates complete in the hypervisor where it can (linhv). */
+	struct linhv_io_port_range ports[LINHV_MAX_IO_PORT_RANGES];
+	unsigned nports = platform_io_ports(ports, LINHV_MAX_IO_PORT_RANGES);
+
+	ret = WinHvSetIoPortPolicy(vm->part, ports, nports);
+	if (ret && ret != -ENOSYS)
+		return fail(err, errlen, "cannot set the I/O port policy");
 	vm->ram_size = o->memory;
 	vm->ram_fd = memfd_create("vmwp-ram", MFD_CLOEXEC);
 	if (vm->ram_fd < 0 || ftruncate(vm->ram_fd, (off_t)vm->ram_size) < 0) {
