@@ -17,7 +17,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 2
 # shellcheck source=../lib/check.sh
 . tests/lib/check.sh
-check_expect 124
+check_expect 163
 
 BUILD_DIR=${BUILD_DIR:-build}
 VMMS=$BUILD_DIR/vmm/vmms/vmms
@@ -178,6 +178,94 @@ fails "unknown domain" "failed to get domain 'nope'" v dominfo nope
 fails "destroy of a shut-off domain" "Requested operation is not valid: domain is not running" \
 	v destroy vm1
 
+# ---- disks and NICs in the domain XML ----
+# devxml NAME DEVICES: a domain with these <devices>.
+devxml() {
+	cat <<EOF
+<domain type='linhv'>
+  <name>$1</name>
+  <memory unit='MiB'>128</memory>
+  <os><type>hvm</type><kernel>$T/kernel</kernel></os>
+  <devices>$2
+  </devices>
+</domain>
+EOF
+}
+DEVS="
+    <disk type='file' device='disk'><driver name='qemu' type='raw' cache='none'/>
+      <source file='$T/disk.img'/><target dev='sda' bus='scsi'/><serial>DISK-A1</serial></disk>
+    <disk type='block' device='disk'><source dev='/dev/null'/><target dev='sdb' bus='scsi'/><readonly/></disk>
+    <interface type='bridge'><mac address='52:54:00:AB:CD:01'/><source bridge='br0'/>
+      <target dev='vnet9'/><model type='netvsc'/></interface>
+    <interface type='ethernet'><target dev='ltap1'/></interface>"
+devxml dev1 "$DEVS" >"$T/dev1.xml"
+check "devices: define with a file and a block disk, a bridge and an ethernet NIC" \
+	v define "$T/dev1.xml"
+v dumpxml dev1 >"$T/dev1-dump.xml" 2>&1
+check_grep "devices: dumpxml shows the block disk's <source dev>" \
+	"<disk type='block' device='disk'>" "$T/dev1-dump.xml"
+check_grep "devices: dumpxml keeps <serial>" \
+	"<serial>DISK-A1</serial>" "$T/dev1-dump.xml"
+check_grep "devices: dumpxml keeps <driver cache='none'>" "<driver type='raw' cache='none'/>" \
+	"$T/dev1-dump.xml"
+check_grep "devices: dumpxml keeps <readonly/>" "<readonly/>" "$T/dev1-dump.xml"
+check_grep "devices: dumpxml keeps the given MAC (lower case)" "<mac address='52:54:00:ab:cd:01'/>" \
+	"$T/dev1-dump.xml"
+check "devices: a NIC without a MAC gets one, shown by dumpxml and stored" sh -c \
+	"[ \$(grep -c \"<mac address='00:15:5d:\" '$T/dev1-dump.xml') = 1 ] &&
+	grep -q \"<mac address='00:15:5d:\" '$T/state-a/domains/dev1.xml'"
+v domblklist --details dev1 >"$T/out" 2>&1
+check_grep "devices: domblklist shows the file disk" "^ *file +disk +sda +$T/disk.img$" "$T/out"
+check_grep "devices: domblklist shows the block disk" "^ *block +disk +sdb +/dev/null$" "$T/out"
+v domiflist dev1 >"$T/out" 2>&1
+check_grep "devices: domiflist shows the bridge NIC" \
+	"^ *vnet9 +bridge +br0 +netvsc +52:54:00:ab:cd:01$" "$T/out"
+check_grep "devices: domiflist shows the ethernet NIC" \
+	"^ *ltap1 +ethernet +- +netvsc +00:15:5d:[0-9a-f:]{8}$" "$T/out"
+check "devices: dumpxml -> define -> dumpxml round-trips unchanged" sh -c \
+	"virsh -q -c '$U' define '$T/dev1-dump.xml' >/dev/null &&
+	virsh -q -c '$U' dumpxml dev1 | cmp -s - '$T/dev1-dump.xml'"
+fails "devices: domifaddr of a shut-off domain" "domain is not running" v domifaddr dev1
+v undefine dev1 >/dev/null 2>&1
+# refused_dev NAME PATTERN DEVICES: define must fail saying PATTERN, changing nothing.
+before_dev=$(snapshot a)
+refused_dev() {
+	devxml bad "$3" >"$T/bad-dev.xml"
+	fails "devices: $1" "$2" v define "$T/bad-dev.xml"
+}
+U_=unsupported\ configuration
+refused_dev "cdrom refused" "$U_: disk device 'cdrom' is not supported" \
+	"<disk type='file' device='cdrom'><source file='$T/disk.img'/><target dev='sdc'/></disk>"
+refused_dev "virtio bus refused" "$U_: disk bus 'virtio' is not supported" \
+	"<disk type='file'><source file='$T/disk.img'/><target dev='vda' bus='virtio'/></disk>"
+refused_dev "network disk refused" "$U_: disk type 'network' is not supported" \
+	"<disk type='network'><source protocol='nbd'/><target dev='sda'/></disk>"
+refused_dev "qcow2 refused" "$U_: disk format 'qcow2' is not supported" \
+	"<disk type='file'><driver type='qcow2'/><source file='$T/disk.img'/><target dev='sda'/></disk>"
+refused_dev "cache=unsafe refused" "$U_: disk cache mode 'unsafe' is not supported" \
+	"<disk type='file'><driver cache='unsafe'/><source file='$T/disk.img'/><target dev='sda'/></disk>"
+refused_dev "disk <boot> refused by name" "$U_: element <boot> in <disk>" \
+	"<disk type='file'><source file='$T/disk.img'/><target dev='sda'/><boot order='1'/></disk>"
+refused_dev "network interface refused" "$U_: interface type 'network' is not supported" \
+	"<interface type='network'><source network='default'/></interface>"
+refused_dev "virtio NIC model refused" "$U_: interface model 'virtio' is not supported" \
+	"<interface type='bridge'><source bridge='br0'/><model type='virtio'/></interface>"
+refused_dev "interface <bandwidth> refused by name" "$U_: element <bandwidth> in <interface>" \
+	"<interface type='bridge'><source bridge='br0'/><bandwidth/></interface>"
+refused_dev "over-long disk serial refused" "$U_: disk <serial>" \
+	"<disk type='file'><source file='$T/disk.img'/><target dev='sda'/><serial>123456789012345678901</serial></disk>"
+refused_dev "block disk with <source file> refused" "$U_: attribute 'file' of element <source>" \
+	"<disk type='block'><source file='$T/disk.img'/><target dev='sda'/></disk>"
+refused_dev "disk without a source" "XML error: <disk> needs <source file=" \
+	"<disk type='file'><target dev='sda'/></disk>"
+refused_dev "multicast MAC" "XML error: invalid MAC address '01:00:5e:00:00:01'" \
+	"<interface type='bridge'><mac address='01:00:5e:00:00:01'/><source bridge='br0'/></interface>"
+refused_dev "bridge NIC without a bridge" "XML error: interface type='bridge' needs <source bridge" \
+	"<interface type='bridge'/>"
+refused_dev "ethernet NIC without a TAP" "XML error: interface type='ethernet' needs <target dev" \
+	"<interface type='ethernet'/>"
+check "devices: the refused definitions changed nothing" test "$(snapshot a)" = "$before_dev"
+
 # Worker fail-fast: the real vmwp with --backend linhv exits 1 on a host
 # without linhv.ko; without a built vmwp the start must say so.
 if [ -e /dev/linhv ]; then
@@ -251,6 +339,38 @@ check "fixture: start again" v start g1
 check "fixture: virsh destroy" sh -c "virsh -c '$U' destroy g1 | grep -q destroyed"
 check "fixture: shut off (destroyed)" sh -c "virsh -c '$U' domstate --reason g1 | grep -q 'shut off (destroyed)'"
 check_prog "py lifecycle" $PY "$CLIENT" lifecycle "$U" g1
+# Disks and NICs reach the worker as vmwp options; domifaddr and domhostname
+# come from its status line (the fixture reports 192.0.2.7, a non-address
+# that must be dropped, and 2001:db8::7).
+devxml gd "$DEVS" >"$T/gd.xml"
+v define "$T/gd.xml" >/dev/null
+check "fixture: start a domain with disks and NICs" v start gd
+check "fixture: the worker got the disks' and NICs' options" sh -c \
+	"tr '\\0' ' ' </proc/\$(cat '$T/run-b/gd.pid')/cmdline | grep -q -- '--disk $T/disk.img,serial=DISK-A1,cache=none --disk /dev/null,readonly --nic tap=vnet9,bridge=br0,mac=52:54:00:ab:cd:01 --nic tap=ltap1,mac=00:15:5d:'"
+v domifaddr gd >"$T/out" 2>&1
+check_grep "fixture: domifaddr with two NICs lists the addresses under 'guest'" \
+	"^ *guest +ipv4 +192.0.2.7/32$" "$T/out"
+v destroy gd >/dev/null
+devxml gn "<interface type='ethernet'><mac address='52:54:00:00:00:42'/><target dev='ltap2'/></interface>" >"$T/gn.xml"
+v define "$T/gn.xml" >/dev/null && v start gn >/dev/null
+for src in lease agent arp; do
+	v domifaddr --source "$src" gn >"$T/out.$src" 2>&1
+	check_grep "fixture: domifaddr --source $src: the NIC, its MAC and the IPv4 address" \
+		"^ *ltap2 +52:54:00:00:00:42 +ipv4 +192.0.2.7/32$" "$T/out.$src"
+done
+check_grep "fixture: domifaddr: the IPv6 address, canonical" "^ *- +- +ipv6 +2001:db8::7/128$" \
+	"$T/out.lease"
+check "fixture: domifaddr drops what is not an address" sh -c "! grep -q not-an '$T/out.lease'"
+check "fixture: domhostname" sh -c "[ \"\$(virsh -q -c '$U' domhostname gn)\" = fixture-gn ]"
+# The guest powers off under an open console: the stream ends (an empty data
+# packet, then the client's finish is confirmed) and virsh console exits 0.
+(sleep 1; virsh -c "$U" shutdown gn >/dev/null; sleep 3) |
+	script -qc "virsh -c '$U' console gn; echo virsh-rc=\$?" /dev/null >"$T/console2.out" 2>&1
+check_grep "fixture: virsh console ends cleanly when the guest powers off" "virsh-rc=0" \
+	"$T/console2.out"
+v destroy gn >/dev/null 2>&1
+v undefine gn >/dev/null
+v undefine gd >/dev/null
 check "fixture: no fds leaked by starts, consoles and stops ($fdb before)" \
 	test "$(fdcount)" -eq "$fdb"
 

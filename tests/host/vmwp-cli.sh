@@ -40,7 +40,7 @@ expect "bad --cpus text" 2 'must be 1-64' --kernel x --cpus two
 expect "bad --console" 2 'expected stdio, pty or unix' --kernel x --console tcp:1
 expect "bad --backend" 2 'expected auto, linhv or kvm' --kernel x --backend xen
 expect "bad --uuid" 2 'not a UUID' --kernel x --uuid 1234
-expect "bad --nic" 2 'exactly one of tap= or bridge=' --kernel x --nic mac=52:54:00:00:00:01
+expect "bad --nic" 2 'give tap=, bridge= or both' --kernel x --nic mac=52:54:00:00:00:01
 expect "bad --nic mac" 2 'bad mac' --kernel x --nic tap=t0,mac=zz
 expect "bad --disk option" 2 "unknown option 'cache=sometimes'" --kernel x --disk f,cache=sometimes
 expect "bad --disk serial" 2 'serial must be 1-20 characters' --kernel x --disk f,serial=

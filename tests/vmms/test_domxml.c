@@ -105,6 +105,51 @@ START_TEST(full_roundtrip_is_stable)
 }
 END_TEST
 
+/* Block devices, serials and cache modes survive the canonical form. */
+START_TEST(disk_options_roundtrip)
+{
+	struct vmms_err err;
+	struct dom_def *d = parse(
+	    HEAD MEM OS "<devices><disk type='block' device='disk'><driver name='qemu' type='raw' "
+			"cache='none'/><source dev='/dev/vg/data'/><target dev='sdb' bus='scsi'/>"
+			"<serial>DATA-1</serial></disk>"
+			"<disk type='file'><driver cache='writeback'/><source file='/a'/>"
+			"<target dev='sda'/></disk>"
+			"<interface type='bridge'><source bridge='br0'/><target dev='vnet3'/>"
+			"</interface></devices></domain>",
+	    &err);
+	ck_assert_msg(d, "%s", err.msg);
+	ck_assert(d->disks[0].block);
+	ck_assert_str_eq(d->disks[0].file, "/dev/vg/data");
+	ck_assert_str_eq(d->disks[0].serial, "DATA-1");
+	ck_assert_int_eq(d->disks[0].cache, CACHE_NONE);
+	ck_assert_int_eq(d->disks[1].cache, CACHE_WRITEBACK);
+	ck_assert_str_eq(d->nics[0].tap, "vnet3");
+	char *out = dom_def_format(d, -1);
+	ck_assert_ptr_nonnull(strstr(out, "<disk type='block' device='disk'>\n      <driver "
+					  "type='raw' cache='none'/>\n      <source "
+					  "dev='/dev/vg/data'/>"));
+	ck_assert_ptr_nonnull(strstr(out, "<serial>DATA-1</serial>"));
+	ck_assert_ptr_nonnull(strstr(out, "<driver type='raw' cache='writeback'/>"));
+	/* The generated MAC is written out, so the stored definition keeps it. */
+	ck_assert_ptr_nonnull(strstr(out, "<mac address='00:15:5d:"));
+	struct dom_def *d2 = parse(out, &err);
+	ck_assert_msg(d2, "%s", err.msg);
+	ck_assert_str_eq(d2->nics[0].mac, d->nics[0].mac);
+	char *out2 = dom_def_format(d2, -1);
+	ck_assert_str_eq(out, out2);
+	struct dom_def *c = dom_def_copy(d2);
+	char *out3 = dom_def_format(c, -1);
+	ck_assert_str_eq(out, out3);
+	free(out);
+	free(out2);
+	free(out3);
+	dom_def_free(d);
+	dom_def_free(d2);
+	dom_def_free(c);
+}
+END_TEST
+
 START_TEST(copy_is_deep)
 {
 	struct vmms_err err;
@@ -144,8 +189,41 @@ START_TEST(rejections)
 		     VIR_ERR_CONFIG_UNSUPPORTED, "<features>");
 	expect_error(HEAD MEM OS "<devices><video/></devices></domain>", VIR_ERR_CONFIG_UNSUPPORTED,
 		     "<video>");
-	expect_error(HEAD MEM OS "<devices><disk type='block'/></devices></domain>",
-		     VIR_ERR_CONFIG_UNSUPPORTED, "disk type 'block'");
+	expect_error(HEAD MEM OS "<devices><disk type='network'/></devices></domain>",
+		     VIR_ERR_CONFIG_UNSUPPORTED, "disk type 'network'");
+	expect_error(HEAD MEM OS "<devices><disk type='file' device='cdrom'/></devices></domain>",
+		     VIR_ERR_CONFIG_UNSUPPORTED, "disk device 'cdrom'");
+	expect_error(HEAD MEM OS "<devices><disk type='block'><source file='/dev/sdz'/>"
+				 "<target dev='sda'/></disk></devices></domain>",
+		     VIR_ERR_CONFIG_UNSUPPORTED, "attribute 'file' of element <source>");
+	expect_error(HEAD MEM OS "<devices><disk type='block'><target dev='sda'/></disk>"
+				 "</devices></domain>",
+		     VIR_ERR_XML_ERROR, "<source dev=");
+	expect_error(HEAD MEM OS "<devices><disk type='file'><source file='/a'/><target dev='sda'/>"
+				 "<driver cache='unsafe'/></disk></devices></domain>",
+		     VIR_ERR_CONFIG_UNSUPPORTED, "cache mode 'unsafe'");
+	expect_error(HEAD MEM OS "<devices><disk type='file'><source file='/a'/><target dev='sda'/>"
+				 "<serial>way-too-long-for-scsi-serial</serial></disk></devices>"
+				 "</domain>",
+		     VIR_ERR_CONFIG_UNSUPPORTED, "<serial>");
+	expect_error(HEAD MEM OS "<devices><disk type='file'><source file='/a'/><target dev='sda'/>"
+				 "<serial>a,b</serial></disk></devices></domain>",
+		     VIR_ERR_CONFIG_UNSUPPORTED, "<serial>");
+	expect_error(HEAD MEM OS "<devices><disk type='file'><source file='/a'/><target dev='sda'/>"
+				 "<iotune/></disk></devices></domain>",
+		     VIR_ERR_CONFIG_UNSUPPORTED, "element <iotune> in <disk>");
+	expect_error(HEAD MEM OS "<devices><interface type='user'/></devices></domain>",
+		     VIR_ERR_CONFIG_UNSUPPORTED, "interface type 'user'");
+	expect_error(HEAD MEM OS "<devices><interface type='bridge'><source bridge='br0'/>"
+				 "<model type='virtio'/></interface></devices></domain>",
+		     VIR_ERR_CONFIG_UNSUPPORTED, "model 'virtio'");
+	expect_error(HEAD MEM OS "<devices><interface type='bridge'><source bridge='br0'/>"
+				 "<vlan/></interface></devices></domain>",
+		     VIR_ERR_CONFIG_UNSUPPORTED, "element <vlan> in <interface>");
+	expect_error(HEAD MEM OS "<devices><interface type='bridge'/></devices></domain>",
+		     VIR_ERR_XML_ERROR, "source bridge");
+	expect_error(HEAD MEM OS "<devices><interface type='ethernet'/></devices></domain>",
+		     VIR_ERR_XML_ERROR, "target dev");
 	expect_error(HEAD MEM OS "<devices><disk type='file'><source file='/a'/><target "
 				 "dev='sda' bus='virtio'/></disk></devices></domain>",
 		     VIR_ERR_CONFIG_UNSUPPORTED, "bus 'virtio'");
@@ -251,4 +329,4 @@ START_TEST(uuid_forms)
 END_TEST
 
 TEST_MAIN("vmms_domxml", minimal_gets_defaults, memory_units, full_roundtrip_is_stable,
-	  copy_is_deep, rejections, uuid_forms, clock_offsets)
+	  copy_is_deep, disk_options_roundtrip, rejections, uuid_forms, clock_offsets)

@@ -5,11 +5,10 @@
  * tests with the real vmwp run in the emulated host.
  *
  * Behaviour: "status" answers "ok state=running|paused heartbeat=unknown
- * hostname=fixture-NAME"; "shutdown" answers ok and exits 0 a moment later
- * (as a guest power-off); "reboot"/"pause"/"resume" answer ok; "quit" exits 0.
- * The console echoes what it receives after a one-line banner. If the kernel
- * file's first line is "fail-fast" it prints an error and exits 1, like vmwp
- * with an unusable backend. */
+ * hostname=fixture-NAME ipv4=192.0.2.7;not-an-address ipv6=2001:DB8:0::7"; "shutdown" answers ok
+ * and exits 0 a moment later (as a guest power-off); "reboot"/"pause"/"resume" answer ok; "quit"
+ * exits 0. The console echoes what it receives after a one-line banner. If the kernel file's first
+ * line is "fail-fast" it prints an error and exits 1, like vmwp with an unusable backend. */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -87,7 +86,8 @@ int main(int argc, char **argv)
 				if (!strcmp(req, "status"))
 					snprintf(
 					    reply, sizeof(reply),
-					    "ok state=%s heartbeat=unknown hostname=fixture-%s\n",
+					    "ok state=%s heartbeat=unknown hostname=fixture-%s "
+					    "ipv4=192.0.2.7;not-an-address ipv6=2001:DB8:0::7\n",
 					    paused ? "paused" : "running", name);
 				else if (!strcmp(req, "shutdown"))
 					exit_after_ms = 300;

@@ -27,6 +27,7 @@ struct console {
 	struct vmms_buf to_guest;
 	size_t to_guest_off;
 	bool reading;
+	bool eof;  /* the guest side ended; waiting for the client's finish */
 	bool dead; /* closed; freed after this batch of events */
 };
 
@@ -63,11 +64,34 @@ static void console_close(struct console *s, bool notify, const struct vmms_err 
 			client_stream_data(c, s->proc, s->serial, VMMS_OK, NULL, 0);
 		}
 	}
-	loop_del(&s->w);
-	close(s->w.fd);
+	if (!s->eof) {
+		loop_del(&s->w);
+		close(s->w.fd);
+	}
 	buf_free(&s->to_guest);
 	s->dead = true;
 	defer_free(s);
+}
+
+/* The guest side ended (the worker closed its console or exited). As
+ * libvirtd does, the client gets an empty data packet (end of stream) and
+ * the stream stays until the client finishes it; console_close() then
+ * confirms. An unsolicited OK would make the client drop its connection. */
+static void console_eof(struct console *s)
+{
+	if (s->eof)
+		return;
+	s->eof = true;
+	if (s->dom && s->dom->console == s)
+		s->dom->console = NULL;
+	s->dom = NULL;
+	loop_del(&s->w);
+	close(s->w.fd);
+	s->w.fd = -1;
+	buf_free(&s->to_guest);
+	s->to_guest_off = 0;
+	if (!s->client->dead)
+		client_stream_data(s->client, s->proc, s->serial, VMMS_CONTINUE, NULL, 0);
 }
 
 static void flush_to_guest(struct console *s)
@@ -96,7 +120,7 @@ static void flush_to_guest(struct console *s)
 static void on_worker(struct watch *w, uint32_t events)
 {
 	struct console *s = (struct console *)w;
-	if (s->dead)
+	if (s->dead || s->eof)
 		return;
 	if (events & EPOLLOUT) {
 		flush_to_guest(s);
@@ -109,8 +133,7 @@ static void on_worker(struct watch *w, uint32_t events)
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
-		/* The worker closed the console: end of stream for the client. */
-		console_close(s, true, NULL);
+		console_eof(s);
 		return;
 	}
 	client_stream_data(s->client, s->proc, s->serial, VMMS_CONTINUE, buf, (size_t)n);
@@ -186,6 +209,8 @@ void console_client_packet(struct client *c, const struct vmms_header *h, const 
 	}
 	switch (h->status) {
 	case VMMS_CONTINUE:
+		if (s->eof)
+			break; /* typed after the guest went away */
 		if (s->to_guest.len - s->to_guest_off + n > TO_GUEST_MAX) {
 			struct vmms_err e = {0};
 			vmms_err_set(&e, VIR_ERR_OPERATION_FAILED,
@@ -210,7 +235,7 @@ void console_client_writable(struct client *c)
 	if (client_backlog(c) > BACKLOG_RESUME)
 		return;
 	for (struct console *s = c->consoles; s; s = s->next)
-		if (!s->reading) {
+		if (!s->reading && !s->eof) {
 			s->reading = true;
 			update_events(s);
 		}
@@ -225,5 +250,5 @@ void console_client_gone(struct client *c)
 void console_domain_gone(struct domain *d)
 {
 	if (d->console)
-		console_close(d->console, true, NULL);
+		console_eof(d->console);
 }

@@ -10,6 +10,7 @@
 
 #include "console.h"
 #include "domain.h"
+#include "guestaddr.h"
 #include "host.h"
 #include "log.h"
 #include "server.h"
@@ -509,6 +510,55 @@ static int h_dom_hostname(struct call *k, void *a, void *r)
 	return set_str(&((struct vmms_str_ret *)r)->value, name);
 }
 
+/* virsh domifaddr, any --source: the KVP integration service's auto pool is
+ * the only view linhv has (no DHCP server, no ARP snooping). It lists the
+ * guest's addresses without prefix lengths or the NIC they belong to: each is
+ * reported as a host address (/32, /128), under the domain's one NIC, or under
+ * "guest" when there are several. */
+static int h_iface_addrs(struct call *k, void *a, void *r)
+{
+	struct vmms_iface_addrs_args *args = a;
+	struct vmms_iface_addrs_ret *ret = r;
+	DOM_OR_FAIL(&args->dom);
+	if (no_flags(k, args->flags, 0) < 0)
+		return -1;
+	if (args->source > VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_ARP)
+		return vmms_err_set(&k->err, VIR_ERR_INVALID_ARG, "unknown address source %u",
+				    args->source);
+	if (!domain_active(d))
+		return vmms_err_set(&k->err, VIR_ERR_OPERATION_INVALID, "domain is not running");
+	const struct dom_def *def = domain_current_def(d);
+	char reply[512];
+	if (worker_control(d, "status", reply, sizeof(reply), &k->err) < 0)
+		return -1;
+	struct guest_addrs ga;
+	if (!guest_addrs_parse(reply, &ga) || !def->nnics)
+		return 0; /* no addresses known (yet): an empty list, as libvirt gives */
+	struct vmms_iface *ifc = calloc(1, sizeof(*ifc));
+	struct vmms_ip_addr *ips = calloc(ga.n, sizeof(*ips));
+	if (!ifc || !ips) {
+		free(ifc);
+		free(ips);
+		return vmms_err_set(&k->err, VIR_ERR_INTERNAL_ERROR, "out of memory");
+	}
+	ret->ifaces.ifaces_val = ifc;
+	ret->ifaces.ifaces_len = 1;
+	ifc->addrs.addrs_val = ips;
+	const struct dom_nic *nic = def->nnics == 1 ? &def->nics[0] : NULL;
+	int rc = set_str(&ifc->name, nic ? (nic->tap ? nic->tap : "net0") : "guest");
+	if (nic && rc == 0) {
+		ifc->hwaddr = calloc(1, sizeof(*ifc->hwaddr));
+		rc = ifc->hwaddr ? set_str(ifc->hwaddr, nic->mac) : -1;
+	}
+	for (size_t i = 0; i < ga.n && rc == 0; i++) {
+		ips[i].type = ga.a[i].v6 ? VIR_IP_ADDR_TYPE_IPV6 : VIR_IP_ADDR_TYPE_IPV4;
+		ips[i].prefix = ga.a[i].v6 ? 128 : 32;
+		rc = set_str(&ips[i].addr, ga.a[i].text);
+		ifc->addrs.addrs_len = (u_int)i + 1;
+	}
+	return rc < 0 ? vmms_err_set(&k->err, VIR_ERR_INTERNAL_ERROR, "out of memory") : 0;
+}
+
 /* ---- define / undefine ---- */
 
 static int define(struct call *k, const char *xml, void *r)
@@ -860,6 +910,8 @@ static const struct proc_desc procs[] = {
      h_get_messages, 0},
     {PROC_DOMAIN_GET_HOSTNAME, "virDomainGetHostname", X(vmms_dom_flags_args), X(vmms_str_ret),
      h_dom_hostname, 0},
+    {PROC_DOMAIN_INTERFACE_ADDRESSES, "virDomainInterfaceAddresses", X(vmms_iface_addrs_args),
+     X(vmms_iface_addrs_ret), h_iface_addrs, 0},
     {PROC_DOMAIN_DEFINE_XML, "virDomainDefineXML", X(vmms_define_args), X(vmms_dom_ret), h_define,
      P_MUTATES},
     {PROC_DOMAIN_DEFINE_XML_FLAGS, "virDomainDefineXMLFlags", X(vmms_define_flags_args),

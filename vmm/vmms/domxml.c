@@ -311,15 +311,68 @@ static int parse_os(xmlNodePtr os, struct dom_def *def, struct vmms_err *err)
 	return 0;
 }
 
+/* <driver name='qemu' type='raw' cache='none|writeback'/>: the format must be
+ * raw; the cache modes are the two vmwp has (O_DIRECT or the page cache). */
+static int parse_disk_driver(xmlNodePtr n, struct dom_disk *disk, struct vmms_err *err)
+{
+	if (check_attrs(n, err, ATTRS("name", "type", "cache")) < 0)
+		return -1;
+	char *t = attr(n, "type"), *c = attr(n, "cache");
+	int rc = 0;
+	if (t && strcmp(t, "raw"))
+		rc = vmms_err_set(err, VIR_ERR_CONFIG_UNSUPPORTED,
+				  "disk format '%s' is not supported by linhv (only raw)", t);
+	else if (!c || !strcmp(c, "default"))
+		disk->cache = CACHE_DEFAULT;
+	else if (!strcmp(c, "none"))
+		disk->cache = CACHE_NONE;
+	else if (!strcmp(c, "writeback"))
+		disk->cache = CACHE_WRITEBACK;
+	else
+		rc = vmms_err_set(err, VIR_ERR_CONFIG_UNSUPPORTED,
+				  "disk cache mode '%s' is not supported by linhv (use none or "
+				  "writeback)",
+				  c);
+	free(t);
+	free(c);
+	return rc;
+}
+
+/* <serial>: 1-20 printable ASCII characters, no spaces or ',' (vmwp's
+ * --disk option list uses ','). */
+static int parse_disk_serial(xmlNodePtr n, struct dom_disk *disk, struct vmms_err *err)
+{
+	if (check_attrs(n, err, NO_ATTRS) < 0)
+		return -1;
+	char *s = node_text(n);
+	size_t len = strlen(s);
+	bool ok = len >= 1 && len <= DOM_DISK_SERIAL_MAX;
+	for (size_t i = 0; ok && i < len; i++)
+		ok = s[i] > ' ' && s[i] <= '~' && s[i] != ',';
+	if (!ok) {
+		vmms_err_set(err, VIR_ERR_CONFIG_UNSUPPORTED,
+			     "disk <serial>%s</serial> is not supported by linhv: use 1-%d "
+			     "printable characters without spaces or ','",
+			     s, DOM_DISK_SERIAL_MAX);
+		free(s);
+		return -1;
+	}
+	free(disk->serial);
+	disk->serial = s;
+	return 0;
+}
+
 static int parse_disk(xmlNodePtr d, struct dom_def *def, struct vmms_err *err)
 {
 	if (check_attrs(d, err, ATTRS("type", "device")) < 0)
 		return -1;
 	char *type = attr(d, "type"), *device = attr(d, "device");
+	bool block = type && !strcmp(type, "block");
 	int bad = 0;
-	if (!type || strcmp(type, "file"))
+	if (!type || (strcmp(type, "file") && !block))
 		bad = vmms_err_set(err, VIR_ERR_CONFIG_UNSUPPORTED,
-				   "disk type '%s' is not supported by linhv (only type='file')",
+				   "disk type '%s' is not supported by linhv (use type='file' or "
+				   "type='block')",
 				   type ? type : "(none)");
 	else if (device && strcmp(device, "disk"))
 		bad = vmms_err_set(
@@ -333,14 +386,16 @@ static int parse_disk(xmlNodePtr d, struct dom_def *def, struct vmms_err *err)
 		return vmms_err_set(err, VIR_ERR_CONFIG_UNSUPPORTED, "more than %d disks",
 				    DOM_MAX_DISKS);
 	struct dom_disk *disk = &def->disks[def->ndisks++];
+	disk->block = block;
+	const char *src_attr = block ? "dev" : "file";
 	for (xmlNodePtr n = d->children; n; n = n->next) {
 		if (!is_elem(n))
 			continue;
 		if (!strcmp(NAME(n), "source")) {
-			if (check_attrs(n, err, ATTRS("file")) < 0)
+			if (check_attrs(n, err, ATTRS(src_attr)) < 0)
 				return -1;
 			free(disk->file);
-			disk->file = attr(n, "file");
+			disk->file = attr(n, src_attr);
 		} else if (!strcmp(NAME(n), "target")) {
 			if (check_attrs(n, err, ATTRS("dev", "bus")) < 0)
 				return -1;
@@ -361,16 +416,10 @@ static int parse_disk(xmlNodePtr d, struct dom_def *def, struct vmms_err *err)
 				return -1;
 			disk->readonly = true;
 		} else if (!strcmp(NAME(n), "driver")) {
-			if (check_attrs(n, err, ATTRS("name", "type")) < 0)
+			if (parse_disk_driver(n, disk, err) < 0)
 				return -1;
-			char *t = attr(n, "type");
-			bool raw = !t || !strcmp(t, "raw");
-			if (!raw)
-				vmms_err_set(
-				    err, VIR_ERR_CONFIG_UNSUPPORTED,
-				    "disk format '%s' is not supported by linhv (only raw)", t);
-			free(t);
-			if (!raw)
+		} else if (!strcmp(NAME(n), "serial")) {
+			if (parse_disk_serial(n, disk, err) < 0)
 				return -1;
 		} else {
 			return unsupported_elem(n, "disk", err);
@@ -378,7 +427,7 @@ static int parse_disk(xmlNodePtr d, struct dom_def *def, struct vmms_err *err)
 	}
 	if (!disk->file || disk->file[0] != '/')
 		return vmms_err_set(err, VIR_ERR_XML_ERROR,
-				    "<disk> needs <source file='/absolute/path'/>");
+				    "<disk> needs <source %s='/absolute/path'/>", src_attr);
 	if (!disk->target || !disk->target[0])
 		return vmms_err_set(err, VIR_ERR_XML_ERROR, "<disk> needs <target dev='sdX'/>");
 	for (size_t i = 0; i + 1 < def->ndisks; i++)
@@ -841,14 +890,20 @@ char *dom_def_format(const struct dom_def *def, int id)
 	sb_printf(&b, "  <devices>\n");
 	for (size_t i = 0; i < def->ndisks; i++) {
 		const struct dom_disk *d = &def->disks[i];
-		sb_printf(&b, "    <disk type='file' device='disk'>\n");
-		sb_printf(&b, "      <driver type='raw'/>\n      <source file='");
+		sb_printf(&b, "    <disk type='%s' device='disk'>\n", d->block ? "block" : "file");
+		sb_printf(&b, "      <driver type='raw'%s/>\n",
+			  d->cache == CACHE_NONE	? " cache='none'"
+			  : d->cache == CACHE_WRITEBACK ? " cache='writeback'"
+							: "");
+		sb_printf(&b, "      <source %s='", d->block ? "dev" : "file");
 		sb_esc(&b, d->file);
 		sb_printf(&b, "'/>\n      <target dev='");
 		sb_esc(&b, d->target);
 		sb_printf(&b, "' bus='scsi'/>\n");
 		if (d->readonly)
 			sb_printf(&b, "      <readonly/>\n");
+		if (d->serial)
+			sb_elem(&b, "      ", "serial", d->serial);
 		sb_printf(&b, "    </disk>\n");
 	}
 	for (size_t i = 0; i < def->nnics; i++) {
@@ -895,6 +950,7 @@ struct dom_def *dom_def_copy(const struct dom_def *s)
 	for (size_t i = 0; i < s->ndisks; i++) {
 		d->disks[i].file = xstrdup(s->disks[i].file);
 		d->disks[i].target = xstrdup(s->disks[i].target);
+		d->disks[i].serial = xstrdup(s->disks[i].serial);
 	}
 	for (size_t i = 0; i < s->nnics; i++) {
 		d->nics[i].bridge = xstrdup(s->nics[i].bridge);
@@ -920,6 +976,7 @@ void dom_def_free(struct dom_def *def)
 	for (size_t i = 0; i < DOM_MAX_DISKS; i++) {
 		free(def->disks[i].file);
 		free(def->disks[i].target);
+		free(def->disks[i].serial);
 	}
 	for (size_t i = 0; i < DOM_MAX_NICS; i++) {
 		free(def->nics[i].bridge);

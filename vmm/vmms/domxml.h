@@ -19,10 +19,16 @@ enum dom_nic_type { NIC_BRIDGE, NIC_ETHERNET };
 enum dom_clock { CLOCK_UTC, CLOCK_LOCALTIME, CLOCK_ABSOLUTE };
 #define DOM_CLOCK_START_MAX 253402300799ULL /* 9999-12-31T23:59:59Z */
 
+enum dom_cache { CACHE_DEFAULT, CACHE_NONE, CACHE_WRITEBACK };
+#define DOM_DISK_SERIAL_MAX 20 /* what vmwp (and the SCSI serial page) takes */
+
 struct dom_disk {
-	char *file;
+	char *file;   /* image file or, if BLOCK, block device */
+	bool block;   /* <disk type='block'> with <source dev=...> */
 	char *target; /* guest device name, e.g. "sda" */
 	bool readonly;
+	char *serial; /* <serial>, or NULL */
+	enum dom_cache cache;
 };
 
 struct dom_nic {

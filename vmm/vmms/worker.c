@@ -451,13 +451,20 @@ static void build_argv(const struct domain *d, const struct dom_def *def, struct
 	arg(a, "--cpus");
 	arg(a, "%u", def->vcpus);
 	for (size_t i = 0; i < def->ndisks; i++) {
+		const struct dom_disk *dk = &def->disks[i];
 		arg(a, "--disk");
-		arg(a, "%s%s", def->disks[i].file, def->disks[i].readonly ? ",readonly" : "");
+		arg(a, "%s%s%s%s%s", dk->file, dk->readonly ? ",readonly" : "",
+		    dk->serial ? ",serial=" : "", dk->serial ? dk->serial : "",
+		    dk->cache == CACHE_NONE	   ? ",cache=none"
+		    : dk->cache == CACHE_WRITEBACK ? ",cache=writeback"
+						   : "");
 	}
 	for (size_t i = 0; i < def->nnics; i++) {
 		const struct dom_nic *nic = &def->nics[i];
 		arg(a, "--nic");
-		if (nic->type == NIC_BRIDGE)
+		if (nic->type == NIC_BRIDGE && nic->tap)
+			arg(a, "tap=%s,bridge=%s,mac=%s", nic->tap, nic->bridge, nic->mac);
+		else if (nic->type == NIC_BRIDGE)
 			arg(a, "bridge=%s,mac=%s", nic->bridge, nic->mac);
 		else
 			arg(a, "tap=%s,mac=%s", nic->tap, nic->mac);
@@ -539,7 +546,8 @@ int worker_start(struct domain *d, bool paused, struct vmms_err *err)
 	if (def->initrd && check_readable("initrd", def->initrd, def->name, err) < 0)
 		return -1;
 	for (size_t i = 0; i < def->ndisks; i++)
-		if (check_readable("disk image", def->disks[i].file, def->name, err) < 0)
+		if (check_readable(def->disks[i].block ? "block device" : "disk image",
+				   def->disks[i].file, def->name, err) < 0)
 			return -1;
 	if (!vmms_ctx->worker_path[0] || !executable(vmms_ctx->worker_path))
 		worker_resolve(NULL);

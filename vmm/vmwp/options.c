@@ -45,6 +45,7 @@ const char vmwp_usage_text[] =
     "                  runs in real time and keeps running across guest reboots\n"
     "  --nic tap=NAME|bridge=BR[,mac=MAC][,queues=N]\n"
     "                  a synthetic network adapter (netvsp) on a tap device or a bridge;\n"
+    "                  both: the TAP NAME (created if missing) on the bridge BR;\n"
     "                  repeat for more\n"
     "  --help          show this text\n"
     "\n"
@@ -261,8 +262,8 @@ int vmwp_parse_nic(const char *spec, struct vmwp_nic *out, char *err, size_t err
 		if (*p == ',')
 			p++;
 	}
-	if (!out->tap[0] == !out->bridge[0])
-		return err_set(err, errlen, "--nic %s: give exactly one of tap= or bridge=", spec);
+	if (!out->tap[0] && !out->bridge[0])
+		return err_set(err, errlen, "--nic %s: give tap=, bridge= or both", spec);
 	return 0;
 }
 
