@@ -45,6 +45,8 @@ static const char *kind(const struct vmbus_channel *c)
 	return c->primary ? "sub-channel" : "channel";
 }
 
+#define CHANNEL_FAILS_ALWAYS_LOGGED 16
+
 void vmbus_channel_log(struct vmbus_channel *c, const char *fmt, ...)
 {
 	char msg[400];
@@ -193,7 +195,18 @@ void vmbus_channel_fail(struct vmbus_channel *c, const char *why)
 		}
 		return;
 	}
-	vmbus_channel_log(c, "closing the channel: %s", why);
+	/*
+	 * The first failures of a channel are always logged: a burst of other
+	 * lines must not hide why a device went away. A guest that keeps
+	 * failing it is rate-limited like everything else.
+	 */
+	if (c->fails_logged < CHANNEL_FAILS_ALWAYS_LOGGED) {
+		c->fails_logged++;
+		vmbus_log_always(c->server, "relid %u (%s %u): closing the channel: %s", c->relid,
+				 kind(c), c->subchannel_index, why);
+	} else {
+		vmbus_channel_log(c, "closing the channel: %s", why);
+	}
 	c->server->stats.channels_failed++;
 	vmbus_channel_do_close(c);
 	/* Tell the guest the device is gone rather than leave it talking to nothing. */
@@ -464,7 +477,12 @@ void vmbus_channel_relid_released(struct vmbus_channel *c)
 	 * a guest driver that lets go of it (Linux re-probes on a new offer)
 	 * gets it back without a reboot. The guest pays for every round.
 	 */
-	vmbus_channel_log(c, "released by the guest: offering the device again");
+	if (c->fails_logged <= CHANNEL_FAILS_ALWAYS_LOGGED)
+		vmbus_log_always(
+		    c->server, "relid %u (%s %u): released by the guest: offering the device again",
+		    c->relid, kind(c), c->subchannel_index);
+	else
+		vmbus_channel_log(c, "released by the guest: offering the device again");
 	c->state = VMBUS_CH_IDLE;
 	c->relid = 0;
 	if (s->conn == VMBUS_OFFERS_SENT)

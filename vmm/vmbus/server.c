@@ -39,12 +39,11 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-void vmbus_log(struct vmbus_server *s, const char *fmt, ...)
+static void log_line(struct vmbus_server *s, bool limited, const char *fmt, va_list ap)
 {
 	char line[512];
 	int n = snprintf(line, sizeof(line), "vmbus: ");
 	uint64_t t = now_ms();
-	va_list ap;
 
 	/* Data threads log too. */
 	pthread_mutex_lock(&s->log_lock);
@@ -63,19 +62,35 @@ void vmbus_log(struct vmbus_server *s, const char *fmt, ...)
 		s->log_in_window = 0;
 		s->log_suppressed = 0;
 	}
-	if (++s->log_in_window > LOG_LINES_PER_SECOND) {
+	if (limited && ++s->log_in_window > LOG_LINES_PER_SECOND) {
 		s->log_suppressed++;
 		pthread_mutex_unlock(&s->log_lock);
 		return;
 	}
-	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
-	va_end(ap);
 	if (s->log_fn)
 		s->log_fn(s->log_ctx, line);
 	else
 		fprintf(stderr, "%s\n", line);
 	pthread_mutex_unlock(&s->log_lock);
+}
+
+void vmbus_log(struct vmbus_server *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_line(s, true, fmt, ap);
+	va_end(ap);
+}
+
+void vmbus_log_always(struct vmbus_server *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_line(s, false, fmt, ap);
+	va_end(ap);
 }
 
 /* ---- Sending ---- */

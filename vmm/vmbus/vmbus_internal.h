@@ -37,7 +37,8 @@ struct vmbus_channel {
 	uint16_t subchannel_index;
 	struct vmbus_channel *primary; /* NULL for primaries */
 	struct vmbus_offer_params offer;
-	bool removing; /* the VSP withdrew it */
+	bool removing;	       /* the VSP withdrew it */
+	unsigned fails_logged; /* failures logged past the rate limit (channel.c) */
 	bool dispatching;
 	bool free_after_dispatch;
 
@@ -118,6 +119,9 @@ struct vmbus_server {
 };
 
 void vmbus_log(struct vmbus_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Past the rate limit: for lines whose number the caller bounds itself. */
+void vmbus_log_always(struct vmbus_server *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* server.c: send a channel message to the guest (queues behind a full slot). */
 void vmbus_send_msg(struct vmbus_server *s, const void *payload, uint32_t size);
