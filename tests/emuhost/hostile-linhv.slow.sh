@@ -9,7 +9,7 @@
 # closed channel, keeps serving the other channels (heartbeat status, KVP,
 # shutdown through the shutdown IC) and exits 0.
 # linhv backend by default; HOSTILE_BACKEND=kvm (hostile-kvm.sh) on kvm_amd.
-#   sh tests/emuhost/hostile-linhv.sh OUTDIR      (run inside scripts/emuhost)
+#   sh tests/emuhost/hostile-linhv.slow.sh OUTDIR      (run inside scripts/emuhost)
 . tests/lib/check.sh
 . tests/lib/backend.sh
 BACKEND=${HOSTILE_BACKEND:-linhv}
