@@ -13,7 +13,6 @@
 #include "boot.h"
 #include "bzimage.h"
 #include "evloop.h"
-#include "image.h"
 #include "options.h"
 #include "platform.h"
 
@@ -40,8 +39,9 @@ struct vm {
 	int event;    /* enum vm_event, atomic */
 	char event_msg[256];
 
-	/* Mapped once, read again on every reboot. */
-	struct image kernel, initrd;
+	/* Loaded once, reused on every reboot. */
+	uint8_t *kernel, *initrd;
+	size_t kernel_len, initrd_len;
 	struct bzimage_info bz;
 	char *cmdline;
 
