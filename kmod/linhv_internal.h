@@ -248,7 +248,7 @@ int linhv_npt_init(struct linhv_npt *npt);
 void linhv_npt_destroy(struct linhv_npt *npt);
 int linhv_npt_topup(struct linhv_npt *npt);
 int linhv_npt_map_locked(struct linhv_npt *npt, u64 gpa, u64 hpa, u32 flags, int leaf_level);
-bool linhv_npt_unmap_range_locked(struct linhv_npt *npt, u64 gpa, u64 size);
+void linhv_npt_unmap_range_locked(struct linhv_npt *npt, u64 gpa, u64 size);
 u64 linhv_npt_lookup_locked(struct linhv_npt *npt, u64 gpa);
 
 /* gva.c: guest virtual to guest physical, using the VP's paging mode. */

@@ -53,17 +53,13 @@ static bool region_invalidate(struct mmu_interval_notifier *mni,
 	struct linhv_partition *part = r->part;
 	unsigned long start = max(range->start, r->uaddr);
 	unsigned long end = min(range->end, r->uaddr + (r->npages << PAGE_SHIFT));
-	bool zapped = false;
 
 	spin_lock(&part->npt.lock);
 	mmu_interval_set_seq(mni, cur_seq);
 	if (start < end)
-		zapped = linhv_npt_unmap_range_locked(&part->npt,
-						      (r->gfn << PAGE_SHIFT) + (start - r->uaddr),
-						      end - start);
+		linhv_npt_unmap_range_locked(&part->npt, (r->gfn << PAGE_SHIFT) + (start - r->uaddr),
+					     end - start);
 	spin_unlock(&part->npt.lock);
-	if (zapped)
-		linhv_memory_flush_tlb(part);
 	return true;
 }
 
@@ -164,14 +160,13 @@ int linhv_unmap_gpa(struct linhv_partition *part, const struct linhv_in_unmap_gp
 	}
 	/*
 	 * No fault can map into the range any more (the region is gone and
-	 * faults hold mem_lock while they map): zap, flush, then stop
-	 * listening to the root's mm.
+	 * faults hold mem_lock while they map): zap (which flushes), then
+	 * stop listening to the root's mm.
 	 */
 	spin_lock(&part->npt.lock);
 	linhv_npt_unmap_range_locked(&part->npt, r->gfn << PAGE_SHIFT, r->npages << PAGE_SHIFT);
 	spin_unlock(&part->npt.lock);
 	up_write(&part->mem_lock);
-	linhv_memory_flush_tlb(part);
 	region_free(r);
 	return HV_STATUS_SUCCESS;
 }

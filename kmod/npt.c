@@ -218,11 +218,9 @@ int linhv_npt_map_locked(struct linhv_npt *npt, u64 gpa, u64 hpa, u32 flags, int
 	return 0;
 }
 
-/* Returns whether a present leaf was cleared. */
-static bool unmap_level(struct npt_zap *z, u64 *table, int level, u64 base, u64 start, u64 end)
+static void unmap_level(struct npt_zap *z, u64 *table, int level, u64 base, u64 start, u64 end)
 {
 	u64 span = 1ULL << (PAGE_SHIFT + 9 * (level - 1));
-	bool zapped = false;
 	int i;
 
 	for (i = npt_index(max(start, base), level); i < 512; i++) {
@@ -233,31 +231,28 @@ static bool unmap_level(struct npt_zap *z, u64 *table, int level, u64 base, u64 
 		if (hi <= start || !(table[i] & NPT_P))
 			continue;
 		/* A 2 MiB leaf goes as a whole even when the range covers part of it. */
-		if (level == 1 || (table[i] & NPT_PS)) {
+		if (level == 1 || (table[i] & NPT_PS))
 			zap_add(z, xchg(&table[i], 0));
-			zapped = true;
-		} else {
-			zapped |= unmap_level(z, __va(table[i] & NPT_ADDR_MASK), level - 1, lo,
-					      start, end);
-		}
+		else
+			unmap_level(z, __va(table[i] & NPT_ADDR_MASK), level - 1, lo, start, end);
 	}
-	return zapped;
 }
 
-/* Caller holds npt->lock and flushes the VPs' TLBs when this returns true. */
-bool linhv_npt_unmap_range_locked(struct linhv_npt *npt, u64 gpa, u64 size)
+/*
+ * Caller holds npt->lock. Before this returns, every VP has flushed the
+ * cleared leaves (and a replaced 2 MiB leaf's translations) from its TLB and
+ * the leaves' pages are released.
+ */
+void linhv_npt_unmap_range_locked(struct linhv_npt *npt, u64 gpa, u64 size)
 {
-	bool zapped;
-
-	lockdep_assert_held(&npt->lock);
 	struct npt_zap z = {.npt = npt};
 
-	zapped = unmap_level(&z, npt->root, LINHV_NPT_LEVELS, 0, gpa, gpa + size) ||
-		 npt->stale_2m;
-	/* Flushes before the pages go back: callers' own flush finds nothing new. */
+	lockdep_assert_held(&npt->lock);
+	unmap_level(&z, npt->root, LINHV_NPT_LEVELS, 0, gpa, gpa + size);
+	if (npt->stale_2m && !z.n)
+		linhv_memory_flush_tlb(container_of(npt, struct linhv_partition, npt));
 	zap_release(&z);
 	npt->stale_2m = false;
-	return zapped;
 }
 
 /* The leaf entry mapping gpa (4 KiB or 2 MiB), or 0; for diagnostics. */
