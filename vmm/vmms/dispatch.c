@@ -9,7 +9,9 @@
 #include <libvirt/libvirt.h>
 
 #include "console.h"
+#include "domcaps.h"
 #include "domain.h"
+#include "events.h"
 #include "guestaddr.h"
 #include "host.h"
 #include "log.h"
@@ -103,6 +105,8 @@ static int h_supports_feature(struct call *k, void *a, void *r)
 		ret->value = 1;
 		k->c->keepalive = true;
 	}
+	if (args->feature == FEATURE_REMOTE_EVENT_CALLBACK)
+		ret->value = 1;
 	return 0;
 }
 
@@ -127,6 +131,7 @@ static int h_close(struct call *k, void *a, void *r)
 	(void)a;
 	(void)r;
 	k->c->opened = false;
+	events_client_gone(k->c);
 	return 0;
 }
 
@@ -196,6 +201,24 @@ static int h_capabilities(struct call *k, void *a, void *r)
 	if (!caps)
 		return vmms_err_set(&k->err, VIR_ERR_INTERNAL_ERROR, "out of memory");
 	((struct vmms_str_ret *)r)->value = caps;
+	return 0;
+}
+
+static const char *opt(vmms_opt_str s)
+{
+	return s ? *s : NULL;
+}
+
+static int h_domcaps(struct call *k, void *a, void *r)
+{
+	struct vmms_domcaps_args *args = a;
+	if (no_flags(k, args->flags, 0) < 0)
+		return -1;
+	char *xml = domcaps_xml(vmms_ctx->worker_path, opt(args->emulatorbin), opt(args->arch),
+				opt(args->machine), opt(args->virttype), &k->err);
+	if (!xml)
+		return -1;
+	((struct vmms_str_ret *)r)->value = xml;
 	return 0;
 }
 
@@ -607,6 +630,9 @@ static int define(struct call *k, const char *xml, void *r)
 	}
 	def = NULL;
 	log_info("domain %s: %s", d->def->name, by_name ? "definition updated" : "defined");
+	events_lifecycle(d, VIR_DOMAIN_EVENT_DEFINED,
+			 by_name ? VIR_DOMAIN_EVENT_DEFINED_UPDATED
+				 : VIR_DOMAIN_EVENT_DEFINED_ADDED);
 	rc = lookup_reply(k, d, r);
 out:
 	dom_def_free(def);
@@ -646,6 +672,7 @@ static int undefine(struct call *k, const struct vmms_dom *ref, unsigned flags)
 				    "cannot remove the definition of '%s': %s", d->def->name,
 				    strerror(errno));
 	log_info("domain %s: undefined", d->def->name);
+	events_lifecycle(d, VIR_DOMAIN_EVENT_UNDEFINED, VIR_DOMAIN_EVENT_UNDEFINED_REMOVED);
 	domain_remove(d);
 	return 0;
 }
@@ -787,6 +814,9 @@ static int h_reboot(struct call *k, void *a, void *r)
 	if (worker_control(d, "reboot", NULL, 0, &k->err) < 0)
 		return -1;
 	log_info("domain %s: guest reboot requested", d->def->name);
+	/* vmwp reboots the guest in place and does not report it back: the
+	 * accepted request is the reboot vmms sees. */
+	events_reboot(d);
 	return 0;
 }
 
@@ -840,6 +870,40 @@ static int h_create_xml(struct call *k, void *a, void *r)
 			    "transient domains: define the domain, then start it");
 }
 
+/* ---- domain events ---- */
+
+static int h_event_register_old(struct call *k, void *a, void *r)
+{
+	(void)r;
+	return events_register_old(k->c, ((struct vmms_event_register_args *)a)->event_id, &k->err);
+}
+
+static int h_event_deregister_old(struct call *k, void *a, void *r)
+{
+	(void)r;
+	return events_deregister_old(k->c, ((struct vmms_event_register_args *)a)->event_id,
+				     &k->err);
+}
+
+static int h_event_register_cb(struct call *k, void *a, void *r)
+{
+	struct vmms_event_cb_register_args *args = a;
+	/* A domain that does not exist (yet) is fine: its uuid filters. */
+	const unsigned char *uuid = args->dom ? (const unsigned char *)args->dom->uuid : NULL;
+	int id = events_register_cb(k->c, args->event_id, uuid, &k->err);
+	if (id < 0)
+		return -1;
+	((struct vmms_event_cb_register_ret *)r)->callback_id = id;
+	return 0;
+}
+
+static int h_event_deregister_cb(struct call *k, void *a, void *r)
+{
+	(void)r;
+	return events_deregister_cb(k->c, ((struct vmms_event_cb_deregister_args *)a)->callback_id,
+				    &k->err);
+}
+
 /* ---- the table ---- */
 
 #define X(t) (xdrproc_t) xdr_##t, sizeof(struct t)
@@ -862,6 +926,8 @@ static const struct proc_desc procs[] = {
     {PROC_NODE_GET_INFO, "virNodeGetInfo", NONE, X(vmms_node_info_ret), h_node_info, 0},
     {PROC_CONNECT_GET_CAPABILITIES, "virConnectGetCapabilities", NONE, X(vmms_str_ret),
      h_capabilities, 0},
+    {PROC_CONNECT_GET_DOMAIN_CAPABILITIES, "virConnectGetDomainCapabilities", X(vmms_domcaps_args),
+     X(vmms_str_ret), h_domcaps, 0},
     {PROC_NODE_GET_FREE_MEMORY, "virNodeGetFreeMemory", NONE, X(vmms_u64_ret), h_free_memory, 0},
     {PROC_NODE_GET_SECURITY_MODEL, "virNodeGetSecurityModel", NONE, X(vmms_security_model_ret),
      h_security_model, 0},
@@ -934,6 +1000,14 @@ static const struct proc_desc procs[] = {
     {PROC_DOMAIN_REBOOT, "virDomainReboot", X(vmms_dom_flags_args), NONE, h_reboot, P_MUTATES},
     {PROC_DOMAIN_SUSPEND, "virDomainSuspend", X(vmms_dom_args), NONE, h_suspend, P_MUTATES},
     {PROC_DOMAIN_RESUME, "virDomainResume", X(vmms_dom_args), NONE, h_resume, P_MUTATES},
+    {PROC_CONNECT_DOMAIN_EVENT_REGISTER_ANY, "virConnectDomainEventRegisterAny",
+     X(vmms_event_register_args), NONE, h_event_register_old, 0},
+    {PROC_CONNECT_DOMAIN_EVENT_DEREGISTER_ANY, "virConnectDomainEventDeregisterAny",
+     X(vmms_event_register_args), NONE, h_event_deregister_old, 0},
+    {PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, "virConnectDomainEventRegisterAny",
+     X(vmms_event_cb_register_args), X(vmms_event_cb_register_ret), h_event_register_cb, 0},
+    {PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, "virConnectDomainEventDeregisterAny",
+     X(vmms_event_cb_deregister_args), NONE, h_event_deregister_cb, 0},
     {PROC_DOMAIN_OPEN_CONSOLE, "virDomainOpenConsole", X(vmms_open_console_args), NONE,
      h_open_console, P_MUTATES},
 };

@@ -45,6 +45,7 @@ bool domain_active(const struct domain *d);
 /* The definition to show: live while running, else persistent. */
 const struct dom_def *domain_current_def(const struct domain *d);
 
+/* Records a new state and sends its lifecycle event (events.h). */
 void domain_set_state(struct domain *d, int state, int reason);
 
 /* virConnectListAllDomainsFlags filter. */

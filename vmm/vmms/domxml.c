@@ -726,7 +726,7 @@ static int parse_root(xmlNodePtr root, struct dom_def *def, struct vmms_err *err
 				    def->name, DOM_NAME_MAX);
 	if (!def->memory_kib)
 		return vmms_err_set(err, VIR_ERR_XML_ERROR, "missing or zero <memory>");
-	if (def->memory_kib < 16 * 1024)
+	if (def->memory_kib < DOM_MIN_MEMORY_KIB)
 		return vmms_err_set(err, VIR_ERR_XML_ERROR, "<memory> must be at least 16 MiB");
 	if (have_current && current != def->memory_kib)
 		return vmms_err_set(err, VIR_ERR_CONFIG_UNSUPPORTED,

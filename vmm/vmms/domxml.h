@@ -12,6 +12,7 @@
 #define DOM_MAX_DISKS 16
 #define DOM_MAX_NICS 8
 #define DOM_MAX_VCPUS 256
+#define DOM_MIN_MEMORY_KIB (16 * 1024)
 
 enum dom_action { ACT_DESTROY, ACT_RESTART, ACT_PRESERVE };
 enum dom_nic_type { NIC_BRIDGE, NIC_ETHERNET };

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "console.h"
+#include "events.h"
 #include "log.h"
 #include "store.h"
 
@@ -312,6 +313,9 @@ static void worker_ended(struct domain *d, bool known, int status)
 		note(d, "re-adopted worker exited; exit status unknown");
 		log_warn("domain %s: re-adopted worker exited (exit status not available)",
 			 d->def->name);
+		if (shutting_down)
+			events_lifecycle(d, VIR_DOMAIN_EVENT_SHUTDOWN,
+					 VIR_DOMAIN_EVENT_SHUTDOWN_FINISHED);
 		domain_set_state(d, VIR_DOMAIN_SHUTOFF,
 				 shutting_down ? VIR_DOMAIN_SHUTOFF_SHUTDOWN
 					       : VIR_DOMAIN_SHUTOFF_UNKNOWN);
@@ -326,6 +330,11 @@ static void worker_ended(struct domain *d, bool known, int status)
 			     code ? "rebooted (on_reboot=destroy)" : "powered off");
 			log_info("domain %s: guest %s", d->def->name,
 				 code ? "rebooted, on_reboot=destroy" : "powered off");
+			/* The shutdown event says who asked: us (virsh shutdown) or
+			 * the guest itself. */
+			events_lifecycle(d, VIR_DOMAIN_EVENT_SHUTDOWN,
+					 shutting_down ? VIR_DOMAIN_EVENT_SHUTDOWN_HOST
+						       : VIR_DOMAIN_EVENT_SHUTDOWN_GUEST);
 			if (code == VMWP_EXIT_POWEROFF && on_poweroff == ACT_RESTART &&
 			    !shutting_down) {
 				domain_set_state(d, VIR_DOMAIN_SHUTOFF,
