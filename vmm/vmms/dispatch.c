@@ -2,6 +2,7 @@
 #include "dispatch.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -477,8 +478,7 @@ static int h_is_active(struct call *k, void *a, void *r)
 static int h_is_persistent(struct call *k, void *a, void *r)
 {
 	DOM_OR_FAIL(&((struct vmms_dom_args *)a)->dom);
-	(void)d;
-	((struct vmms_int_ret *)r)->value = 1;
+	((struct vmms_int_ret *)r)->value = !d->transient;
 	return 0;
 }
 
@@ -584,6 +584,17 @@ static int h_iface_addrs(struct call *k, void *a, void *r)
 
 /* ---- define / undefine ---- */
 
+/* <emulator> may only name the worker vmms runs (what capabilities and
+ * domcapabilities report): vmms has no other. */
+static bool emulator_ok(const char *emulator)
+{
+	if (!emulator)
+		return true;
+	char real[PATH_MAX];
+	const char *p = realpath(emulator, real) ? real : emulator;
+	return vmms_ctx->worker_path[0] && !strcmp(p, vmms_ctx->worker_path);
+}
+
 static int define(struct call *k, const char *xml, void *r)
 {
 	struct dom_def *def = dom_def_parse(xml, &k->err);
@@ -593,6 +604,13 @@ static int define(struct call *k, const char *xml, void *r)
 	struct domain *by_uuid = domain_by_uuid(def->uuid);
 	char uuid[37];
 	int rc = -1;
+	if (!emulator_ok(def->emulator)) {
+		vmms_err_set(&k->err, VIR_ERR_CONFIG_UNSUPPORTED,
+			     "emulator '%s' is not linhv's worker: omit <emulator> or give %s",
+			     def->emulator,
+			     vmms_ctx->worker_path[0] ? vmms_ctx->worker_path : "vmwp");
+		goto out;
+	}
 	if (by_name && by_name != by_uuid) {
 		uuid_format(by_name->def->uuid, uuid);
 		vmms_err_set(&k->err, VIR_ERR_OPERATION_FAILED,
@@ -621,18 +639,21 @@ static int define(struct call *k, const char *xml, void *r)
 		goto out;
 	}
 	struct domain *d = by_name;
+	bool was_transient = d && d->transient;
 	if (d) {
 		dom_def_free(d->def);
 		d->def = def; /* a running worker keeps its live copy */
+		d->transient = false;
 	} else if (!(d = domain_add(def))) {
 		vmms_err_set(&k->err, VIR_ERR_INTERNAL_ERROR, "out of memory");
 		goto out;
 	}
 	def = NULL;
 	log_info("domain %s: %s", d->def->name, by_name ? "definition updated" : "defined");
+	/* A transient domain becoming persistent is "added", as in libvirt. */
 	events_lifecycle(d, VIR_DOMAIN_EVENT_DEFINED,
-			 by_name ? VIR_DOMAIN_EVENT_DEFINED_UPDATED
-				 : VIR_DOMAIN_EVENT_DEFINED_ADDED);
+			 by_name && !was_transient ? VIR_DOMAIN_EVENT_DEFINED_UPDATED
+						   : VIR_DOMAIN_EVENT_DEFINED_ADDED);
 	rc = lookup_reply(k, d, r);
 out:
 	dom_def_free(def);
@@ -662,6 +683,9 @@ static int undefine(struct call *k, const struct vmms_dom *ref, unsigned flags)
 			 VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA | VIR_DOMAIN_UNDEFINE_TPM |
 			 VIR_DOMAIN_UNDEFINE_KEEP_TPM) < 0)
 		return -1;
+	if (d->transient)
+		return vmms_err_set(&k->err, VIR_ERR_OPERATION_INVALID,
+				    "cannot undefine transient domain");
 	if (domain_active(d))
 		return vmms_err_set(&k->err, VIR_ERR_OPERATION_INVALID,
 				    "domain '%s' is running: shut it down or destroy it before "
@@ -695,6 +719,9 @@ static int h_set_autostart(struct call *k, void *a, void *r)
 	(void)r;
 	struct vmms_dom_int_args *args = a;
 	DOM_OR_FAIL(&args->dom);
+	if (d->transient)
+		return vmms_err_set(&k->err, VIR_ERR_OPERATION_INVALID,
+				    "cannot set autostart for transient domain");
 	bool on = args->value != 0;
 	if (store_set_autostart(vmms_ctx->state_dir, d->def->name, on) < 0)
 		return vmms_err_set(&k->err, VIR_ERR_OPERATION_FAILED,
@@ -749,6 +776,8 @@ static int destroy(struct call *k, const struct vmms_dom *ref, unsigned flags)
 	if (!domain_active(d) && d->state == VIR_DOMAIN_CRASHED) {
 		/* on_crash=preserve left it crashed: destroy clears that. */
 		domain_set_state(d, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_DESTROYED);
+		if (d->transient)
+			domain_remove(d);
 		return 0;
 	}
 	if (!domain_active(d))
@@ -862,12 +891,85 @@ static int h_open_console(struct call *k, void *a, void *r)
 	return console_open(k->c, k->h, d, args->flags, &k->err);
 }
 
+/* virsh create / virDomainCreateXML: a transient domain, started at once and
+ * never stored; defining it later makes it persistent (virt-install does
+ * both), stopping it before makes it go away. */
 static int h_create_xml(struct call *k, void *a, void *r)
+{
+	struct vmms_define_flags_args *args = a;
+	if (no_flags(k, args->flags, VIR_DOMAIN_START_PAUSED) < 0)
+		return -1;
+	struct dom_def *def = dom_def_parse(args->xml, &k->err);
+	if (!def)
+		return -1;
+	struct domain *other = domain_by_name(def->name);
+	if (!other)
+		other = domain_by_uuid(def->uuid);
+	if (other) {
+		vmms_err_set(&k->err, VIR_ERR_OPERATION_FAILED,
+			     "domain '%s' already exists: start it, or undefine it first",
+			     other->def->name);
+		dom_def_free(def);
+		return -1;
+	}
+	if (!emulator_ok(def->emulator)) {
+		vmms_err_set(&k->err, VIR_ERR_CONFIG_UNSUPPORTED,
+			     "emulator '%s' is not linhv's worker: omit <emulator> or give %s",
+			     def->emulator,
+			     vmms_ctx->worker_path[0] ? vmms_ctx->worker_path : "vmwp");
+		dom_def_free(def);
+		return -1;
+	}
+	struct domain *d = domain_add(def);
+	if (!d) {
+		dom_def_free(def);
+		return vmms_err_set(&k->err, VIR_ERR_INTERNAL_ERROR, "out of memory");
+	}
+	if (worker_start(d, args->flags & VIR_DOMAIN_START_PAUSED, &k->err) < 0) {
+		domain_remove(d);
+		return -1;
+	}
+	d->transient = true; /* only now: a failed start above removes it once */
+	log_info("domain %s: created (transient)", d->def->name);
+	return lookup_reply(k, d, r);
+}
+
+/* ---- storage pools ----
+ * linhv has no storage pools: disks are files and block devices named in the
+ * domain XML. The listing is empty and lookups find nothing, which is what
+ * virt-install needs to take a path as given. */
+
+static int h_list_pools(struct call *k, void *a, void *r)
+{
+	(void)k;
+	(void)a;
+	((struct vmms_list_pools_ret *)r)->count = 0;
+	return 0;
+}
+
+static int h_pool_lookup_name(struct call *k, void *a, void *r)
+{
+	(void)r;
+	return vmms_err_set(&k->err, VIR_ERR_NO_STORAGE_POOL,
+			    "no storage pool with matching name '%s'",
+			    ((struct vmms_lookup_name_args *)a)->name);
+}
+
+static int h_vol_lookup_path(struct call *k, void *a, void *r)
+{
+	(void)r;
+	return vmms_err_set(&k->err, VIR_ERR_NO_STORAGE_VOL,
+			    "no storage vol with matching path '%s' (linhv has no storage pools)",
+			    ((struct vmms_lookup_name_args *)a)->name);
+}
+
+static int h_pool_define(struct call *k, void *a, void *r)
 {
 	(void)a;
 	(void)r;
-	return vmms_err_set(&k->err, VIR_ERR_NO_SUPPORT,
-			    "transient domains: define the domain, then start it");
+	return vmms_err_set(&k->err, VIR_ERR_OPERATION_UNSUPPORTED,
+			    "linhv has no storage pools: name disk images and block devices by "
+			    "path in the domain XML");
 }
 
 /* ---- domain events ---- */
@@ -990,7 +1092,8 @@ static const struct proc_desc procs[] = {
     {PROC_DOMAIN_CREATE, "virDomainCreate", X(vmms_dom_args), NONE, h_create, P_MUTATES},
     {PROC_DOMAIN_CREATE_WITH_FLAGS, "virDomainCreateWithFlags", X(vmms_dom_flags_args),
      X(vmms_dom_ret), h_create_flags, P_MUTATES},
-    {PROC_DOMAIN_CREATE_XML, "virDomainCreateXML", NONE, NONE, h_create_xml, P_MUTATES},
+    {PROC_DOMAIN_CREATE_XML, "virDomainCreateXML", X(vmms_define_flags_args), X(vmms_dom_ret),
+     h_create_xml, P_MUTATES},
     {PROC_DOMAIN_DESTROY, "virDomainDestroy", X(vmms_dom_args), NONE, h_destroy, P_MUTATES},
     {PROC_DOMAIN_DESTROY_FLAGS, "virDomainDestroyFlags", X(vmms_dom_flags_args), NONE,
      h_destroy_flags, P_MUTATES},
@@ -1000,6 +1103,16 @@ static const struct proc_desc procs[] = {
     {PROC_DOMAIN_REBOOT, "virDomainReboot", X(vmms_dom_flags_args), NONE, h_reboot, P_MUTATES},
     {PROC_DOMAIN_SUSPEND, "virDomainSuspend", X(vmms_dom_args), NONE, h_suspend, P_MUTATES},
     {PROC_DOMAIN_RESUME, "virDomainResume", X(vmms_dom_args), NONE, h_resume, P_MUTATES},
+    {PROC_CONNECT_LIST_ALL_STORAGE_POOLS, "virConnectListAllStoragePools", X(vmms_list_all_args),
+     X(vmms_list_pools_ret), h_list_pools, 0},
+    {PROC_STORAGE_POOL_LOOKUP_BY_NAME, "virStoragePoolLookupByName", X(vmms_lookup_name_args), NONE,
+     h_pool_lookup_name, 0},
+    {PROC_STORAGE_VOL_LOOKUP_BY_PATH, "virStorageVolLookupByPath", X(vmms_lookup_name_args), NONE,
+     h_vol_lookup_path, 0},
+    {PROC_STORAGE_POOL_DEFINE_XML, "virStoragePoolDefineXML", X(vmms_str_flags_args), NONE,
+     h_pool_define, P_MUTATES},
+    {PROC_STORAGE_POOL_CREATE_XML, "virStoragePoolCreateXML", X(vmms_str_flags_args), NONE,
+     h_pool_define, P_MUTATES},
     {PROC_CONNECT_DOMAIN_EVENT_REGISTER_ANY, "virConnectDomainEventRegisterAny",
      X(vmms_event_register_args), NONE, h_event_register_old, 0},
     {PROC_CONNECT_DOMAIN_EVENT_DEREGISTER_ANY, "virConnectDomainEventDeregisterAny",

@@ -98,9 +98,10 @@ bool domain_matches_flags(const struct domain *d, unsigned flags)
 		if ((flags & VIR_CONNECT_LIST_DOMAINS_INACTIVE) && active)
 			return false;
 	}
-	/* Every domain is persistent: vmms has no transient domains. */
 	both = VIR_CONNECT_LIST_DOMAINS_PERSISTENT | VIR_CONNECT_LIST_DOMAINS_TRANSIENT;
-	if ((flags & both) == VIR_CONNECT_LIST_DOMAINS_TRANSIENT)
+	if ((flags & both) == VIR_CONNECT_LIST_DOMAINS_TRANSIENT && !d->transient)
+		return false;
+	if ((flags & both) == VIR_CONNECT_LIST_DOMAINS_PERSISTENT && d->transient)
 		return false;
 	unsigned states = VIR_CONNECT_LIST_DOMAINS_RUNNING | VIR_CONNECT_LIST_DOMAINS_PAUSED |
 			  VIR_CONNECT_LIST_DOMAINS_SHUTOFF | VIR_CONNECT_LIST_DOMAINS_OTHER;

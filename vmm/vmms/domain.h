@@ -19,6 +19,7 @@ struct domain {
 	int state, reason;    /* virDomainState and its reason */
 	int id;		      /* > 0 while a worker runs, -1 otherwise */
 	bool autostart;
+	bool transient; /* from createXML: nothing stored, gone once it stops */
 
 	/* The worker, while one runs. */
 	pid_t pid;
