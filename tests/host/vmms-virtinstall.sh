@@ -5,10 +5,10 @@
 # (tests/vmms/test_worker.c: vmwp's process contract, no guest).
 #
 # virt-install 4.1 needs --osinfo (its own rule, for every hypervisor), and
-# takes a --disk path only through libvirt's storage pools, which linhv does
-# not have: it can use block devices (no pool is made for /dev paths), not
-# image files (docs/vmms.md). The fixture does not read the disk, so
-# /dev/null stands in for a block device.
+# reaches a --disk path through libvirt's storage pools: for an image file it
+# defines, starts and autostarts a 'dir' pool for the file's directory
+# (storage.h); /dev paths are taken as given (the fixture does not read the
+# disk, so /dev/null stands in for a block device).
 #
 # Env: BUILD_DIR (default build), VMMS_TEST_KEEP=1 keeps the temp dir.
 set -u
@@ -17,7 +17,7 @@ cd "$(dirname "$0")/../.." || exit 2
 . tests/lib/check.sh
 # shellcheck source=../lib/vmms.sh
 . tests/lib/vmms.sh
-check_expect 36
+check_expect 50
 
 BUILD_DIR=${BUILD_DIR:-build}
 VMMS=$BUILD_DIR/vmm/vmms/vmms
@@ -45,7 +45,8 @@ fi
 v() { virsh -q -c "$U" "$@"; }
 echo "kernel" >"$T/vmlinuz"
 echo "initrd" >"$T/initrd"
-truncate -s 64M "$T/disk.img"
+mkdir "$T/images"
+truncate -s 64M "$T/images/disk.img"
 # vi NAME [ARGS...]: virt-install with the issue's options (and --osinfo).
 vi() {
 	local name=$1
@@ -94,11 +95,6 @@ fails_with() { # fails_with NAME PATTERN CMD...
 		check_grep "$name" "$pat" "$T/out"
 	fi
 }
-fails_with "virt-install with an image file: refused, naming storage pools" \
-	"linhv has no storage pools" \
-	virt-install --connect "$U" --name vi2 --osinfo linux2022 --memory 512 \
-	--boot "kernel=$T/vmlinuz" --disk "path=$T/disk.img,bus=scsi" --graphics none --import \
-	--noautoconsole
 fails_with "virt-install with the default NIC model (e1000): refused by name" \
 	"interface model 'e1000' is not supported" \
 	virt-install --connect "$U" --name vi3 --osinfo linux2022 --memory 512 \
@@ -110,6 +106,46 @@ fails_with "virt-install with another emulator: refused" "is not linhv's worker"
 	--noautoconsole --xml ./devices/emulator=/usr/bin/qemu-system-x86_64
 check "the refused installs left nothing behind" sh -c \
 	"[ \"\$(virsh -q -c '$U' list --all --name | sort | tr '\\n' ' ')\" = 'vi1 ' ]"
+
+# ---- an image file: virt-install makes a dir storage pool for its folder ----
+check "virt-install with an image file (the issue's --disk path=IMG,bus=scsi)" sh -c \
+	"virt-install --connect '$U' --name vi2 --osinfo linux2022 --memory 512 --vcpus 2 \
+	--boot kernel=$T/vmlinuz,initrd=$T/initrd,kernel_args=console=ttyS0 \
+	--disk path=$T/images/disk.img,bus=scsi --network bridge=br0,model=netvsc --graphics none \
+	--import --noautoconsole >'$T/vi2.out' 2>&1"
+check "image file: the worker got it" sh -c \
+	"tr '\\0' ' ' </proc/\$(cat '$T/run-a/vi2.pid')/cmdline | grep -q -- '--disk $T/images/disk.img '"
+virsh -q -c "$U" pool-list --all --details >"$T/pools.out" 2>&1
+check_grep "image file: virt-install's pool for the folder is running and autostarts" \
+	"^ *images +running +yes +yes " "$T/pools.out"
+check_grep "image file: the pool is stored" "<path>$T/images</path>" "$T/state-a/pools/images.xml"
+v vol-list images --details >"$T/vols.out" 2>&1
+check_grep "vol-list: the image, 64 MiB" "^ *disk.img +$T/images/disk.img +file +64.00 MiB" "$T/vols.out"
+v destroy vi2 >/dev/null
+# Storage pools by hand: virsh pool-* and vol-*.
+mkdir "$T/p2" "$T/p2/subdir"
+truncate -s 1M "$T/p2/a.img"
+: >"$T/p2/.hidden"
+check "virsh pool-define-as dir, pool-start" sh -c \
+	"virsh -q -c '$U' pool-define-as p2 dir --target '$T/p2' >/dev/null &&
+	virsh -q -c '$U' pool-start p2 >/dev/null"
+check "vol-list: regular files only (no directory, no hidden file)" sh -c \
+	"[ \"\$(virsh -q -c '$U' vol-list p2 | awk '{print \$1}')\" = a.img ]"
+check "vol-info, vol-path, vol-pool" sh -c \
+	"virsh -c '$U' vol-info --pool p2 a.img | grep -qE '^Capacity: +1.00 MiB' &&
+	[ \"\$(virsh -q -c '$U' vol-path --pool p2 a.img)\" = '$T/p2/a.img' ] &&
+	[ \"\$(virsh -q -c '$U' vol-pool '$T/p2/a.img')\" = p2 ]"
+check "vol-dumpxml: raw, the path as key" sh -c \
+	"virsh -q -c '$U' vol-dumpxml --pool p2 a.img | grep -q \"<key>$T/p2/a.img</key>\""
+fails_with "vol-create-as refused, saying how" "create the file" v vol-create-as p2 new.img 1M
+fails_with "a second pool on the same directory refused" "already has the target path" \
+	v pool-define-as p3 dir --target "$T/p2"
+fails_with "a pool type other than dir refused" "storage pool type 'logical' is not supported" \
+	v pool-define-as p4 logical
+fails_with "undefine of an active pool refused" "is still active" v pool-undefine p2
+check "pool-destroy, pool-undefine" sh -c \
+	"virsh -q -c '$U' pool-destroy p2 >/dev/null && virsh -q -c '$U' pool-undefine p2 >/dev/null &&
+	! virsh -q -c '$U' pool-list --all --name | grep -qE '^p2 *\$' && [ ! -e '$T/state-a/pools/p2.xml' ]"
 
 # ---- transient domains: virsh create ----
 vmms_domxml tr1 "$T/vmlinuz" >"$T/tr1.xml"
@@ -126,10 +162,14 @@ fails_with "transient: create of an existing name refused" "domain 'tr1' already
 	v create "$T/tr1.xml"
 # vmms restarts: the running transient domain is re-adopted.
 wpid=$(cat "$T/run-a/tr1.pid")
-kill -9 "$VMMS_PID"
-wait "$VMMS_PID" 2>/dev/null
+{
+	kill -9 "$VMMS_PID"
+	wait "$VMMS_PID"
+} 2>/dev/null
 VMMS_PID=""
 start_vmms a --worker "$FIXTURE" || fail "vmms restarts"
+check "vmms restart: the autostart pool is running again" sh -c \
+	"virsh -q -c '$U' pool-list --name | grep -qE '^images *$'"
 check "transient: re-adopted after a vmms restart" sh -c \
 	"virsh -c '$U' domstate tr1 | grep -q running && virsh -c '$U' dominfo tr1 | grep -qE '^Persistent: +no'"
 check_grep "transient: the same worker" "re-adopted running worker pid $wpid" "$T/vmms-a.log"
@@ -151,6 +191,7 @@ check "transient made persistent: destroy keeps it defined" sh -c \
 	"virsh -q -c '$U' destroy tr1 >/dev/null && virsh -c '$U' domstate tr1 | grep -q 'shut off'"
 v undefine tr1 >/dev/null
 v undefine vi1 >/dev/null
+v undefine vi2 >/dev/null
 
 stop_vmms
 check "no sanitizer reports in the vmms logs" \

@@ -12,8 +12,9 @@ start_vmms() {
 	VMMS_PID=$!
 	SOCK=$T/sock-$tag/virtlinhvd-sock
 	U="linhv:///system?socket=$SOCK"
-	for _ in $(seq 50); do
-		[ -S "$SOCK-ro" ] && return 0
+	# Ready when it answers: a vmms killed before leaves its socket files.
+	for _ in $(seq 100); do
+		[ -S "$SOCK-ro" ] && virsh -q -r -c "$U-ro" uri >/dev/null 2>&1 && return 0
 		sleep 0.1
 	done
 	return 1
