@@ -31,48 +31,6 @@
 #define MAX_KERNEL (256u << 20)
 #define MAX_INITRD (2048u << 20)
 
-static int read_file(const char *path, const char *what, size_t max, uint8_t **out, size_t *len,
-		     char *err, size_t errlen)
-{
-	struct stat st;
-	uint8_t *buf;
-	size_t done = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot open %s %s: %s", what, path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
-		snprintf(err, errlen, "%s %s: %s", what, path,
-			 !S_ISREG(st.st_mode) ? "not a regular file" : "too large");
-		close(fd);
-		return -1;
-	}
-	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
-	if (!buf) {
-		close(fd);
-		snprintf(err, errlen, "out of memory reading %s", path);
-		return -1;
-	}
-	while (done < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + done, (size_t)st.st_size - done);
-
-		if (n <= 0) {
-			snprintf(err, errlen, "reading %s %s: %s", what, path,
-				 n ? strerror(errno) : "short file");
-			free(buf);
-			close(fd);
-			return -1;
-		}
-		done += (size_t)n;
-	}
-	close(fd);
-	*out = buf;
-	*len = done;
-	return 0;
-}
-
 static const char *state_name(struct vm *vm)
 {
 	if (vm->shutting_down)
@@ -266,10 +224,10 @@ int main(int argc, char **argv)
 	vm.cmdline = (char *)(o.cmdline ? o.cmdline : "console=ttyS0");
 
 	/* Input first: nothing is created for a bad kernel, initrd or size. */
-	if (read_file(o.kernel, "kernel", MAX_KERNEL, &vm.kernel, &vm.kernel_len, err,
-		      sizeof(err)) ||
-	    bzimage_parse(vm.kernel, vm.kernel_len, &vm.bz, err + 0, sizeof(err))) {
-		if (vm.kernel) {
+	vm.kernel.fd = vm.initrd.fd = -1;
+	if (image_open(&vm.kernel, o.kernel, "kernel", MAX_KERNEL, err, sizeof(err)) ||
+	    bzimage_parse(vm.kernel.data, vm.kernel.len, &vm.bz, err + 0, sizeof(err))) {
+		if (vm.kernel.fd >= 0) {
 			char msg[600];
 
 			snprintf(msg, sizeof(msg), "%s: %s", o.kernel, err);
@@ -279,12 +237,11 @@ int main(int argc, char **argv)
 		}
 		return VMWP_EXIT_ERROR;
 	}
-	if (o.initrd && read_file(o.initrd, "initrd", MAX_INITRD, &vm.initrd, &vm.initrd_len, err,
-				  sizeof(err))) {
+	if (o.initrd && image_open(&vm.initrd, o.initrd, "initrd", MAX_INITRD, err, sizeof(err))) {
 		fprintf(stderr, "vmwp: %s\n", err);
 		return VMWP_EXIT_ERROR;
 	}
-	if (boot_check(o.memory, &vm.bz, vm.initrd_len, strlen(vm.cmdline), err, sizeof(err))) {
+	if (boot_check(o.memory, &vm.bz, vm.initrd.len, strlen(vm.cmdline), err, sizeof(err))) {
 		fprintf(stderr, "vmwp: %s\n", err);
 		return VMWP_EXIT_ERROR;
 	}
@@ -388,7 +345,7 @@ out:
 		close(vm.event_fd);
 	for (unsigned i = 0; i < vm.ndisks; i++)
 		disk_close(vm.disks[i]);
-	free(vm.kernel);
-	free(vm.initrd);
+	image_close(&vm.kernel);
+	image_close(&vm.initrd);
 	return status;
 }

@@ -66,7 +66,7 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 	    .backend = o->backend, .max_vps = o->cpus, .flags = WINHV_PARTITION_HYPERV};
 	uint64_t low = boot_low_ram(o->memory), acpi_len;
 	struct boot_entry entry;
-	struct boot_image img = {vm->kernel, vm->kernel_len, vm->initrd, vm->initrd_len,
+	struct boot_image img = {vm->kernel.data, vm->kernel.len, vm->initrd.data, vm->initrd.len,
 				 vm->cmdline};
 	int ret;
 
@@ -105,8 +105,13 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 		snprintf(err, errlen, "ACPI tables do not fit");
 		return -1;
 	}
-	if (boot_load_linux(vm->ram, vm->ram_size, &vm->bz, &img, BOOT_ACPI, &entry, err, errlen))
+	if (image_check(&vm->kernel, "kernel", err, errlen) ||
+	    image_check(&vm->initrd, "initrd", err, errlen) ||
+	    boot_load_linux(vm->ram, vm->ram_size, &vm->bz, &img, BOOT_ACPI, &entry, err, errlen))
 		return -1;
+	/* The guest has its copy now; the next reboot reads the page cache again. */
+	image_drop(&vm->kernel);
+	image_drop(&vm->initrd);
 
 	/* The RTC is battery backed: set from --rtc-base once, then kept across reboots. */
 	if (vm->boots == 0)

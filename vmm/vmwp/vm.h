@@ -13,6 +13,7 @@
 #include "boot.h"
 #include "bzimage.h"
 #include "evloop.h"
+#include "image.h"
 #include "options.h"
 #include "platform.h"
 
@@ -39,9 +40,8 @@ struct vm {
 	int event;    /* enum vm_event, atomic */
 	char event_msg[256];
 
-	/* Loaded once, reused on every reboot. */
-	uint8_t *kernel, *initrd;
-	size_t kernel_len, initrd_len;
+	/* Mapped once, read again on every reboot. */
+	struct image kernel, initrd;
 	struct bzimage_info bz;
 	char *cmdline;
 
