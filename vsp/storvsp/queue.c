@@ -378,24 +378,16 @@ static unsigned reap(struct queue *q)
 void queue_run(struct queue *q)
 {
 	/*
-	 * While we reap anyway, completions need not raise the eventfd: that
-	 * would only wake the thread once more for nothing. A block device
-	 * often completes inside io_uring_submit, so the loop takes those too.
+	 * A block device often completes inside io_uring_submit: take those
+	 * now, so that the batch's one signal covers them. (The eventfd stays
+	 * armed: turning it off while reaping races with the kernel's post and
+	 * can lose a wake-up.)
 	 */
-	bool quiet = !io_uring_cq_eventfd_toggle(&q->ring, false);
-
 	q->stats.runs++;
 	for (;;) {
 		unsigned n = reap(q);
 
-		if (flush_submissions(q) || n)
-			continue;
-		if (!quiet)
-			break;
-		io_uring_cq_eventfd_toggle(&q->ring, true);
-		quiet = false;
-		/* What completed while the eventfd was off raised nothing. */
-		if (!io_uring_cq_ready(&q->ring) && !q->done)
+		if (!flush_submissions(q) && !n)
 			break;
 	}
 }
