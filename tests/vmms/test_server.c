@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "evloop.h"
 #include "log.h"
 #include "rpc.h"
 #include "server.h"
@@ -24,8 +25,7 @@ static char dir[64], rw_path[128], ro_path[128];
 static void setup(unsigned max_rw, unsigned max_ro)
 {
 	memset(&ctx, 0, sizeof(ctx));
-	ctx.epfd = epoll_create1(EPOLL_CLOEXEC);
-	ck_assert_int_ge(ctx.epfd, 0);
+	ck_assert_int_eq(evloop_create(&ctx.loop), 0);
 	ctx.max_clients = max_rw;
 	ctx.max_ro_clients = max_ro;
 	vmms_ctx = &ctx;
@@ -42,20 +42,15 @@ static void teardown(void)
 {
 	server_shutdown();
 	loop_free_deferred();
-	close(ctx.epfd);
+	evloop_destroy(ctx.loop);
 	rmdir(dir);
 }
 
 /* One turn of the main loop; returns how many events were ready. */
 static int pump(void)
 {
-	struct epoll_event ev[64];
-	int n = epoll_wait(ctx.epfd, ev, 64, 0);
+	int n = evloop_run_once(ctx.loop, 0);
 
-	for (int i = 0; i < n; i++) {
-		struct watch *w = ev[i].data.ptr;
-		w->cb(w, ev[i].events);
-	}
 	server_reap();
 	loop_free_deferred();
 	return n < 0 ? 0 : n;

@@ -8,7 +8,9 @@
  * hostname=fixture-NAME ipv4=192.0.2.7;not-an-address ipv6=2001:DB8:0::7"; "shutdown" answers ok
  * and exits 0 a moment later (as a guest power-off); "reboot"/"pause"/"resume" answer ok; "quit"
  * exits 0. The console echoes what it receives after a one-line banner. If the kernel file's first
- * line is "fail-fast" it prints an error and exits 1, like vmwp with an unusable backend. */
+ * line is "fail-fast" it prints an error and exits 1, like vmwp with an unusable backend; if it is
+ * "slow-start MS" it waits MS milliseconds before it listens on its control socket, like a worker
+ * that takes long to set a guest up. */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -61,6 +63,11 @@ int main(int argc, char **argv)
 	if (!strncmp(first, "fail-fast", 9)) {
 		fprintf(stderr, "test-worker: backend unusable (fixture asked to fail fast)\n");
 		return 1;
+	}
+	if (!strncmp(first, "slow-start ", 11)) {
+		long ms = strtol(first + 11, NULL, 10);
+		if (ms > 0 && ms < 600000)
+			usleep((useconds_t)ms * 1000);
 	}
 	FILE *p = fopen(pidfile, "w");
 	if (!p)

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "server.h"
 #include "store.h"
+#include "job.h"
 #include "worker.h"
 
 #ifndef LINHV_VERSION_NUMBER
@@ -651,6 +652,8 @@ static int undefine(struct call *k, const struct vmms_dom *ref, unsigned flags)
 	if (d->transient)
 		return vmms_err_set(&k->err, VIR_ERR_OPERATION_INVALID,
 				    "cannot undefine transient domain");
+	if (job_busy(d, &k->err) < 0)
+		return -1;
 	if (domain_active(d))
 		return vmms_err_set(&k->err, VIR_ERR_OPERATION_INVALID,
 				    "domain '%s' is running: shut it down or destroy it before "
@@ -698,39 +701,51 @@ static int h_set_autostart(struct call *k, void *a, void *r)
 
 /* ---- lifecycle ---- */
 
-static int start(struct call *k, const struct vmms_dom *ref, unsigned flags, void *r)
+/* Runs the call as a job on D (job.h): its reply is sent when it ends. */
+static int submit(struct call *k, struct domain *d, enum job_kind kind, unsigned flags,
+		  const char *api, bool reply_dom)
+{
+	struct job *j = job_new(d, kind, flags, api, k->c, k->h);
+	if (!j)
+		return vmms_err_set(&k->err, VIR_ERR_INTERNAL_ERROR, "out of memory");
+	j->reply_dom = reply_dom;
+	k->no_reply = true;
+	job_submit(j);
+	return 0;
+}
+
+void dispatch_reply_dom(struct client *c, const struct vmms_header *h, struct domain *d)
+{
+	struct vmms_dom_ret ret = {0};
+	if (fill_dom(d, &ret.dom) < 0) {
+		struct vmms_err err = {0};
+		vmms_err_set(&err, VIR_ERR_INTERNAL_ERROR, "out of memory");
+		client_error(c, h, &err);
+	} else {
+		client_reply(c, h, (xdrproc_t)xdr_vmms_dom_ret, &ret);
+	}
+	xdr_free((xdrproc_t)xdr_vmms_dom_ret, (char *)&ret);
+}
+
+static int start(struct call *k, const struct vmms_dom *ref, unsigned flags, bool reply_dom)
 {
 	DOM_OR_FAIL(ref);
 	if (no_flags(k, flags, VIR_DOMAIN_START_PAUSED) < 0)
 		return -1;
-	if (domain_active(d))
-		return vmms_err_set(&k->err, VIR_ERR_OPERATION_INVALID,
-				    "domain '%s' is already running", d->def->name);
-	if (worker_start(d, flags & VIR_DOMAIN_START_PAUSED, &k->err) < 0)
-		return -1;
-	return r ? lookup_reply(k, d, r) : 0;
+	return submit(k, d, JOB_START, flags, "virDomainCreate", reply_dom);
 }
 
 static int h_create(struct call *k, void *a, void *r)
 {
 	(void)r;
-	return start(k, &((struct vmms_dom_args *)a)->dom, 0, NULL);
+	return start(k, &((struct vmms_dom_args *)a)->dom, 0, false);
 }
 
 static int h_create_flags(struct call *k, void *a, void *r)
 {
+	(void)r;
 	struct vmms_dom_flags_args *args = a;
-	return start(k, &args->dom, args->flags, r);
-}
-
-static struct domain *running_dom(struct call *k, const struct vmms_dom *ref)
-{
-	struct domain *d = find_dom(ref, &k->err);
-	if (d && !domain_active(d)) {
-		vmms_err_set(&k->err, VIR_ERR_OPERATION_INVALID, "domain is not running");
-		return NULL;
-	}
-	return d;
+	return start(k, &args->dom, args->flags, true);
 }
 
 static int destroy(struct call *k, const struct vmms_dom *ref, unsigned flags)
@@ -738,16 +753,7 @@ static int destroy(struct call *k, const struct vmms_dom *ref, unsigned flags)
 	DOM_OR_FAIL(ref);
 	if (no_flags(k, flags, VIR_DOMAIN_DESTROY_GRACEFUL) < 0)
 		return -1;
-	if (!domain_active(d) && d->state == VIR_DOMAIN_CRASHED) {
-		/* on_crash=preserve left it crashed: destroy clears that. */
-		domain_set_state(d, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_DESTROYED);
-		if (d->transient)
-			domain_remove(d);
-		return 0;
-	}
-	if (!domain_active(d))
-		return vmms_err_set(&k->err, VIR_ERR_OPERATION_INVALID, "domain is not running");
-	return worker_destroy(d, flags & VIR_DOMAIN_DESTROY_GRACEFUL, &k->err);
+	return submit(k, d, JOB_DESTROY, flags, "virDomainDestroy", false);
 }
 
 static int h_destroy(struct call *k, void *a, void *r)
@@ -767,19 +773,13 @@ static int h_destroy_flags(struct call *k, void *a, void *r)
  * integration service: the closest libvirt mode is "paravirt". */
 static int shutdown_(struct call *k, const struct vmms_dom *ref, unsigned flags)
 {
-	struct domain *d = running_dom(k, ref);
-	if (!d)
-		return -1;
+	DOM_OR_FAIL(ref);
 	if (flags & ~(unsigned)VIR_DOMAIN_SHUTDOWN_PARAVIRT)
 		return vmms_err_set(&k->err, VIR_ERR_INVALID_ARG,
 				    "unsupported shutdown mode (0x%x): linhv shuts guests down "
 				    "through the Hyper-V shutdown service (--mode paravirt)",
 				    flags);
-	if (worker_control(d, "shutdown", NULL, 0, &k->err) < 0)
-		return -1;
-	d->shutting_down = true;
-	log_info("domain %s: guest shutdown requested", d->def->name);
-	return 0;
+	return submit(k, d, JOB_SHUTDOWN, flags, "virDomainShutdown", false);
 }
 
 static int h_shutdown(struct call *k, void *a, void *r)
@@ -799,47 +799,25 @@ static int h_reboot(struct call *k, void *a, void *r)
 {
 	(void)r;
 	struct vmms_dom_flags_args *args = a;
-	struct domain *d = running_dom(k, &args->dom);
-	if (!d)
-		return -1;
+	DOM_OR_FAIL(&args->dom);
 	if (args->flags & ~(unsigned)VIR_DOMAIN_REBOOT_PARAVIRT)
 		return vmms_err_set(&k->err, VIR_ERR_INVALID_ARG, "unsupported reboot mode (0x%x)",
 				    args->flags);
-	if (worker_control(d, "reboot", NULL, 0, &k->err) < 0)
-		return -1;
-	log_info("domain %s: guest reboot requested", d->def->name);
-	/* vmwp reboots the guest in place and does not report it back: the
-	 * accepted request is the reboot vmms sees. */
-	events_reboot(d);
-	return 0;
+	return submit(k, d, JOB_REBOOT, args->flags, "virDomainReboot", false);
 }
 
 static int h_suspend(struct call *k, void *a, void *r)
 {
 	(void)r;
-	struct domain *d = running_dom(k, &((struct vmms_dom_args *)a)->dom);
-	if (!d)
-		return -1;
-	if (d->state == VIR_DOMAIN_PAUSED)
-		return 0;
-	if (worker_control(d, "pause", NULL, 0, &k->err) < 0)
-		return -1;
-	domain_set_state(d, VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_USER);
-	return 0;
+	DOM_OR_FAIL(&((struct vmms_dom_args *)a)->dom);
+	return submit(k, d, JOB_SUSPEND, 0, "virDomainSuspend", false);
 }
 
 static int h_resume(struct call *k, void *a, void *r)
 {
 	(void)r;
-	struct domain *d = running_dom(k, &((struct vmms_dom_args *)a)->dom);
-	if (!d)
-		return -1;
-	if (d->state != VIR_DOMAIN_PAUSED)
-		return vmms_err_set(&k->err, VIR_ERR_OPERATION_INVALID, "domain is not paused");
-	if (worker_control(d, "resume", NULL, 0, &k->err) < 0)
-		return -1;
-	domain_set_state(d, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_UNPAUSED);
-	return 0;
+	DOM_OR_FAIL(&((struct vmms_dom_args *)a)->dom);
+	return submit(k, d, JOB_RESUME, 0, "virDomainResume", false);
 }
 
 static int h_open_console(struct call *k, void *a, void *r)
@@ -890,13 +868,19 @@ static int h_create_xml(struct call *k, void *a, void *r)
 		dom_def_free(def);
 		return vmms_err_set(&k->err, VIR_ERR_INTERNAL_ERROR, "out of memory");
 	}
-	if (worker_start(d, args->flags & VIR_DOMAIN_START_PAUSED, &k->err) < 0) {
+	(void)r;
+	log_info("domain %s: creating (transient)", d->def->name);
+	struct job *j = job_new(d, JOB_START, args->flags, "virDomainCreateXML", k->c, k->h);
+	if (!j) {
 		domain_remove(d);
-		return -1;
+		return vmms_err_set(&k->err, VIR_ERR_INTERNAL_ERROR, "out of memory");
 	}
-	d->transient = true; /* only now: a failed start above removes it once */
-	log_info("domain %s: created (transient)", d->def->name);
-	return lookup_reply(k, d, r);
+	/* transient: made so once started; a failed start removes the domain. */
+	j->transient = true;
+	j->reply_dom = true;
+	k->no_reply = true;
+	job_submit(j);
+	return 0;
 }
 
 /* ---- domain events ---- */

@@ -111,4 +111,8 @@ enum vmms_proc {
 
 void dispatch_call(struct client *c, const struct vmms_header *h, const uint8_t *pkt, size_t len);
 
+struct domain;
+/* Replies to call H with D's reference (a job that ends, job.h). */
+void dispatch_reply_dom(struct client *c, const struct vmms_header *h, struct domain *d);
+
 #endif

@@ -1,5 +1,6 @@
 /* domain.c: see domain.h. */
 #include "domain.h"
+#include "job.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,7 @@ struct domain *domain_add(struct dom_def *def)
 
 void domain_remove(struct domain *d)
 {
+	job_domain_gone(d);
 	for (struct domain **pp = &vmms_ctx->domains; *pp; pp = &(*pp)->next) {
 		if (*pp == d) {
 			*pp = d->next;

@@ -11,6 +11,8 @@
 #include "vmms.h"
 
 struct console;
+struct job;
+struct evloop_timer;
 
 struct domain {
 	struct domain *next;
@@ -32,6 +34,10 @@ struct domain {
 	int64_t burst_ms; /* when that burst began */
 
 	struct console *console; /* the open console stream, if any */
+
+	struct job *job;	       /* the running job (job.h) */
+	struct job *job_queue;	       /* jobs waiting for it */
+	struct evloop_timer *job_kick; /* starts the next queued job */
 };
 
 struct domain *domain_by_name(const char *name);

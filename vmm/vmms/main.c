@@ -17,6 +17,8 @@
 #include <libxml/parser.h>
 
 #include "domain.h"
+#include "evloop.h"
+#include "job.h"
 #include "log.h"
 #include "server.h"
 #include "storage.h"
@@ -44,6 +46,8 @@ static void usage(FILE *f)
 		"  --backend NAME      passed to every worker as --backend (auto|linhv|kvm)\n"
 		"  --start-timeout SEC how long a worker may take to answer on its control\n"
 		"                      socket when a domain starts (default 10)\n"
+		"  --job-wait-timeout SEC  how long a call waits for another job on the same\n"
+		"                      domain before it fails (default 30, as libvirt)\n"
 		"  --max-clients N     clients on the read-write socket at once (default 5000)\n"
 		"  --max-ro-clients N  clients on the read-only socket at once (default 64)\n"
 		"  --foreground        stay in the foreground and log to stderr\n"
@@ -58,6 +62,7 @@ enum {
 	OPT_WORKER,
 	OPT_BACKEND,
 	OPT_TIMEOUT,
+	OPT_JOB_WAIT,
 	OPT_MAX_CLIENTS,
 	OPT_MAX_RO_CLIENTS
 };
@@ -140,6 +145,28 @@ static int daemonize(const char *run_dir)
 	return 0;
 }
 
+static void on_signal(struct watch *w, uint32_t events)
+{
+	(void)events;
+	struct signalfd_siginfo si;
+	while (read(w->fd, &si, sizeof(si)) == sizeof(si)) {
+		log_info("received %s: exiting; running domains keep running and are re-adopted "
+			 "at the next start",
+			 strsignal((int)si.ssi_signo));
+		vmms_ctx->quit = true;
+	}
+}
+
+/* Once a second: keepalive, and exits of workers without a pidfd. */
+static void on_tick(struct evloop *loop, struct evloop_timer *t, void *ctx)
+{
+	(void)loop;
+	(void)t;
+	(void)ctx;
+	server_tick();
+	worker_tick();
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -149,6 +176,7 @@ int main(int argc, char **argv)
 	    {"worker", required_argument, NULL, OPT_WORKER},
 	    {"backend", required_argument, NULL, OPT_BACKEND},
 	    {"start-timeout", required_argument, NULL, OPT_TIMEOUT},
+	    {"job-wait-timeout", required_argument, NULL, OPT_JOB_WAIT},
 	    {"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
 	    {"max-ro-clients", required_argument, NULL, OPT_MAX_RO_CLIENTS},
 	    {"foreground", no_argument, NULL, 'f'},
@@ -165,7 +193,7 @@ int main(int argc, char **argv)
 	    .max_clients = MAX_CLIENTS_DEFAULT,
 	    .max_ro_clients = MAX_RO_CLIENTS_DEFAULT,
 	    .next_id = 1,
-	    .epfd = -1,
+	    .job_wait_ms = JOB_WAIT_MS_DEFAULT,
 	};
 	vmms_ctx = &v;
 	const char *worker = NULL;
@@ -195,16 +223,20 @@ int main(int argc, char **argv)
 			}
 			v.backend = optarg;
 			break;
-		case OPT_TIMEOUT: {
+		case OPT_TIMEOUT:
+		case OPT_JOB_WAIT: {
 			char *end;
 			double s = strtod(optarg, &end);
 			if (*end || s <= 0 || s > 3600) {
-				fprintf(stderr,
-					"vmms: --start-timeout wants seconds (0-3600], got '%s'\n",
+				fprintf(stderr, "vmms: --%s wants seconds (0-3600], got '%s'\n",
+					c == OPT_TIMEOUT ? "start-timeout" : "job-wait-timeout",
 					optarg);
 				return 2;
 			}
-			v.start_timeout_ms = (int)(s * 1000);
+			if (c == OPT_TIMEOUT)
+				v.start_timeout_ms = (int)(s * 1000);
+			else
+				v.job_wait_ms = (int)(s * 1000);
 			break;
 		}
 		case OPT_MAX_CLIENTS:
@@ -291,12 +323,14 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
-	struct watch sigw = {.fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)};
-	v.epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (v.epfd < 0 || sigw.fd < 0 || loop_add(&sigw, EPOLLIN) < 0) {
-		log_err("epoll/signalfd: %s", strerror(errno));
+	struct watch sigw = {.fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK),
+			     .cb = on_signal};
+	int lrc = evloop_create(&v.loop);
+	if (lrc < 0 || sigw.fd < 0 || loop_add(&sigw, EPOLLIN) < 0) {
+		log_err("event loop/signalfd: %s", strerror(lrc < 0 ? -lrc : errno));
 		return 1;
 	}
+	struct evloop_timer *tick = evloop_add_timer(v.loop, 1000, 1000, on_tick, NULL);
 	worker_resolve(worker);
 	if (!v.worker_path[0])
 		log_warn("vmwp not found next to vmms nor in PATH: domains cannot start until it "
@@ -329,33 +363,11 @@ int main(int argc, char **argv)
 			 rw, ro, v.worker_path[0] ? v.worker_path : "(not found)");
 	worker_autostart_all();
 
-	int64_t last_tick = now_ms();
-	while (!v.quit) {
-		struct epoll_event evs[64];
-		int ne = epoll_wait(v.epfd, evs, 64, 1000);
-		if (ne < 0 && errno != EINTR) {
-			log_err("epoll_wait: %s", strerror(errno));
+	while (!v.quit && tick) {
+		int rc = evloop_run_once(v.loop, -1);
+		if (rc < 0 && rc != -EINTR) {
+			log_err("event loop: %s", strerror(-rc));
 			break;
-		}
-		for (int i = 0; i < ne; i++) {
-			struct watch *w = evs[i].data.ptr;
-			if (w == &sigw) {
-				struct signalfd_siginfo si;
-				while (read(sigw.fd, &si, sizeof(si)) == sizeof(si)) {
-					log_info(
-					    "received %s: exiting; running domains keep running "
-					    "and are re-adopted at the next start",
-					    strsignal((int)si.ssi_signo));
-					v.quit = true;
-				}
-				continue;
-			}
-			w->cb(w, evs[i].events);
-		}
-		if (now_ms() - last_tick >= 1000) {
-			last_tick = now_ms();
-			server_tick();
-			worker_tick();
 		}
 		server_reap();
 		loop_free_deferred();
@@ -367,7 +379,7 @@ int main(int argc, char **argv)
 	loop_free_deferred();
 	storage_free_all();
 	xmlCleanupParser();
-	close(v.epfd);
+	evloop_destroy(v.loop);
 	close(sigw.fd);
 	unlink(lockpath);
 	close(lockfd);

@@ -14,6 +14,7 @@
 #include "console.h"
 #include "dispatch.h"
 #include "events.h"
+#include "job.h"
 #include "log.h"
 
 struct listener {
@@ -475,6 +476,7 @@ void server_reap(void)
 		*pp = c->next;
 		console_client_gone(c);
 		events_client_gone(c);
+		job_client_gone(c);
 		loop_del(&c->w);
 		close(c->w.fd);
 		buf_free(&c->rx);

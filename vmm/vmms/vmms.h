@@ -22,7 +22,8 @@ struct vmms {
 	char worker_path[4096]; /* resolved vmwp, "" if none found */
 	const char *backend;	/* --backend passed on to every worker, or NULL */
 	int start_timeout_ms;	/* how long a starting worker may take to come up */
-	int epfd;
+	int job_wait_ms;	/* how long a domain job waits for the one before (job.h) */
+	struct evloop *loop;	/* the daemon's one event loop (vmm/evloop) */
 	bool quit;
 	struct domain *domains;
 	struct pool *pools; /* storage pools (storage.h) */

@@ -1,28 +1,46 @@
-/* loop.c: thin epoll helpers; every fd vmms waits on is a struct watch. */
+/* watch.c: a struct watch is an fd registered on the daemon's event loop
+ * (vmm/evloop); objects that embed one are freed after the current batch. */
+#include <errno.h>
 #include <stdlib.h>
-#include <sys/epoll.h>
 #include <time.h>
 
+#include "evloop.h"
 #include "vmms.h"
 
 struct vmms *vmms_ctx;
 
+static void watch_cb(struct evloop *loop, int fd, uint32_t events, void *ctx)
+{
+	(void)loop;
+	(void)fd;
+	struct watch *w = ctx;
+	w->cb(w, events);
+}
+
 int loop_add(struct watch *w, uint32_t events)
 {
-	struct epoll_event ev = {.events = events, .data.ptr = w};
-	return epoll_ctl(vmms_ctx->epfd, EPOLL_CTL_ADD, w->fd, &ev);
+	int rc = evloop_add_fd(vmms_ctx->loop, w->fd, events, watch_cb, w);
+	if (rc < 0) {
+		errno = -rc;
+		return -1;
+	}
+	return 0;
 }
 
 int loop_mod(struct watch *w, uint32_t events)
 {
-	struct epoll_event ev = {.events = events, .data.ptr = w};
-	return epoll_ctl(vmms_ctx->epfd, EPOLL_CTL_MOD, w->fd, &ev);
+	int rc = evloop_mod_fd(vmms_ctx->loop, w->fd, events);
+	if (rc < 0) {
+		errno = -rc;
+		return -1;
+	}
+	return 0;
 }
 
 void loop_del(struct watch *w)
 {
 	if (w->fd >= 0)
-		epoll_ctl(vmms_ctx->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+		evloop_del_fd(vmms_ctx->loop, w->fd);
 }
 
 int64_t now_ms(void)
@@ -32,8 +50,8 @@ int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Objects that own a watch are freed only after the current epoll batch:
- * a later event in the same batch may still point at them. */
+/* Objects that own a watch are freed only after the current batch of
+ * events: a callback further up the stack may still hold them. */
 static void **graveyard;
 static size_t ngrave, capgrave;
 
