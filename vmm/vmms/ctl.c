@@ -12,7 +12,7 @@
 
 #include "evloop.h"
 
-#define CTL_REPLY_MAX 4096
+#define CTL_REPLY_MAX 16384
 
 struct ctl_req {
 	struct evloop *loop;

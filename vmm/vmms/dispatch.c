@@ -18,6 +18,7 @@
 #include "host.h"
 #include "log.h"
 #include "server.h"
+#include "stats.h"
 #include "store.h"
 #include "job.h"
 #include "worker.h"
@@ -28,7 +29,7 @@
 
 /* ---- helpers ---- */
 
-static int fill_dom(const struct domain *d, struct vmms_dom *out)
+int fill_dom(const struct domain *d, struct vmms_dom *out)
 {
 	out->name = strdup(d->def->name);
 	memcpy(out->uuid, d->def->uuid, 16);
@@ -37,7 +38,7 @@ static int fill_dom(const struct domain *d, struct vmms_dom *out)
 }
 
 /* The domain a call refers to; libvirt identifies it by uuid. */
-static struct domain *find_dom(const struct vmms_dom *ref, struct vmms_err *err)
+struct domain *find_dom(const struct vmms_dom *ref, struct vmms_err *err)
 {
 	struct domain *d = domain_by_uuid((const unsigned char *)ref->uuid);
 	if (!d) {
@@ -359,19 +360,9 @@ static int h_get_state(struct call *k, void *a, void *r)
 /* CPU time of the worker process (all its vCPU threads) in nanoseconds. */
 static unsigned long long cpu_time_ns(pid_t pid)
 {
-	char p[64];
-	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
-	char *s = read_file(p, 4096);
-	if (!s)
-		return 0;
-	unsigned long long utime = 0, stime = 0;
-	const char *rp = strrchr(s, ')'); /* the comm field may contain spaces */
-	if (rp)
-		sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
-		       &stime);
-	free(s);
-	long hz = sysconf(_SC_CLK_TCK);
-	return hz > 0 ? (utime + stime) * (1000000000ULL / (unsigned long long)hz) : 0;
+	uint64_t user, sys;
+	stats_cpu(pid, &user, &sys);
+	return user + sys;
 }
 
 static int h_get_info(struct call *k, void *a, void *r)
@@ -1031,6 +1022,9 @@ static const struct proc_desc *find_proc(int proc)
 	for (size_t i = 0; i < storage_nprocs; i++)
 		if (storage_procs[i].proc == proc)
 			return &storage_procs[i];
+	for (size_t i = 0; i < stats_nprocs; i++)
+		if (stats_procs[i].proc == proc)
+			return &stats_procs[i];
 	return NULL;
 }
 
