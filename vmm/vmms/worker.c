@@ -383,6 +383,9 @@ static void after_exit(struct domain *d)
 {
 	if (job_worker_exited(d))
 		return;
+	/* A job still runs (an on_crash restart): its end decides. */
+	if (d->job)
+		return;
 	if (d->transient && !domain_active(d) && d->state != VIR_DOMAIN_CRASHED) {
 		log_info("domain %s: transient domain stopped: removed", d->def->name);
 		domain_remove(d);
