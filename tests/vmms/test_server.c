@@ -28,19 +28,18 @@ static void setup(unsigned max_rw, unsigned max_ro)
 	ck_assert_int_eq(evloop_create(&ctx.loop), 0);
 	ctx.max_clients = max_rw;
 	ctx.max_ro_clients = max_ro;
-	vmms_ctx = &ctx;
 	vmms_log_level = LOG_ERR_;
 	snprintf(dir, sizeof(dir), "/tmp/vmms-server-test.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(rw_path, sizeof(rw_path), "%s/rw", dir);
 	snprintf(ro_path, sizeof(ro_path), "%s/ro", dir);
-	ck_assert_int_eq(server_listen(rw_path, 0600, false), 0);
-	ck_assert_int_eq(server_listen(ro_path, 0666, true), 0);
+	ck_assert_int_eq(server_listen(&ctx, rw_path, 0600, false), 0);
+	ck_assert_int_eq(server_listen(&ctx, ro_path, 0666, true), 0);
 }
 
 static void teardown(void)
 {
-	server_shutdown();
+	server_shutdown(&ctx);
 	loop_free_deferred();
 	evloop_destroy(ctx.loop);
 	rmdir(dir);
@@ -51,7 +50,7 @@ static int pump(void)
 {
 	int n = evloop_run_once(ctx.loop, 0);
 
-	server_reap();
+	server_reap(&ctx);
 	loop_free_deferred();
 	return n < 0 ? 0 : n;
 }
@@ -188,7 +187,7 @@ START_TEST(out_of_fds_pauses_accepting_instead_of_spinning)
 	/* Fds back: after the pause, the waiting connections get in. */
 	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
 	usleep((ACCEPT_PAUSE_MS + 50) * 1000);
-	server_tick();
+	server_tick(&ctx);
 	pump_n(5);
 	ck_assert_uint_ge(server_clients(true), 1);
 	ck_assert(served(fds[n - 1]));

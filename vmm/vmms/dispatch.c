@@ -38,9 +38,9 @@ int fill_dom(const struct domain *d, struct vmms_dom *out)
 }
 
 /* The domain a call refers to; libvirt identifies it by uuid. */
-struct domain *find_dom(const struct vmms_dom *ref, struct vmms_err *err)
+struct domain *find_dom(const struct vmms *v, const struct vmms_dom *ref, struct vmms_err *err)
 {
-	struct domain *d = domain_by_uuid((const unsigned char *)ref->uuid);
+	struct domain *d = domain_by_uuid(v, (const unsigned char *)ref->uuid);
 	if (!d) {
 		char uuid[37];
 		uuid_format((const unsigned char *)ref->uuid, uuid);
@@ -165,7 +165,7 @@ static int h_node_info(struct call *k, void *a, void *r)
 static int h_capabilities(struct call *k, void *a, void *r)
 {
 	(void)a;
-	char *caps = host_capabilities(vmms_ctx->worker_path);
+	char *caps = host_capabilities(k->v->worker_path);
 	if (!caps)
 		return vmms_err_set(&k->err, VIR_ERR_INTERNAL_ERROR, "out of memory");
 	((struct vmms_str_ret *)r)->value = caps;
@@ -182,7 +182,7 @@ static int h_domcaps(struct call *k, void *a, void *r)
 	struct vmms_domcaps_args *args = a;
 	if (no_flags(k, args->flags, 0) < 0)
 		return -1;
-	char *xml = domcaps_xml(vmms_ctx->worker_path, opt(args->emulatorbin), opt(args->arch),
+	char *xml = domcaps_xml(k->v->worker_path, opt(args->emulatorbin), opt(args->arch),
 				opt(args->machine), opt(args->virttype), &k->err);
 	if (!xml)
 		return -1;
@@ -230,7 +230,7 @@ static int h_list_all(struct call *k, void *a, void *r)
 	struct vmms_list_all_args *args = a;
 	struct vmms_list_all_ret *ret = r;
 	unsigned n = 0;
-	for (struct domain *d = vmms_ctx->domains; d; d = d->next)
+	for (struct domain *d = k->v->domains; d; d = d->next)
 		if (domain_matches_flags(d, args->flags))
 			n++;
 	ret->count = n;
@@ -240,7 +240,7 @@ static int h_list_all(struct call *k, void *a, void *r)
 	if (!ret->domains.domains_val)
 		return vmms_err_set(&k->err, VIR_ERR_INTERNAL_ERROR, "out of memory");
 	unsigned i = 0;
-	for (struct domain *d = vmms_ctx->domains; d && i < n; d = d->next)
+	for (struct domain *d = k->v->domains; d && i < n; d = d->next)
 		if (domain_matches_flags(d, args->flags))
 			fill_dom(d, &ret->domains.domains_val[i++]);
 	ret->domains.domains_len = i;
@@ -252,7 +252,7 @@ static int h_num_active(struct call *k, void *a, void *r)
 	(void)k;
 	(void)a;
 	int n = 0;
-	for (struct domain *d = vmms_ctx->domains; d; d = d->next)
+	for (struct domain *d = k->v->domains; d; d = d->next)
 		n += domain_active(d);
 	((struct vmms_int_ret *)r)->value = n;
 	return 0;
@@ -263,7 +263,7 @@ static int h_num_inactive(struct call *k, void *a, void *r)
 	(void)k;
 	(void)a;
 	int n = 0;
-	for (struct domain *d = vmms_ctx->domains; d; d = d->next)
+	for (struct domain *d = k->v->domains; d; d = d->next)
 		n += !domain_active(d);
 	((struct vmms_int_ret *)r)->value = n;
 	return 0;
@@ -278,7 +278,7 @@ static int h_list_ids(struct call *k, void *a, void *r)
 	ret->ids.ids_val = calloc((size_t)max + 1, sizeof(int));
 	if (!ret->ids.ids_val)
 		return -1;
-	for (struct domain *d = vmms_ctx->domains; d; d = d->next)
+	for (struct domain *d = k->v->domains; d; d = d->next)
 		if (domain_active(d) && (int)ret->ids.ids_len < max)
 			ret->ids.ids_val[ret->ids.ids_len++] = d->id;
 	return 0;
@@ -293,7 +293,7 @@ static int h_list_names(struct call *k, void *a, void *r)
 	ret->names.names_val = calloc((size_t)max + 1, sizeof(char *));
 	if (!ret->names.names_val)
 		return -1;
-	for (struct domain *d = vmms_ctx->domains; d; d = d->next)
+	for (struct domain *d = k->v->domains; d; d = d->next)
 		if (!domain_active(d) && (int)ret->names.names_len < max)
 			ret->names.names_val[ret->names.names_len++] = strdup(d->def->name);
 	return 0;
@@ -311,7 +311,7 @@ static int lookup_reply(struct call *k, struct domain *d, void *r)
 static int h_lookup_id(struct call *k, void *a, void *r)
 {
 	int id = ((struct vmms_lookup_id_args *)a)->id;
-	struct domain *d = domain_by_id(id);
+	struct domain *d = domain_by_id(k->v, id);
 	if (!d)
 		vmms_err_set(&k->err, VIR_ERR_NO_DOMAIN, "no domain with matching id %d", id);
 	return lookup_reply(k, d, r);
@@ -320,7 +320,7 @@ static int h_lookup_id(struct call *k, void *a, void *r)
 static int h_lookup_name(struct call *k, void *a, void *r)
 {
 	const char *name = ((struct vmms_lookup_name_args *)a)->name;
-	struct domain *d = domain_by_name(name);
+	struct domain *d = domain_by_name(k->v, name);
 	if (!d)
 		vmms_err_set(&k->err, VIR_ERR_NO_DOMAIN, "no domain with matching name '%s'", name);
 	return lookup_reply(k, d, r);
@@ -329,7 +329,7 @@ static int h_lookup_name(struct call *k, void *a, void *r)
 static int h_lookup_uuid(struct call *k, void *a, void *r)
 {
 	const unsigned char *u = (const unsigned char *)((struct vmms_lookup_uuid_args *)a)->uuid;
-	struct domain *d = domain_by_uuid(u);
+	struct domain *d = domain_by_uuid(k->v, u);
 	if (!d) {
 		char s[37];
 		uuid_format(u, s);
@@ -341,7 +341,7 @@ static int h_lookup_uuid(struct call *k, void *a, void *r)
 /* ---- domain queries ---- */
 
 #define DOM_OR_FAIL(ref)                                                                           \
-	struct domain *d = find_dom((ref), &k->err);                                               \
+	struct domain *d = find_dom(k->v, (ref), &k->err);                                         \
 	if (!d)                                                                                    \
 	return -1
 
@@ -543,13 +543,13 @@ static int h_iface_addrs(struct call *k, void *a, void *r)
 
 /* <emulator> may only name the worker vmms runs (what capabilities and
  * domcapabilities report): vmms has no other. */
-static bool emulator_ok(const char *emulator)
+static bool emulator_ok(const struct vmms *v, const char *emulator)
 {
 	if (!emulator)
 		return true;
 	char real[PATH_MAX];
 	const char *p = realpath(emulator, real) ? real : emulator;
-	return vmms_ctx->worker_path[0] && !strcmp(p, vmms_ctx->worker_path);
+	return v->worker_path[0] && !strcmp(p, v->worker_path);
 }
 
 static int define(struct call *k, const char *xml, void *r)
@@ -557,15 +557,14 @@ static int define(struct call *k, const char *xml, void *r)
 	struct dom_def *def = dom_def_parse(xml, &k->err);
 	if (!def)
 		return -1;
-	struct domain *by_name = domain_by_name(def->name);
-	struct domain *by_uuid = domain_by_uuid(def->uuid);
+	struct domain *by_name = domain_by_name(k->v, def->name);
+	struct domain *by_uuid = domain_by_uuid(k->v, def->uuid);
 	char uuid[37];
 	int rc = -1;
-	if (!emulator_ok(def->emulator)) {
+	if (!emulator_ok(k->v, def->emulator)) {
 		vmms_err_set(&k->err, VIR_ERR_CONFIG_UNSUPPORTED,
 			     "emulator '%s' is not linhv's worker: omit <emulator> or give %s",
-			     def->emulator,
-			     vmms_ctx->worker_path[0] ? vmms_ctx->worker_path : "vmwp");
+			     def->emulator, k->v->worker_path[0] ? k->v->worker_path : "vmwp");
 		goto out;
 	}
 	if (by_name && by_name != by_uuid) {
@@ -587,12 +586,12 @@ static int define(struct call *k, const char *xml, void *r)
 		goto out;
 	}
 	/* Disk first: the in-memory table changes only once the file is safe. */
-	rc = store_save_def(vmms_ctx->state_dir, def->name, canon);
+	rc = store_save_def(k->v->state_dir, def->name, canon);
 	free(canon);
 	if (rc < 0) {
 		vmms_err_set(&k->err, VIR_ERR_OPERATION_FAILED,
 			     "cannot save the definition of '%s' in %s/domains: %s", def->name,
-			     vmms_ctx->state_dir, strerror(errno));
+			     k->v->state_dir, strerror(errno));
 		goto out;
 	}
 	struct domain *d = by_name;
@@ -601,7 +600,7 @@ static int define(struct call *k, const char *xml, void *r)
 		dom_def_free(d->def);
 		d->def = def; /* a running worker keeps its live copy */
 		d->transient = false;
-	} else if (!(d = domain_add(def))) {
+	} else if (!(d = domain_add(k->v, def))) {
 		vmms_err_set(&k->err, VIR_ERR_INTERNAL_ERROR, "out of memory");
 		goto out;
 	}
@@ -650,7 +649,7 @@ static int undefine(struct call *k, const struct vmms_dom *ref, unsigned flags)
 				    "domain '%s' is running: shut it down or destroy it before "
 				    "undefining it",
 				    d->def->name);
-	if (store_remove_def(vmms_ctx->state_dir, d->def->name) < 0)
+	if (store_remove_def(k->v->state_dir, d->def->name) < 0)
 		return vmms_err_set(&k->err, VIR_ERR_OPERATION_FAILED,
 				    "cannot remove the definition of '%s': %s", d->def->name,
 				    strerror(errno));
@@ -682,7 +681,7 @@ static int h_set_autostart(struct call *k, void *a, void *r)
 		return vmms_err_set(&k->err, VIR_ERR_OPERATION_INVALID,
 				    "cannot set autostart for transient domain");
 	bool on = args->value != 0;
-	if (store_set_autostart(vmms_ctx->state_dir, d->def->name, on) < 0)
+	if (store_set_autostart(k->v->state_dir, d->def->name, on) < 0)
 		return vmms_err_set(&k->err, VIR_ERR_OPERATION_FAILED,
 				    "cannot change autostart of '%s': %s", d->def->name,
 				    strerror(errno));
@@ -836,9 +835,9 @@ static int h_create_xml(struct call *k, void *a, void *r)
 	struct dom_def *def = dom_def_parse(args->xml, &k->err);
 	if (!def)
 		return -1;
-	struct domain *other = domain_by_name(def->name);
+	struct domain *other = domain_by_name(k->v, def->name);
 	if (!other)
-		other = domain_by_uuid(def->uuid);
+		other = domain_by_uuid(k->v, def->uuid);
 	if (other) {
 		vmms_err_set(&k->err, VIR_ERR_OPERATION_FAILED,
 			     "domain '%s' already exists: start it, or undefine it first",
@@ -846,15 +845,14 @@ static int h_create_xml(struct call *k, void *a, void *r)
 		dom_def_free(def);
 		return -1;
 	}
-	if (!emulator_ok(def->emulator)) {
+	if (!emulator_ok(k->v, def->emulator)) {
 		vmms_err_set(&k->err, VIR_ERR_CONFIG_UNSUPPORTED,
 			     "emulator '%s' is not linhv's worker: omit <emulator> or give %s",
-			     def->emulator,
-			     vmms_ctx->worker_path[0] ? vmms_ctx->worker_path : "vmwp");
+			     def->emulator, k->v->worker_path[0] ? k->v->worker_path : "vmwp");
 		dom_def_free(def);
 		return -1;
 	}
-	struct domain *d = domain_add(def);
+	struct domain *d = domain_add(k->v, def);
 	if (!d) {
 		dom_def_free(def);
 		return vmms_err_set(&k->err, VIR_ERR_INTERNAL_ERROR, "out of memory");
@@ -1030,7 +1028,7 @@ static const struct proc_desc *find_proc(int proc)
 
 void dispatch_call(struct client *c, const struct vmms_header *h, const uint8_t *pkt, size_t len)
 {
-	struct call k = {.c = c, .h = h};
+	struct call k = {.v = c->v, .c = c, .h = h};
 	const struct proc_desc *p = find_proc(h->proc);
 	if (!p) {
 		vmms_err_set(&k.err, VIR_ERR_NO_SUPPORT, "procedure %d", h->proc);

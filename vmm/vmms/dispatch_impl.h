@@ -13,6 +13,7 @@
 #include "rpc.h"
 
 struct call {
+	struct vmms *v; /* the daemon (the client's) */
 	struct client *c;
 	const struct vmms_header *h;
 	struct vmms_err err;
@@ -62,6 +63,6 @@ struct domain;
 /* A domain reference for a reply; -1 when out of memory. */
 int fill_dom(const struct domain *d, struct vmms_dom *out);
 /* The domain a call refers to (by uuid), or NULL with ERR set. */
-struct domain *find_dom(const struct vmms_dom *ref, struct vmms_err *err);
+struct domain *find_dom(const struct vmms *v, const struct vmms_dom *ref, struct vmms_err *err);
 
 #endif

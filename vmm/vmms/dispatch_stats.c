@@ -29,6 +29,7 @@ struct gather_dom {
 
 /* One call waiting for its workers' counters. */
 struct gather {
+	struct vmms *v;
 	unsigned client_id; /* the client may go meanwhile: looked up at the end */
 	struct vmms_header h;
 	unsigned groups;
@@ -38,9 +39,9 @@ struct gather {
 	struct gather_dom doms[];
 };
 
-static struct client *client_by_id(unsigned id)
+static struct client *client_by_id(const struct vmms *v, unsigned id)
 {
-	for (struct client *c = vmms_ctx->clients; c; c = c->next)
+	for (struct client *c = v->clients; c; c = c->next)
 		if (c->id == id && !c->dead)
 			return c;
 	return NULL;
@@ -54,7 +55,7 @@ static void reply_all_stats(struct client *c, struct gather *g)
 	ret.records.records_val = calloc(g->n ? g->n : 1, sizeof(*ret.records.records_val));
 	bool oom = !ret.records.records_val;
 	for (size_t i = 0; !oom && i < g->n; i++) {
-		struct domain *d = domain_by_uuid(g->doms[i].uuid);
+		struct domain *d = domain_by_uuid(g->v, g->doms[i].uuid);
 		if (!d)
 			continue; /* gone meanwhile */
 		struct vmms_stats_record *rec = &ret.records.records_val[ret.records.records_len++];
@@ -145,7 +146,7 @@ static void reply_iface(struct client *c, struct gather *g)
 
 static void finish(struct gather *g)
 {
-	struct client *c = client_by_id(g->client_id);
+	struct client *c = client_by_id(g->v, g->client_id);
 	if (c) {
 		switch (g->h.proc) {
 		case PROC_CONNECT_GET_ALL_DOMAIN_STATS:
@@ -173,7 +174,7 @@ static void on_stats(void *opaque, int rc, const char *reply, int err)
 	struct gather *g = gd->g;
 	gd->ctl = NULL;
 	if (rc < 0 || stats_parse(reply, &gd->dev) < 0) {
-		struct domain *d = domain_by_uuid(gd->uuid);
+		struct domain *d = domain_by_uuid(g->v, gd->uuid);
 		log_warn("domain %s: no device statistics from its worker: %s",
 			 d ? d->def->name : "?", rc < 0 ? strerror(err) : reply);
 	}
@@ -188,6 +189,7 @@ static struct gather *gather_new(struct call *k, size_t n)
 		vmms_err_set(&k->err, VIR_ERR_INTERNAL_ERROR, "out of memory");
 		return NULL;
 	}
+	g->v = k->v;
 	g->client_id = k->c->id;
 	g->h = *k->h;
 	g->n = n;
@@ -202,14 +204,13 @@ static int gather_run(struct call *k, struct gather *g, bool want_dev)
 	g->pending = 1; /* held until every request is out */
 	for (size_t i = 0; want_dev && i < g->n; i++) {
 		struct gather_dom *gd = &g->doms[i];
-		struct domain *d = domain_by_uuid(gd->uuid);
+		struct domain *d = domain_by_uuid(g->v, gd->uuid);
 		gd->g = g;
 		if (!d || !domain_active(d))
 			continue;
 		char path[4096];
 		worker_path(d, "ctl", path, sizeof(path));
-		gd->ctl =
-		    ctl_request(vmms_ctx->loop, path, "stats", STATS_TIMEOUT_MS, on_stats, gd);
+		gd->ctl = ctl_request(k->v->loop, path, "stats", STATS_TIMEOUT_MS, on_stats, gd);
 		if (gd->ctl)
 			g->pending++;
 		else
@@ -252,11 +253,11 @@ static int h_all_stats(struct call *k, void *a, void *r)
 	size_t n = 0;
 	if (args->doms.doms_len) {
 		for (u_int i = 0; i < args->doms.doms_len; i++)
-			if (!find_dom(&args->doms.doms_val[i], &k->err))
+			if (!find_dom(k->v, &args->doms.doms_val[i], &k->err))
 				return -1;
 		n = args->doms.doms_len;
 	} else {
-		for (struct domain *d = vmms_ctx->domains; d; d = d->next)
+		for (struct domain *d = k->v->domains; d; d = d->next)
 			n += domain_matches_flags(d, args->flags & filters);
 	}
 	struct gather *g = gather_new(k, n);
@@ -268,7 +269,7 @@ static int h_all_stats(struct call *k, void *a, void *r)
 		for (; i < n; i++)
 			memcpy(g->doms[i].uuid, args->doms.doms_val[i].uuid, 16);
 	} else {
-		for (struct domain *d = vmms_ctx->domains; d && i < n; d = d->next)
+		for (struct domain *d = k->v->domains; d && i < n; d = d->next)
 			if (domain_matches_flags(d, args->flags & filters))
 				memcpy(g->doms[i++].uuid, d->def->uuid, 16);
 	}
@@ -277,7 +278,7 @@ static int h_all_stats(struct call *k, void *a, void *r)
 
 static struct domain *running(struct call *k, const struct vmms_dom *ref)
 {
-	struct domain *d = find_dom(ref, &k->err);
+	struct domain *d = find_dom(k->v, ref, &k->err);
 	if (d && !domain_active(d)) {
 		vmms_err_set(&k->err, VIR_ERR_OPERATION_INVALID, "domain is not running");
 		return NULL;

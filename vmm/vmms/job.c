@@ -42,7 +42,7 @@ static void job_free(struct job *j)
 	if (j->wait)
 		evloop_del_timer(j->wait);
 	if (j->pidfd >= 0) {
-		evloop_del_fd(vmms_ctx->loop, j->pidfd);
+		evloop_del_fd(j->d->v->loop, j->pidfd);
 		close(j->pidfd);
 	}
 	dom_def_free(j->def);
@@ -124,7 +124,7 @@ static void control(struct job *j, const char *req)
 {
 	char path[4096];
 	worker_path(j->d, "ctl", path, sizeof(path));
-	j->ctl = ctl_request(vmms_ctx->loop, path, req, CONTROL_TIMEOUT_MS, control_done, j);
+	j->ctl = ctl_request(j->d->v->loop, path, req, CONTROL_TIMEOUT_MS, control_done, j);
 	if (!j->ctl) {
 		vmms_err_set(&j->err, VIR_ERR_OPERATION_FAILED,
 			     "cannot reach the worker of domain '%s' (%s): %s", j->d->def->name,
@@ -250,8 +250,7 @@ void job_submit(struct job *j)
 	while (*pp)
 		pp = &(*pp)->next;
 	*pp = j;
-	j->wait =
-	    evloop_add_timer(vmms_ctx->loop, (uint64_t)vmms_ctx->job_wait_ms, 0, wait_timeout, j);
+	j->wait = evloop_add_timer(d->v->loop, (uint64_t)d->v->job_wait_ms, 0, wait_timeout, j);
 	log_debug("domain %s: %s waits for %s", d->def->name, j->api,
 		  d->job ? d->job->api : "the queue");
 }
@@ -273,7 +272,7 @@ void job_done(struct job *j, int rc)
 		return;
 	}
 	if (d->job_queue && !d->job_kick)
-		d->job_kick = evloop_add_timer(vmms_ctx->loop, 1, 0, kick, d);
+		d->job_kick = evloop_add_timer(d->v->loop, 1, 0, kick, d);
 }
 
 int job_busy(const struct domain *d, struct vmms_err *err)
@@ -315,7 +314,7 @@ void job_domain_gone(struct domain *d)
 
 void job_client_gone(struct client *c)
 {
-	for (struct domain *d = vmms_ctx->domains; d; d = d->next) {
+	for (struct domain *d = c->v->domains; d; d = d->next) {
 		if (d->job && d->job->c == c)
 			d->job->c = NULL;
 		for (struct job *j = d->job_queue; j; j = j->next)

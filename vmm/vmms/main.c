@@ -77,12 +77,13 @@ static void load_one(const char *name, const char *xml, void *opaque)
 			err.msg);
 		return;
 	}
-	if (strcmp(def->name, name) || domain_by_name(def->name) || domain_by_uuid(def->uuid)) {
+	if (strcmp(def->name, name) || domain_by_name(v, def->name) ||
+	    domain_by_uuid(v, def->uuid)) {
 		log_err("ignoring stored definition %s.xml: name or uuid clashes", name);
 		dom_def_free(def);
 		return;
 	}
-	struct domain *d = domain_add(def);
+	struct domain *d = domain_add(v, def);
 	if (d)
 		d->autostart = store_get_autostart(v->state_dir, name);
 }
@@ -145,15 +146,17 @@ static int daemonize(const char *run_dir)
 	return 0;
 }
 
-static void on_signal(struct watch *w, uint32_t events)
+static void on_signal(struct evloop *loop, int fd, uint32_t events, void *ctx)
 {
+	(void)loop;
 	(void)events;
+	struct vmms *v = ctx;
 	struct signalfd_siginfo si;
-	while (read(w->fd, &si, sizeof(si)) == sizeof(si)) {
+	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
 		log_info("received %s: exiting; running domains keep running and are re-adopted "
 			 "at the next start",
 			 strsignal((int)si.ssi_signo));
-		vmms_ctx->quit = true;
+		v->quit = true;
 	}
 }
 
@@ -162,9 +165,8 @@ static void on_tick(struct evloop *loop, struct evloop_timer *t, void *ctx)
 {
 	(void)loop;
 	(void)t;
-	(void)ctx;
-	server_tick();
-	worker_tick();
+	server_tick(ctx);
+	worker_tick(ctx);
 }
 
 int main(int argc, char **argv)
@@ -195,7 +197,6 @@ int main(int argc, char **argv)
 	    .next_id = 1,
 	    .job_wait_ms = JOB_WAIT_MS_DEFAULT,
 	};
-	vmms_ctx = &v;
 	const char *worker = NULL;
 	bool foreground = false;
 	int c;
@@ -323,15 +324,15 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
-	struct watch sigw = {.fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK),
-			     .cb = on_signal};
+	int sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	int lrc = evloop_create(&v.loop);
-	if (lrc < 0 || sigw.fd < 0 || loop_add(&sigw, EPOLLIN) < 0) {
+	if (lrc < 0 || sigfd < 0 ||
+	    (lrc = evloop_add_fd(v.loop, sigfd, EPOLLIN, on_signal, &v)) < 0) {
 		log_err("event loop/signalfd: %s", strerror(lrc < 0 ? -lrc : errno));
 		return 1;
 	}
-	struct evloop_timer *tick = evloop_add_timer(v.loop, 1000, 1000, on_tick, NULL);
-	worker_resolve(worker);
+	struct evloop_timer *tick = evloop_add_timer(v.loop, 1000, 1000, on_tick, &v);
+	worker_resolve(&v, worker);
 	if (!v.worker_path[0])
 		log_warn("vmwp not found next to vmms nor in PATH: domains cannot start until it "
 			 "appears (or use --worker)");
@@ -339,19 +340,19 @@ int main(int argc, char **argv)
 	int n = store_load_all(v.state_dir, load_one, &v);
 	log_info("loaded %d domain definition%s from %s", n < 0 ? 0 : n, n == 1 ? "" : "s",
 		 v.state_dir);
-	worker_adopt_all();
-	storage_load_all(v.state_dir);
+	worker_adopt_all(&v);
+	storage_load_all(&v, v.state_dir);
 
 	fd_limit(&v);
 	char rw[PATH_MAX], ro[PATH_MAX];
 	snprintf(rw, sizeof(rw), "%s/virtlinhvd-sock", v.socket_dir);
 	snprintf(ro, sizeof(ro), "%s/virtlinhvd-sock-ro", v.socket_dir);
-	int inherited = server_listen_inherited();
+	int inherited = server_listen_inherited(&v);
 	if (inherited == 0 &&
-	    (server_listen(rw, 0600, false) < 0 || server_listen(ro, 0666, true) < 0)) {
+	    (server_listen(&v, rw, 0600, false) < 0 || server_listen(&v, ro, 0666, true) < 0)) {
 		log_err("cannot listen on %s / %s: %s%s", rw, ro, strerror(errno),
 			errno == EADDRINUSE ? " (another daemon is serving it)" : "");
-		server_shutdown();
+		server_shutdown(&v);
 		return 1;
 	}
 	if (inherited)
@@ -361,7 +362,7 @@ int main(int argc, char **argv)
 	else
 		log_info("vmms %s listening on %s (read-only: %s), worker %s", LINHV_VERSION_STRING,
 			 rw, ro, v.worker_path[0] ? v.worker_path : "(not found)");
-	worker_autostart_all();
+	worker_autostart_all(&v);
 
 	while (!v.quit && tick) {
 		int rc = evloop_run_once(v.loop, -1);
@@ -369,18 +370,18 @@ int main(int argc, char **argv)
 			log_err("event loop: %s", strerror(-rc));
 			break;
 		}
-		server_reap();
+		server_reap(&v);
 		loop_free_deferred();
 	}
-	server_shutdown();
+	server_shutdown(&v);
 	loop_free_deferred();
 	while (v.domains)
 		domain_remove(v.domains); /* only memory: workers keep running */
 	loop_free_deferred();
-	storage_free_all();
+	storage_free_all(&v);
 	xmlCleanupParser();
 	evloop_destroy(v.loop);
-	close(sigw.fd);
+	close(sigfd);
 	unlink(lockpath);
 	close(lockfd);
 	return 0;

@@ -9,10 +9,13 @@ struct domain;
 struct client;
 struct pool;
 
-/* One epoll registration: CB runs when FD is ready. */
+struct evloop;
+
+/* One fd registered on the daemon's event loop: CB runs when FD is ready. */
 struct watch {
 	int fd;
 	void (*cb)(struct watch *w, uint32_t events);
+	struct evloop *loop; /* set by loop_add() */
 };
 
 struct vmms {
@@ -34,9 +37,7 @@ struct vmms {
 	unsigned max_ro_clients; /* on the read-only socket (--max-ro-clients) */
 };
 
-extern struct vmms *vmms_ctx; /* the one daemon instance */
-
-int loop_add(struct watch *w, uint32_t events);
+int loop_add(struct evloop *loop, struct watch *w, uint32_t events);
 int loop_mod(struct watch *w, uint32_t events);
 void loop_del(struct watch *w);
 

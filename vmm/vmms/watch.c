@@ -7,8 +7,6 @@
 #include "evloop.h"
 #include "vmms.h"
 
-struct vmms *vmms_ctx;
-
 static void watch_cb(struct evloop *loop, int fd, uint32_t events, void *ctx)
 {
 	(void)loop;
@@ -17,9 +15,10 @@ static void watch_cb(struct evloop *loop, int fd, uint32_t events, void *ctx)
 	w->cb(w, events);
 }
 
-int loop_add(struct watch *w, uint32_t events)
+int loop_add(struct evloop *loop, struct watch *w, uint32_t events)
 {
-	int rc = evloop_add_fd(vmms_ctx->loop, w->fd, events, watch_cb, w);
+	w->loop = loop;
+	int rc = evloop_add_fd(loop, w->fd, events, watch_cb, w);
 	if (rc < 0) {
 		errno = -rc;
 		return -1;
@@ -29,7 +28,7 @@ int loop_add(struct watch *w, uint32_t events)
 
 int loop_mod(struct watch *w, uint32_t events)
 {
-	int rc = evloop_mod_fd(vmms_ctx->loop, w->fd, events);
+	int rc = evloop_mod_fd(w->loop, w->fd, events);
 	if (rc < 0) {
 		errno = -rc;
 		return -1;
@@ -39,8 +38,8 @@ int loop_mod(struct watch *w, uint32_t events)
 
 void loop_del(struct watch *w)
 {
-	if (w->fd >= 0)
-		evloop_del_fd(vmms_ctx->loop, w->fd);
+	if (w->fd >= 0 && w->loop)
+		evloop_del_fd(w->loop, w->fd);
 }
 
 int64_t now_ms(void)

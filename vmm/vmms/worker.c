@@ -37,7 +37,7 @@
 
 void worker_path(const struct domain *d, const char *suffix, char *out, size_t n)
 {
-	snprintf(out, n, "%s/%s.%s", vmms_ctx->run_dir, d->def->name, suffix);
+	snprintf(out, n, "%s/%s.%s", d->v->run_dir, d->def->name, suffix);
 }
 
 static bool executable(const char *p)
@@ -46,10 +46,10 @@ static bool executable(const char *p)
 	return stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0;
 }
 
-void worker_resolve(const char *explicit_path)
+void worker_resolve(struct vmms *v, const char *explicit_path)
 {
-	char *out = vmms_ctx->worker_path;
-	size_t n = sizeof(vmms_ctx->worker_path);
+	char *out = v->worker_path;
+	size_t n = sizeof(v->worker_path);
 	out[0] = 0;
 	if (explicit_path) {
 		/* Absolute, so re-adoption can compare it with /proc/PID/cmdline. */
@@ -251,7 +251,7 @@ static void start_watch(struct domain *d)
 	d->pidfd.fd = pidfd_open_(d->pid);
 	if (d->pidfd.fd >= 0) {
 		fcntl(d->pidfd.fd, F_SETFD, FD_CLOEXEC);
-		if (loop_add(&d->pidfd, EPOLLIN) < 0) {
+		if (loop_add(d->v->loop, &d->pidfd, EPOLLIN) < 0) {
 			close(d->pidfd.fd);
 			d->pidfd.fd = -1;
 		}
@@ -428,9 +428,9 @@ static void on_pidfd(struct watch *w, uint32_t events)
 	check_exit(d);
 }
 
-void worker_tick(void)
+void worker_tick(struct vmms *v)
 {
-	for (struct domain *d = vmms_ctx->domains; d; d = d->next)
+	for (struct domain *d = v->domains; d; d = d->next)
 		if (d->pid > 0 && d->pidfd.fd < 0)
 			check_exit(d);
 }
@@ -459,7 +459,7 @@ static void build_argv(const struct domain *d, const struct dom_def *def, struct
 {
 	char uuid[37], p[PATH_MAX];
 	uuid_format(def->uuid, uuid);
-	arg(a, "%s", vmms_ctx->worker_path);
+	arg(a, "%s", d->v->worker_path);
 	arg(a, "--name");
 	arg(a, "%s", def->name);
 	arg(a, "--uuid");
@@ -506,9 +506,9 @@ static void build_argv(const struct domain *d, const struct dom_def *def, struct
 	worker_path(d, "pid", p, sizeof(p));
 	arg(a, "--pidfile");
 	arg(a, "%s", p);
-	if (vmms_ctx->backend) {
+	if (d->v->backend) {
 		arg(a, "--backend");
-		arg(a, "%s", vmms_ctx->backend);
+		arg(a, "%s", d->v->backend);
 	}
 	if (def->clock == CLOCK_LOCALTIME) {
 		arg(a, "--rtc-base");
@@ -604,14 +604,14 @@ static void start_up(struct job *j)
 	struct domain *d = j->d;
 	evloop_del_timer(j->timer);
 	j->timer = NULL;
-	evloop_del_fd(vmms_ctx->loop, j->pidfd);
+	evloop_del_fd(d->v->loop, j->pidfd);
 	close(j->pidfd);
 	j->pidfd = -1;
 	d->pid = j->pid;
 	d->own_child = true;
 	d->destroying = d->shutting_down = false;
 	d->started_ms = now_ms();
-	d->id = vmms_ctx->next_id++;
+	d->id = d->v->next_id++;
 	dom_def_free(d->live);
 	d->live = j->def;
 	j->def = NULL;
@@ -634,7 +634,7 @@ static void start_up(struct job *j)
 		return;
 	}
 	worker_path(d, "ctl", p, sizeof(p));
-	j->ctl = ctl_request(vmms_ctx->loop, p, "pause", CONTROL_TIMEOUT_MS, start_paused, j);
+	j->ctl = ctl_request(d->v->loop, p, "pause", CONTROL_TIMEOUT_MS, start_paused, j);
 	if (!j->ctl)
 		start_paused(j, -1, "", errno);
 }
@@ -696,10 +696,10 @@ static void start_tick(struct evloop *loop, struct evloop_timer *t, void *ctx)
 		worker_path(d, "log", logpath, sizeof(logpath));
 		kill(j->pid, SIGKILL);
 		waitpid(j->pid, &status, 0); /* SIGKILL: it goes at once */
-		note(d, "worker did not come up within %d ms; killed", vmms_ctx->start_timeout_ms);
+		note(d, "worker did not come up within %d ms; killed", d->v->start_timeout_ms);
 		start_fail(j, VIR_ERR_OPERATION_TIMEOUT,
 			   "domain '%s': vmwp did not answer on %s within %d ms (log: %s)",
-			   d->def->name, ctl, vmms_ctx->start_timeout_ms, logpath);
+			   d->def->name, ctl, d->v->start_timeout_ms, logpath);
 		return;
 	}
 	char ctl[PATH_MAX];
@@ -724,9 +724,9 @@ void worker_start(struct job *j)
 			job_done(j, -1);
 			return;
 		}
-	if (!vmms_ctx->worker_path[0] || !executable(vmms_ctx->worker_path))
-		worker_resolve(NULL);
-	if (!vmms_ctx->worker_path[0]) {
+	if (!d->v->worker_path[0] || !executable(d->v->worker_path))
+		worker_resolve(d->v, NULL);
+	if (!d->v->worker_path[0]) {
 		vmms_err_set(err, VIR_ERR_OPERATION_FAILED,
 			     "cannot start domain '%s': the worker program vmwp was not "
 			     "found next to vmms nor in PATH (start vmms with --worker PATH)",
@@ -772,14 +772,14 @@ void worker_start(struct job *j)
 		return;
 	}
 	j->pid = pid;
-	j->deadline_ms = now_ms() + vmms_ctx->start_timeout_ms;
+	j->deadline_ms = now_ms() + d->v->start_timeout_ms;
 	j->pidfd = pidfd_open_(pid);
 	if (j->pidfd >= 0 &&
-	    evloop_add_fd(vmms_ctx->loop, j->pidfd, EPOLLIN, start_child_event, j) < 0) {
+	    evloop_add_fd(d->v->loop, j->pidfd, EPOLLIN, start_child_event, j) < 0) {
 		close(j->pidfd);
 		j->pidfd = -1;
 	}
-	j->timer = evloop_add_timer(vmms_ctx->loop, START_POLL_MS, START_POLL_MS, start_tick, j);
+	j->timer = evloop_add_timer(d->v->loop, START_POLL_MS, START_POLL_MS, start_tick, j);
 	if (!j->timer) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
@@ -835,10 +835,10 @@ void worker_destroy(struct job *j)
 	j->step = 0;
 	j->deadline_ms = now_ms() + STOP_WAIT_MS;
 	worker_path(d, "ctl", ctl, sizeof(ctl));
-	j->ctl = ctl_request(vmms_ctx->loop, ctl, "quit", CONTROL_TIMEOUT_MS, destroy_quit_done, j);
+	j->ctl = ctl_request(d->v->loop, ctl, "quit", CONTROL_TIMEOUT_MS, destroy_quit_done, j);
 	if (!j->ctl)
 		j->deadline_ms = 0;
-	j->timer = evloop_add_timer(vmms_ctx->loop, START_POLL_MS, START_POLL_MS, destroy_tick, j);
+	j->timer = evloop_add_timer(d->v->loop, START_POLL_MS, START_POLL_MS, destroy_tick, j);
 	if (!j->timer) {
 		d->destroying = false;
 		vmms_err_set(&j->err, VIR_ERR_INTERNAL_ERROR, "out of memory");
@@ -849,7 +849,7 @@ void worker_destroy(struct job *j)
 /* ---- re-adoption after a vmms restart ---- */
 
 /* True if PID's command line is vmwp serving NAME on control socket CTL. */
-static bool is_our_worker(pid_t pid, const char *name, const char *ctl)
+static bool is_our_worker(const struct vmms *v, pid_t pid, const char *name, const char *ctl)
 {
 	char p[64];
 	snprintf(p, sizeof(p), "/proc/%d/cmdline", (int)pid);
@@ -865,7 +865,7 @@ static bool is_our_worker(pid_t pid, const char *name, const char *ctl)
 	/* The program we would start ourselves, or anything installed as vmwp. */
 	const char *argv0 = buf, *base = strrchr(argv0, '/');
 	base = base ? base + 1 : argv0;
-	if (strcmp(base, "vmwp") && strcmp(argv0, vmms_ctx->worker_path))
+	if (strcmp(base, "vmwp") && strcmp(argv0, v->worker_path))
 		return false;
 	bool name_ok = false, ctl_ok = false;
 	for (const char *s = buf; s < buf + n; s += strlen(s) + 1) {
@@ -890,7 +890,7 @@ static void adopt(struct domain *d)
 		return;
 	long pid = strtol(text, NULL, 10);
 	free(text);
-	if (pid <= 1 || !is_our_worker((pid_t)pid, d->def->name, ctl)) {
+	if (pid <= 1 || !is_our_worker(d->v, (pid_t)pid, d->def->name, ctl)) {
 		log_info("domain %s: stale pid file %s (process %ld is not its vmwp); cleaning up",
 			 d->def->name, p, pid);
 		remove_run_files(d);
@@ -902,11 +902,11 @@ static void adopt(struct domain *d)
 	text = read_file(p, 64);
 	int id = text ? atoi(text) : 0;
 	free(text);
-	if (id <= 0 || domain_by_id(id))
-		id = vmms_ctx->next_id++;
+	if (id <= 0 || domain_by_id(d->v, id))
+		id = d->v->next_id++;
 	d->id = id;
-	if (id >= vmms_ctx->next_id)
-		vmms_ctx->next_id = id + 1;
+	if (id >= d->v->next_id)
+		d->v->next_id = id + 1;
 	/* The definition it was started with, if it was saved. */
 	worker_path(d, "xml", p, sizeof(p));
 	text = read_file(p, 1 << 20);
@@ -931,9 +931,9 @@ static void adopt(struct domain *d)
 
 /* Transient domains have no stored definition: a running one is found by
  * the definition its worker was started with (RUN/NAME.xml). */
-static void adopt_transient(void)
+static void adopt_transient(struct vmms *v)
 {
-	DIR *dir = opendir(vmms_ctx->run_dir);
+	DIR *dir = opendir(v->run_dir);
 	if (!dir)
 		return;
 	struct dirent *e;
@@ -945,18 +945,18 @@ static void adopt_transient(void)
 		if (n - 4 > DOM_NAME_MAX)
 			continue;
 		snprintf(name, sizeof(name), "%.*s", (int)(n - 4), e->d_name);
-		if (!dom_name_valid(name) || domain_by_name(name))
+		if (!dom_name_valid(name) || domain_by_name(v, name))
 			continue;
-		snprintf(p, sizeof(p), "%s/%s", vmms_ctx->run_dir, e->d_name);
+		snprintf(p, sizeof(p), "%s/%s", v->run_dir, e->d_name);
 		char *text = read_file(p, 1 << 20);
 		struct vmms_err err = {0};
 		struct dom_def *def = text ? dom_def_parse(text, &err) : NULL;
 		free(text);
-		if (!def || strcmp(def->name, name) || domain_by_uuid(def->uuid)) {
+		if (!def || strcmp(def->name, name) || domain_by_uuid(v, def->uuid)) {
 			dom_def_free(def);
 			continue;
 		}
-		struct domain *d = domain_add(def);
+		struct domain *d = domain_add(v, def);
 		if (!d) {
 			dom_def_free(def);
 			continue;
@@ -972,11 +972,11 @@ static void adopt_transient(void)
 	closedir(dir);
 }
 
-void worker_adopt_all(void)
+void worker_adopt_all(struct vmms *v)
 {
-	for (struct domain *d = vmms_ctx->domains; d; d = d->next)
+	for (struct domain *d = v->domains; d; d = d->next)
 		adopt(d);
-	adopt_transient();
+	adopt_transient(v);
 }
 
 void worker_start_internal(struct domain *d)
@@ -989,9 +989,9 @@ void worker_start_internal(struct domain *d)
 	job_submit(j);
 }
 
-void worker_autostart_all(void)
+void worker_autostart_all(struct vmms *v)
 {
-	for (struct domain *d = vmms_ctx->domains; d; d = d->next)
+	for (struct domain *d = v->domains; d; d = d->next)
 		if (d->autostart && !domain_active(d))
 			worker_start_internal(d);
 }

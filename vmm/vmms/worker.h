@@ -26,7 +26,7 @@
 void worker_path(const struct domain *d, const char *suffix, char *out, size_t n);
 
 /* Finds vmwp: EXPLICIT, else next to the vmms executable, else in PATH. */
-void worker_resolve(const char *explicit_path);
+void worker_resolve(struct vmms *v, const char *explicit_path);
 
 struct job;
 
@@ -49,10 +49,10 @@ void worker_destroy(struct job *j);
 
 /* Re-adopts workers still running from a previous vmms, then starts the
  * autostart domains that are not running. */
-void worker_adopt_all(void);
-void worker_autostart_all(void);
+void worker_adopt_all(struct vmms *v);
+void worker_autostart_all(struct vmms *v);
 
 /* Periodic check for workers without a pidfd (kernels before 5.3). */
-void worker_tick(void);
+void worker_tick(struct vmms *v);
 
 #endif
