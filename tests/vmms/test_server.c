@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "evloop.h"
 #include "log.h"
 #include "rpc.h"
 #include "server.h"
@@ -24,39 +25,32 @@ static char dir[64], rw_path[128], ro_path[128];
 static void setup(unsigned max_rw, unsigned max_ro)
 {
 	memset(&ctx, 0, sizeof(ctx));
-	ctx.epfd = epoll_create1(EPOLL_CLOEXEC);
-	ck_assert_int_ge(ctx.epfd, 0);
+	ck_assert_int_eq(evloop_create(&ctx.loop), 0);
 	ctx.max_clients = max_rw;
 	ctx.max_ro_clients = max_ro;
-	vmms_ctx = &ctx;
 	vmms_log_level = LOG_ERR_;
 	snprintf(dir, sizeof(dir), "/tmp/vmms-server-test.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(rw_path, sizeof(rw_path), "%s/rw", dir);
 	snprintf(ro_path, sizeof(ro_path), "%s/ro", dir);
-	ck_assert_int_eq(server_listen(rw_path, 0600, false), 0);
-	ck_assert_int_eq(server_listen(ro_path, 0666, true), 0);
+	ck_assert_int_eq(server_listen(&ctx, rw_path, 0600, false), 0);
+	ck_assert_int_eq(server_listen(&ctx, ro_path, 0666, true), 0);
 }
 
 static void teardown(void)
 {
-	server_shutdown();
+	server_shutdown(&ctx);
 	loop_free_deferred();
-	close(ctx.epfd);
+	evloop_destroy(ctx.loop);
 	rmdir(dir);
 }
 
 /* One turn of the main loop; returns how many events were ready. */
 static int pump(void)
 {
-	struct epoll_event ev[64];
-	int n = epoll_wait(ctx.epfd, ev, 64, 0);
+	int n = evloop_run_once(ctx.loop, 0);
 
-	for (int i = 0; i < n; i++) {
-		struct watch *w = ev[i].data.ptr;
-		w->cb(w, ev[i].events);
-	}
-	server_reap();
+	server_reap(&ctx);
 	loop_free_deferred();
 	return n < 0 ? 0 : n;
 }
@@ -193,7 +187,7 @@ START_TEST(out_of_fds_pauses_accepting_instead_of_spinning)
 	/* Fds back: after the pause, the waiting connections get in. */
 	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
 	usleep((ACCEPT_PAUSE_MS + 50) * 1000);
-	server_tick();
+	server_tick(&ctx);
 	pump_n(5);
 	ck_assert_uint_ge(server_clients(true), 1);
 	ck_assert(served(fds[n - 1]));

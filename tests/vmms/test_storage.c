@@ -32,7 +32,6 @@ static void touch(const char *name, size_t size)
 static void setup(void)
 {
 	memset(&ctx, 0, sizeof(ctx));
-	vmms_ctx = &ctx;
 	vmms_log_level = LOG_ERR_;
 	snprintf(dir, sizeof(dir), "/tmp/vmms-storage-test.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
@@ -44,7 +43,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	storage_free_all();
+	storage_free_all(&ctx);
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	ck_assert_int_eq(system(cmd), 0);
@@ -54,7 +53,7 @@ static struct pool *define(const char *xml, struct vmms_err *err)
 {
 	bool updated;
 	memset(err, 0, sizeof(*err));
-	return pool_define(state, xml, &updated, err);
+	return pool_define(&ctx, state, xml, &updated, err);
 }
 
 START_TEST(define_start_list_persist)
@@ -92,10 +91,10 @@ START_TEST(define_start_list_persist)
 	char path[256];
 	snprintf(path, sizeof(path), "%s/b.img", images);
 	const char *name;
-	ck_assert_ptr_eq(vol_by_path(path, &name, &err), p);
+	ck_assert_ptr_eq(vol_by_path(&ctx, path, &name, &err), p);
 	ck_assert_str_eq(name, "b.img");
 	snprintf(path, sizeof(path), "%s/nope.img", images);
-	ck_assert_ptr_null(vol_by_path(path, &name, &err));
+	ck_assert_ptr_null(vol_by_path(&ctx, path, &name, &err));
 	ck_assert_int_eq(err.code, VIR_ERR_NO_STORAGE_VOL);
 	char *vx = vol_format(p, "b.img", &err);
 	ck_assert_ptr_nonnull(strstr(vx, "<format type='raw'/>"));
@@ -104,19 +103,19 @@ START_TEST(define_start_list_persist)
 	ck_assert_int_eq(pool_set_autostart(state, p, true, &err), 0);
 	unsigned char uuid[16];
 	memcpy(uuid, p->uuid, 16);
-	storage_free_all();
-	storage_load_all(state);
-	p = pool_by_name("img");
+	storage_free_all(&ctx);
+	storage_load_all(&ctx, state);
+	p = pool_by_name(&ctx, "img");
 	ck_assert_ptr_nonnull(p);
 	ck_assert(p->active && p->autostart);
 	ck_assert_int_eq(memcmp(p->uuid, uuid, 16), 0);
-	ck_assert_ptr_eq(pool_by_uuid(uuid), p);
+	ck_assert_ptr_eq(pool_by_uuid(&ctx, uuid), p);
 	/* Undefine needs it stopped, and removes the stored files. */
 	ck_assert_int_eq(pool_undefine(state, p, &err), -1);
 	ck_assert_int_eq(pool_stop(p, &err), 0);
 	ck_assert_int_eq(pool_undefine(state, p, &err), 0);
-	ck_assert_ptr_null(pool_by_name("img"));
-	storage_load_all(state);
+	ck_assert_ptr_null(pool_by_name(&ctx, "img"));
+	storage_load_all(&ctx, state);
 	ck_assert_ptr_null(ctx.pools);
 	teardown();
 }

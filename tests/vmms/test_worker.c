@@ -5,10 +5,13 @@
  * tests with the real vmwp run in the emulated host.
  *
  * Behaviour: "status" answers "ok state=running|paused heartbeat=unknown
- * hostname=fixture-NAME ipv4=192.0.2.7;not-an-address ipv6=2001:DB8:0::7"; "shutdown" answers ok
+ * hostname=fixture-NAME ipv4=192.0.2.7;not-an-address ipv6=2001:DB8:0::7"; "stats" answers zero
+ * counters for each --disk and --nic; "shutdown" answers ok
  * and exits 0 a moment later (as a guest power-off); "reboot"/"pause"/"resume" answer ok; "quit"
  * exits 0. The console echoes what it receives after a one-line banner. If the kernel file's first
- * line is "fail-fast" it prints an error and exits 1, like vmwp with an unusable backend. */
+ * line is "fail-fast" it prints an error and exits 1, like vmwp with an unusable backend; if it is
+ * "slow-start MS" it waits MS milliseconds before it listens on its control socket, like a worker
+ * that takes long to set a guest up. */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -34,8 +37,13 @@ static int listen_on(const char *path)
 int main(int argc, char **argv)
 {
 	const char *name = "?", *kernel = NULL, *console = NULL, *control = NULL, *pidfile = NULL;
+	int ndisks = 0, nnics = 0;
 	for (int i = 1; i + 1 < argc; i++) {
-		if (!strcmp(argv[i], "--name"))
+		if (!strcmp(argv[i], "--disk"))
+			ndisks++;
+		else if (!strcmp(argv[i], "--nic"))
+			nnics++;
+		else if (!strcmp(argv[i], "--name"))
 			name = argv[++i];
 		else if (!strcmp(argv[i], "--kernel"))
 			kernel = argv[++i];
@@ -61,6 +69,11 @@ int main(int argc, char **argv)
 	if (!strncmp(first, "fail-fast", 9)) {
 		fprintf(stderr, "test-worker: backend unusable (fixture asked to fail fast)\n");
 		return 1;
+	}
+	if (!strncmp(first, "slow-start ", 11)) {
+		long ms = strtol(first + 11, NULL, 10);
+		if (ms > 0 && ms < 600000)
+			usleep((useconds_t)ms * 1000);
 	}
 	FILE *p = fopen(pidfile, "w");
 	if (!p)
@@ -89,7 +102,17 @@ int main(int argc, char **argv)
 					    "ok state=%s heartbeat=unknown hostname=fixture-%s "
 					    "ipv4=192.0.2.7;not-an-address ipv6=2001:DB8:0::7\n",
 					    paused ? "paused" : "running", name);
-				else if (!strcmp(req, "shutdown"))
+				else if (!strcmp(req, "stats")) {
+					/* No guest, so no I/O: every counter is zero. */
+					int n = snprintf(reply, sizeof(reply), "ok");
+					for (int d = 0; d < ndisks && n < 200; d++)
+						n += snprintf(reply + n, sizeof(reply) - (size_t)n,
+							      " blk%d=0:0:0:0:0", d);
+					for (int d = 0; d < nnics && n < 200; d++)
+						n += snprintf(reply + n, sizeof(reply) - (size_t)n,
+							      " net%d=0:0:0:0:0:0:0:0", d);
+					snprintf(reply + n, sizeof(reply) - (size_t)n, "\n");
+				} else if (!strcmp(req, "shutdown"))
 					exit_after_ms = 300;
 				else if (!strcmp(req, "pause"))
 					paused = 1;

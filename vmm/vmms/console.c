@@ -184,7 +184,7 @@ int console_open(struct client *c, const struct vmms_header *h, struct domain *d
 	s->proc = h->proc;
 	s->serial = h->serial;
 	s->reading = true;
-	if (loop_add(&s->w, EPOLLIN) < 0) {
+	if (loop_add(d->v->loop, &s->w, EPOLLIN) < 0) {
 		close(fd);
 		free(s);
 		return vmms_err_set(err, VIR_ERR_INTERNAL_ERROR, "epoll: %s", strerror(errno));

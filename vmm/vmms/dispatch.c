@@ -18,7 +18,9 @@
 #include "host.h"
 #include "log.h"
 #include "server.h"
+#include "stats.h"
 #include "store.h"
+#include "job.h"
 #include "worker.h"
 
 #ifndef LINHV_VERSION_NUMBER
@@ -27,7 +29,7 @@
 
 /* ---- helpers ---- */
 
-static int fill_dom(const struct domain *d, struct vmms_dom *out)
+int fill_dom(const struct domain *d, struct vmms_dom *out)
 {
 	out->name = strdup(d->def->name);
 	memcpy(out->uuid, d->def->uuid, 16);
@@ -36,9 +38,9 @@ static int fill_dom(const struct domain *d, struct vmms_dom *out)
 }
 
 /* The domain a call refers to; libvirt identifies it by uuid. */
-static struct domain *find_dom(const struct vmms_dom *ref, struct vmms_err *err)
+struct domain *find_dom(const struct vmms *v, const struct vmms_dom *ref, struct vmms_err *err)
 {
-	struct domain *d = domain_by_uuid((const unsigned char *)ref->uuid);
+	struct domain *d = domain_by_uuid(v, (const unsigned char *)ref->uuid);
 	if (!d) {
 		char uuid[37];
 		uuid_format((const unsigned char *)ref->uuid, uuid);
@@ -163,7 +165,7 @@ static int h_node_info(struct call *k, void *a, void *r)
 static int h_capabilities(struct call *k, void *a, void *r)
 {
 	(void)a;
-	char *caps = host_capabilities(vmms_ctx->worker_path);
+	char *caps = host_capabilities(k->v->worker_path);
 	if (!caps)
 		return vmms_err_set(&k->err, VIR_ERR_INTERNAL_ERROR, "out of memory");
 	((struct vmms_str_ret *)r)->value = caps;
@@ -180,7 +182,7 @@ static int h_domcaps(struct call *k, void *a, void *r)
 	struct vmms_domcaps_args *args = a;
 	if (no_flags(k, args->flags, 0) < 0)
 		return -1;
-	char *xml = domcaps_xml(vmms_ctx->worker_path, opt(args->emulatorbin), opt(args->arch),
+	char *xml = domcaps_xml(k->v->worker_path, opt(args->emulatorbin), opt(args->arch),
 				opt(args->machine), opt(args->virttype), &k->err);
 	if (!xml)
 		return -1;
@@ -228,7 +230,7 @@ static int h_list_all(struct call *k, void *a, void *r)
 	struct vmms_list_all_args *args = a;
 	struct vmms_list_all_ret *ret = r;
 	unsigned n = 0;
-	for (struct domain *d = vmms_ctx->domains; d; d = d->next)
+	for (struct domain *d = k->v->domains; d; d = d->next)
 		if (domain_matches_flags(d, args->flags))
 			n++;
 	ret->count = n;
@@ -238,7 +240,7 @@ static int h_list_all(struct call *k, void *a, void *r)
 	if (!ret->domains.domains_val)
 		return vmms_err_set(&k->err, VIR_ERR_INTERNAL_ERROR, "out of memory");
 	unsigned i = 0;
-	for (struct domain *d = vmms_ctx->domains; d && i < n; d = d->next)
+	for (struct domain *d = k->v->domains; d && i < n; d = d->next)
 		if (domain_matches_flags(d, args->flags))
 			fill_dom(d, &ret->domains.domains_val[i++]);
 	ret->domains.domains_len = i;
@@ -250,7 +252,7 @@ static int h_num_active(struct call *k, void *a, void *r)
 	(void)k;
 	(void)a;
 	int n = 0;
-	for (struct domain *d = vmms_ctx->domains; d; d = d->next)
+	for (struct domain *d = k->v->domains; d; d = d->next)
 		n += domain_active(d);
 	((struct vmms_int_ret *)r)->value = n;
 	return 0;
@@ -261,7 +263,7 @@ static int h_num_inactive(struct call *k, void *a, void *r)
 	(void)k;
 	(void)a;
 	int n = 0;
-	for (struct domain *d = vmms_ctx->domains; d; d = d->next)
+	for (struct domain *d = k->v->domains; d; d = d->next)
 		n += !domain_active(d);
 	((struct vmms_int_ret *)r)->value = n;
 	return 0;
@@ -276,7 +278,7 @@ static int h_list_ids(struct call *k, void *a, void *r)
 	ret->ids.ids_val = calloc((size_t)max + 1, sizeof(int));
 	if (!ret->ids.ids_val)
 		return -1;
-	for (struct domain *d = vmms_ctx->domains; d; d = d->next)
+	for (struct domain *d = k->v->domains; d; d = d->next)
 		if (domain_active(d) && (int)ret->ids.ids_len < max)
 			ret->ids.ids_val[ret->ids.ids_len++] = d->id;
 	return 0;
@@ -291,7 +293,7 @@ static int h_list_names(struct call *k, void *a, void *r)
 	ret->names.names_val = calloc((size_t)max + 1, sizeof(char *));
 	if (!ret->names.names_val)
 		return -1;
-	for (struct domain *d = vmms_ctx->domains; d; d = d->next)
+	for (struct domain *d = k->v->domains; d; d = d->next)
 		if (!domain_active(d) && (int)ret->names.names_len < max)
 			ret->names.names_val[ret->names.names_len++] = strdup(d->def->name);
 	return 0;
@@ -309,7 +311,7 @@ static int lookup_reply(struct call *k, struct domain *d, void *r)
 static int h_lookup_id(struct call *k, void *a, void *r)
 {
 	int id = ((struct vmms_lookup_id_args *)a)->id;
-	struct domain *d = domain_by_id(id);
+	struct domain *d = domain_by_id(k->v, id);
 	if (!d)
 		vmms_err_set(&k->err, VIR_ERR_NO_DOMAIN, "no domain with matching id %d", id);
 	return lookup_reply(k, d, r);
@@ -318,7 +320,7 @@ static int h_lookup_id(struct call *k, void *a, void *r)
 static int h_lookup_name(struct call *k, void *a, void *r)
 {
 	const char *name = ((struct vmms_lookup_name_args *)a)->name;
-	struct domain *d = domain_by_name(name);
+	struct domain *d = domain_by_name(k->v, name);
 	if (!d)
 		vmms_err_set(&k->err, VIR_ERR_NO_DOMAIN, "no domain with matching name '%s'", name);
 	return lookup_reply(k, d, r);
@@ -327,7 +329,7 @@ static int h_lookup_name(struct call *k, void *a, void *r)
 static int h_lookup_uuid(struct call *k, void *a, void *r)
 {
 	const unsigned char *u = (const unsigned char *)((struct vmms_lookup_uuid_args *)a)->uuid;
-	struct domain *d = domain_by_uuid(u);
+	struct domain *d = domain_by_uuid(k->v, u);
 	if (!d) {
 		char s[37];
 		uuid_format(u, s);
@@ -339,7 +341,7 @@ static int h_lookup_uuid(struct call *k, void *a, void *r)
 /* ---- domain queries ---- */
 
 #define DOM_OR_FAIL(ref)                                                                           \
-	struct domain *d = find_dom((ref), &k->err);                                               \
+	struct domain *d = find_dom(k->v, (ref), &k->err);                                         \
 	if (!d)                                                                                    \
 	return -1
 
@@ -358,19 +360,9 @@ static int h_get_state(struct call *k, void *a, void *r)
 /* CPU time of the worker process (all its vCPU threads) in nanoseconds. */
 static unsigned long long cpu_time_ns(pid_t pid)
 {
-	char p[64];
-	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
-	char *s = read_file(p, 4096);
-	if (!s)
-		return 0;
-	unsigned long long utime = 0, stime = 0;
-	const char *rp = strrchr(s, ')'); /* the comm field may contain spaces */
-	if (rp)
-		sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
-		       &stime);
-	free(s);
-	long hz = sysconf(_SC_CLK_TCK);
-	return hz > 0 ? (utime + stime) * (1000000000ULL / (unsigned long long)hz) : 0;
+	uint64_t user, sys;
+	stats_cpu(pid, &user, &sys);
+	return user + sys;
 }
 
 static int h_get_info(struct call *k, void *a, void *r)
@@ -551,13 +543,13 @@ static int h_iface_addrs(struct call *k, void *a, void *r)
 
 /* <emulator> may only name the worker vmms runs (what capabilities and
  * domcapabilities report): vmms has no other. */
-static bool emulator_ok(const char *emulator)
+static bool emulator_ok(const struct vmms *v, const char *emulator)
 {
 	if (!emulator)
 		return true;
 	char real[PATH_MAX];
 	const char *p = realpath(emulator, real) ? real : emulator;
-	return vmms_ctx->worker_path[0] && !strcmp(p, vmms_ctx->worker_path);
+	return v->worker_path[0] && !strcmp(p, v->worker_path);
 }
 
 static int define(struct call *k, const char *xml, void *r)
@@ -565,15 +557,14 @@ static int define(struct call *k, const char *xml, void *r)
 	struct dom_def *def = dom_def_parse(xml, &k->err);
 	if (!def)
 		return -1;
-	struct domain *by_name = domain_by_name(def->name);
-	struct domain *by_uuid = domain_by_uuid(def->uuid);
+	struct domain *by_name = domain_by_name(k->v, def->name);
+	struct domain *by_uuid = domain_by_uuid(k->v, def->uuid);
 	char uuid[37];
 	int rc = -1;
-	if (!emulator_ok(def->emulator)) {
+	if (!emulator_ok(k->v, def->emulator)) {
 		vmms_err_set(&k->err, VIR_ERR_CONFIG_UNSUPPORTED,
 			     "emulator '%s' is not linhv's worker: omit <emulator> or give %s",
-			     def->emulator,
-			     vmms_ctx->worker_path[0] ? vmms_ctx->worker_path : "vmwp");
+			     def->emulator, k->v->worker_path[0] ? k->v->worker_path : "vmwp");
 		goto out;
 	}
 	if (by_name && by_name != by_uuid) {
@@ -595,12 +586,12 @@ static int define(struct call *k, const char *xml, void *r)
 		goto out;
 	}
 	/* Disk first: the in-memory table changes only once the file is safe. */
-	rc = store_save_def(vmms_ctx->state_dir, def->name, canon);
+	rc = store_save_def(k->v->state_dir, def->name, canon);
 	free(canon);
 	if (rc < 0) {
 		vmms_err_set(&k->err, VIR_ERR_OPERATION_FAILED,
 			     "cannot save the definition of '%s' in %s/domains: %s", def->name,
-			     vmms_ctx->state_dir, strerror(errno));
+			     k->v->state_dir, strerror(errno));
 		goto out;
 	}
 	struct domain *d = by_name;
@@ -609,7 +600,7 @@ static int define(struct call *k, const char *xml, void *r)
 		dom_def_free(d->def);
 		d->def = def; /* a running worker keeps its live copy */
 		d->transient = false;
-	} else if (!(d = domain_add(def))) {
+	} else if (!(d = domain_add(k->v, def))) {
 		vmms_err_set(&k->err, VIR_ERR_INTERNAL_ERROR, "out of memory");
 		goto out;
 	}
@@ -651,12 +642,14 @@ static int undefine(struct call *k, const struct vmms_dom *ref, unsigned flags)
 	if (d->transient)
 		return vmms_err_set(&k->err, VIR_ERR_OPERATION_INVALID,
 				    "cannot undefine transient domain");
+	if (job_busy(d, &k->err) < 0)
+		return -1;
 	if (domain_active(d))
 		return vmms_err_set(&k->err, VIR_ERR_OPERATION_INVALID,
 				    "domain '%s' is running: shut it down or destroy it before "
 				    "undefining it",
 				    d->def->name);
-	if (store_remove_def(vmms_ctx->state_dir, d->def->name) < 0)
+	if (store_remove_def(k->v->state_dir, d->def->name) < 0)
 		return vmms_err_set(&k->err, VIR_ERR_OPERATION_FAILED,
 				    "cannot remove the definition of '%s': %s", d->def->name,
 				    strerror(errno));
@@ -688,7 +681,7 @@ static int h_set_autostart(struct call *k, void *a, void *r)
 		return vmms_err_set(&k->err, VIR_ERR_OPERATION_INVALID,
 				    "cannot set autostart for transient domain");
 	bool on = args->value != 0;
-	if (store_set_autostart(vmms_ctx->state_dir, d->def->name, on) < 0)
+	if (store_set_autostart(k->v->state_dir, d->def->name, on) < 0)
 		return vmms_err_set(&k->err, VIR_ERR_OPERATION_FAILED,
 				    "cannot change autostart of '%s': %s", d->def->name,
 				    strerror(errno));
@@ -698,39 +691,51 @@ static int h_set_autostart(struct call *k, void *a, void *r)
 
 /* ---- lifecycle ---- */
 
-static int start(struct call *k, const struct vmms_dom *ref, unsigned flags, void *r)
+/* Runs the call as a job on D (job.h): its reply is sent when it ends. */
+static int submit(struct call *k, struct domain *d, enum job_kind kind, unsigned flags,
+		  const char *api, bool reply_dom)
+{
+	struct job *j = job_new(d, kind, flags, api, k->c, k->h);
+	if (!j)
+		return vmms_err_set(&k->err, VIR_ERR_INTERNAL_ERROR, "out of memory");
+	j->reply_dom = reply_dom;
+	k->no_reply = true;
+	job_submit(j);
+	return 0;
+}
+
+void dispatch_reply_dom(struct client *c, const struct vmms_header *h, struct domain *d)
+{
+	struct vmms_dom_ret ret = {0};
+	if (fill_dom(d, &ret.dom) < 0) {
+		struct vmms_err err = {0};
+		vmms_err_set(&err, VIR_ERR_INTERNAL_ERROR, "out of memory");
+		client_error(c, h, &err);
+	} else {
+		client_reply(c, h, (xdrproc_t)xdr_vmms_dom_ret, &ret);
+	}
+	xdr_free((xdrproc_t)xdr_vmms_dom_ret, (char *)&ret);
+}
+
+static int start(struct call *k, const struct vmms_dom *ref, unsigned flags, bool reply_dom)
 {
 	DOM_OR_FAIL(ref);
 	if (no_flags(k, flags, VIR_DOMAIN_START_PAUSED) < 0)
 		return -1;
-	if (domain_active(d))
-		return vmms_err_set(&k->err, VIR_ERR_OPERATION_INVALID,
-				    "domain '%s' is already running", d->def->name);
-	if (worker_start(d, flags & VIR_DOMAIN_START_PAUSED, &k->err) < 0)
-		return -1;
-	return r ? lookup_reply(k, d, r) : 0;
+	return submit(k, d, JOB_START, flags, "virDomainCreate", reply_dom);
 }
 
 static int h_create(struct call *k, void *a, void *r)
 {
 	(void)r;
-	return start(k, &((struct vmms_dom_args *)a)->dom, 0, NULL);
+	return start(k, &((struct vmms_dom_args *)a)->dom, 0, false);
 }
 
 static int h_create_flags(struct call *k, void *a, void *r)
 {
+	(void)r;
 	struct vmms_dom_flags_args *args = a;
-	return start(k, &args->dom, args->flags, r);
-}
-
-static struct domain *running_dom(struct call *k, const struct vmms_dom *ref)
-{
-	struct domain *d = find_dom(ref, &k->err);
-	if (d && !domain_active(d)) {
-		vmms_err_set(&k->err, VIR_ERR_OPERATION_INVALID, "domain is not running");
-		return NULL;
-	}
-	return d;
+	return start(k, &args->dom, args->flags, true);
 }
 
 static int destroy(struct call *k, const struct vmms_dom *ref, unsigned flags)
@@ -738,16 +743,7 @@ static int destroy(struct call *k, const struct vmms_dom *ref, unsigned flags)
 	DOM_OR_FAIL(ref);
 	if (no_flags(k, flags, VIR_DOMAIN_DESTROY_GRACEFUL) < 0)
 		return -1;
-	if (!domain_active(d) && d->state == VIR_DOMAIN_CRASHED) {
-		/* on_crash=preserve left it crashed: destroy clears that. */
-		domain_set_state(d, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_DESTROYED);
-		if (d->transient)
-			domain_remove(d);
-		return 0;
-	}
-	if (!domain_active(d))
-		return vmms_err_set(&k->err, VIR_ERR_OPERATION_INVALID, "domain is not running");
-	return worker_destroy(d, flags & VIR_DOMAIN_DESTROY_GRACEFUL, &k->err);
+	return submit(k, d, JOB_DESTROY, flags, "virDomainDestroy", false);
 }
 
 static int h_destroy(struct call *k, void *a, void *r)
@@ -767,19 +763,13 @@ static int h_destroy_flags(struct call *k, void *a, void *r)
  * integration service: the closest libvirt mode is "paravirt". */
 static int shutdown_(struct call *k, const struct vmms_dom *ref, unsigned flags)
 {
-	struct domain *d = running_dom(k, ref);
-	if (!d)
-		return -1;
+	DOM_OR_FAIL(ref);
 	if (flags & ~(unsigned)VIR_DOMAIN_SHUTDOWN_PARAVIRT)
 		return vmms_err_set(&k->err, VIR_ERR_INVALID_ARG,
 				    "unsupported shutdown mode (0x%x): linhv shuts guests down "
 				    "through the Hyper-V shutdown service (--mode paravirt)",
 				    flags);
-	if (worker_control(d, "shutdown", NULL, 0, &k->err) < 0)
-		return -1;
-	d->shutting_down = true;
-	log_info("domain %s: guest shutdown requested", d->def->name);
-	return 0;
+	return submit(k, d, JOB_SHUTDOWN, flags, "virDomainShutdown", false);
 }
 
 static int h_shutdown(struct call *k, void *a, void *r)
@@ -799,47 +789,25 @@ static int h_reboot(struct call *k, void *a, void *r)
 {
 	(void)r;
 	struct vmms_dom_flags_args *args = a;
-	struct domain *d = running_dom(k, &args->dom);
-	if (!d)
-		return -1;
+	DOM_OR_FAIL(&args->dom);
 	if (args->flags & ~(unsigned)VIR_DOMAIN_REBOOT_PARAVIRT)
 		return vmms_err_set(&k->err, VIR_ERR_INVALID_ARG, "unsupported reboot mode (0x%x)",
 				    args->flags);
-	if (worker_control(d, "reboot", NULL, 0, &k->err) < 0)
-		return -1;
-	log_info("domain %s: guest reboot requested", d->def->name);
-	/* vmwp reboots the guest in place and does not report it back: the
-	 * accepted request is the reboot vmms sees. */
-	events_reboot(d);
-	return 0;
+	return submit(k, d, JOB_REBOOT, args->flags, "virDomainReboot", false);
 }
 
 static int h_suspend(struct call *k, void *a, void *r)
 {
 	(void)r;
-	struct domain *d = running_dom(k, &((struct vmms_dom_args *)a)->dom);
-	if (!d)
-		return -1;
-	if (d->state == VIR_DOMAIN_PAUSED)
-		return 0;
-	if (worker_control(d, "pause", NULL, 0, &k->err) < 0)
-		return -1;
-	domain_set_state(d, VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_USER);
-	return 0;
+	DOM_OR_FAIL(&((struct vmms_dom_args *)a)->dom);
+	return submit(k, d, JOB_SUSPEND, 0, "virDomainSuspend", false);
 }
 
 static int h_resume(struct call *k, void *a, void *r)
 {
 	(void)r;
-	struct domain *d = running_dom(k, &((struct vmms_dom_args *)a)->dom);
-	if (!d)
-		return -1;
-	if (d->state != VIR_DOMAIN_PAUSED)
-		return vmms_err_set(&k->err, VIR_ERR_OPERATION_INVALID, "domain is not paused");
-	if (worker_control(d, "resume", NULL, 0, &k->err) < 0)
-		return -1;
-	domain_set_state(d, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_UNPAUSED);
-	return 0;
+	DOM_OR_FAIL(&((struct vmms_dom_args *)a)->dom);
+	return submit(k, d, JOB_RESUME, 0, "virDomainResume", false);
 }
 
 static int h_open_console(struct call *k, void *a, void *r)
@@ -867,9 +835,9 @@ static int h_create_xml(struct call *k, void *a, void *r)
 	struct dom_def *def = dom_def_parse(args->xml, &k->err);
 	if (!def)
 		return -1;
-	struct domain *other = domain_by_name(def->name);
+	struct domain *other = domain_by_name(k->v, def->name);
 	if (!other)
-		other = domain_by_uuid(def->uuid);
+		other = domain_by_uuid(k->v, def->uuid);
 	if (other) {
 		vmms_err_set(&k->err, VIR_ERR_OPERATION_FAILED,
 			     "domain '%s' already exists: start it, or undefine it first",
@@ -877,26 +845,31 @@ static int h_create_xml(struct call *k, void *a, void *r)
 		dom_def_free(def);
 		return -1;
 	}
-	if (!emulator_ok(def->emulator)) {
+	if (!emulator_ok(k->v, def->emulator)) {
 		vmms_err_set(&k->err, VIR_ERR_CONFIG_UNSUPPORTED,
 			     "emulator '%s' is not linhv's worker: omit <emulator> or give %s",
-			     def->emulator,
-			     vmms_ctx->worker_path[0] ? vmms_ctx->worker_path : "vmwp");
+			     def->emulator, k->v->worker_path[0] ? k->v->worker_path : "vmwp");
 		dom_def_free(def);
 		return -1;
 	}
-	struct domain *d = domain_add(def);
+	struct domain *d = domain_add(k->v, def);
 	if (!d) {
 		dom_def_free(def);
 		return vmms_err_set(&k->err, VIR_ERR_INTERNAL_ERROR, "out of memory");
 	}
-	if (worker_start(d, args->flags & VIR_DOMAIN_START_PAUSED, &k->err) < 0) {
+	(void)r;
+	log_info("domain %s: creating (transient)", d->def->name);
+	struct job *j = job_new(d, JOB_START, args->flags, "virDomainCreateXML", k->c, k->h);
+	if (!j) {
 		domain_remove(d);
-		return -1;
+		return vmms_err_set(&k->err, VIR_ERR_INTERNAL_ERROR, "out of memory");
 	}
-	d->transient = true; /* only now: a failed start above removes it once */
-	log_info("domain %s: created (transient)", d->def->name);
-	return lookup_reply(k, d, r);
+	/* transient: made so once started; a failed start removes the domain. */
+	j->transient = true;
+	j->reply_dom = true;
+	k->no_reply = true;
+	job_submit(j);
+	return 0;
 }
 
 /* ---- domain events ---- */
@@ -1047,12 +1020,15 @@ static const struct proc_desc *find_proc(int proc)
 	for (size_t i = 0; i < storage_nprocs; i++)
 		if (storage_procs[i].proc == proc)
 			return &storage_procs[i];
+	for (size_t i = 0; i < stats_nprocs; i++)
+		if (stats_procs[i].proc == proc)
+			return &stats_procs[i];
 	return NULL;
 }
 
 void dispatch_call(struct client *c, const struct vmms_header *h, const uint8_t *pkt, size_t len)
 {
-	struct call k = {.c = c, .h = h};
+	struct call k = {.v = c->v, .c = c, .h = h};
 	const struct proc_desc *p = find_proc(h->proc);
 	if (!p) {
 		vmms_err_set(&k.err, VIR_ERR_NO_SUPPORT, "procedure %d", h->proc);

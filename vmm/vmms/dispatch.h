@@ -103,6 +103,11 @@ enum vmms_proc {
 	PROC_DOMAIN_DEFINE_XML_FLAGS = 350,
 	PROC_DOMAIN_INTERFACE_ADDRESSES = 353,
 	PROC_DOMAIN_GET_MESSAGES = 426,
+	PROC_DOMAIN_BLOCK_STATS = 64,
+	PROC_DOMAIN_INTERFACE_STATS = 65,
+	PROC_DOMAIN_MEMORY_STATS = 159,
+	PROC_DOMAIN_BLOCK_STATS_FLAGS = 243,
+	PROC_CONNECT_GET_ALL_DOMAIN_STATS = 344,
 };
 
 /* Internal feature numbers clients ask about with SUPPORTS_FEATURE. */
@@ -110,5 +115,9 @@ enum vmms_proc {
 #define FEATURE_REMOTE_EVENT_CALLBACK 14 /* CALLBACK_REGISTER_ANY and friends */
 
 void dispatch_call(struct client *c, const struct vmms_header *h, const uint8_t *pkt, size_t len);
+
+struct domain;
+/* Replies to call H with D's reference (a job that ends, job.h). */
+void dispatch_reply_dom(struct client *c, const struct vmms_header *h, struct domain *d);
 
 #endif

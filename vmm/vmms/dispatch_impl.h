@@ -13,6 +13,7 @@
 #include "rpc.h"
 
 struct call {
+	struct vmms *v; /* the daemon (the client's) */
 	struct client *c;
 	const struct vmms_header *h;
 	struct vmms_err err;
@@ -54,5 +55,14 @@ static inline int no_flags(struct call *k, unsigned flags, unsigned allowed)
 /* The storage pool procedures (dispatch_storage.c). */
 extern const struct proc_desc storage_procs[];
 extern const size_t storage_nprocs;
+/* The statistics procedures (dispatch_stats.c). */
+extern const struct proc_desc stats_procs[];
+extern const size_t stats_nprocs;
+
+struct domain;
+/* A domain reference for a reply; -1 when out of memory. */
+int fill_dom(const struct domain *d, struct vmms_dom *out);
+/* The domain a call refers to (by uuid), or NULL with ERR set. */
+struct domain *find_dom(const struct vmms *v, const struct vmms_dom *ref, struct vmms_err *err);
 
 #endif

@@ -16,9 +16,10 @@ static int fill_pool(const struct pool *p, struct vmms_pool *out)
 }
 
 /* Pools are identified by uuid, as libvirt does. */
-static struct pool *find_pool(const struct vmms_pool *ref, struct vmms_err *err)
+static struct pool *find_pool(const struct vmms *v, const struct vmms_pool *ref,
+			      struct vmms_err *err)
 {
-	struct pool *p = pool_by_uuid((const unsigned char *)ref->uuid);
+	struct pool *p = pool_by_uuid(v, (const unsigned char *)ref->uuid);
 	if (!p)
 		vmms_err_set(err, VIR_ERR_NO_STORAGE_POOL,
 			     "no storage pool with matching uuid (%s)", ref->name ? ref->name : "");
@@ -34,9 +35,9 @@ static int fill_vol(const struct pool *p, const char *name, struct vmms_vol *out
 }
 
 /* A volume reference: its pool by name, then the file. */
-static struct pool *find_vol(const struct vmms_vol *ref, struct vmms_err *err)
+static struct pool *find_vol(const struct vmms *v, const struct vmms_vol *ref, struct vmms_err *err)
 {
-	struct pool *p = pool_by_name(ref->pool);
+	struct pool *p = pool_by_name(v, ref->pool);
 	if (!p) {
 		vmms_err_set(err, VIR_ERR_NO_STORAGE_POOL,
 			     "no storage pool with matching name '%s'", ref->pool);
@@ -46,7 +47,7 @@ static struct pool *find_vol(const struct vmms_vol *ref, struct vmms_err *err)
 }
 
 #define POOL_OR_FAIL(ref)                                                                          \
-	struct pool *p = find_pool((ref), &k->err);                                                \
+	struct pool *p = find_pool(k->v, (ref), &k->err);                                          \
 	if (!p)                                                                                    \
 	return -1
 
@@ -91,7 +92,7 @@ static int h_list_pools(struct call *k, void *a, void *r)
 	struct vmms_list_all_args *args = a;
 	struct vmms_list_pools_ret *ret = r;
 	unsigned n = 0;
-	for (struct pool *p = vmms_ctx->pools; p; p = p->next)
+	for (struct pool *p = k->v->pools; p; p = p->next)
 		n += pool_matches(p, args->flags);
 	ret->count = n;
 	if (!args->need_results || !n)
@@ -100,7 +101,7 @@ static int h_list_pools(struct call *k, void *a, void *r)
 	if (!ret->pools.pools_val)
 		return vmms_err_set(&k->err, VIR_ERR_INTERNAL_ERROR, "out of memory");
 	unsigned i = 0;
-	for (struct pool *p = vmms_ctx->pools; p && i < n; p = p->next)
+	for (struct pool *p = k->v->pools; p && i < n; p = p->next)
 		if (pool_matches(p, args->flags) && fill_pool(p, &ret->pools.pools_val[i++]) < 0)
 			return vmms_err_set(&k->err, VIR_ERR_INTERNAL_ERROR, "out of memory");
 	ret->pools.pools_len = i;
@@ -110,7 +111,7 @@ static int h_list_pools(struct call *k, void *a, void *r)
 static int h_pool_lookup_name(struct call *k, void *a, void *r)
 {
 	const char *name = ((struct vmms_lookup_name_args *)a)->name;
-	struct pool *p = pool_by_name(name);
+	struct pool *p = pool_by_name(k->v, name);
 	if (!p)
 		vmms_err_set(&k->err, VIR_ERR_NO_STORAGE_POOL,
 			     "no storage pool with matching name '%s'", name);
@@ -120,7 +121,7 @@ static int h_pool_lookup_name(struct call *k, void *a, void *r)
 static int h_pool_lookup_uuid(struct call *k, void *a, void *r)
 {
 	const unsigned char *u = (const unsigned char *)((struct vmms_lookup_uuid_args *)a)->uuid;
-	struct pool *p = pool_by_uuid(u);
+	struct pool *p = pool_by_uuid(k->v, u);
 	if (!p) {
 		char s[37];
 		uuid_format(u, s);
@@ -132,7 +133,7 @@ static int h_pool_lookup_uuid(struct call *k, void *a, void *r)
 
 static int h_pool_lookup_vol(struct call *k, void *a, void *r)
 {
-	return pool_reply(k, find_vol(&((struct vmms_vol_args *)a)->vol, &k->err), r);
+	return pool_reply(k, find_vol(k->v, &((struct vmms_vol_args *)a)->vol, &k->err), r);
 }
 
 static int h_pool_define(struct call *k, void *a, void *r)
@@ -141,7 +142,7 @@ static int h_pool_define(struct call *k, void *a, void *r)
 	if (no_flags(k, args->flags, 0) < 0)
 		return -1;
 	bool updated;
-	return pool_reply(k, pool_define(vmms_ctx->state_dir, args->value, &updated, &k->err), r);
+	return pool_reply(k, pool_define(k->v, k->v->state_dir, args->value, &updated, &k->err), r);
 }
 
 static int h_pool_create_xml(struct call *k, void *a, void *r)
@@ -156,7 +157,7 @@ static int h_pool_undefine(struct call *k, void *a, void *r)
 {
 	(void)r;
 	POOL_OR_FAIL(&((struct vmms_pool_args *)a)->pool);
-	return pool_undefine(vmms_ctx->state_dir, p, &k->err);
+	return pool_undefine(k->v->state_dir, p, &k->err);
 }
 
 static int h_pool_create(struct call *k, void *a, void *r)
@@ -237,7 +238,7 @@ static int h_pool_set_autostart(struct call *k, void *a, void *r)
 	(void)r;
 	struct vmms_pool_int_args *args = a;
 	POOL_OR_FAIL(&args->pool);
-	return pool_set_autostart(vmms_ctx->state_dir, p, args->value != 0, &k->err);
+	return pool_set_autostart(k->v->state_dir, p, args->value != 0, &k->err);
 }
 
 static int h_pool_is_active(struct call *k, void *a, void *r)
@@ -338,14 +339,15 @@ static int h_vol_lookup_name(struct call *k, void *a, void *r)
 static int h_vol_lookup_path(struct call *k, void *a, void *r)
 {
 	const char *name = NULL;
-	struct pool *p = vol_by_path(((struct vmms_lookup_name_args *)a)->name, &name, &k->err);
+	struct pool *p =
+	    vol_by_path(k->v, ((struct vmms_lookup_name_args *)a)->name, &name, &k->err);
 	return vol_reply(k, p, name, r);
 }
 
 static int h_vol_info(struct call *k, void *a, void *r)
 {
 	struct vmms_vol *ref = &((struct vmms_vol_args *)a)->vol;
-	struct pool *p = find_vol(ref, &k->err);
+	struct pool *p = find_vol(k->v, ref, &k->err);
 	struct vol_info vi;
 	if (!p || vol_check(p, ref->name, &vi, &k->err) < 0)
 		return -1;
@@ -361,7 +363,7 @@ static int h_vol_xml(struct call *k, void *a, void *r)
 	struct vmms_vol_flags_args *args = a;
 	if (no_flags(k, args->flags, 0) < 0)
 		return -1;
-	struct pool *p = find_vol(&args->vol, &k->err);
+	struct pool *p = find_vol(k->v, &args->vol, &k->err);
 	char *xml = p ? vol_format(p, args->vol.name, &k->err) : NULL;
 	if (!xml)
 		return -1;
@@ -372,7 +374,7 @@ static int h_vol_xml(struct call *k, void *a, void *r)
 static int h_vol_path(struct call *k, void *a, void *r)
 {
 	struct vmms_vol *ref = &((struct vmms_vol_args *)a)->vol;
-	struct pool *p = find_vol(ref, &k->err);
+	struct pool *p = find_vol(k->v, ref, &k->err);
 	if (!p)
 		return -1;
 	char *path = vol_path(p, ref->name);

@@ -1,5 +1,6 @@
 /* domain.c: see domain.h. */
 #include "domain.h"
+#include "job.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -7,44 +8,45 @@
 #include "events.h"
 #include "log.h"
 
-struct domain *domain_by_name(const char *name)
+struct domain *domain_by_name(const struct vmms *v, const char *name)
 {
-	for (struct domain *d = vmms_ctx->domains; d; d = d->next)
+	for (struct domain *d = v->domains; d; d = d->next)
 		if (!strcmp(d->def->name, name))
 			return d;
 	return NULL;
 }
 
-struct domain *domain_by_uuid(const unsigned char uuid[16])
+struct domain *domain_by_uuid(const struct vmms *v, const unsigned char uuid[16])
 {
-	for (struct domain *d = vmms_ctx->domains; d; d = d->next)
+	for (struct domain *d = v->domains; d; d = d->next)
 		if (!memcmp(d->def->uuid, uuid, 16))
 			return d;
 	return NULL;
 }
 
-struct domain *domain_by_id(int id)
+struct domain *domain_by_id(const struct vmms *v, int id)
 {
 	if (id <= 0)
 		return NULL;
-	for (struct domain *d = vmms_ctx->domains; d; d = d->next)
+	for (struct domain *d = v->domains; d; d = d->next)
 		if (d->id == id)
 			return d;
 	return NULL;
 }
 
-struct domain *domain_add(struct dom_def *def)
+struct domain *domain_add(struct vmms *v, struct dom_def *def)
 {
 	struct domain *d = calloc(1, sizeof(*d));
 	if (!d)
 		return NULL;
+	d->v = v;
 	d->def = def;
 	d->id = -1;
 	d->pidfd.fd = -1;
 	d->state = VIR_DOMAIN_SHUTOFF;
 	d->reason = VIR_DOMAIN_SHUTOFF_UNKNOWN;
 	/* Keep the list sorted by name: stable, readable listings. */
-	struct domain **pp = &vmms_ctx->domains;
+	struct domain **pp = &v->domains;
 	while (*pp && strcmp((*pp)->def->name, def->name) < 0)
 		pp = &(*pp)->next;
 	d->next = *pp;
@@ -54,7 +56,8 @@ struct domain *domain_add(struct dom_def *def)
 
 void domain_remove(struct domain *d)
 {
-	for (struct domain **pp = &vmms_ctx->domains; *pp; pp = &(*pp)->next) {
+	job_domain_gone(d);
+	for (struct domain **pp = &d->v->domains; *pp; pp = &(*pp)->next) {
 		if (*pp == d) {
 			*pp = d->next;
 			break;

@@ -11,8 +11,11 @@
 #include "vmms.h"
 
 struct console;
+struct job;
+struct evloop_timer;
 
 struct domain {
+	struct vmms *v; /* the daemon it belongs to */
 	struct domain *next;
 	struct dom_def *def;  /* persistent definition */
 	struct dom_def *live; /* what the running worker was started with */
@@ -32,14 +35,18 @@ struct domain {
 	int64_t burst_ms; /* when that burst began */
 
 	struct console *console; /* the open console stream, if any */
+
+	struct job *job;	       /* the running job (job.h) */
+	struct job *job_queue;	       /* jobs waiting for it */
+	struct evloop_timer *job_kick; /* starts the next queued job */
 };
 
-struct domain *domain_by_name(const char *name);
-struct domain *domain_by_uuid(const unsigned char uuid[16]);
-struct domain *domain_by_id(int id);
+struct domain *domain_by_name(const struct vmms *v, const char *name);
+struct domain *domain_by_uuid(const struct vmms *v, const unsigned char uuid[16]);
+struct domain *domain_by_id(const struct vmms *v, int id);
 
-/* Adds a domain for DEF (taking ownership), shut off. */
-struct domain *domain_add(struct dom_def *def);
+/* Adds a domain for DEF (taking ownership) to V, shut off. */
+struct domain *domain_add(struct vmms *v, struct dom_def *def);
 void domain_remove(struct domain *d);
 
 bool domain_active(const struct domain *d);

@@ -124,7 +124,7 @@ static void event_dom(const struct domain *d, struct vmms_dom *out)
 static void deliver(const struct domain *d, int event_id, int old_proc, xdrproc_t old_x,
 		    void *old_msg, int cb_proc, xdrproc_t cb_x, void *cb_msg, int *cb_id)
 {
-	for (struct client *c = vmms_ctx->clients; c; c = c->next) {
+	for (struct client *c = d->v->clients; c; c = c->next) {
 		if (c->dead || !c->opened)
 			continue;
 		for (struct event_cb *cb = c->event_cbs; cb; cb = cb->next) {

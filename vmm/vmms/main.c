@@ -17,6 +17,8 @@
 #include <libxml/parser.h>
 
 #include "domain.h"
+#include "evloop.h"
+#include "job.h"
 #include "log.h"
 #include "server.h"
 #include "storage.h"
@@ -44,6 +46,8 @@ static void usage(FILE *f)
 		"  --backend NAME      passed to every worker as --backend (auto|linhv|kvm)\n"
 		"  --start-timeout SEC how long a worker may take to answer on its control\n"
 		"                      socket when a domain starts (default 10)\n"
+		"  --job-wait-timeout SEC  how long a call waits for another job on the same\n"
+		"                      domain before it fails (default 30, as libvirt)\n"
 		"  --max-clients N     clients on the read-write socket at once (default 5000)\n"
 		"  --max-ro-clients N  clients on the read-only socket at once (default 64)\n"
 		"  --foreground        stay in the foreground and log to stderr\n"
@@ -58,6 +62,7 @@ enum {
 	OPT_WORKER,
 	OPT_BACKEND,
 	OPT_TIMEOUT,
+	OPT_JOB_WAIT,
 	OPT_MAX_CLIENTS,
 	OPT_MAX_RO_CLIENTS
 };
@@ -72,12 +77,13 @@ static void load_one(const char *name, const char *xml, void *opaque)
 			err.msg);
 		return;
 	}
-	if (strcmp(def->name, name) || domain_by_name(def->name) || domain_by_uuid(def->uuid)) {
+	if (strcmp(def->name, name) || domain_by_name(v, def->name) ||
+	    domain_by_uuid(v, def->uuid)) {
 		log_err("ignoring stored definition %s.xml: name or uuid clashes", name);
 		dom_def_free(def);
 		return;
 	}
-	struct domain *d = domain_add(def);
+	struct domain *d = domain_add(v, def);
 	if (d)
 		d->autostart = store_get_autostart(v->state_dir, name);
 }
@@ -140,6 +146,29 @@ static int daemonize(const char *run_dir)
 	return 0;
 }
 
+static void on_signal(struct evloop *loop, int fd, uint32_t events, void *ctx)
+{
+	(void)loop;
+	(void)events;
+	struct vmms *v = ctx;
+	struct signalfd_siginfo si;
+	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		log_info("received %s: exiting; running domains keep running and are re-adopted "
+			 "at the next start",
+			 strsignal((int)si.ssi_signo));
+		v->quit = true;
+	}
+}
+
+/* Once a second: keepalive, and exits of workers without a pidfd. */
+static void on_tick(struct evloop *loop, struct evloop_timer *t, void *ctx)
+{
+	(void)loop;
+	(void)t;
+	server_tick(ctx);
+	worker_tick(ctx);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -149,6 +178,7 @@ int main(int argc, char **argv)
 	    {"worker", required_argument, NULL, OPT_WORKER},
 	    {"backend", required_argument, NULL, OPT_BACKEND},
 	    {"start-timeout", required_argument, NULL, OPT_TIMEOUT},
+	    {"job-wait-timeout", required_argument, NULL, OPT_JOB_WAIT},
 	    {"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
 	    {"max-ro-clients", required_argument, NULL, OPT_MAX_RO_CLIENTS},
 	    {"foreground", no_argument, NULL, 'f'},
@@ -165,9 +195,8 @@ int main(int argc, char **argv)
 	    .max_clients = MAX_CLIENTS_DEFAULT,
 	    .max_ro_clients = MAX_RO_CLIENTS_DEFAULT,
 	    .next_id = 1,
-	    .epfd = -1,
+	    .job_wait_ms = JOB_WAIT_MS_DEFAULT,
 	};
-	vmms_ctx = &v;
 	const char *worker = NULL;
 	bool foreground = false;
 	int c;
@@ -195,16 +224,20 @@ int main(int argc, char **argv)
 			}
 			v.backend = optarg;
 			break;
-		case OPT_TIMEOUT: {
+		case OPT_TIMEOUT:
+		case OPT_JOB_WAIT: {
 			char *end;
 			double s = strtod(optarg, &end);
 			if (*end || s <= 0 || s > 3600) {
-				fprintf(stderr,
-					"vmms: --start-timeout wants seconds (0-3600], got '%s'\n",
+				fprintf(stderr, "vmms: --%s wants seconds (0-3600], got '%s'\n",
+					c == OPT_TIMEOUT ? "start-timeout" : "job-wait-timeout",
 					optarg);
 				return 2;
 			}
-			v.start_timeout_ms = (int)(s * 1000);
+			if (c == OPT_TIMEOUT)
+				v.start_timeout_ms = (int)(s * 1000);
+			else
+				v.job_wait_ms = (int)(s * 1000);
 			break;
 		}
 		case OPT_MAX_CLIENTS:
@@ -291,13 +324,15 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
-	struct watch sigw = {.fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)};
-	v.epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (v.epfd < 0 || sigw.fd < 0 || loop_add(&sigw, EPOLLIN) < 0) {
-		log_err("epoll/signalfd: %s", strerror(errno));
+	int sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	int lrc = evloop_create(&v.loop);
+	if (lrc < 0 || sigfd < 0 ||
+	    (lrc = evloop_add_fd(v.loop, sigfd, EPOLLIN, on_signal, &v)) < 0) {
+		log_err("event loop/signalfd: %s", strerror(lrc < 0 ? -lrc : errno));
 		return 1;
 	}
-	worker_resolve(worker);
+	struct evloop_timer *tick = evloop_add_timer(v.loop, 1000, 1000, on_tick, &v);
+	worker_resolve(&v, worker);
 	if (!v.worker_path[0])
 		log_warn("vmwp not found next to vmms nor in PATH: domains cannot start until it "
 			 "appears (or use --worker)");
@@ -305,19 +340,19 @@ int main(int argc, char **argv)
 	int n = store_load_all(v.state_dir, load_one, &v);
 	log_info("loaded %d domain definition%s from %s", n < 0 ? 0 : n, n == 1 ? "" : "s",
 		 v.state_dir);
-	worker_adopt_all();
-	storage_load_all(v.state_dir);
+	worker_adopt_all(&v);
+	storage_load_all(&v, v.state_dir);
 
 	fd_limit(&v);
 	char rw[PATH_MAX], ro[PATH_MAX];
 	snprintf(rw, sizeof(rw), "%s/virtlinhvd-sock", v.socket_dir);
 	snprintf(ro, sizeof(ro), "%s/virtlinhvd-sock-ro", v.socket_dir);
-	int inherited = server_listen_inherited();
+	int inherited = server_listen_inherited(&v);
 	if (inherited == 0 &&
-	    (server_listen(rw, 0600, false) < 0 || server_listen(ro, 0666, true) < 0)) {
+	    (server_listen(&v, rw, 0600, false) < 0 || server_listen(&v, ro, 0666, true) < 0)) {
 		log_err("cannot listen on %s / %s: %s%s", rw, ro, strerror(errno),
 			errno == EADDRINUSE ? " (another daemon is serving it)" : "");
-		server_shutdown();
+		server_shutdown(&v);
 		return 1;
 	}
 	if (inherited)
@@ -327,48 +362,26 @@ int main(int argc, char **argv)
 	else
 		log_info("vmms %s listening on %s (read-only: %s), worker %s", LINHV_VERSION_STRING,
 			 rw, ro, v.worker_path[0] ? v.worker_path : "(not found)");
-	worker_autostart_all();
+	worker_autostart_all(&v);
 
-	int64_t last_tick = now_ms();
-	while (!v.quit) {
-		struct epoll_event evs[64];
-		int ne = epoll_wait(v.epfd, evs, 64, 1000);
-		if (ne < 0 && errno != EINTR) {
-			log_err("epoll_wait: %s", strerror(errno));
+	while (!v.quit && tick) {
+		int rc = evloop_run_once(v.loop, -1);
+		if (rc < 0 && rc != -EINTR) {
+			log_err("event loop: %s", strerror(-rc));
 			break;
 		}
-		for (int i = 0; i < ne; i++) {
-			struct watch *w = evs[i].data.ptr;
-			if (w == &sigw) {
-				struct signalfd_siginfo si;
-				while (read(sigw.fd, &si, sizeof(si)) == sizeof(si)) {
-					log_info(
-					    "received %s: exiting; running domains keep running "
-					    "and are re-adopted at the next start",
-					    strsignal((int)si.ssi_signo));
-					v.quit = true;
-				}
-				continue;
-			}
-			w->cb(w, evs[i].events);
-		}
-		if (now_ms() - last_tick >= 1000) {
-			last_tick = now_ms();
-			server_tick();
-			worker_tick();
-		}
-		server_reap();
+		server_reap(&v);
 		loop_free_deferred();
 	}
-	server_shutdown();
+	server_shutdown(&v);
 	loop_free_deferred();
 	while (v.domains)
 		domain_remove(v.domains); /* only memory: workers keep running */
 	loop_free_deferred();
-	storage_free_all();
+	storage_free_all(&v);
 	xmlCleanupParser();
-	close(v.epfd);
-	close(sigw.fd);
+	evloop_destroy(v.loop);
+	close(sigfd);
 	unlink(lockpath);
 	close(lockfd);
 	return 0;

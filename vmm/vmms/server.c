@@ -14,10 +14,12 @@
 #include "console.h"
 #include "dispatch.h"
 #include "events.h"
+#include "job.h"
 #include "log.h"
 
 struct listener {
 	struct watch w;
+	struct vmms *v;
 	bool readonly;
 	bool inherited; /* from systemd: the path is not ours to unlink */
 	bool accepting; /* EPOLLIN is registered */
@@ -40,7 +42,7 @@ unsigned server_clients(bool readonly)
 
 static bool listener_has_room(const struct listener *l)
 {
-	unsigned max = l->readonly ? vmms_ctx->max_ro_clients : vmms_ctx->max_clients;
+	unsigned max = l->readonly ? l->v->max_ro_clients : l->v->max_clients;
 
 	return server_clients(l->readonly) < max;
 }
@@ -336,14 +338,15 @@ static void listener_event(struct watch *w, uint32_t events)
 		c->id = next_client_id++;
 		c->readonly = l->readonly;
 		c->last_rx_ms = c->last_ping_ms = now_ms();
-		if (loop_add(&c->w, EPOLLIN | EPOLLRDHUP) < 0) {
+		c->v = l->v;
+		if (loop_add(l->v->loop, &c->w, EPOLLIN | EPOLLRDHUP) < 0) {
 			close(fd);
 			free(c);
 			continue;
 		}
-		c->next = vmms_ctx->clients;
-		vmms_ctx->clients = c;
-		vmms_ctx->nclients++;
+		c->next = l->v->clients;
+		l->v->clients = c;
+		l->v->nclients++;
 		if (c->readonly)
 			nclients_ro++;
 		else
@@ -352,7 +355,7 @@ static void listener_event(struct watch *w, uint32_t events)
 	}
 }
 
-int server_listen(const char *path, unsigned mode, bool readonly)
+int server_listen(struct vmms *v, const char *path, unsigned mode, bool readonly)
 {
 	struct listener *l = calloc(1, sizeof(*l));
 	if (!l)
@@ -386,7 +389,8 @@ int server_listen(const char *path, unsigned mode, bool readonly)
 	l->w.fd = fd;
 	l->w.cb = listener_event;
 	l->readonly = readonly;
-	if (loop_add(&l->w, EPOLLIN) < 0)
+	l->v = v;
+	if (loop_add(v->loop, &l->w, EPOLLIN) < 0)
 		goto fail;
 	l->accepting = true;
 	l->next = listeners;
@@ -402,7 +406,7 @@ fail : {
 }
 }
 
-int server_listen_inherited(void)
+int server_listen_inherited(struct vmms *v)
 {
 	/* systemd socket activation: LISTEN_PID/LISTEN_FDS, fds from 3. */
 	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
@@ -427,7 +431,8 @@ int server_listen_inherited(void)
 		l->w.cb = listener_event;
 		fcntl(fd, F_SETFD, FD_CLOEXEC);
 		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-		if (loop_add(&l->w, EPOLLIN) < 0) {
+		l->v = v;
+		if (loop_add(v->loop, &l->w, EPOLLIN) < 0) {
 			free(l);
 			continue;
 		}
@@ -443,11 +448,11 @@ int server_listen_inherited(void)
 	return n;
 }
 
-void server_tick(void)
+void server_tick(struct vmms *v)
 {
 	int64_t now = now_ms();
 	listeners_update(); /* the end of an accept pause */
-	for (struct client *c = vmms_ctx->clients; c; c = c->next) {
+	for (struct client *c = v->clients; c; c = c->next) {
 		if (c->dead || !c->keepalive)
 			continue;
 		int64_t silent = now - c->last_rx_ms;
@@ -463,9 +468,9 @@ void server_tick(void)
 	}
 }
 
-void server_reap(void)
+void server_reap(struct vmms *v)
 {
-	struct client **pp = &vmms_ctx->clients;
+	struct client **pp = &v->clients;
 	while (*pp) {
 		struct client *c = *pp;
 		if (!c->dead) {
@@ -475,11 +480,12 @@ void server_reap(void)
 		*pp = c->next;
 		console_client_gone(c);
 		events_client_gone(c);
+		job_client_gone(c);
 		loop_del(&c->w);
 		close(c->w.fd);
 		buf_free(&c->rx);
 		buf_free(&c->tx);
-		vmms_ctx->nclients--;
+		v->nclients--;
 		if (c->readonly)
 			nclients_ro--;
 		else
@@ -490,11 +496,11 @@ void server_reap(void)
 	listeners_update();
 }
 
-void server_shutdown(void)
+void server_shutdown(struct vmms *v)
 {
-	for (struct client *c = vmms_ctx->clients; c; c = c->next)
+	for (struct client *c = v->clients; c; c = c->next)
 		c->dead = true;
-	server_reap();
+	server_reap(v);
 	while (listeners) {
 		struct listener *l = listeners;
 		listeners = l->next;

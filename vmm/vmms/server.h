@@ -15,6 +15,7 @@ struct event_cb;
 
 struct client {
 	struct watch w;
+	struct vmms *v; /* the daemon serving it */
 	struct client *next;
 	unsigned id;
 	bool readonly;	/* came in on the -ro socket */
@@ -32,11 +33,11 @@ struct client {
 };
 
 /* Creates and listens on PATH with MODE; READONLY marks its clients. */
-int server_listen(const char *path, unsigned mode, bool readonly);
+int server_listen(struct vmms *v, const char *path, unsigned mode, bool readonly);
 
 /* Takes the listening sockets systemd passed (socket activation); a path
  * ending in "-ro" is the read-only one. Returns how many, 0 if none. */
-int server_listen_inherited(void);
+int server_listen_inherited(struct vmms *v);
 
 /* Queue a reply / error / raw packet and try to send it right away. */
 void client_reply(struct client *c, const struct vmms_header *call, xdrproc_t proc, void *obj);
@@ -50,11 +51,11 @@ void client_message(struct client *c, int proc, xdrproc_t x, void *obj);
 size_t client_backlog(const struct client *c);
 
 /* Periodic work: keepalive pings and dropping silent clients. */
-void server_tick(void);
+void server_tick(struct vmms *v);
 /* Frees clients marked dead. */
-void server_reap(void);
+void server_reap(struct vmms *v);
 /* Closes every client and listener (daemon exit). */
-void server_shutdown(void);
+void server_shutdown(struct vmms *v);
 
 /* Keepalive policy, as libvirtd's defaults: ping every 5 s of silence,
  * give up after 5 unanswered pings. */
@@ -62,7 +63,7 @@ void server_shutdown(void);
 #define KEEPALIVE_COUNT 5
 /*
  * Limits, so that no client can starve another (docs/vmms.md):
- * - clients per socket: vmms_ctx->max_clients on the read-write socket,
+ * - clients per socket: vmms->max_clients on the read-write socket,
  *   max_ro_clients on the 0666 read-only one; a full socket stops accepting
  *   (connections wait in the kernel's backlog) until one of its clients goes;
  * - out of fds (EMFILE/ENFILE): every socket stops accepting for

@@ -24,17 +24,17 @@
 
 /* ---- the list ---- */
 
-struct pool *pool_by_name(const char *name)
+struct pool *pool_by_name(const struct vmms *v, const char *name)
 {
-	for (struct pool *p = vmms_ctx->pools; p; p = p->next)
+	for (struct pool *p = v->pools; p; p = p->next)
 		if (!strcmp(p->name, name))
 			return p;
 	return NULL;
 }
 
-struct pool *pool_by_uuid(const unsigned char uuid[16])
+struct pool *pool_by_uuid(const struct vmms *v, const unsigned char uuid[16])
 {
-	for (struct pool *p = vmms_ctx->pools; p; p = p->next)
+	for (struct pool *p = v->pools; p; p = p->next)
 		if (!memcmp(p->uuid, uuid, 16))
 			return p;
 	return NULL;
@@ -49,9 +49,10 @@ static void pool_free(struct pool *p)
 	free(p);
 }
 
-static void pool_link(struct pool *p)
+static void pool_link(struct vmms *v, struct pool *p)
 {
-	struct pool **pp = &vmms_ctx->pools;
+	struct pool **pp = &v->pools;
+	p->v = v;
 	while (*pp && strcmp((*pp)->name, p->name) < 0)
 		pp = &(*pp)->next;
 	p->next = *pp;
@@ -60,18 +61,18 @@ static void pool_link(struct pool *p)
 
 static void pool_unlink(struct pool *p)
 {
-	for (struct pool **pp = &vmms_ctx->pools; *pp; pp = &(*pp)->next)
+	for (struct pool **pp = &p->v->pools; *pp; pp = &(*pp)->next)
 		if (*pp == p) {
 			*pp = p->next;
 			return;
 		}
 }
 
-void storage_free_all(void)
+void storage_free_all(struct vmms *v)
 {
-	while (vmms_ctx->pools) {
-		struct pool *p = vmms_ctx->pools;
-		vmms_ctx->pools = p->next;
+	while (v->pools) {
+		struct pool *p = v->pools;
+		v->pools = p->next;
 		pool_free(p);
 	}
 }
@@ -273,7 +274,7 @@ static bool dir_exists(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-void storage_load_all(const char *state_dir)
+void storage_load_all(struct vmms *v, const char *state_dir)
 {
 	char dir[PATH_MAX];
 	snprintf(dir, sizeof(dir), "%s/pools", state_dir);
@@ -292,7 +293,7 @@ void storage_load_all(const char *state_dir)
 		struct pool *pool = xml ? pool_parse(xml, &err) : NULL;
 		free(xml);
 		if (!pool || strncmp(pool->name, e->d_name, n - 4) || pool->name[n - 4] ||
-		    pool_by_name(pool->name) || pool_by_uuid(pool->uuid)) {
+		    pool_by_name(v, pool->name) || pool_by_uuid(v, pool->uuid)) {
 			log_err("ignoring stored storage pool %s: %s", p,
 				err.code ? err.msg : "name or uuid clashes");
 			pool_free(pool);
@@ -305,18 +306,18 @@ void storage_load_all(const char *state_dir)
 		if (pool->autostart && !pool->active)
 			log_warn("storage pool %s: %s is not a directory: not started", pool->name,
 				 pool->path);
-		pool_link(pool);
+		pool_link(v, pool);
 	}
 	closedir(d);
 }
 
-struct pool *pool_define(const char *state_dir, const char *xml, bool *updated,
+struct pool *pool_define(struct vmms *v, const char *state_dir, const char *xml, bool *updated,
 			 struct vmms_err *err)
 {
 	struct pool *p = pool_parse(xml, err);
 	if (!p)
 		return NULL;
-	struct pool *by_name = pool_by_name(p->name), *by_uuid = pool_by_uuid(p->uuid);
+	struct pool *by_name = pool_by_name(v, p->name), *by_uuid = pool_by_uuid(v, p->uuid);
 	char uuid[37];
 	uuid_format(p->uuid, uuid);
 	if (by_name != by_uuid) {
@@ -325,7 +326,7 @@ struct pool *pool_define(const char *state_dir, const char *xml, bool *updated,
 			     by_name ? by_name->name : by_uuid->name);
 		goto fail;
 	}
-	for (struct pool *o = vmms_ctx->pools; o; o = o->next)
+	for (struct pool *o = v->pools; o; o = o->next)
 		if (o != by_name && !strcmp(o->path, p->path)) {
 			vmms_err_set(err, VIR_ERR_OPERATION_FAILED,
 				     "storage pool '%s' already has the target path %s", o->name,
@@ -357,7 +358,7 @@ struct pool *pool_define(const char *state_dir, const char *xml, bool *updated,
 		pool_free(p);
 		return by_name;
 	}
-	pool_link(p);
+	pool_link(v, p);
 	log_info("storage pool %s: defined (%s)", p->name, p->path);
 	return p;
 fail:
@@ -523,7 +524,8 @@ int pool_volumes(const struct pool *p, char ***names, struct vmms_err *err)
 	return n;
 }
 
-struct pool *vol_by_path(const char *path, const char **name, struct vmms_err *err)
+struct pool *vol_by_path(const struct vmms *v, const char *path, const char **name,
+			 struct vmms_err *err)
 {
 	const char *slash = strrchr(path, '/');
 	if (path[0] == '/' && slash && slash[1]) {
@@ -532,7 +534,7 @@ struct pool *vol_by_path(const char *path, const char **name, struct vmms_err *e
 		if (!dir[0])
 			snprintf(dir, sizeof(dir), "/");
 		bool have_real = realpath(dir, real_dir) != NULL;
-		for (struct pool *p = vmms_ctx->pools; p; p = p->next) {
+		for (struct pool *p = v->pools; p; p = p->next) {
 			if (!p->active)
 				continue;
 			bool same =

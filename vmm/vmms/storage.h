@@ -12,7 +12,10 @@
 
 #include "err.h"
 
+struct vmms;
+
 struct pool {
+	struct vmms *v; /* the daemon whose list holds it */
 	struct pool *next;
 	char *name;
 	unsigned char uuid[16];
@@ -31,15 +34,15 @@ struct vol_info {
 };
 
 /* Loads the stored pools and starts the autostart ones. */
-void storage_load_all(const char *state_dir);
+void storage_load_all(struct vmms *v, const char *state_dir);
 /* Frees every pool (daemon exit). */
-void storage_free_all(void);
+void storage_free_all(struct vmms *v);
 
-struct pool *pool_by_name(const char *name);
-struct pool *pool_by_uuid(const unsigned char uuid[16]);
+struct pool *pool_by_name(const struct vmms *v, const char *name);
+struct pool *pool_by_uuid(const struct vmms *v, const unsigned char uuid[16]);
 
 /* Defines (or redefines an inactive) pool from XML and stores it. */
-struct pool *pool_define(const char *state_dir, const char *xml, bool *updated,
+struct pool *pool_define(struct vmms *v, const char *state_dir, const char *xml, bool *updated,
 			 struct vmms_err *err);
 int pool_undefine(const char *state_dir, struct pool *p, struct vmms_err *err);
 int pool_start(struct pool *p, struct vmms_err *err);
@@ -58,7 +61,8 @@ void pool_volumes_free(char **names, int n);
 int vol_check(const struct pool *p, const char *name, struct vol_info *info, struct vmms_err *err);
 /* The active pool holding the volume at PATH (its name in *NAME, pointing into
  * PATH), or NULL with ERR set. */
-struct pool *vol_by_path(const char *path, const char **name, struct vmms_err *err);
+struct pool *vol_by_path(const struct vmms *v, const char *path, const char **name,
+			 struct vmms_err *err);
 /* A volume's path (malloc'd) and XML (malloc'd, NULL with ERR set). */
 char *vol_path(const struct pool *p, const char *name);
 char *vol_format(const struct pool *p, const char *name, struct vmms_err *err);

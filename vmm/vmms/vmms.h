@@ -9,10 +9,13 @@ struct domain;
 struct client;
 struct pool;
 
-/* One epoll registration: CB runs when FD is ready. */
+struct evloop;
+
+/* One fd registered on the daemon's event loop: CB runs when FD is ready. */
 struct watch {
 	int fd;
 	void (*cb)(struct watch *w, uint32_t events);
+	struct evloop *loop; /* set by loop_add() */
 };
 
 struct vmms {
@@ -22,7 +25,8 @@ struct vmms {
 	char worker_path[4096]; /* resolved vmwp, "" if none found */
 	const char *backend;	/* --backend passed on to every worker, or NULL */
 	int start_timeout_ms;	/* how long a starting worker may take to come up */
-	int epfd;
+	int job_wait_ms;	/* how long a domain job waits for the one before (job.h) */
+	struct evloop *loop;	/* the daemon's one event loop (vmm/evloop) */
 	bool quit;
 	struct domain *domains;
 	struct pool *pools; /* storage pools (storage.h) */
@@ -33,9 +37,7 @@ struct vmms {
 	unsigned max_ro_clients; /* on the read-only socket (--max-ro-clients) */
 };
 
-extern struct vmms *vmms_ctx; /* the one daemon instance */
-
-int loop_add(struct watch *w, uint32_t events);
+int loop_add(struct evloop *loop, struct watch *w, uint32_t events);
 int loop_mod(struct watch *w, uint32_t events);
 void loop_del(struct watch *w);
 

@@ -22,6 +22,9 @@
 #include <unistd.h>
 
 #include "console.h"
+#include "ctl.h"
+#include "evloop.h"
+#include "job.h"
 #include "events.h"
 #include "log.h"
 #include "store.h"
@@ -30,10 +33,11 @@
 #define STOP_WAIT_MS 5000
 #define RESTART_BURST_MS 60000
 #define RESTART_BURST_MAX 5
+#define START_POLL_MS 20
 
 void worker_path(const struct domain *d, const char *suffix, char *out, size_t n)
 {
-	snprintf(out, n, "%s/%s.%s", vmms_ctx->run_dir, d->def->name, suffix);
+	snprintf(out, n, "%s/%s.%s", d->v->run_dir, d->def->name, suffix);
 }
 
 static bool executable(const char *p)
@@ -42,10 +46,10 @@ static bool executable(const char *p)
 	return stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0;
 }
 
-void worker_resolve(const char *explicit_path)
+void worker_resolve(struct vmms *v, const char *explicit_path)
 {
-	char *out = vmms_ctx->worker_path;
-	size_t n = sizeof(vmms_ctx->worker_path);
+	char *out = v->worker_path;
+	size_t n = sizeof(v->worker_path);
 	out[0] = 0;
 	if (explicit_path) {
 		/* Absolute, so re-adoption can compare it with /proc/PID/cmdline. */
@@ -247,7 +251,7 @@ static void start_watch(struct domain *d)
 	d->pidfd.fd = pidfd_open_(d->pid);
 	if (d->pidfd.fd >= 0) {
 		fcntl(d->pidfd.fd, F_SETFD, FD_CLOEXEC);
-		if (loop_add(&d->pidfd, EPOLLIN) < 0) {
+		if (loop_add(d->v->loop, &d->pidfd, EPOLLIN) < 0) {
 			close(d->pidfd.fd);
 			d->pidfd.fd = -1;
 		}
@@ -285,11 +289,7 @@ static void restart_after(struct domain *d, const char *why)
 		return;
 	}
 	log_info("domain %s: %s; restarting as configured", d->def->name, why);
-	struct vmms_err err = {0};
-	if (worker_start(d, false, &err) < 0) {
-		log_err("domain %s: restart failed: %s", d->def->name, err.msg);
-		domain_set_state(d, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_FAILED);
-	}
+	worker_start_internal(d);
 }
 
 /* Decides the domain's new state from how its worker ended. KNOWN is false
@@ -376,9 +376,16 @@ static void worker_ended(struct domain *d, bool known, int status)
 	}
 }
 
-/* A transient domain that stopped is gone (crashed ones wait for destroy). */
-static void forget_if_transient(struct domain *d)
+/* A destroy job waiting for this exit ends (and removes a transient
+ * domain); otherwise a transient domain that stopped is gone (crashed ones
+ * wait for destroy). */
+static void after_exit(struct domain *d)
 {
+	if (job_worker_exited(d))
+		return;
+	/* A job still runs (an on_crash restart): its end decides. */
+	if (d->job)
+		return;
 	if (d->transient && !domain_active(d) && d->state != VIR_DOMAIN_CRASHED) {
 		log_info("domain %s: transient domain stopped: removed", d->def->name);
 		domain_remove(d);
@@ -395,7 +402,7 @@ static bool check_exit(struct domain *d)
 		pid_t r = waitpid(d->pid, &status, WNOHANG);
 		if (r == d->pid) {
 			worker_ended(d, true, status);
-			forget_if_transient(d);
+			after_exit(d);
 			return true;
 		}
 		if (r == 0)
@@ -410,7 +417,7 @@ static bool check_exit(struct domain *d)
 			return false;
 	}
 	worker_ended(d, false, 0);
-	forget_if_transient(d);
+	after_exit(d);
 	return true;
 }
 
@@ -421,9 +428,9 @@ static void on_pidfd(struct watch *w, uint32_t events)
 	check_exit(d);
 }
 
-void worker_tick(void)
+void worker_tick(struct vmms *v)
 {
-	for (struct domain *d = vmms_ctx->domains; d; d = d->next)
+	for (struct domain *d = v->domains; d; d = d->next)
 		if (d->pid > 0 && d->pidfd.fd < 0)
 			check_exit(d);
 }
@@ -452,7 +459,7 @@ static void build_argv(const struct domain *d, const struct dom_def *def, struct
 {
 	char uuid[37], p[PATH_MAX];
 	uuid_format(def->uuid, uuid);
-	arg(a, "%s", vmms_ctx->worker_path);
+	arg(a, "%s", d->v->worker_path);
 	arg(a, "--name");
 	arg(a, "%s", def->name);
 	arg(a, "--uuid");
@@ -499,9 +506,9 @@ static void build_argv(const struct domain *d, const struct dom_def *def, struct
 	worker_path(d, "pid", p, sizeof(p));
 	arg(a, "--pidfile");
 	arg(a, "%s", p);
-	if (vmms_ctx->backend) {
+	if (d->v->backend) {
 		arg(a, "--backend");
-		arg(a, "%s", vmms_ctx->backend);
+		arg(a, "%s", d->v->backend);
 	}
 	if (def->clock == CLOCK_LOCALTIME) {
 		arg(a, "--rtc-base");
@@ -559,36 +566,195 @@ static void write_small(const char *path, const char *text)
 		log_warn("cannot write %s: %s", path, strerror(errno));
 }
 
-int worker_start(struct domain *d, bool paused, struct vmms_err *err)
+/* The worker came up (or failed to): the start job ends. */
+static void start_fail(struct job *j, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void start_fail(struct job *j, int code, const char *fmt, ...)
 {
+	va_list ap;
+	va_start(ap, fmt);
+	char msg[sizeof(j->err.msg)];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	remove_run_files(j->d);
+	vmms_err_set(&j->err, code, "%s", msg);
+	job_done(j, -1);
+}
+
+static void start_paused(void *opaque, int rc, const char *reply, int e)
+{
+	struct job *j = opaque;
+	struct domain *d = j->d;
+	j->ctl = NULL;
+	if (rc < 0 || strncmp(reply, "ok", 2)) {
+		vmms_err_set(&j->err, VIR_ERR_OPERATION_FAILED,
+			     "the worker of domain '%s' could not pause: %s", d->def->name,
+			     rc < 0 ? strerror(e) : reply);
+		d->destroying = true; /* its exit then reads "destroyed" */
+		kill(d->pid, SIGKILL);
+		job_done(j, -1);
+		return;
+	}
+	domain_set_state(d, VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_USER);
+	job_done(j, 0);
+}
+
+static void start_up(struct job *j)
+{
+	struct domain *d = j->d;
+	evloop_del_timer(j->timer);
+	j->timer = NULL;
+	evloop_del_fd(d->v->loop, j->pidfd);
+	close(j->pidfd);
+	j->pidfd = -1;
+	d->pid = j->pid;
+	d->own_child = true;
+	d->destroying = d->shutting_down = false;
+	d->started_ms = now_ms();
+	d->id = d->v->next_id++;
+	dom_def_free(d->live);
+	d->live = j->def;
+	j->def = NULL;
+	start_watch(d);
+	char p[PATH_MAX], text[32];
+	worker_path(d, "id", p, sizeof(p));
+	snprintf(text, sizeof(text), "%d\n", d->id);
+	write_small(p, text);
+	char *xml = dom_def_format(d->live, -1);
+	if (xml) {
+		worker_path(d, "xml", p, sizeof(p));
+		write_small(p, xml);
+		free(xml);
+	}
+	domain_set_state(d, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_BOOTED);
+	note(d, "worker %d running, domain id %d", (int)d->pid, d->id);
+	log_info("domain %s: started, worker pid %d, id %d", d->def->name, (int)d->pid, d->id);
+	if (!(j->flags & VIR_DOMAIN_START_PAUSED)) {
+		job_done(j, 0);
+		return;
+	}
+	worker_path(d, "ctl", p, sizeof(p));
+	j->ctl = ctl_request(d->v->loop, p, "pause", CONTROL_TIMEOUT_MS, start_paused, j);
+	if (!j->ctl)
+		start_paused(j, -1, "", errno);
+}
+
+static void start_status(void *opaque, int rc, const char *reply, int e)
+{
+	(void)e;
+	struct job *j = opaque;
+	j->ctl = NULL;
+	if (rc == 0 && !strncmp(reply, "ok", 2))
+		start_up(j);
+	/* else: not ready yet, the next tick asks again */
+}
+
+/* True (and the job ended) if the starting worker has exited. */
+static bool start_exited(struct job *j)
+{
+	struct domain *d = j->d;
+	int status;
+	if (waitpid(j->pid, &status, WNOHANG) != j->pid)
+		return false;
+	char line[512], logpath[PATH_MAX];
+	last_worker_line(d, j->log_off, line, sizeof(line));
+	worker_path(d, "log", logpath, sizeof(logpath));
+	note(d, "worker exited during start-up (%s %d)", WIFEXITED(status) ? "status" : "signal",
+	     WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	if (WIFEXITED(status))
+		start_fail(j, VIR_ERR_OPERATION_FAILED,
+			   "domain '%s' failed to start: vmwp exited with status %d: %s (log: %s)",
+			   d->def->name, WEXITSTATUS(status), line[0] ? line : "no message",
+			   logpath);
+	else
+		start_fail(j, VIR_ERR_OPERATION_FAILED,
+			   "domain '%s' failed to start: vmwp killed by signal %d (log: %s)",
+			   d->def->name, WTERMSIG(status), logpath);
+	return true;
+}
+
+static void start_child_event(struct evloop *loop, int fd, uint32_t events, void *ctx)
+{
+	(void)loop;
+	(void)fd;
+	(void)events;
+	start_exited(ctx);
+}
+
+/* Every START_POLL_MS until it answers on its control socket or exits. */
+static void start_tick(struct evloop *loop, struct evloop_timer *t, void *ctx)
+{
+	(void)t;
+	struct job *j = ctx;
+	struct domain *d = j->d;
+	if (start_exited(j) || j->ctl)
+		return;
+	if (now_ms() > j->deadline_ms) {
+		char ctl[PATH_MAX], logpath[PATH_MAX];
+		int status;
+		worker_path(d, "ctl", ctl, sizeof(ctl));
+		worker_path(d, "log", logpath, sizeof(logpath));
+		kill(j->pid, SIGKILL);
+		waitpid(j->pid, &status, 0); /* SIGKILL: it goes at once */
+		note(d, "worker did not come up within %d ms; killed", d->v->start_timeout_ms);
+		start_fail(j, VIR_ERR_OPERATION_TIMEOUT,
+			   "domain '%s': vmwp did not answer on %s within %d ms (log: %s)",
+			   d->def->name, ctl, d->v->start_timeout_ms, logpath);
+		return;
+	}
+	char ctl[PATH_MAX];
+	worker_path(d, "ctl", ctl, sizeof(ctl));
+	/* Not listening yet (ENOENT, ECONNREFUSED): the next tick tries again. */
+	j->ctl = ctl_request(loop, ctl, "status", 1000, start_status, j);
+}
+
+void worker_start(struct job *j)
+{
+	struct domain *d = j->d;
 	const struct dom_def *def = d->def;
-	if (check_readable("kernel", def->kernel, def->name, err) < 0)
-		return -1;
-	if (def->initrd && check_readable("initrd", def->initrd, def->name, err) < 0)
-		return -1;
+	struct vmms_err *err = &j->err;
+	if (check_readable("kernel", def->kernel, def->name, err) < 0 ||
+	    (def->initrd && check_readable("initrd", def->initrd, def->name, err) < 0)) {
+		job_done(j, -1);
+		return;
+	}
 	for (size_t i = 0; i < def->ndisks; i++)
 		if (check_readable(def->disks[i].block ? "block device" : "disk image",
-				   def->disks[i].file, def->name, err) < 0)
-			return -1;
-	if (!vmms_ctx->worker_path[0] || !executable(vmms_ctx->worker_path))
-		worker_resolve(NULL);
-	if (!vmms_ctx->worker_path[0])
-		return vmms_err_set(
-		    err, VIR_ERR_OPERATION_FAILED,
-		    "cannot start domain '%s': the worker program vmwp was not "
-		    "found next to vmms nor in PATH (start vmms with --worker PATH)",
-		    def->name);
+				   def->disks[i].file, def->name, err) < 0) {
+			job_done(j, -1);
+			return;
+		}
+	if (!d->v->worker_path[0] || !executable(d->v->worker_path))
+		worker_resolve(d->v, NULL);
+	if (!d->v->worker_path[0]) {
+		vmms_err_set(err, VIR_ERR_OPERATION_FAILED,
+			     "cannot start domain '%s': the worker program vmwp was not "
+			     "found next to vmms nor in PATH (start vmms with --worker PATH)",
+			     def->name);
+		job_done(j, -1);
+		return;
+	}
+	/* What this run uses, even if the definition changes meanwhile. */
+	j->def = dom_def_copy(def);
+	if (!j->def) {
+		vmms_err_set(err, VIR_ERR_INTERNAL_ERROR, "out of memory");
+		job_done(j, -1);
+		return;
+	}
 
 	remove_run_files(d);
 	char logpath[PATH_MAX];
 	worker_path(d, "log", logpath, sizeof(logpath));
 	int logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (logfd < 0)
-		return vmms_err_set(err, VIR_ERR_OPERATION_FAILED, "cannot open log file %s: %s",
-				    logpath, strerror(errno));
+	if (logfd < 0) {
+		vmms_err_set(err, VIR_ERR_OPERATION_FAILED, "cannot open log file %s: %s", logpath,
+			     strerror(errno));
+		job_done(j, -1);
+		return;
+	}
 	struct argv a = {0};
-	build_argv(d, def, &a);
-	off_t start_off = lseek(logfd, 0, SEEK_END);
+	build_argv(d, j->def, &a);
+	j->log_off = lseek(logfd, 0, SEEK_END);
 	dprintf(logfd, "vmms: starting:");
 	for (int i = 0; i < a.n; i++)
 		dprintf(logfd, " %s", a.v[i]);
@@ -599,145 +765,91 @@ int worker_start(struct domain *d, bool paused, struct vmms_err *err)
 	close(logfd);
 	for (int i = 0; i < a.n; i++)
 		free(a.v[i]);
-	if (pid < 0)
-		return vmms_err_set(err, VIR_ERR_OPERATION_FAILED, "cannot fork worker: %s",
-				    strerror(spawn_errno));
-
-	/* Wait until the worker answers on its control socket, or exits. */
-	char ctl[PATH_MAX], reply[256];
-	worker_path(d, "ctl", ctl, sizeof(ctl));
-	int64_t deadline = now_ms() + vmms_ctx->start_timeout_ms;
-	for (;;) {
-		int status;
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			char line[512];
-			last_worker_line(d, start_off, line, sizeof(line));
-			note(d, "worker exited during start-up (%s %d)",
-			     WIFEXITED(status) ? "status" : "signal",
-			     WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-			remove_run_files(d);
-			if (WIFEXITED(status))
-				return vmms_err_set(err, VIR_ERR_OPERATION_FAILED,
-						    "domain '%s' failed to start: vmwp exited with "
-						    "status %d: %s (log: %s)",
-						    def->name, WEXITSTATUS(status),
-						    line[0] ? line : "no message", logpath);
-			return vmms_err_set(err, VIR_ERR_OPERATION_FAILED,
-					    "domain '%s' failed to start: vmwp killed by signal %d "
-					    "(log: %s)",
-					    def->name, WTERMSIG(status), logpath);
-		}
-		if (control_roundtrip(ctl, "status", reply, sizeof(reply), 1000) == 0 &&
-		    !strncmp(reply, "ok", 2))
-			break;
-		if (now_ms() > deadline) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			note(d, "worker did not come up within %d ms; killed",
-			     vmms_ctx->start_timeout_ms);
-			remove_run_files(d);
-			return vmms_err_set(err, VIR_ERR_OPERATION_TIMEOUT,
-					    "domain '%s': vmwp did not answer on %s within %d ms "
-					    "(log: %s)",
-					    def->name, ctl, vmms_ctx->start_timeout_ms, logpath);
-		}
-		struct timespec ts = {0, 20 * 1000 * 1000};
-		nanosleep(&ts, NULL);
+	if (pid < 0) {
+		vmms_err_set(err, VIR_ERR_OPERATION_FAILED, "cannot fork worker: %s",
+			     strerror(spawn_errno));
+		job_done(j, -1);
+		return;
 	}
-
-	d->pid = pid;
-	d->own_child = true;
-	d->destroying = d->shutting_down = false;
-	d->started_ms = now_ms();
-	d->id = vmms_ctx->next_id++;
-	dom_def_free(d->live);
-	d->live = dom_def_copy(def);
-	start_watch(d);
-	char p[PATH_MAX], text[32];
-	worker_path(d, "id", p, sizeof(p));
-	snprintf(text, sizeof(text), "%d\n", d->id);
-	write_small(p, text);
-	char *xml = dom_def_format(def, -1);
-	if (xml) {
-		worker_path(d, "xml", p, sizeof(p));
-		write_small(p, xml);
-		free(xml);
+	j->pid = pid;
+	j->deadline_ms = now_ms() + d->v->start_timeout_ms;
+	j->pidfd = pidfd_open_(pid);
+	if (j->pidfd >= 0 &&
+	    evloop_add_fd(d->v->loop, j->pidfd, EPOLLIN, start_child_event, j) < 0) {
+		close(j->pidfd);
+		j->pidfd = -1;
 	}
-	domain_set_state(d, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_BOOTED);
-	note(d, "worker %d running, domain id %d", (int)pid, d->id);
-	log_info("domain %s: started, worker pid %d, id %d", def->name, (int)pid, d->id);
-	if (paused) {
-		if (worker_control(d, "pause", NULL, 0, err) < 0) {
-			struct vmms_err ignored = {0};
-			worker_destroy(d, false, &ignored);
-			return -1;
-		}
-		domain_set_state(d, VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_USER);
+	j->timer = evloop_add_timer(d->v->loop, START_POLL_MS, START_POLL_MS, start_tick, j);
+	if (!j->timer) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		start_fail(j, VIR_ERR_INTERNAL_ERROR, "out of memory");
 	}
-	return 0;
 }
 
 /* ---- stop ---- */
 
-/* Waits up to MS for the worker to exit, without reaping it; true if it did. */
-static bool wait_gone(struct domain *d, int ms)
+static void destroy_quit_done(void *opaque, int rc, const char *reply, int e)
 {
-	int64_t deadline = now_ms() + ms;
-	for (;;) {
-		if (d->own_child) {
-			siginfo_t si = {0};
-			if (waitid(P_PID, (id_t)d->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-			    si.si_pid == d->pid)
-				return true;
-		} else if (d->pidfd.fd >= 0) {
-			struct pollfd p = {.fd = d->pidfd.fd, .events = POLLIN};
-			if (poll(&p, 1, 0) > 0)
-				return true;
-		} else if (kill(d->pid, 0) < 0 && errno == ESRCH) {
-			return true;
-		}
-		if (now_ms() >= deadline)
-			return false;
-		struct timespec ts = {0, 20 * 1000 * 1000};
-		nanosleep(&ts, NULL);
-	}
+	(void)reply;
+	(void)e;
+	struct job *j = opaque;
+	j->ctl = NULL;
+	if (rc < 0) /* no quit from it: signal it at once */
+		j->deadline_ms = 0;
 }
 
-int worker_destroy(struct domain *d, bool graceful, struct vmms_err *err)
+/* Quit, then SIGTERM, then (unless graceful) SIGKILL, STOP_WAIT_MS apart;
+ * the worker's exit (check_exit) ends the job through job_worker_exited(). */
+static void destroy_tick(struct evloop *loop, struct evloop_timer *t, void *ctx)
 {
-	if (d->pid <= 0)
-		return vmms_err_set(err, VIR_ERR_OPERATION_INVALID, "domain is not running");
-	d->destroying = true;
-	char reply[128];
-	struct vmms_err ignored = {0};
-	bool gone = false;
-	if (worker_control(d, "quit", reply, sizeof(reply), &ignored) == 0)
-		gone = wait_gone(d, STOP_WAIT_MS);
-	if (!gone) {
+	(void)loop;
+	(void)t;
+	struct job *j = ctx;
+	struct domain *d = j->d;
+	if (check_exit(d)) /* j is gone now */
+		return;
+	if (now_ms() < j->deadline_ms)
+		return;
+	j->deadline_ms = now_ms() + STOP_WAIT_MS;
+	j->step++;
+	if (j->step == 1) {
 		kill(d->pid, SIGTERM);
-		gone = wait_gone(d, STOP_WAIT_MS);
+		return;
 	}
-	if (!gone && !graceful) {
+	if (j->step == 2 && !(j->flags & VIR_DOMAIN_DESTROY_GRACEFUL)) {
 		kill(d->pid, SIGKILL);
-		gone = wait_gone(d, STOP_WAIT_MS);
+		return;
 	}
-	if (!gone) {
+	d->destroying = false;
+	vmms_err_set(&j->err, VIR_ERR_OPERATION_TIMEOUT,
+		     "the worker of domain '%s' (pid %d) did not stop", d->def->name, (int)d->pid);
+	job_done(j, -1);
+}
+
+void worker_destroy(struct job *j)
+{
+	struct domain *d = j->d;
+	char ctl[PATH_MAX];
+	d->destroying = true;
+	j->step = 0;
+	j->deadline_ms = now_ms() + STOP_WAIT_MS;
+	worker_path(d, "ctl", ctl, sizeof(ctl));
+	j->ctl = ctl_request(d->v->loop, ctl, "quit", CONTROL_TIMEOUT_MS, destroy_quit_done, j);
+	if (!j->ctl)
+		j->deadline_ms = 0;
+	j->timer = evloop_add_timer(d->v->loop, START_POLL_MS, START_POLL_MS, destroy_tick, j);
+	if (!j->timer) {
 		d->destroying = false;
-		return vmms_err_set(err, VIR_ERR_OPERATION_TIMEOUT,
-				    "the worker of domain '%s' (pid %d) did not stop", d->def->name,
-				    (int)d->pid);
+		vmms_err_set(&j->err, VIR_ERR_INTERNAL_ERROR, "out of memory");
+		job_done(j, -1);
 	}
-	if (!check_exit(d)) { /* reaps and records the new state */
-		worker_ended(d, false, 0);
-		forget_if_transient(d);
-	}
-	return 0;
 }
 
 /* ---- re-adoption after a vmms restart ---- */
 
 /* True if PID's command line is vmwp serving NAME on control socket CTL. */
-static bool is_our_worker(pid_t pid, const char *name, const char *ctl)
+static bool is_our_worker(const struct vmms *v, pid_t pid, const char *name, const char *ctl)
 {
 	char p[64];
 	snprintf(p, sizeof(p), "/proc/%d/cmdline", (int)pid);
@@ -753,7 +865,7 @@ static bool is_our_worker(pid_t pid, const char *name, const char *ctl)
 	/* The program we would start ourselves, or anything installed as vmwp. */
 	const char *argv0 = buf, *base = strrchr(argv0, '/');
 	base = base ? base + 1 : argv0;
-	if (strcmp(base, "vmwp") && strcmp(argv0, vmms_ctx->worker_path))
+	if (strcmp(base, "vmwp") && strcmp(argv0, v->worker_path))
 		return false;
 	bool name_ok = false, ctl_ok = false;
 	for (const char *s = buf; s < buf + n; s += strlen(s) + 1) {
@@ -778,7 +890,7 @@ static void adopt(struct domain *d)
 		return;
 	long pid = strtol(text, NULL, 10);
 	free(text);
-	if (pid <= 1 || !is_our_worker((pid_t)pid, d->def->name, ctl)) {
+	if (pid <= 1 || !is_our_worker(d->v, (pid_t)pid, d->def->name, ctl)) {
 		log_info("domain %s: stale pid file %s (process %ld is not its vmwp); cleaning up",
 			 d->def->name, p, pid);
 		remove_run_files(d);
@@ -790,11 +902,11 @@ static void adopt(struct domain *d)
 	text = read_file(p, 64);
 	int id = text ? atoi(text) : 0;
 	free(text);
-	if (id <= 0 || domain_by_id(id))
-		id = vmms_ctx->next_id++;
+	if (id <= 0 || domain_by_id(d->v, id))
+		id = d->v->next_id++;
 	d->id = id;
-	if (id >= vmms_ctx->next_id)
-		vmms_ctx->next_id = id + 1;
+	if (id >= d->v->next_id)
+		d->v->next_id = id + 1;
 	/* The definition it was started with, if it was saved. */
 	worker_path(d, "xml", p, sizeof(p));
 	text = read_file(p, 1 << 20);
@@ -819,9 +931,9 @@ static void adopt(struct domain *d)
 
 /* Transient domains have no stored definition: a running one is found by
  * the definition its worker was started with (RUN/NAME.xml). */
-static void adopt_transient(void)
+static void adopt_transient(struct vmms *v)
 {
-	DIR *dir = opendir(vmms_ctx->run_dir);
+	DIR *dir = opendir(v->run_dir);
 	if (!dir)
 		return;
 	struct dirent *e;
@@ -833,18 +945,18 @@ static void adopt_transient(void)
 		if (n - 4 > DOM_NAME_MAX)
 			continue;
 		snprintf(name, sizeof(name), "%.*s", (int)(n - 4), e->d_name);
-		if (!dom_name_valid(name) || domain_by_name(name))
+		if (!dom_name_valid(name) || domain_by_name(v, name))
 			continue;
-		snprintf(p, sizeof(p), "%s/%s", vmms_ctx->run_dir, e->d_name);
+		snprintf(p, sizeof(p), "%s/%s", v->run_dir, e->d_name);
 		char *text = read_file(p, 1 << 20);
 		struct vmms_err err = {0};
 		struct dom_def *def = text ? dom_def_parse(text, &err) : NULL;
 		free(text);
-		if (!def || strcmp(def->name, name) || domain_by_uuid(def->uuid)) {
+		if (!def || strcmp(def->name, name) || domain_by_uuid(v, def->uuid)) {
 			dom_def_free(def);
 			continue;
 		}
-		struct domain *d = domain_add(def);
+		struct domain *d = domain_add(v, def);
 		if (!d) {
 			dom_def_free(def);
 			continue;
@@ -860,20 +972,26 @@ static void adopt_transient(void)
 	closedir(dir);
 }
 
-void worker_adopt_all(void)
+void worker_adopt_all(struct vmms *v)
 {
-	for (struct domain *d = vmms_ctx->domains; d; d = d->next)
+	for (struct domain *d = v->domains; d; d = d->next)
 		adopt(d);
-	adopt_transient();
+	adopt_transient(v);
 }
 
-void worker_autostart_all(void)
+void worker_start_internal(struct domain *d)
 {
-	for (struct domain *d = vmms_ctx->domains; d; d = d->next) {
-		if (!d->autostart || domain_active(d))
-			continue;
-		struct vmms_err err = {0};
-		if (worker_start(d, false, &err) < 0)
-			log_err("autostart of domain %s failed: %s", d->def->name, err.msg);
+	struct job *j = job_new(d, JOB_START, 0, "virDomainCreate", NULL, NULL);
+	if (!j) {
+		log_err("domain %s: cannot start: out of memory", d->def->name);
+		return;
 	}
+	job_submit(j);
+}
+
+void worker_autostart_all(struct vmms *v)
+{
+	for (struct domain *d = v->domains; d; d = d->next)
+		if (d->autostart && !domain_active(d))
+			worker_start_internal(d);
 }

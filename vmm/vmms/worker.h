@@ -26,27 +26,33 @@
 void worker_path(const struct domain *d, const char *suffix, char *out, size_t n);
 
 /* Finds vmwp: EXPLICIT, else next to the vmms executable, else in PATH. */
-void worker_resolve(const char *explicit_path);
+void worker_resolve(struct vmms *v, const char *explicit_path);
 
-/* Starts the worker and waits until it answers on its control socket.
- * Fails (and leaves the domain shut off) if a file the guest needs is
- * missing or the worker exits early; its last stderr line is in ERR. */
-int worker_start(struct domain *d, bool paused, struct vmms_err *err);
+struct job;
 
-/* Sends one control request and reads the reply line into REPLY. Returns 0
+/* Job steps (job.h): start the worker and end J once it answers on its
+ * control socket, or fails (the domain stays shut off; a file the guest
+ * needs is missing, or the worker exited early: its last stderr line is in
+ * the error). */
+void worker_start(struct job *j);
+/* Starts D as an internal job (autostart, on_crash/on_poweroff restart). */
+void worker_start_internal(struct domain *d);
+
+/* Sends one control request and waits (up to 5 s) for the reply line:
+ * only for quick queries and start-up re-adoption. Reads it into REPLY. Returns 0
  * for "ok...", -1 with ERR set for "error: ..." or an unreachable worker. */
 int worker_control(struct domain *d, const char *req, char *reply, size_t n, struct vmms_err *err);
 
-/* Hard stop: asks the worker to quit, then signals it; returns once it is
- * gone (GRACEFUL: never SIGKILL; fails if it does not go). */
-int worker_destroy(struct domain *d, bool graceful, struct vmms_err *err);
+/* Hard stop: asks the worker to quit, then signals it (flag GRACEFUL:
+ * never SIGKILL); J ends when it is gone, or fails if it does not go. */
+void worker_destroy(struct job *j);
 
 /* Re-adopts workers still running from a previous vmms, then starts the
  * autostart domains that are not running. */
-void worker_adopt_all(void);
-void worker_autostart_all(void);
+void worker_adopt_all(struct vmms *v);
+void worker_autostart_all(struct vmms *v);
 
 /* Periodic check for workers without a pidfd (kernels before 5.3). */
-void worker_tick(void);
+void worker_tick(struct vmms *v);
 
 #endif

@@ -54,6 +54,10 @@ static void control(void *ctx, const char *req, char *reply, size_t len)
 		int n = snprintf(reply, len, "ok ");
 
 		vmbus_host_kvp_dump(vm->vmbus, reply + n, len - (size_t)n);
+	} else if (!strcmp(req, "stats")) {
+		int n = snprintf(reply, len, "ok ");
+
+		vmbus_host_io_stats(vm->vmbus, vm->ndisks, reply + n, len - (size_t)n);
 	} else if (!strcmp(req, "shutdown") || !strcmp(req, "reboot")) {
 		bool reboot = req[0] == 'r';
 
@@ -81,10 +85,10 @@ static void control(void *ctx, const char *req, char *reply, size_t len)
 		evloop_stop(vm->loop);
 		snprintf(reply, len, "ok quitting");
 	} else {
-		snprintf(
-		    reply, len,
-		    "error: unknown request '%.40s' (shutdown|reboot|pause|resume|status|kvp|quit)",
-		    req);
+		snprintf(reply, len,
+			 "error: unknown request '%.40s' "
+			 "(shutdown|reboot|pause|resume|status|kvp|stats|quit)",
+			 req);
 	}
 }
 

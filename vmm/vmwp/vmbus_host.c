@@ -279,3 +279,35 @@ unsigned vmbus_host_kvp_dump(struct vmbus_host *h, char *buf, size_t len)
 		buf[at] = '\0';
 	return n;
 }
+
+void vmbus_host_io_stats(struct vmbus_host *h, unsigned ndisks, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; h && i < ndisks && n < len; i++) {
+		struct storvsp_lun_stats st = {0};
+
+		storvsp_get_stats(h->scsi, i, &st);
+		n +=
+		    (size_t)snprintf(buf + n, len - n, "%sblk%u=%llu:%llu:%llu:%llu:%llu",
+				     n ? " " : "", i, (unsigned long long)st.rd_req,
+				     (unsigned long long)st.rd_bytes, (unsigned long long)st.wr_req,
+				     (unsigned long long)st.wr_bytes, (unsigned long long)st.errs);
+	}
+	for (unsigned i = 0; h && i < 8 && n < len; i++) {
+		struct netvsp_stats st;
+
+		if (!h->nics[i])
+			continue;
+		netvsp_get_stats(h->nics[i], &st);
+		/* As libvirt counts them: rx is what the guest received. */
+		n += (size_t)snprintf(
+		    buf + n, len - n, "%snet%u=%llu:%llu:0:%llu:%llu:%llu:0:%llu", n ? " " : "", i,
+		    (unsigned long long)st.rx_bytes, (unsigned long long)st.rx_frames,
+		    (unsigned long long)st.rx_dropped, (unsigned long long)st.tx_bytes,
+		    (unsigned long long)st.tx_frames, (unsigned long long)st.tx_dropped);
+	}
+	if (n >= len && len > 4)
+		snprintf(buf + len - 5, 5, " ...");
+}

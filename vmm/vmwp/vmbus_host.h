@@ -64,4 +64,13 @@ void vmbus_host_kvp_value(struct vmbus_host *h, const char *key, char *buf, size
  */
 unsigned vmbus_host_kvp_dump(struct vmbus_host *h, char *buf, size_t len);
 
+/*
+ * Device counters for the "stats" control request: "blkI=rd_req:rd_bytes:
+ * wr_req:wr_bytes:errs" for LUNs 0..ndisks-1 (zeros if there is no SCSI
+ * controller), then "netS=rx_bytes:rx_pkts:rx_errs:rx_drop:tx_bytes:tx_pkts:
+ * tx_errs:tx_drop" per NIC slot in use, separated by spaces; rx is what the
+ * guest received.
+ */
+void vmbus_host_io_stats(struct vmbus_host *h, unsigned ndisks, char *buf, size_t len);
+
 #endif /* VMWP_VMBUS_HOST_H */

@@ -32,6 +32,7 @@ struct stor_req {
 	uint32_t reply_len; /* as long as the guest's request (52 or 64 bytes) */
 	uint32_t xfer;	    /* data_transfer_length on success */
 	bool is_read;
+	unsigned lun;		 /* for the per-disk counters */
 	struct scsi_extent *ext; /* UNMAP: the extents still to punch */
 	uint32_t next_ext, next_ext_n;
 	struct stor_req *next;
@@ -63,6 +64,10 @@ struct storvsp {
 	_Atomic unsigned sub_requested;
 	enum init_state state; /* primary's data thread only */
 	struct stor_chan *chans[MAX_CHANNELS];
+	/* Per-LUN counters for management (storvsp_get_stats), from every data thread. */
+	struct {
+		_Atomic uint64_t rd_req, rd_bytes, wr_req, wr_bytes, errs;
+	} stats[STORVSP_MAX_LUNS];
 };
 
 static const struct vmbus_vsp_ops stor_ops;
@@ -272,6 +277,8 @@ static void io_done(struct queue_op *op)
 	}
 	if (op->result) {
 		uint8_t key;
+
+		atomic_fetch_add_explicit(&ch->vsp->stats[r->lun].errs, 1, memory_order_relaxed);
 		uint16_t asc = error_asc(r, op->result, &key);
 
 		scsi_set_sense(&res, key, asc);
@@ -289,6 +296,7 @@ static void start_io(struct stor_chan *ch, struct stor_req *r, const struct scsi
 	op->done = io_done;
 	op->disk = ch->vsp->disks[lun];
 	r->xfer = 0;
+	r->lun = lun;
 	switch (res->kind) {
 	case SCSI_READ:
 	case SCSI_WRITE:
@@ -297,10 +305,19 @@ static void start_io(struct stor_chan *ch, struct stor_req *r, const struct scsi
 		op->len = (uint64_t)res->blocks * SCSI_BLOCK_SIZE;
 		op->fua = res->fua;
 		r->xfer = (uint32_t)op->len;
-		if (res->kind == SCSI_READ)
+		if (res->kind == SCSI_READ) {
 			ch->bytes_read += op->len;
-		else
+			atomic_fetch_add_explicit(&ch->vsp->stats[lun].rd_req, 1,
+						  memory_order_relaxed);
+			atomic_fetch_add_explicit(&ch->vsp->stats[lun].rd_bytes, op->len,
+						  memory_order_relaxed);
+		} else {
 			ch->bytes_written += op->len;
+			atomic_fetch_add_explicit(&ch->vsp->stats[lun].wr_req, 1,
+						  memory_order_relaxed);
+			atomic_fetch_add_explicit(&ch->vsp->stats[lun].wr_bytes, op->len,
+						  memory_order_relaxed);
+		}
 		if (!iov_take(r, gpa->iov, gpa->niov, op->len)) {
 			/* Cannot happen within max_xfer_blocks; answer rather than trust it. */
 			struct scsi_result e;
@@ -741,4 +758,16 @@ void storvsp_destroy(struct storvsp *s)
 	for (unsigned i = 0; i < MAX_CHANNELS; i++)
 		free(s->chans[i]);
 	free(s);
+}
+
+int storvsp_get_stats(struct storvsp *s, unsigned lun, struct storvsp_lun_stats *out)
+{
+	if (!s || lun >= s->nluns)
+		return -ENOENT;
+	out->rd_req = atomic_load_explicit(&s->stats[lun].rd_req, memory_order_relaxed);
+	out->rd_bytes = atomic_load_explicit(&s->stats[lun].rd_bytes, memory_order_relaxed);
+	out->wr_req = atomic_load_explicit(&s->stats[lun].wr_req, memory_order_relaxed);
+	out->wr_bytes = atomic_load_explicit(&s->stats[lun].wr_bytes, memory_order_relaxed);
+	out->errs = atomic_load_explicit(&s->stats[lun].errs, memory_order_relaxed);
+	return 0;
 }

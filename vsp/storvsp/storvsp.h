@@ -29,4 +29,11 @@ int storvsp_create(const struct storvsp_params *p, struct storvsp **out);
 /* Withdraws the controller; every I/O has completed when it returns. */
 void storvsp_destroy(struct storvsp *s);
 
+/* Reads and writes the guest issued to LUN lun (requests, bytes) and I/O errors. */
+struct storvsp_lun_stats {
+	uint64_t rd_req, rd_bytes, wr_req, wr_bytes, errs;
+};
+/* A snapshot (tear-free per field); -ENOENT for a LUN it does not have. */
+int storvsp_get_stats(struct storvsp *s, unsigned lun, struct storvsp_lun_stats *out);
+
 #endif /* STORVSP_H */
