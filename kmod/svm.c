@@ -685,8 +685,10 @@ static int handle_npf(struct linhv_vp *vp)
 
 	/* Guest RAM is faulted in here; present faults are writes to read-only copies. */
 	ret = linhv_memory_fault(part, gpa, access);
-	if (ret == 0)
+	if (ret == 0) {
+		linhv_audit_fault(vp, gpa);
 		return 0;
+	}
 	if (ret < 0) {
 		msg_simple(vp, HvMessageTypeUnrecoverableException, SVM_EXIT_NPF);
 		return 1;
@@ -1138,6 +1140,7 @@ int linhv_svm_run(struct linhv_vp *vp)
 		record_exit(vp, injected);
 		vp->run->exits++;
 		ret = handle_exit(vp);
+		linhv_audit_exit(vp);
 		if (ret) {
 			vp->run->root_exits++;
 			return 0;
