@@ -690,6 +690,8 @@ static int handle_npf(struct linhv_vp *vp)
 		return 0;
 	}
 	if (ret < 0) {
+		pr_warn_ratelimited("linhv: partition %llu VP %u: nested fault at gpa %llx (access %u) failed: %d\n",
+				    part->id, vp->index, gpa, access, ret);
 		msg_simple(vp, HvMessageTypeUnrecoverableException, SVM_EXIT_NPF);
 		return 1;
 	}
@@ -840,8 +842,8 @@ static int handle_vmmcall(struct linhv_vp *vp)
 static void dump_cr3_page(struct linhv_vp *vp)
 {
 	struct linhv_partition *part = vp->part;
-	u64 gpa = vp->vmcb->save.cr3 & 0x000ffffffffff000ULL, leaf, hpa = 0, via_npt[2] = {0, 0};
-	u64 via_root[2] = {0, 0};
+	u64 gpa = vp->vmcb->save.cr3 & 0x000ffffffffff000ULL, leaf, hpa = 0, via_npt[3] = {};
+	u64 via_root[3] = {};
 	struct page *pg;
 	u64 *va;
 
@@ -852,19 +854,22 @@ static void dump_cr3_page(struct linhv_vp *vp)
 	if (pg) {
 		hpa = page_to_phys(pg);
 		va = kmap_local_page(pg);
-		via_root[0] = va[508]; /* the cpu_entry_area (IDT, GDT, TSS) */
-		via_root[1] = va[511]; /* the kernel image */
+		via_root[0] = va[0]; /* low memory (identity maps, user space) */
+		via_root[1] = va[508]; /* the cpu_entry_area (IDT, GDT, TSS) */
+		via_root[2] = va[511]; /* the kernel image */
 		kunmap_local(va);
 		put_page(pg);
 	}
 	if ((leaf & 1) && !(leaf & BIT_ULL(7)) && pfn_valid((leaf & 0x000ffffffffff000ULL) >> PAGE_SHIFT)) {
 		va = kmap_local_page(pfn_to_page((leaf & 0x000ffffffffff000ULL) >> PAGE_SHIFT));
-		via_npt[0] = va[508];
-		via_npt[1] = va[511];
+		via_npt[0] = va[0];
+		via_npt[1] = va[508];
+		via_npt[2] = va[511];
 		kunmap_local(va);
 	}
-	pr_warn("linhv:   cr3 gpa %llx: nested leaf %llx (entries 508/511: %llx %llx), the root's page %llx (%llx %llx)\n",
-		gpa, leaf, via_npt[0], via_npt[1], hpa, via_root[0], via_root[1]);
+	pr_warn("linhv:   cr3 gpa %llx: nested leaf %llx (entries 0/508/511: %llx %llx %llx), the root's page %llx (%llx %llx %llx)\n",
+		gpa, leaf, via_npt[0], via_npt[1], via_npt[2], hpa, via_root[0], via_root[1],
+		via_root[2]);
 }
 
 /*
