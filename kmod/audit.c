@@ -11,6 +11,7 @@
  * with the VP's recent exits; counters are in
  * /sys/module/linhv/parameters/npt_audit_{runs,bad}.
  */
+#include <linux/delay.h>
 #include <linux/mm.h>
 #include <linux/pgtable.h>
 #include <linux/ratelimit.h>
@@ -120,29 +121,50 @@ static void report(struct audit_ctx *c, u64 gpa, u64 leaf, int level, unsigned l
 	}
 }
 
+/* What is wrong with leaf given the root's entry, or NULL. */
+static const char *check_leaf(u64 leaf, int level, const struct root_map *m)
+{
+	unsigned long pfn = linhv_npt_leaf_pfn(leaf);
+
+	if (!pfn_valid(pfn) || page_count(pfn_to_page(pfn)) <= 0)
+		return "freed frame";
+	if (!m->present || m->pfn != pfn)
+		return "frame differs from the root's";
+	if (level == 2 && !m->huge)
+		return "2M leaf over small pages";
+	if (linhv_npt_leaf_writable(leaf) && !m->write)
+		return "writable leaf, read-only in the root";
+	return NULL;
+}
+
 /* Called with mem_lock (read) and the NPT lock held. */
 static int audit_leaf(void *arg, u64 gpa, u64 leaf, int level)
 {
 	struct audit_ctx *c = arg;
 	const struct linhv_region *r = linhv_find_region(c->part, gpa >> PAGE_SHIFT);
-	unsigned long pfn = linhv_npt_leaf_pfn(leaf);
 	struct root_map m = {};
-	unsigned long hva = 0;
+	const char *why;
+	unsigned long hva;
+	int tries;
 
 	if (!r) {
 		report(c, gpa, leaf, level, 0, &m, "no region");
 		return 0;
 	}
 	hva = r->uaddr + ((gpa >> PAGE_SHIFT) - r->gfn) * PAGE_SIZE;
-	root_lookup(c->part->mm, hva, &m);
-	if (!pfn_valid(pfn) || page_count(pfn_to_page(pfn)) <= 0)
-		report(c, gpa, leaf, level, hva, &m, "freed frame");
-	else if (!m.present || m.pfn != pfn)
-		report(c, gpa, leaf, level, hva, &m, "frame differs from the root's");
-	else if (level == 2 && !m.huge)
-		report(c, gpa, leaf, level, hva, &m, "2M leaf over small pages");
-	else if (linhv_npt_leaf_writable(leaf) && !m.write)
-		report(c, gpa, leaf, level, hva, &m, "writable leaf, read-only in the root");
+	/*
+	 * A few paths rewrite a root entry in place without the notifier
+	 * (MADV_PAGEOUT ages one by clearing and setting it again under its
+	 * page table lock): only a mismatch that lasts counts.
+	 */
+	for (tries = 0; tries < 100; tries++) {
+		root_lookup(c->part->mm, hva, &m);
+		why = check_leaf(leaf, level, &m);
+		if (!why)
+			return 0;
+		udelay(10);
+	}
+	report(c, gpa, leaf, level, hva, &m, why);
 	return 0;
 }
 
