@@ -39,8 +39,6 @@
 #define HV_PRIV_SIGNAL_EVENTS BIT(5)
 /* EDX */
 #define HV_FEAT_FREQUENCY_MSRS_AVAILABLE BIT(8)
-/* 0x40000004 EAX: recommendations */
-#define HV_HINT_DEPRECATING_AEOI BIT(9)
 
 #define HV_APIC_FREQUENCY 1000000000ULL
 
@@ -70,7 +68,7 @@ bool linhv_hv_cpuid(struct linhv_vp *vp, u32 fn, u32 r[4])
 		r[3] = HV_FEAT_FREQUENCY_MSRS_AVAILABLE;
 		break;
 	case 0x40000004:
-		r[0] = HV_HINT_DEPRECATING_AEOI;
+		/* No DEPRECATING_AEOI hint: Linux then sets AutoEOI on its VMBus SINT. */
 		r[1] = 0xffffffff; /* never notify about long spin waits */
 		break;
 	case 0x40000005:

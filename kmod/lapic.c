@@ -101,7 +101,8 @@ int linhv_lapic_pending(struct linhv_vp *vp)
 void linhv_lapic_ack(struct linhv_vp *vp, u8 vector)
 {
 	clear_bit(vector, vp->lapic.irr);
-	__set_bit(vector, vp->lapic.isr);
+	if (!linhv_synic_auto_eoi(vp, vector))
+		__set_bit(vector, vp->lapic.isr);
 }
 
 static void eoi(struct linhv_vp *vp)

@@ -319,6 +319,7 @@ u64 linhv_hv_ref_time(struct linhv_partition *part);
 void linhv_synic_init(struct linhv_vp *vp);
 void linhv_synic_destroy(struct linhv_vp *vp);
 void linhv_synic_eom(struct linhv_vp *vp);
+bool linhv_synic_auto_eoi(struct linhv_vp *vp, u8 vector);
 u16 linhv_synic_post_direct(struct linhv_partition *part, const void *in, u32 in_size);
 u16 linhv_synic_signal_direct(struct linhv_partition *part, const void *in, u32 in_size,
 			      void *out, u32 out_size);

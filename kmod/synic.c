@@ -15,6 +15,7 @@
 #include "linhv_internal.h"
 
 #define SINT_MASKED BIT_ULL(16)
+#define SINT_AUTO_EOI BIT_ULL(17)
 
 /* ---- partition-level state ---- */
 
@@ -94,6 +95,24 @@ static void raise_sint(struct linhv_vp *vp, u32 sint)
 
 	if (!(v & SINT_MASKED))
 		linhv_lapic_accept(vp, v & 0xff);
+}
+
+/*
+ * An unmasked SINT with AutoEOI set: delivering its vector is its EOI, so
+ * the guest needs no EOI write (an exit) per VMBus interrupt. Runs on the
+ * VP's thread, like the SINT writes; the 16 registers are the only state.
+ */
+bool linhv_synic_auto_eoi(struct linhv_vp *vp, u8 vector)
+{
+	int i;
+
+	for (i = 0; i < HV_SYNIC_SINT_COUNT; i++) {
+		u64 v = READ_ONCE(vp->synic.sint[i]);
+
+		if ((v & (SINT_MASKED | SINT_AUTO_EOI)) == SINT_AUTO_EOI && (v & 0xff) == vector)
+			return true;
+	}
+	return false;
 }
 
 /* Everything but message_type, which is written last to publish the slot. */

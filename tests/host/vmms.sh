@@ -62,8 +62,10 @@ start_vmms() {
 	VMMS_PID=$!
 	U="linhv:///system?socket=$T/sock-$tag/virtlinhvd-sock"
 	RO="linhv:///system?socket=$T/sock-$tag/virtlinhvd-sock-ro"
-	for _ in $(seq 50); do
-		[ -S "$T/sock-$tag/virtlinhvd-sock-ro" ] && return 0
+	# Ready when it answers: a vmms killed before leaves its socket files.
+	for _ in $(seq 100); do
+		[ -S "$T/sock-$tag/virtlinhvd-sock-ro" ] && virsh -q -r -c "$RO" uri >/dev/null 2>&1 &&
+			return 0
 		sleep 0.1
 	done
 	return 1

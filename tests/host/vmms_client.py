@@ -98,8 +98,8 @@ def errors(uri, xmlfile):
     expect_error("py: malformed XML", lambda: conn.defineXML("<domain type='linhv'><name>x"),
                  libvirt.VIR_ERR_XML_ERROR, "malformed")
     expect_error("py: unknown element", lambda: conn.defineXML(
-        xml.replace("</domain>", "<features><acpi/></features></domain>")),
-        libvirt.VIR_ERR_CONFIG_UNSUPPORTED, "<features>")
+        xml.replace("</domain>", "<features><pae/></features></domain>")),
+        libvirt.VIR_ERR_CONFIG_UNSUPPORTED, "<pae>")
     dom = conn.defineXML(xml)
     expect_error("py: duplicate name", lambda: conn.defineXML(xml),
                  libvirt.VIR_ERR_OPERATION_FAILED, "already exists")
@@ -107,7 +107,7 @@ def errors(uri, xmlfile):
     after = sorted(d.name() for d in conn.listAllDomains(0))
     check("py: errors changed no state", before == after, f"{before} vs {after}")
     expect_error("py: unknown procedure gives NO_SUPPORT",
-                 lambda: conn.createXML(xml, 0), libvirt.VIR_ERR_NO_SUPPORT)
+                 lambda: conn.networkLookupByName("default"), libvirt.VIR_ERR_NO_SUPPORT)
     conn.close()
 
 

@@ -185,8 +185,14 @@ START_TEST(rejections)
 	expect_error("<network/>", VIR_ERR_XML_ERROR, "<domain>");
 	expect_error("<domain type='kvm'><name>a</name>" MEM OS "</domain>",
 		     VIR_ERR_CONFIG_UNSUPPORTED, "type 'kvm'");
-	expect_error(HEAD MEM OS "<features><acpi/></features></domain>",
-		     VIR_ERR_CONFIG_UNSUPPORTED, "<features>");
+	expect_error(HEAD MEM OS "<features><acpi/><pae/></features></domain>",
+		     VIR_ERR_CONFIG_UNSUPPORTED, "element <pae> in <features>");
+	expect_error(HEAD MEM OS "<features><apic eoi='on'/></features></domain>",
+		     VIR_ERR_CONFIG_UNSUPPORTED, "eoi");
+	expect_error(HEAD "<metadata><plain/></metadata>" MEM OS "</domain>", VIR_ERR_XML_ERROR,
+		     "needs a namespace");
+	expect_error(HEAD MEM OS "<devices><emulator>vmwp</emulator></devices></domain>",
+		     VIR_ERR_XML_ERROR, "absolute path");
 	expect_error(HEAD MEM OS "<devices><video/></devices></domain>", VIR_ERR_CONFIG_UNSUPPORTED,
 		     "<video>");
 	expect_error(HEAD MEM OS "<devices><disk type='network'/></devices></domain>",
@@ -312,6 +318,41 @@ START_TEST(clock_offsets)
 }
 END_TEST
 
+/* What virt-install writes beyond the basics: its osinfo <metadata>,
+ * <features> with ACPI and APIC, <emulator>. Kept, and stable. */
+START_TEST(virt_install_extras_roundtrip)
+{
+	const char *xml =
+	    HEAD "<metadata><app:os xmlns:app='http://example.org/app' id='x'><app:v>1 &amp; "
+		 "2</app:v></app:os><b:x xmlns:b='urn:b'/></metadata>" MEM OS
+		 "<features><acpi/><apic/></features>"
+		 "<devices><emulator>/usr/libexec/linhv/vmwp</emulator></devices></domain>";
+	struct vmms_err err;
+	struct dom_def *d = parse(xml, &err);
+	ck_assert_msg(d, "%s", err.msg);
+	ck_assert(d->features);
+	ck_assert_str_eq(d->emulator, "/usr/libexec/linhv/vmwp");
+	ck_assert_ptr_nonnull(strstr(d->metadata, "xmlns:app=\"http://example.org/app\""));
+	ck_assert_ptr_nonnull(strstr(d->metadata, "1 &amp; 2"));
+	char *out = dom_def_format(d, -1);
+	ck_assert_ptr_nonnull(strstr(out, "<features>\n    <acpi/>\n    <apic/>\n  </features>"));
+	ck_assert_ptr_nonnull(strstr(out, "<emulator>/usr/libexec/linhv/vmwp</emulator>"));
+	struct dom_def *d2 = parse(out, &err);
+	ck_assert_msg(d2, "%s", err.msg);
+	char *out2 = dom_def_format(d2, -1);
+	ck_assert_str_eq(out, out2);
+	struct dom_def *c = dom_def_copy(d2);
+	char *out3 = dom_def_format(c, -1);
+	ck_assert_str_eq(out, out3);
+	free(out);
+	free(out2);
+	free(out3);
+	dom_def_free(d);
+	dom_def_free(d2);
+	dom_def_free(c);
+}
+END_TEST
+
 START_TEST(uuid_forms)
 {
 	unsigned char u[16];
@@ -329,4 +370,5 @@ START_TEST(uuid_forms)
 END_TEST
 
 TEST_MAIN("vmms_domxml", minimal_gets_defaults, memory_units, full_roundtrip_is_stable,
-	  copy_is_deep, disk_options_roundtrip, rejections, uuid_forms, clock_offsets)
+	  copy_is_deep, disk_options_roundtrip, rejections, uuid_forms, clock_offsets,
+	  virt_install_extras_roundtrip)

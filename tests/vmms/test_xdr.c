@@ -125,6 +125,48 @@ START_TEST(large_reply_grows)
 }
 END_TEST
 
+/* The callback-style lifecycle event: callback id, then the domain
+ * (name, uuid, id), then event and detail. */
+START_TEST(event_lifecycle_layout)
+{
+	struct vmms_buf b = {0};
+	struct vmms_header h = {VMMS_PROG, 1, 318, VMMS_MESSAGE, 1, VMMS_OK};
+	struct vmms_event_cb_lifecycle_msg m = {.callback_id = 7};
+	m.msg.dom.name = "vm";
+	memset(m.msg.dom.uuid, 0xab, 16);
+	m.msg.dom.id = 3;
+	m.msg.event = 5;
+	m.msg.detail = 1;
+	ck_assert_int_eq(rpc_encode(&b, &h, (xdrproc_t)xdr_vmms_event_cb_lifecycle_msg, &m), 0);
+	ck_assert_uint_eq(b.len, 28 + 4 + (4 + 4) + 16 + 4 + 4 + 4);
+	ck_assert_uint_eq(be32(b.data + 16), VMMS_MESSAGE);
+	ck_assert_uint_eq(be32(b.data + 28), 7);
+	ck_assert_uint_eq(be32(b.data + 32), 2);
+	ck_assert_int_eq(memcmp(b.data + 36, "vm\0\0", 4), 0);
+	ck_assert_uint_eq(b.data[40], 0xab);
+	ck_assert_uint_eq(be32(b.data + 56), 3);
+	ck_assert_uint_eq(be32(b.data + 60), 5);
+	ck_assert_uint_eq(be32(b.data + 64), 1);
+	buf_free(&b);
+}
+END_TEST
+
+/* CALLBACK_REGISTER_ANY arguments: event id, then an optional domain. */
+START_TEST(event_register_args)
+{
+	uint8_t pkt[28 + 8] = {0};
+	pkt[3] = sizeof(pkt);
+	pkt[28 + 3] = 0; /* event id 0 (lifecycle) */
+	pkt[32 + 3] = 0; /* no domain */
+	struct vmms_event_cb_register_args a = {0};
+	ck_assert_int_eq(
+	    rpc_decode_body(pkt, sizeof(pkt), (xdrproc_t)xdr_vmms_event_cb_register_args, &a), 0);
+	ck_assert_int_eq(a.event_id, 0);
+	ck_assert_ptr_null(a.dom);
+	xdr_free((xdrproc_t)xdr_vmms_event_cb_register_args, (char *)&a);
+}
+END_TEST
+
 START_TEST(stream_raw)
 {
 	struct vmms_buf b = {0};
@@ -137,5 +179,6 @@ START_TEST(stream_raw)
 }
 END_TEST
 
-TEST_MAIN("vmms_xdr", header_and_string_reply, domain_info_layout, node_info_layout, error_body,
-	  decode_rejects_truncated_and_trailing, large_reply_grows, stream_raw)
+TEST_MAIN("vmms_xdr", header_and_string_reply, event_lifecycle_layout, event_register_args,
+	  domain_info_layout, node_info_layout, error_body, decode_rejects_truncated_and_trailing,
+	  large_reply_grows, stream_raw)

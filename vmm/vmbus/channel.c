@@ -159,6 +159,8 @@ void vmbus_signal_guest(struct vmbus_channel *c)
 		c->signal_pending = true; /* once, at the end of the batch */
 		return;
 	}
+	if (vmbus_on_thread(c))
+		c->tstats.host_signals++;
 	ret = WinHvSignalEvent(c->server->partition, vp, c->server->sint, c->relid);
 	if (ret)
 		vmbus_channel_log(c, "signalling the guest failed: %s", WinHvStatusString(ret));
@@ -254,6 +256,7 @@ bool vmbus_channel_serve(struct vmbus_channel *c)
 			    .raw_len = len,
 			};
 			n++;
+			c->tstats.packets++;
 			c->offer.ops->packet(c, &pkt, c->offer.ctx);
 		}
 		if (!vmbus_channel_serving(c))

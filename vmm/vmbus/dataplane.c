@@ -26,13 +26,14 @@
 
 #include "vmbus_internal.h"
 
-static void drain_eventfd(int fd)
+/* The count the eventfd held: how many signals it took since the last read. */
+static uint64_t drain_eventfd(int fd)
 {
 	uint64_t v;
 
-	if (read(fd, &v, sizeof(v)) < 0) {
-		/* nothing pending */
-	}
+	if (read(fd, &v, sizeof(v)) < 0)
+		return 0; /* nothing pending */
+	return v;
 }
 
 static void poke(int fd)
@@ -77,10 +78,16 @@ static void *thread_main(void *arg)
 			break;
 		if (fds[0].revents)
 			break;
+		c->tstats.wakeups++;
 		c->in_batch = true;
 		if (fds[1].revents || more) {
-			drain_eventfd(c->event_fd);
+			uint64_t before = c->tstats.packets;
+
+			c->tstats.guest_signals += drain_eventfd(c->event_fd);
 			more = vmbus_channel_serve(c);
+			if (c->tstats.packets != before && c->offer.ops->batch_end &&
+			    vmbus_channel_serving(c))
+				c->offer.ops->batch_end(c, c->offer.ctx);
 		}
 		if (nfds == 3 && fds[2].revents && vmbus_channel_serving(c))
 			c->offer.ops->poll(c, c->offer.ctx);
@@ -112,6 +119,7 @@ int vmbus_thread_start(struct vmbus_channel *c)
 		return -errno;
 	c->in_batch = false;
 	c->signal_pending = false;
+	memset(&c->tstats, 0, sizeof(c->tstats));
 	/* Set before the thread runs: vmbus_on_thread() reads it there. */
 	c->thread_running = true;
 	ret = pthread_create(&c->thread, NULL, thread_main, c);
@@ -133,6 +141,14 @@ void vmbus_thread_stop(struct vmbus_channel *c)
 	poke(c->stop_fd);
 	pthread_join(c->thread, NULL);
 	c->thread_running = false;
+	if (c->tstats.packets)
+		vmbus_channel_log(c,
+				  "data thread: %llu packets, %llu wake-ups, %llu signals from "
+				  "the guest, %llu to it",
+				  (unsigned long long)c->tstats.packets,
+				  (unsigned long long)c->tstats.wakeups,
+				  (unsigned long long)c->tstats.guest_signals,
+				  (unsigned long long)c->tstats.host_signals);
 	close(c->stop_fd);
 	c->stop_fd = -1;
 	c->poll_fd = -1; /* the VSP's; it closes it */

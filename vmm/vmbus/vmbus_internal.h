@@ -30,6 +30,14 @@ enum vmbus_channel_state {
 	VMBUS_CH_RESCINDED, /* rescind sent, waiting for RELID_RELEASED */
 };
 
+/* What the data plane costs, for the close line (data thread only). */
+struct vmbus_thread_stats {
+	uint64_t wakeups;	/* poll() returned */
+	uint64_t guest_signals; /* HvSignalEvent calls counted by the eventfd */
+	uint64_t host_signals;	/* WinHvSignalEvent calls */
+	uint64_t packets;
+};
+
 struct vmbus_channel {
 	struct vmbus_server *server;
 	enum vmbus_channel_state state;
@@ -60,6 +68,7 @@ struct vmbus_channel {
 	char fail_why[160]; /* set once, before failing */
 	bool in_batch;	    /* on the thread, inside a batch: signals wait */
 	bool signal_pending;
+	struct vmbus_thread_stats tstats; /* the data thread's own */
 
 	struct vmbus_channel *next;
 };

@@ -56,6 +56,11 @@ struct vmbus_vsp_ops {
 	/* The fd given to vmbus_channel_set_poll_fd() is readable (e.g. an
 	 * io_uring completion eventfd); runs on the data thread. */
 	void (*poll)(struct vmbus_channel *chan, void *ctx);
+	/* Optional: the thread handled a batch of packets and signals the guest
+	 * next, once. The VSP starts the work they queued in one go (one
+	 * io_uring_submit) and sends what is finished already, so that the
+	 * same signal covers it. */
+	void (*batch_end)(struct vmbus_channel *chan, void *ctx);
 	/* The thread is stopping (guest close, protocol error, rescind, unload,
 	 * shutdown, reboot): complete or cancel every I/O in flight before
 	 * returning, because guest memory may be unmapped afterwards. Runs on the

@@ -2,6 +2,7 @@
 #include "dispatch.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +10,10 @@
 #include <libvirt/libvirt.h>
 
 #include "console.h"
+#include "domcaps.h"
+#include "dispatch_impl.h"
 #include "domain.h"
+#include "events.h"
 #include "guestaddr.h"
 #include "host.h"
 #include "log.h"
@@ -20,28 +24,6 @@
 #ifndef LINHV_VERSION_NUMBER
 #define LINHV_VERSION_NUMBER 1000 /* major * 1000000 + minor * 1000 + micro */
 #endif
-
-struct call {
-	struct client *c;
-	const struct vmms_header *h;
-	struct vmms_err err;
-	bool no_reply; /* the handler already answered */
-};
-
-typedef int (*handler_fn)(struct call *k, void *args, void *ret);
-
-enum { P_MUTATES = 1, P_BEFORE_OPEN = 2 };
-
-struct proc_desc {
-	int proc;
-	const char *api; /* public API name, for read-only denials */
-	xdrproc_t args_x;
-	size_t args_size;
-	xdrproc_t ret_x;
-	size_t ret_size;
-	handler_fn fn;
-	unsigned flags;
-};
 
 /* ---- helpers ---- */
 
@@ -64,20 +46,6 @@ static struct domain *find_dom(const struct vmms_dom *ref, struct vmms_err *err)
 			     ref->name ? ref->name : "");
 	}
 	return d;
-}
-
-static int set_str(char **out, const char *s)
-{
-	*out = strdup(s ? s : "");
-	return *out ? 0 : -1;
-}
-
-static int no_flags(struct call *k, unsigned flags, unsigned allowed)
-{
-	if (flags & ~allowed)
-		return vmms_err_set(&k->err, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x)",
-				    flags & ~allowed);
-	return 0;
 }
 
 /* ---- connection ---- */
@@ -103,6 +71,8 @@ static int h_supports_feature(struct call *k, void *a, void *r)
 		ret->value = 1;
 		k->c->keepalive = true;
 	}
+	if (args->feature == FEATURE_REMOTE_EVENT_CALLBACK)
+		ret->value = 1;
 	return 0;
 }
 
@@ -127,6 +97,7 @@ static int h_close(struct call *k, void *a, void *r)
 	(void)a;
 	(void)r;
 	k->c->opened = false;
+	events_client_gone(k->c);
 	return 0;
 }
 
@@ -196,6 +167,24 @@ static int h_capabilities(struct call *k, void *a, void *r)
 	if (!caps)
 		return vmms_err_set(&k->err, VIR_ERR_INTERNAL_ERROR, "out of memory");
 	((struct vmms_str_ret *)r)->value = caps;
+	return 0;
+}
+
+static const char *opt(vmms_opt_str s)
+{
+	return s ? *s : NULL;
+}
+
+static int h_domcaps(struct call *k, void *a, void *r)
+{
+	struct vmms_domcaps_args *args = a;
+	if (no_flags(k, args->flags, 0) < 0)
+		return -1;
+	char *xml = domcaps_xml(vmms_ctx->worker_path, opt(args->emulatorbin), opt(args->arch),
+				opt(args->machine), opt(args->virttype), &k->err);
+	if (!xml)
+		return -1;
+	((struct vmms_str_ret *)r)->value = xml;
 	return 0;
 }
 
@@ -454,8 +443,7 @@ static int h_is_active(struct call *k, void *a, void *r)
 static int h_is_persistent(struct call *k, void *a, void *r)
 {
 	DOM_OR_FAIL(&((struct vmms_dom_args *)a)->dom);
-	(void)d;
-	((struct vmms_int_ret *)r)->value = 1;
+	((struct vmms_int_ret *)r)->value = !d->transient;
 	return 0;
 }
 
@@ -561,6 +549,17 @@ static int h_iface_addrs(struct call *k, void *a, void *r)
 
 /* ---- define / undefine ---- */
 
+/* <emulator> may only name the worker vmms runs (what capabilities and
+ * domcapabilities report): vmms has no other. */
+static bool emulator_ok(const char *emulator)
+{
+	if (!emulator)
+		return true;
+	char real[PATH_MAX];
+	const char *p = realpath(emulator, real) ? real : emulator;
+	return vmms_ctx->worker_path[0] && !strcmp(p, vmms_ctx->worker_path);
+}
+
 static int define(struct call *k, const char *xml, void *r)
 {
 	struct dom_def *def = dom_def_parse(xml, &k->err);
@@ -570,6 +569,13 @@ static int define(struct call *k, const char *xml, void *r)
 	struct domain *by_uuid = domain_by_uuid(def->uuid);
 	char uuid[37];
 	int rc = -1;
+	if (!emulator_ok(def->emulator)) {
+		vmms_err_set(&k->err, VIR_ERR_CONFIG_UNSUPPORTED,
+			     "emulator '%s' is not linhv's worker: omit <emulator> or give %s",
+			     def->emulator,
+			     vmms_ctx->worker_path[0] ? vmms_ctx->worker_path : "vmwp");
+		goto out;
+	}
 	if (by_name && by_name != by_uuid) {
 		uuid_format(by_name->def->uuid, uuid);
 		vmms_err_set(&k->err, VIR_ERR_OPERATION_FAILED,
@@ -598,15 +604,21 @@ static int define(struct call *k, const char *xml, void *r)
 		goto out;
 	}
 	struct domain *d = by_name;
+	bool was_transient = d && d->transient;
 	if (d) {
 		dom_def_free(d->def);
 		d->def = def; /* a running worker keeps its live copy */
+		d->transient = false;
 	} else if (!(d = domain_add(def))) {
 		vmms_err_set(&k->err, VIR_ERR_INTERNAL_ERROR, "out of memory");
 		goto out;
 	}
 	def = NULL;
 	log_info("domain %s: %s", d->def->name, by_name ? "definition updated" : "defined");
+	/* A transient domain becoming persistent is "added", as in libvirt. */
+	events_lifecycle(d, VIR_DOMAIN_EVENT_DEFINED,
+			 by_name && !was_transient ? VIR_DOMAIN_EVENT_DEFINED_UPDATED
+						   : VIR_DOMAIN_EVENT_DEFINED_ADDED);
 	rc = lookup_reply(k, d, r);
 out:
 	dom_def_free(def);
@@ -636,6 +648,9 @@ static int undefine(struct call *k, const struct vmms_dom *ref, unsigned flags)
 			 VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA | VIR_DOMAIN_UNDEFINE_TPM |
 			 VIR_DOMAIN_UNDEFINE_KEEP_TPM) < 0)
 		return -1;
+	if (d->transient)
+		return vmms_err_set(&k->err, VIR_ERR_OPERATION_INVALID,
+				    "cannot undefine transient domain");
 	if (domain_active(d))
 		return vmms_err_set(&k->err, VIR_ERR_OPERATION_INVALID,
 				    "domain '%s' is running: shut it down or destroy it before "
@@ -646,6 +661,7 @@ static int undefine(struct call *k, const struct vmms_dom *ref, unsigned flags)
 				    "cannot remove the definition of '%s': %s", d->def->name,
 				    strerror(errno));
 	log_info("domain %s: undefined", d->def->name);
+	events_lifecycle(d, VIR_DOMAIN_EVENT_UNDEFINED, VIR_DOMAIN_EVENT_UNDEFINED_REMOVED);
 	domain_remove(d);
 	return 0;
 }
@@ -668,6 +684,9 @@ static int h_set_autostart(struct call *k, void *a, void *r)
 	(void)r;
 	struct vmms_dom_int_args *args = a;
 	DOM_OR_FAIL(&args->dom);
+	if (d->transient)
+		return vmms_err_set(&k->err, VIR_ERR_OPERATION_INVALID,
+				    "cannot set autostart for transient domain");
 	bool on = args->value != 0;
 	if (store_set_autostart(vmms_ctx->state_dir, d->def->name, on) < 0)
 		return vmms_err_set(&k->err, VIR_ERR_OPERATION_FAILED,
@@ -722,6 +741,8 @@ static int destroy(struct call *k, const struct vmms_dom *ref, unsigned flags)
 	if (!domain_active(d) && d->state == VIR_DOMAIN_CRASHED) {
 		/* on_crash=preserve left it crashed: destroy clears that. */
 		domain_set_state(d, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_DESTROYED);
+		if (d->transient)
+			domain_remove(d);
 		return 0;
 	}
 	if (!domain_active(d))
@@ -787,6 +808,9 @@ static int h_reboot(struct call *k, void *a, void *r)
 	if (worker_control(d, "reboot", NULL, 0, &k->err) < 0)
 		return -1;
 	log_info("domain %s: guest reboot requested", d->def->name);
+	/* vmwp reboots the guest in place and does not report it back: the
+	 * accepted request is the reboot vmms sees. */
+	events_reboot(d);
 	return 0;
 }
 
@@ -832,18 +856,84 @@ static int h_open_console(struct call *k, void *a, void *r)
 	return console_open(k->c, k->h, d, args->flags, &k->err);
 }
 
+/* virsh create / virDomainCreateXML: a transient domain, started at once and
+ * never stored; defining it later makes it persistent (virt-install does
+ * both), stopping it before makes it go away. */
 static int h_create_xml(struct call *k, void *a, void *r)
 {
-	(void)a;
+	struct vmms_define_flags_args *args = a;
+	if (no_flags(k, args->flags, VIR_DOMAIN_START_PAUSED) < 0)
+		return -1;
+	struct dom_def *def = dom_def_parse(args->xml, &k->err);
+	if (!def)
+		return -1;
+	struct domain *other = domain_by_name(def->name);
+	if (!other)
+		other = domain_by_uuid(def->uuid);
+	if (other) {
+		vmms_err_set(&k->err, VIR_ERR_OPERATION_FAILED,
+			     "domain '%s' already exists: start it, or undefine it first",
+			     other->def->name);
+		dom_def_free(def);
+		return -1;
+	}
+	if (!emulator_ok(def->emulator)) {
+		vmms_err_set(&k->err, VIR_ERR_CONFIG_UNSUPPORTED,
+			     "emulator '%s' is not linhv's worker: omit <emulator> or give %s",
+			     def->emulator,
+			     vmms_ctx->worker_path[0] ? vmms_ctx->worker_path : "vmwp");
+		dom_def_free(def);
+		return -1;
+	}
+	struct domain *d = domain_add(def);
+	if (!d) {
+		dom_def_free(def);
+		return vmms_err_set(&k->err, VIR_ERR_INTERNAL_ERROR, "out of memory");
+	}
+	if (worker_start(d, args->flags & VIR_DOMAIN_START_PAUSED, &k->err) < 0) {
+		domain_remove(d);
+		return -1;
+	}
+	d->transient = true; /* only now: a failed start above removes it once */
+	log_info("domain %s: created (transient)", d->def->name);
+	return lookup_reply(k, d, r);
+}
+
+/* ---- domain events ---- */
+
+static int h_event_register_old(struct call *k, void *a, void *r)
+{
 	(void)r;
-	return vmms_err_set(&k->err, VIR_ERR_NO_SUPPORT,
-			    "transient domains: define the domain, then start it");
+	return events_register_old(k->c, ((struct vmms_event_register_args *)a)->event_id, &k->err);
+}
+
+static int h_event_deregister_old(struct call *k, void *a, void *r)
+{
+	(void)r;
+	return events_deregister_old(k->c, ((struct vmms_event_register_args *)a)->event_id,
+				     &k->err);
+}
+
+static int h_event_register_cb(struct call *k, void *a, void *r)
+{
+	struct vmms_event_cb_register_args *args = a;
+	/* A domain that does not exist (yet) is fine: its uuid filters. */
+	const unsigned char *uuid = args->dom ? (const unsigned char *)args->dom->uuid : NULL;
+	int id = events_register_cb(k->c, args->event_id, uuid, &k->err);
+	if (id < 0)
+		return -1;
+	((struct vmms_event_cb_register_ret *)r)->callback_id = id;
+	return 0;
+}
+
+static int h_event_deregister_cb(struct call *k, void *a, void *r)
+{
+	(void)r;
+	return events_deregister_cb(k->c, ((struct vmms_event_cb_deregister_args *)a)->callback_id,
+				    &k->err);
 }
 
 /* ---- the table ---- */
-
-#define X(t) (xdrproc_t) xdr_##t, sizeof(struct t)
-#define NONE NULL, 0
 
 static const struct proc_desc procs[] = {
     {PROC_AUTH_LIST, "virConnectOpen", NONE, X(vmms_auth_list_ret), h_auth_list, P_BEFORE_OPEN},
@@ -862,6 +952,8 @@ static const struct proc_desc procs[] = {
     {PROC_NODE_GET_INFO, "virNodeGetInfo", NONE, X(vmms_node_info_ret), h_node_info, 0},
     {PROC_CONNECT_GET_CAPABILITIES, "virConnectGetCapabilities", NONE, X(vmms_str_ret),
      h_capabilities, 0},
+    {PROC_CONNECT_GET_DOMAIN_CAPABILITIES, "virConnectGetDomainCapabilities", X(vmms_domcaps_args),
+     X(vmms_str_ret), h_domcaps, 0},
     {PROC_NODE_GET_FREE_MEMORY, "virNodeGetFreeMemory", NONE, X(vmms_u64_ret), h_free_memory, 0},
     {PROC_NODE_GET_SECURITY_MODEL, "virNodeGetSecurityModel", NONE, X(vmms_security_model_ret),
      h_security_model, 0},
@@ -924,7 +1016,8 @@ static const struct proc_desc procs[] = {
     {PROC_DOMAIN_CREATE, "virDomainCreate", X(vmms_dom_args), NONE, h_create, P_MUTATES},
     {PROC_DOMAIN_CREATE_WITH_FLAGS, "virDomainCreateWithFlags", X(vmms_dom_flags_args),
      X(vmms_dom_ret), h_create_flags, P_MUTATES},
-    {PROC_DOMAIN_CREATE_XML, "virDomainCreateXML", NONE, NONE, h_create_xml, P_MUTATES},
+    {PROC_DOMAIN_CREATE_XML, "virDomainCreateXML", X(vmms_define_flags_args), X(vmms_dom_ret),
+     h_create_xml, P_MUTATES},
     {PROC_DOMAIN_DESTROY, "virDomainDestroy", X(vmms_dom_args), NONE, h_destroy, P_MUTATES},
     {PROC_DOMAIN_DESTROY_FLAGS, "virDomainDestroyFlags", X(vmms_dom_flags_args), NONE,
      h_destroy_flags, P_MUTATES},
@@ -934,6 +1027,14 @@ static const struct proc_desc procs[] = {
     {PROC_DOMAIN_REBOOT, "virDomainReboot", X(vmms_dom_flags_args), NONE, h_reboot, P_MUTATES},
     {PROC_DOMAIN_SUSPEND, "virDomainSuspend", X(vmms_dom_args), NONE, h_suspend, P_MUTATES},
     {PROC_DOMAIN_RESUME, "virDomainResume", X(vmms_dom_args), NONE, h_resume, P_MUTATES},
+    {PROC_CONNECT_DOMAIN_EVENT_REGISTER_ANY, "virConnectDomainEventRegisterAny",
+     X(vmms_event_register_args), NONE, h_event_register_old, 0},
+    {PROC_CONNECT_DOMAIN_EVENT_DEREGISTER_ANY, "virConnectDomainEventDeregisterAny",
+     X(vmms_event_register_args), NONE, h_event_deregister_old, 0},
+    {PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, "virConnectDomainEventRegisterAny",
+     X(vmms_event_cb_register_args), X(vmms_event_cb_register_ret), h_event_register_cb, 0},
+    {PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, "virConnectDomainEventDeregisterAny",
+     X(vmms_event_cb_deregister_args), NONE, h_event_deregister_cb, 0},
     {PROC_DOMAIN_OPEN_CONSOLE, "virDomainOpenConsole", X(vmms_open_console_args), NONE,
      h_open_console, P_MUTATES},
 };
@@ -943,6 +1044,9 @@ static const struct proc_desc *find_proc(int proc)
 	for (size_t i = 0; i < sizeof(procs) / sizeof(procs[0]); i++)
 		if (procs[i].proc == proc)
 			return &procs[i];
+	for (size_t i = 0; i < storage_nprocs; i++)
+		if (storage_procs[i].proc == proc)
+			return &storage_procs[i];
 	return NULL;
 }
 

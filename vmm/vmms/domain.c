@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "events.h"
 #include "log.h"
 
 struct domain *domain_by_name(const char *name)
@@ -77,11 +78,14 @@ const struct dom_def *domain_current_def(const struct domain *d)
 
 void domain_set_state(struct domain *d, int state, int reason)
 {
-	if (d->state != state || d->reason != reason)
-		log_debug("domain %s: state %d/%d -> %d/%d", d->def->name, d->state, d->reason,
-			  state, reason);
+	if (d->state == state && d->reason == reason)
+		return;
+	log_debug("domain %s: state %d/%d -> %d/%d", d->def->name, d->state, d->reason, state,
+		  reason);
+	int old = d->state;
 	d->state = state;
 	d->reason = reason;
+	events_state_changed(d, old);
 }
 
 bool domain_matches_flags(const struct domain *d, unsigned flags)
@@ -94,9 +98,10 @@ bool domain_matches_flags(const struct domain *d, unsigned flags)
 		if ((flags & VIR_CONNECT_LIST_DOMAINS_INACTIVE) && active)
 			return false;
 	}
-	/* Every domain is persistent: vmms has no transient domains. */
 	both = VIR_CONNECT_LIST_DOMAINS_PERSISTENT | VIR_CONNECT_LIST_DOMAINS_TRANSIENT;
-	if ((flags & both) == VIR_CONNECT_LIST_DOMAINS_TRANSIENT)
+	if ((flags & both) == VIR_CONNECT_LIST_DOMAINS_TRANSIENT && !d->transient)
+		return false;
+	if ((flags & both) == VIR_CONNECT_LIST_DOMAINS_PERSISTENT && d->transient)
 		return false;
 	unsigned states = VIR_CONNECT_LIST_DOMAINS_RUNNING | VIR_CONNECT_LIST_DOMAINS_PAUSED |
 			  VIR_CONNECT_LIST_DOMAINS_SHUTOFF | VIR_CONNECT_LIST_DOMAINS_OTHER;

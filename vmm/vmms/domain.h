@@ -19,6 +19,7 @@ struct domain {
 	int state, reason;    /* virDomainState and its reason */
 	int id;		      /* > 0 while a worker runs, -1 otherwise */
 	bool autostart;
+	bool transient; /* from createXML: nothing stored, gone once it stops */
 
 	/* The worker, while one runs. */
 	pid_t pid;
@@ -45,6 +46,7 @@ bool domain_active(const struct domain *d);
 /* The definition to show: live while running, else persistent. */
 const struct dom_def *domain_current_def(const struct domain *d);
 
+/* Records a new state and sends its lifecycle event (events.h). */
 void domain_set_state(struct domain *d, int state, int reason);
 
 /* virConnectListAllDomainsFlags filter. */

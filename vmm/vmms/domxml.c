@@ -564,6 +564,19 @@ static int parse_chardev(xmlNodePtr d, struct dom_def *def, struct vmms_err *err
 	return 0;
 }
 
+static int parse_emulator(xmlNodePtr n, struct dom_def *def, struct vmms_err *err)
+{
+	if (check_attrs(n, err, NO_ATTRS) < 0)
+		return -1;
+	if (def->emulator)
+		return vmms_err_set(err, VIR_ERR_XML_ERROR,
+				    "<devices> has more than one <emulator>");
+	def->emulator = node_text(n);
+	if (!def->emulator || def->emulator[0] != '/')
+		return vmms_err_set(err, VIR_ERR_XML_ERROR, "<emulator> needs an absolute path");
+	return 0;
+}
+
 static int parse_devices(xmlNodePtr devs, struct dom_def *def, struct vmms_err *err)
 {
 	if (check_attrs(devs, err, NO_ATTRS) < 0)
@@ -578,6 +591,8 @@ static int parse_devices(xmlNodePtr devs, struct dom_def *def, struct vmms_err *
 			rc = parse_interface(n, def, err);
 		else if (!strcmp(NAME(n), "serial") || !strcmp(NAME(n), "console"))
 			rc = parse_chardev(n, def, err);
+		else if (!strcmp(NAME(n), "emulator"))
+			rc = parse_emulator(n, def, err);
 		else
 			rc = unsupported_elem(n, "devices", err);
 		if (rc < 0)
@@ -648,6 +663,62 @@ static int parse_clock(xmlNodePtr n, struct dom_def *def, struct vmms_err *err)
 	return rc;
 }
 
+/* <features>: linhv guests always have ACPI and an APIC, so those two are
+ * accepted (virt-install writes them); anything else is refused by name. */
+static int parse_features(xmlNodePtr f, struct dom_def *def, struct vmms_err *err)
+{
+	if (check_attrs(f, err, NO_ATTRS) < 0)
+		return -1;
+	for (xmlNodePtr n = f->children; n; n = n->next) {
+		if (!is_elem(n))
+			continue;
+		if (strcmp(NAME(n), "acpi") && strcmp(NAME(n), "apic"))
+			return unsupported_elem(n, "features", err);
+		if (check_attrs(n, err, NO_ATTRS) < 0)
+			return -1;
+		if (n->children)
+			return unsupported_elem(n->children, NAME(n), err);
+	}
+	def->features = true;
+	return 0;
+}
+
+/* <metadata>: kept as it came (applications such as virt-install store
+ * their own elements there), each child with its namespace declared on it. */
+static int parse_metadata(xmlNodePtr m, struct dom_def *def, struct vmms_err *err)
+{
+	if (check_attrs(m, err, NO_ATTRS) < 0)
+		return -1;
+	xmlBufferPtr buf = xmlBufferCreate();
+	if (!buf)
+		return vmms_err_set(err, VIR_ERR_INTERNAL_ERROR, "out of memory");
+	int rc = 0;
+	for (xmlNodePtr n = m->children; n && !rc; n = n->next) {
+		if (!is_elem(n))
+			continue;
+		if (!n->ns) {
+			rc = vmms_err_set(err, VIR_ERR_XML_ERROR,
+					  "<metadata> element <%s> needs a namespace", NAME(n));
+			break;
+		}
+		xmlReconciliateNs(m->doc, n);
+		if (xmlBufferLength(buf))
+			xmlBufferCCat(buf, "\n");
+		if (xmlNodeDump(buf, m->doc, n, 0, 0) < 0 ||
+		    xmlBufferLength(buf) > DOM_METADATA_MAX)
+			rc = vmms_err_set(err, VIR_ERR_XML_ERROR,
+					  "<metadata> is larger than %d bytes", DOM_METADATA_MAX);
+	}
+	if (!rc && xmlBufferLength(buf)) {
+		free(def->metadata);
+		def->metadata = strdup((const char *)xmlBufferContent(buf));
+		if (!def->metadata)
+			rc = vmms_err_set(err, VIR_ERR_INTERNAL_ERROR, "out of memory");
+	}
+	xmlBufferFree(buf);
+	return rc;
+}
+
 static int parse_root(xmlNodePtr root, struct dom_def *def, struct vmms_err *err)
 {
 	if (strcmp(NAME(root), "domain"))
@@ -711,6 +782,10 @@ static int parse_root(xmlNodePtr root, struct dom_def *def, struct vmms_err *err
 			rc = parse_devices(n, def, err);
 		} else if (!strcmp(e, "clock")) {
 			rc = parse_clock(n, def, err);
+		} else if (!strcmp(e, "features")) {
+			rc = parse_features(n, def, err);
+		} else if (!strcmp(e, "metadata")) {
+			rc = parse_metadata(n, def, err);
 		} else {
 			rc = unsupported_elem(n, "domain", err);
 		}
@@ -726,7 +801,7 @@ static int parse_root(xmlNodePtr root, struct dom_def *def, struct vmms_err *err
 				    def->name, DOM_NAME_MAX);
 	if (!def->memory_kib)
 		return vmms_err_set(err, VIR_ERR_XML_ERROR, "missing or zero <memory>");
-	if (def->memory_kib < 16 * 1024)
+	if (def->memory_kib < DOM_MIN_MEMORY_KIB)
 		return vmms_err_set(err, VIR_ERR_XML_ERROR, "<memory> must be at least 16 MiB");
 	if (have_current && current != def->memory_kib)
 		return vmms_err_set(err, VIR_ERR_CONFIG_UNSUPPORTED,
@@ -870,6 +945,11 @@ char *dom_def_format(const struct dom_def *def, int id)
 		sb_elem(&b, "  ", "title", def->title);
 	if (def->description)
 		sb_elem(&b, "  ", "description", def->description);
+	if (def->metadata) {
+		sb_printf(&b, "  <metadata>\n    ");
+		sb_add(&b, def->metadata, strlen(def->metadata));
+		sb_printf(&b, "\n  </metadata>\n");
+	}
 	sb_printf(&b, "  <memory unit='KiB'>%llu</memory>\n", def->memory_kib);
 	sb_printf(&b, "  <currentMemory unit='KiB'>%llu</currentMemory>\n", def->memory_kib);
 	sb_printf(&b, "  <vcpu placement='static'>%u</vcpu>\n", def->vcpus);
@@ -880,6 +960,8 @@ char *dom_def_format(const struct dom_def *def, int id)
 	if (def->cmdline)
 		sb_elem(&b, "    ", "cmdline", def->cmdline);
 	sb_printf(&b, "  </os>\n");
+	if (def->features)
+		sb_printf(&b, "  <features>\n    <acpi/>\n    <apic/>\n  </features>\n");
 	sb_printf(&b, "  <on_poweroff>%s</on_poweroff>\n", dom_action_name(def->on_poweroff));
 	sb_printf(&b, "  <on_reboot>%s</on_reboot>\n", dom_action_name(def->on_reboot));
 	sb_printf(&b, "  <on_crash>%s</on_crash>\n", dom_action_name(def->on_crash));
@@ -888,6 +970,8 @@ char *dom_def_format(const struct dom_def *def, int id)
 	else if (def->clock == CLOCK_ABSOLUTE)
 		sb_printf(&b, "  <clock offset='absolute' start='%llu'/>\n", def->clock_start);
 	sb_printf(&b, "  <devices>\n");
+	if (def->emulator)
+		sb_elem(&b, "    ", "emulator", def->emulator);
 	for (size_t i = 0; i < def->ndisks; i++) {
 		const struct dom_disk *d = &def->disks[i];
 		sb_printf(&b, "    <disk type='%s' device='disk'>\n", d->block ? "block" : "file");
@@ -947,6 +1031,8 @@ struct dom_def *dom_def_copy(const struct dom_def *s)
 	d->kernel = xstrdup(s->kernel);
 	d->initrd = xstrdup(s->initrd);
 	d->cmdline = xstrdup(s->cmdline);
+	d->emulator = xstrdup(s->emulator);
+	d->metadata = xstrdup(s->metadata);
 	for (size_t i = 0; i < s->ndisks; i++) {
 		d->disks[i].file = xstrdup(s->disks[i].file);
 		d->disks[i].target = xstrdup(s->disks[i].target);
@@ -973,6 +1059,8 @@ void dom_def_free(struct dom_def *def)
 	free(def->kernel);
 	free(def->initrd);
 	free(def->cmdline);
+	free(def->emulator);
+	free(def->metadata);
 	for (size_t i = 0; i < DOM_MAX_DISKS; i++) {
 		free(def->disks[i].file);
 		free(def->disks[i].target);

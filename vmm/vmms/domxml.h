@@ -12,6 +12,8 @@
 #define DOM_MAX_DISKS 16
 #define DOM_MAX_NICS 8
 #define DOM_MAX_VCPUS 256
+#define DOM_MIN_MEMORY_KIB (16 * 1024)
+#define DOM_METADATA_MAX 65536 /* bytes of <metadata> kept */
 
 enum dom_action { ACT_DESTROY, ACT_RESTART, ACT_PRESERVE };
 enum dom_nic_type { NIC_BRIDGE, NIC_ETHERNET };
@@ -49,7 +51,10 @@ struct dom_def {
 	size_t ndisks;
 	struct dom_nic nics[DOM_MAX_NICS];
 	size_t nnics;
-	bool console; /* a <serial>/<console type='pty'> was given */
+	bool console;	/* a <serial>/<console type='pty'> was given */
+	bool features;	/* <features> with <acpi/> and <apic/>: linhv always has both */
+	char *emulator; /* <emulator> as given (vmms checks it names its worker), or NULL */
+	char *metadata; /* the children of <metadata>, serialized, or NULL */
 	enum dom_action on_poweroff, on_reboot, on_crash;
 	enum dom_clock clock;
 	unsigned long long clock_start; /* CLOCK_ABSOLUTE: seconds since the epoch, UTC */

@@ -24,6 +24,10 @@ static const char *prefix_for(int code)
 		return "RPC error";
 	case VIR_ERR_NO_DOMAIN:
 		return "Domain not found";
+	case VIR_ERR_NO_STORAGE_POOL:
+		return "Storage pool not found";
+	case VIR_ERR_NO_STORAGE_VOL:
+		return "Storage volume not found";
 	case VIR_ERR_OPERATION_INVALID:
 		return "Requested operation is not valid";
 	case VIR_ERR_CONFIG_UNSUPPORTED:
@@ -51,6 +55,9 @@ static int domain_for(int code)
 		return VIR_FROM_RPC;
 	case VIR_ERR_NO_DOMAIN:
 		return VIR_FROM_DOM;
+	case VIR_ERR_NO_STORAGE_POOL:
+	case VIR_ERR_NO_STORAGE_VOL:
+		return VIR_FROM_STORAGE;
 	default:
 		return VIR_FROM_NONE;
 	}

@@ -19,6 +19,7 @@
 #include "domain.h"
 #include "log.h"
 #include "server.h"
+#include "storage.h"
 #include "store.h"
 #include "worker.h"
 
@@ -305,6 +306,7 @@ int main(int argc, char **argv)
 	log_info("loaded %d domain definition%s from %s", n < 0 ? 0 : n, n == 1 ? "" : "s",
 		 v.state_dir);
 	worker_adopt_all();
+	storage_load_all(v.state_dir);
 
 	fd_limit(&v);
 	char rw[PATH_MAX], ro[PATH_MAX];
@@ -363,6 +365,7 @@ int main(int argc, char **argv)
 	while (v.domains)
 		domain_remove(v.domains); /* only memory: workers keep running */
 	loop_free_deferred();
+	storage_free_all();
 	xmlCleanupParser();
 	close(v.epfd);
 	close(sigw.fd);

@@ -13,6 +13,7 @@
 
 #include "console.h"
 #include "dispatch.h"
+#include "events.h"
 #include "log.h"
 
 struct listener {
@@ -173,6 +174,24 @@ void client_stream_data(struct client *c, int proc, uint32_t serial, int status,
 	};
 	if (rpc_encode_raw(&c->tx, &h, data, n) < 0)
 		client_kill(c, "out of memory");
+	client_flush(c);
+}
+
+void client_message(struct client *c, int proc, xdrproc_t x, void *obj)
+{
+	/* As libvirtd sends events: type MESSAGE, serial 1, status OK. */
+	struct vmms_header h = {
+	    .prog = VMMS_PROG,
+	    .vers = VMMS_PROG_VERS,
+	    .proc = proc,
+	    .type = VMMS_MESSAGE,
+	    .serial = 1,
+	    .status = VMMS_OK,
+	};
+	if (rpc_encode(&c->tx, &h, x, obj) < 0) {
+		log_warn("client %u: cannot encode event %d", c->id, proc);
+		return;
+	}
 	client_flush(c);
 }
 
@@ -455,6 +474,7 @@ void server_reap(void)
 		}
 		*pp = c->next;
 		console_client_gone(c);
+		events_client_gone(c);
 		loop_del(&c->w);
 		close(c->w.fd);
 		buf_free(&c->rx);

@@ -11,6 +11,7 @@
 #include "vmms.h"
 
 struct console;
+struct event_cb;
 
 struct client {
 	struct watch w;
@@ -25,7 +26,9 @@ struct client {
 	struct vmms_buf rx; /* partial incoming packet */
 	struct vmms_buf tx; /* queued outgoing bytes, sent from tx_off */
 	size_t tx_off;
-	struct console *consoles; /* streams opened by this client */
+	struct console *consoles;   /* streams opened by this client */
+	struct event_cb *event_cbs; /* its domain event callbacks (events.h) */
+	int next_cb_id;
 };
 
 /* Creates and listens on PATH with MODE; READONLY marks its clients. */
@@ -41,6 +44,8 @@ void client_error(struct client *c, const struct vmms_header *call, const struct
 void client_stream_error(struct client *c, const struct vmms_header *h, const struct vmms_err *err);
 void client_stream_data(struct client *c, int proc, uint32_t serial, int status, const void *data,
 			size_t n);
+/* Queue an unsolicited MESSAGE packet (an event) of procedure PROC. */
+void client_message(struct client *c, int proc, xdrproc_t x, void *obj);
 /* Bytes waiting to go out: console streams stop reading when this grows. */
 size_t client_backlog(const struct client *c);
 

@@ -7,6 +7,7 @@
 
 struct domain;
 struct client;
+struct pool;
 
 /* One epoll registration: CB runs when FD is ready. */
 struct watch {
@@ -24,6 +25,7 @@ struct vmms {
 	int epfd;
 	bool quit;
 	struct domain *domains;
+	struct pool *pools; /* storage pools (storage.h) */
 	int next_id;
 	struct client *clients;
 	unsigned nclients;

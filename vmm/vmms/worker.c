@@ -1,6 +1,7 @@
 /* worker.c: see worker.h. */
 #include "worker.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "console.h"
+#include "events.h"
 #include "log.h"
 #include "store.h"
 
@@ -312,6 +314,9 @@ static void worker_ended(struct domain *d, bool known, int status)
 		note(d, "re-adopted worker exited; exit status unknown");
 		log_warn("domain %s: re-adopted worker exited (exit status not available)",
 			 d->def->name);
+		if (shutting_down)
+			events_lifecycle(d, VIR_DOMAIN_EVENT_SHUTDOWN,
+					 VIR_DOMAIN_EVENT_SHUTDOWN_FINISHED);
 		domain_set_state(d, VIR_DOMAIN_SHUTOFF,
 				 shutting_down ? VIR_DOMAIN_SHUTOFF_SHUTDOWN
 					       : VIR_DOMAIN_SHUTOFF_UNKNOWN);
@@ -326,6 +331,11 @@ static void worker_ended(struct domain *d, bool known, int status)
 			     code ? "rebooted (on_reboot=destroy)" : "powered off");
 			log_info("domain %s: guest %s", d->def->name,
 				 code ? "rebooted, on_reboot=destroy" : "powered off");
+			/* The shutdown event says who asked: us (virsh shutdown) or
+			 * the guest itself. */
+			events_lifecycle(d, VIR_DOMAIN_EVENT_SHUTDOWN,
+					 shutting_down ? VIR_DOMAIN_EVENT_SHUTDOWN_HOST
+						       : VIR_DOMAIN_EVENT_SHUTDOWN_GUEST);
 			if (code == VMWP_EXIT_POWEROFF && on_poweroff == ACT_RESTART &&
 			    !shutting_down) {
 				domain_set_state(d, VIR_DOMAIN_SHUTOFF,
@@ -366,6 +376,15 @@ static void worker_ended(struct domain *d, bool known, int status)
 	}
 }
 
+/* A transient domain that stopped is gone (crashed ones wait for destroy). */
+static void forget_if_transient(struct domain *d)
+{
+	if (d->transient && !domain_active(d) && d->state != VIR_DOMAIN_CRASHED) {
+		log_info("domain %s: transient domain stopped: removed", d->def->name);
+		domain_remove(d);
+	}
+}
+
 /* Returns true (and handles it) if D's worker has exited. */
 static bool check_exit(struct domain *d)
 {
@@ -376,6 +395,7 @@ static bool check_exit(struct domain *d)
 		pid_t r = waitpid(d->pid, &status, WNOHANG);
 		if (r == d->pid) {
 			worker_ended(d, true, status);
+			forget_if_transient(d);
 			return true;
 		}
 		if (r == 0)
@@ -390,6 +410,7 @@ static bool check_exit(struct domain *d)
 			return false;
 	}
 	worker_ended(d, false, 0);
+	forget_if_transient(d);
 	return true;
 }
 
@@ -706,8 +727,10 @@ int worker_destroy(struct domain *d, bool graceful, struct vmms_err *err)
 				    "the worker of domain '%s' (pid %d) did not stop", d->def->name,
 				    (int)d->pid);
 	}
-	if (!check_exit(d)) /* reaps and records the new state */
+	if (!check_exit(d)) { /* reaps and records the new state */
 		worker_ended(d, false, 0);
+		forget_if_transient(d);
+	}
 	return 0;
 }
 
@@ -794,10 +817,54 @@ static void adopt(struct domain *d)
 	log_info("domain %s: re-adopted running worker pid %ld, id %d", d->def->name, pid, id);
 }
 
+/* Transient domains have no stored definition: a running one is found by
+ * the definition its worker was started with (RUN/NAME.xml). */
+static void adopt_transient(void)
+{
+	DIR *dir = opendir(vmms_ctx->run_dir);
+	if (!dir)
+		return;
+	struct dirent *e;
+	while ((e = readdir(dir))) {
+		size_t n = strlen(e->d_name);
+		if (n <= 4 || strcmp(e->d_name + n - 4, ".xml"))
+			continue;
+		char name[DOM_NAME_MAX + 1], p[PATH_MAX];
+		if (n - 4 > DOM_NAME_MAX)
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(n - 4), e->d_name);
+		if (!dom_name_valid(name) || domain_by_name(name))
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", vmms_ctx->run_dir, e->d_name);
+		char *text = read_file(p, 1 << 20);
+		struct vmms_err err = {0};
+		struct dom_def *def = text ? dom_def_parse(text, &err) : NULL;
+		free(text);
+		if (!def || strcmp(def->name, name) || domain_by_uuid(def->uuid)) {
+			dom_def_free(def);
+			continue;
+		}
+		struct domain *d = domain_add(def);
+		if (!d) {
+			dom_def_free(def);
+			continue;
+		}
+		adopt(d);
+		if (domain_active(d)) {
+			d->transient = true;
+		} else {
+			remove_run_files(d);
+			domain_remove(d);
+		}
+	}
+	closedir(dir);
+}
+
 void worker_adopt_all(void)
 {
 	for (struct domain *d = vmms_ctx->domains; d; d = d->next)
 		adopt(d);
+	adopt_transient();
 }
 
 void worker_autostart_all(void)

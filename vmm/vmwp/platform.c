@@ -41,6 +41,7 @@ void platform_init(struct platform *pl, struct winhv_partition *p, uint32_t nr_v
 	pl->console_out = console_out;
 	pl->power = power;
 	pl->ctx = ctx;
+	pl->trace_io = getenv("VMWP_DEBUG_IO") != NULL;
 	uart_init(&pl->com1, com1_tx, com1_irq, pl);
 	ioapic_init(&pl->ioapic, nr_vps, nr_vps, deliver, pl);
 	cmos_init(&pl->cmos, rtc_offset);
@@ -65,7 +66,7 @@ int platform_io(void *ctx, uint16_t port, bool write, uint8_t size, uint32_t *va
 
 	if (!write)
 		*val = mask; /* unknown ports float high */
-	if (getenv("VMWP_DEBUG_IO") && (port < COM1_BASE || port >= COM1_BASE + 8))
+	if (pl->trace_io && (port < COM1_BASE || port >= COM1_BASE + 8))
 		fprintf(stderr, "io %s %#x size %u val %#x\n", write ? "out" : "in", port, size,
 			*val);
 	pthread_mutex_lock(&pl->lock);

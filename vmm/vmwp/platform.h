@@ -38,6 +38,7 @@ struct platform {
 	 * reboot: a triple fault from now on is the reset, as on a PC.
 	 */
 	bool reboot_requested;
+	bool trace_io; /* VMWP_DEBUG_IO set: log every non-UART port access */
 };
 
 void platform_init(struct platform *pl, struct winhv_partition *p, uint32_t nr_vps,

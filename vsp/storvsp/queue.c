@@ -27,8 +27,8 @@ struct queue {
 	unsigned unsubmitted;  /* SQEs prepared since the last io_uring_submit */
 	struct queue_op *wait; /* ops waiting for a free SQE */
 	struct queue_op *done; /* ops finished without the kernel (sync ioctls) */
-	bool kicked;	       /* the eventfd was poked for queued submissions */
 	struct iovec zero_iov[ZERO_IOVS];
+	struct queue_stats stats;
 };
 
 int queue_create(unsigned entries, struct queue **out)
@@ -145,6 +145,7 @@ static bool prep(struct queue *q, struct queue_op *op)
 
 	if (!sqe) {
 		io_uring_submit(&q->ring);
+		q->stats.submits++;
 		q->unsubmitted = 0;
 		sqe = io_uring_get_sqe(&q->ring);
 		if (!sqe)
@@ -263,17 +264,11 @@ void queue_submit(struct queue *q, struct queue_op *op)
 	start(q, op);
 }
 
-void queue_submit_later(struct queue *q)
+/* Push prepared SQEs (and waiting ops) to the kernel; true when any went. */
+static bool flush_submissions(struct queue *q)
 {
-	if ((q->unsubmitted || q->wait) && !q->kicked) {
-		q->kicked = true;
-		kick(q);
-	}
-}
+	bool progress = false;
 
-void queue_flush_submissions(struct queue *q)
-{
-	q->kicked = false;
 	while (q->wait) {
 		struct queue_op *op = q->wait;
 
@@ -283,11 +278,21 @@ void queue_flush_submissions(struct queue *q)
 			q->wait = op;
 			break;
 		}
+		progress = true;
 	}
 	if (q->unsubmitted) {
-		io_uring_submit(&q->ring);
+		int ret = io_uring_submit(&q->ring);
+
+		q->stats.submits++;
 		q->unsubmitted = 0;
+		progress |= ret > 0;
 	}
+	return progress;
+}
+
+void queue_flush_submissions(struct queue *q)
+{
+	flush_submissions(q);
 }
 
 /* One CQE for op: finish it, or start its next step. */
@@ -370,6 +375,23 @@ static unsigned reap(struct queue *q)
 	return total;
 }
 
+void queue_run(struct queue *q)
+{
+	/*
+	 * A block device often completes inside io_uring_submit: take those
+	 * now, so that the batch's one signal covers them. (The eventfd stays
+	 * armed: turning it off while reaping races with the kernel's post and
+	 * can lose a wake-up.)
+	 */
+	q->stats.runs++;
+	for (;;) {
+		unsigned n = reap(q);
+
+		if (!flush_submissions(q) && !n)
+			break;
+	}
+}
+
 void queue_poll(struct queue *q)
 {
 	uint64_t v;
@@ -377,8 +399,12 @@ void queue_poll(struct queue *q)
 	if (read(q->efd, &v, sizeof(v)) < 0) {
 		/* EAGAIN: nothing counted; look anyway. */
 	}
-	reap(q);
-	queue_flush_submissions(q);
+	queue_run(q);
+}
+
+const struct queue_stats *queue_stats(const struct queue *q)
+{
+	return &q->stats;
 }
 
 void queue_drain(struct queue *q)

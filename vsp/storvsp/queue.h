@@ -54,14 +54,22 @@ void queue_submit(struct queue *q, struct queue_op *op);
 /* Push queued submissions to the kernel (once per batch). */
 void queue_flush_submissions(struct queue *q);
 /*
- * Push them from the next queue_poll instead: one eventfd write now, one
- * io_uring_submit for every packet the caller handles meanwhile.
+ * After a batch of queue_submit calls: submit them with one io_uring_submit
+ * and handle every completion that is ready, including those the kernel
+ * finished during the submit (op->done runs for finished ops).
  */
-void queue_submit_later(struct queue *q);
-/* Handle every completion that is ready (op->done runs for finished ops). */
+void queue_run(struct queue *q);
+/* The eventfd was readable: consume it, then queue_run. */
 void queue_poll(struct queue *q);
 /* Wait until nothing is in flight, running done callbacks. */
 void queue_drain(struct queue *q);
 unsigned queue_inflight(const struct queue *q);
+
+/* Counters for the channel's close line: what one request costs. */
+struct queue_stats {
+	uint64_t submits; /* io_uring_submit calls */
+	uint64_t runs;	  /* queue_run calls */
+};
+const struct queue_stats *queue_stats(const struct queue *q);
 
 #endif /* STORVSP_QUEUE_H */

@@ -553,8 +553,15 @@ static void on_packet(struct vmbus_channel *chan, const struct vmbus_packet *pkt
 		vmbus_channel_fail(ch->chan, "vstor control operation with GPA ranges");
 		return;
 	}
-	/* The data thread polls the queue's fd right after this batch of packets. */
-	queue_submit_later(ch->q);
+}
+
+/* One io_uring_submit for the batch; what finished already goes out under its signal. */
+static void on_batch_end(struct vmbus_channel *chan, void *ctx)
+{
+	struct stor_chan *ch = ctx;
+
+	(void)chan;
+	queue_run(ch->q);
 }
 
 static void on_poll(struct vmbus_channel *chan, void *ctx)
@@ -608,10 +615,13 @@ static void on_close(struct vmbus_channel *chan, void *ctx)
 	struct stor_chan *ch = ctx;
 
 	if (ch->srbs)
-		vmbus_channel_log(
-		    chan, "storvsp: %llu SCSI requests, %llu MiB read, %llu MiB written",
-		    (unsigned long long)ch->srbs, (unsigned long long)(ch->bytes_read >> 20),
-		    (unsigned long long)(ch->bytes_written >> 20));
+		vmbus_channel_log(chan,
+				  "storvsp: %llu SCSI requests, %llu MiB read, %llu MiB written, "
+				  "%llu io_uring submits",
+				  (unsigned long long)ch->srbs,
+				  (unsigned long long)(ch->bytes_read >> 20),
+				  (unsigned long long)(ch->bytes_written >> 20),
+				  (unsigned long long)queue_stats(ch->q)->submits);
 	ch->srbs = ch->bytes_read = ch->bytes_written = 0;
 	drop_pending(ch);
 	queue_destroy(ch->q);
@@ -635,6 +645,7 @@ static const struct vmbus_vsp_ops stor_ops = {
     .close = on_close,
     .released = on_released,
     .poll = on_poll,
+    .batch_end = on_batch_end,
     .drain = on_drain,
 };
 
