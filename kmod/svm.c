@@ -873,6 +873,39 @@ static void dump_cr3_page(struct linhv_vp *vp)
 }
 
 /*
+ * The guest's long-mode walk of lin, level by level, as the root holds the
+ * tables now, with each table page's nested leaf and the root's frame for
+ * it: tells a lost table entry from a stale nested mapping.
+ */
+static void dump_walk(struct linhv_vp *vp, u64 lin)
+{
+	struct linhv_partition *part = vp->part;
+	u64 table = vp->vmcb->save.cr3 & 0x000ffffffffff000ULL, e = 0, leaf;
+	struct page *pg;
+	int level;
+
+	if (!(vp->vmcb->save.efer & EFER_LMA))
+		return;
+	for (level = 4; level >= 1; level--) {
+		u64 gpa = table + ((lin >> (12 + 9 * (level - 1))) & 511) * 8;
+
+		spin_lock(&part->npt.lock);
+		leaf = linhv_npt_lookup_locked(&part->npt, gpa);
+		spin_unlock(&part->npt.lock);
+		pg = linhv_guest_page_get(part, gpa, false);
+		if (linhv_read_guest(part, gpa, &e, sizeof(e)))
+			e = ~0ULL;
+		pr_warn("linhv:   walk %llx level %d: entry at gpa %llx = %llx, nested leaf %llx, root frame %llx\n",
+			lin, level, gpa, e, leaf, pg ? (u64)page_to_phys(pg) : 0);
+		if (pg)
+			put_page(pg);
+		if (!(e & 1) || e == ~0ULL || (level > 1 && level < 4 && (e & BIT_ULL(7))))
+			return;
+		table = e & 0x000ffffffffff000ULL;
+	}
+}
+
+/*
  * A triple fault is the guest's own business, but one that the hypervisor
  * caused is hard to find afterwards: log the state and the last exits.
  */
@@ -892,6 +925,7 @@ static void dump_shutdown(struct linhv_vp *vp)
 		s->gdtr.base, s->gdtr.limit, s->tr.selector, s->tr.base, s->dr7,
 		vp->vmcb->control.int_state);
 	dump_cr3_page(vp);
+	dump_walk(vp, s->rip);
 	for (i = 0; i < LINHV_EXIT_HIST; i++) {
 		const struct linhv_exit_rec *e = &vp->hist[(vp->hist_pos + i) % LINHV_EXIT_HIST];
 
