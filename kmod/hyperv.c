@@ -224,7 +224,10 @@ int linhv_hv_msr_write(struct linhv_vp *vp, u32 msr, u64 val)
 		linhv_synic_eom(vp); /* deliver anything that waited for enable */
 		return 0;
 	case HV_MSR_SIEFP:
+		/* Once the write returns, the old page is the guest's again: no flag may land there. */
+		mutex_lock(&sy->lock);
 		sy->siefp = val & (PAGE_MASK | 1);
+		mutex_unlock(&sy->lock);
 		return 0;
 	case HV_MSR_SIMP:
 		mutex_lock(&sy->lock);

@@ -213,6 +213,7 @@ struct linhv_vp {
 		u64 code, info1, info2, int_info, inj, rip;
 	} hist[LINHV_EXIT_HIST];
 	u32 hist_pos;
+	u32 audit_exits; /* audit.c */
 };
 
 /* Vendor setup: turn virtualization on for every CPU, and off again. */
@@ -233,6 +234,8 @@ static inline bool linhv_io_port_unclaimed(const struct linhv_partition *part, u
 }
 int linhv_unmap_gpa(struct linhv_partition *part, const struct linhv_in_unmap_gpa_pages *in);
 void linhv_memory_destroy(struct linhv_partition *part);
+/* The region holding gfn, or NULL; caller holds mem_lock. */
+struct linhv_region *linhv_find_region(struct linhv_partition *part, u64 gfn);
 /* gpa lies in a mapped region (flags: its HV_MAP_GPA_*). */
 bool linhv_gpa_is_mapped(struct linhv_partition *part, u64 gpa, u32 *flags);
 /* Nested page fault: 0 mapped or retry, 1 not mappable (intercept), <0 error. */
@@ -250,6 +253,15 @@ int linhv_npt_topup(struct linhv_npt *npt);
 int linhv_npt_map_locked(struct linhv_npt *npt, u64 gpa, u64 hpa, u32 flags, int leaf_level);
 void linhv_npt_unmap_range_locked(struct linhv_npt *npt, u64 gpa, u64 size);
 u64 linhv_npt_lookup_locked(struct linhv_npt *npt, u64 gpa);
+u64 linhv_npt_lookup_level_locked(struct linhv_npt *npt, u64 gpa, int *leaf_level);
+unsigned long linhv_npt_leaf_pfn(u64 leaf);
+bool linhv_npt_leaf_writable(u64 leaf);
+int linhv_npt_walk_leaves_locked(struct linhv_npt *npt,
+				 int (*fn)(void *ctx, u64 gpa, u64 leaf, int level), void *ctx);
+
+/* audit.c: debug-only NPT audit (module parameter npt_audit). */
+void linhv_audit_fault(struct linhv_vp *vp, u64 gpa);
+void linhv_audit_exit(struct linhv_vp *vp);
 
 /* gva.c: guest virtual to guest physical, using the VP's paging mode. */
 int linhv_gva_to_gpa(struct linhv_vp *vp, u64 gva, bool write, u64 *gpa);

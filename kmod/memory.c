@@ -184,8 +184,7 @@ void linhv_memory_destroy(struct linhv_partition *part)
 	part->mm = NULL;
 }
 
-/* The region holding gfn; caller holds mem_lock. */
-static struct linhv_region *find_region(struct linhv_partition *part, u64 gfn)
+struct linhv_region *linhv_find_region(struct linhv_partition *part, u64 gfn)
 {
 	u32 i;
 
@@ -205,7 +204,7 @@ bool linhv_gpa_is_mapped(struct linhv_partition *part, u64 gpa, u32 *flags)
 	if (gpa >= (LINHV_MAX_GFN << PAGE_SHIFT))
 		return false;
 	down_read(&part->mem_lock);
-	r = find_region(part, gpa >> PAGE_SHIFT);
+	r = linhv_find_region(part, gpa >> PAGE_SHIFT);
 	if (r && flags)
 		*flags = r->flags;
 	up_read(&part->mem_lock);
@@ -347,7 +346,7 @@ int linhv_memory_fault(struct linhv_partition *part, u64 gpa, u8 access)
 	if (ret)
 		return ret;
 	down_read(&part->mem_lock);
-	r = find_region(part, gfn);
+	r = linhv_find_region(part, gfn);
 	if (!r || (write && !(r->flags & HV_MAP_GPA_WRITABLE)) ||
 	    (access == HV_INTERCEPT_ACCESS_EXECUTE && !(r->flags & HV_MAP_GPA_EXECUTABLE))) {
 		up_read(&part->mem_lock);
@@ -395,7 +394,7 @@ struct page *linhv_guest_page_get(struct linhv_partition *part, u64 gpa, bool wr
 	if (gpa >= (LINHV_MAX_GFN << PAGE_SHIFT))
 		return NULL;
 	down_read(&part->mem_lock);
-	r = find_region(part, gfn);
+	r = linhv_find_region(part, gfn);
 	if (r && (!write || (r->flags & HV_MAP_GPA_WRITABLE)) &&
 	    get_host_page(part->mm, r->uaddr + ((gfn - r->gfn) << PAGE_SHIFT), write, &writable,
 			  &pg))

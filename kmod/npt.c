@@ -255,8 +255,8 @@ void linhv_npt_unmap_range_locked(struct linhv_npt *npt, u64 gpa, u64 size)
 	npt->stale_2m = false;
 }
 
-/* The leaf entry mapping gpa (4 KiB or 2 MiB), or 0; for diagnostics. */
-u64 linhv_npt_lookup_locked(struct linhv_npt *npt, u64 gpa)
+/* The leaf entry mapping gpa (4 KiB or 2 MiB) and its level, or 0; for diagnostics. */
+u64 linhv_npt_lookup_level_locked(struct linhv_npt *npt, u64 gpa, int *leaf_level)
 {
 	u64 *table = npt->root;
 	int level;
@@ -267,9 +267,57 @@ u64 linhv_npt_lookup_locked(struct linhv_npt *npt, u64 gpa)
 
 		if (!(e & NPT_P))
 			return 0;
-		if (level == 1 || (e & NPT_PS))
+		if (level == 1 || (e & NPT_PS)) {
+			*leaf_level = level;
 			return e;
+		}
 		table = __va(e & NPT_ADDR_MASK);
 	}
 	return 0;
+}
+
+u64 linhv_npt_lookup_locked(struct linhv_npt *npt, u64 gpa)
+{
+	int level;
+
+	return linhv_npt_lookup_level_locked(npt, gpa, &level);
+}
+
+unsigned long linhv_npt_leaf_pfn(u64 leaf)
+{
+	return (leaf & NPT_ADDR_MASK) >> PAGE_SHIFT;
+}
+
+bool linhv_npt_leaf_writable(u64 leaf)
+{
+	return leaf & NPT_RW;
+}
+
+static int walk_level(u64 *table, int level, u64 base,
+		      int (*fn)(void *ctx, u64 gpa, u64 leaf, int level), void *ctx)
+{
+	u64 span = 1ULL << (PAGE_SHIFT + 9 * (level - 1));
+	int i, ret;
+
+	for (i = 0; i < 512; i++) {
+		u64 e = READ_ONCE(table[i]);
+
+		if (!(e & NPT_P))
+			continue;
+		if (level == 1 || (e & NPT_PS))
+			ret = fn(ctx, base + i * span, e, level);
+		else
+			ret = walk_level(__va(e & NPT_ADDR_MASK), level - 1, base + i * span, fn, ctx);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Call fn for every leaf, in GPA order; stops at fn's first nonzero return. */
+int linhv_npt_walk_leaves_locked(struct linhv_npt *npt,
+				 int (*fn)(void *ctx, u64 gpa, u64 leaf, int level), void *ctx)
+{
+	lockdep_assert_held(&npt->lock);
+	return walk_level(npt->root, LINHV_NPT_LEVELS, 0, fn, ctx);
 }

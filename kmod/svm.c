@@ -685,9 +685,13 @@ static int handle_npf(struct linhv_vp *vp)
 
 	/* Guest RAM is faulted in here; present faults are writes to read-only copies. */
 	ret = linhv_memory_fault(part, gpa, access);
-	if (ret == 0)
+	if (ret == 0) {
+		linhv_audit_fault(vp, gpa);
 		return 0;
+	}
 	if (ret < 0) {
+		pr_warn_ratelimited("linhv: partition %llu VP %u: nested fault at gpa %llx (access %u) failed: %d\n",
+				    part->id, vp->index, gpa, access, ret);
 		msg_simple(vp, HvMessageTypeUnrecoverableException, SVM_EXIT_NPF);
 		return 1;
 	}
@@ -838,8 +842,8 @@ static int handle_vmmcall(struct linhv_vp *vp)
 static void dump_cr3_page(struct linhv_vp *vp)
 {
 	struct linhv_partition *part = vp->part;
-	u64 gpa = vp->vmcb->save.cr3 & 0x000ffffffffff000ULL, leaf, hpa = 0, via_npt[2] = {0, 0};
-	u64 via_root[2] = {0, 0};
+	u64 gpa = vp->vmcb->save.cr3 & 0x000ffffffffff000ULL, leaf, hpa = 0, via_npt[3] = {};
+	u64 via_root[3] = {};
 	struct page *pg;
 	u64 *va;
 
@@ -850,19 +854,55 @@ static void dump_cr3_page(struct linhv_vp *vp)
 	if (pg) {
 		hpa = page_to_phys(pg);
 		va = kmap_local_page(pg);
-		via_root[0] = va[508]; /* the cpu_entry_area (IDT, GDT, TSS) */
-		via_root[1] = va[511]; /* the kernel image */
+		via_root[0] = va[0]; /* low memory (identity maps, user space) */
+		via_root[1] = va[508]; /* the cpu_entry_area (IDT, GDT, TSS) */
+		via_root[2] = va[511]; /* the kernel image */
 		kunmap_local(va);
 		put_page(pg);
 	}
 	if ((leaf & 1) && !(leaf & BIT_ULL(7)) && pfn_valid((leaf & 0x000ffffffffff000ULL) >> PAGE_SHIFT)) {
 		va = kmap_local_page(pfn_to_page((leaf & 0x000ffffffffff000ULL) >> PAGE_SHIFT));
-		via_npt[0] = va[508];
-		via_npt[1] = va[511];
+		via_npt[0] = va[0];
+		via_npt[1] = va[508];
+		via_npt[2] = va[511];
 		kunmap_local(va);
 	}
-	pr_warn("linhv:   cr3 gpa %llx: nested leaf %llx (entries 508/511: %llx %llx), the root's page %llx (%llx %llx)\n",
-		gpa, leaf, via_npt[0], via_npt[1], hpa, via_root[0], via_root[1]);
+	pr_warn("linhv:   cr3 gpa %llx: nested leaf %llx (entries 0/508/511: %llx %llx %llx), the root's page %llx (%llx %llx %llx)\n",
+		gpa, leaf, via_npt[0], via_npt[1], via_npt[2], hpa, via_root[0], via_root[1],
+		via_root[2]);
+}
+
+/*
+ * The guest's long-mode walk of lin, level by level, as the root holds the
+ * tables now, with each table page's nested leaf and the root's frame for
+ * it: tells a lost table entry from a stale nested mapping.
+ */
+static void dump_walk(struct linhv_vp *vp, u64 lin)
+{
+	struct linhv_partition *part = vp->part;
+	u64 table = vp->vmcb->save.cr3 & 0x000ffffffffff000ULL, e = 0, leaf;
+	struct page *pg;
+	int level;
+
+	if (!(vp->vmcb->save.efer & EFER_LMA))
+		return;
+	for (level = 4; level >= 1; level--) {
+		u64 gpa = table + ((lin >> (12 + 9 * (level - 1))) & 511) * 8;
+
+		spin_lock(&part->npt.lock);
+		leaf = linhv_npt_lookup_locked(&part->npt, gpa);
+		spin_unlock(&part->npt.lock);
+		pg = linhv_guest_page_get(part, gpa, false);
+		if (linhv_read_guest(part, gpa, &e, sizeof(e)))
+			e = ~0ULL;
+		pr_warn("linhv:   walk %llx level %d: entry at gpa %llx = %llx, nested leaf %llx, root frame %llx\n",
+			lin, level, gpa, e, leaf, pg ? (u64)page_to_phys(pg) : 0);
+		if (pg)
+			put_page(pg);
+		if (!(e & 1) || e == ~0ULL || (level > 1 && level < 4 && (e & BIT_ULL(7))))
+			return;
+		table = e & 0x000ffffffffff000ULL;
+	}
 }
 
 /*
@@ -885,6 +925,7 @@ static void dump_shutdown(struct linhv_vp *vp)
 		s->gdtr.base, s->gdtr.limit, s->tr.selector, s->tr.base, s->dr7,
 		vp->vmcb->control.int_state);
 	dump_cr3_page(vp);
+	dump_walk(vp, s->rip);
 	for (i = 0; i < LINHV_EXIT_HIST; i++) {
 		const struct linhv_exit_rec *e = &vp->hist[(vp->hist_pos + i) % LINHV_EXIT_HIST];
 
@@ -1138,6 +1179,7 @@ int linhv_svm_run(struct linhv_vp *vp)
 		record_exit(vp, injected);
 		vp->run->exits++;
 		ret = handle_exit(vp);
+		linhv_audit_exit(vp);
 		if (ret) {
 			vp->run->root_exits++;
 			return 0;

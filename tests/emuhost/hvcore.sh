@@ -7,8 +7,19 @@ KO=build/kmod/linhv.ko
 B=build
 OUT=${1:-/tmp}
 mkdir -p "$OUT"
-# The two-partition paging test (3 checks) runs with --slow only.
-if [ "${LINHV_SLOW:-0}" = 1 ]; then check_expect 119; else check_expect 116; fi
+# The two-partition paging test (3 checks) runs with --slow only, and with it
+# linhv.ko's NPT audit (npt_audit, 2 checks): every nested leaf is compared with
+# the root's page tables while the root pages and compacts guest memory.
+# LINHV_NPT_AUDIT=N sets the audit interval (0: off).
+if [ "${LINHV_SLOW:-0}" = 1 ]; then
+	AUDIT=${LINHV_NPT_AUDIT:-64}
+	n=119
+else
+	AUDIT=${LINHV_NPT_AUDIT:-0}
+	n=116
+fi
+[ "$AUDIT" = 0 ] || n=$((n + 2))
+check_expect $n
 
 dmesg -C
 if [ ! -f $KO ] || [ ! -x $B/tests/hvcore/hvcore-tests ]; then
@@ -29,7 +40,7 @@ else
 	fail "insmod refused while kvm_amd is loaded" "modprobe kvm_amd failed"
 fi
 
-check "insmod linhv.ko" insmod $KO
+check "insmod linhv.ko" insmod $KO npt_audit=$AUDIT
 check "/dev/linhv exists" test -c /dev/linhv
 $B/libwinhv/linhv-info >"$OUT/info.txt" 2>&1
 cat "$OUT/info.txt"
@@ -54,6 +65,18 @@ fi
 check_prog hvcore-tests $B/tests/hvcore/hvcore-tests
 check_prog "ioctl-fuzz seed 1" $B/tests/hvcore/ioctl-fuzz --calls 100000 --seed 1
 check_prog "ioctl-fuzz seed 12345" $B/tests/hvcore/ioctl-fuzz --calls 20000 --seed 12345
+if [ "$AUDIT" != 0 ]; then
+	P=/sys/module/linhv/parameters
+	runs=$(cat $P/npt_audit_runs)
+	bad=$(cat $P/npt_audit_bad)
+	if [ "$runs" -gt 0 ]; then pass "NPT audit ran ($runs audits)"; else fail "NPT audit ran" "no audit"; fi
+	if [ "$bad" = 0 ]; then
+		pass "NPT audit: every nested leaf matched the root's mapping"
+	else
+		fail "NPT audit: every nested leaf matched the root's mapping" "$bad mismatches"
+		dmesg | grep "npt audit" | head -20
+	fi
+fi
 swapoff /dev/zram0 2>/dev/null
 check "rmmod linhv after the suite" rmmod linhv
 check "/dev/linhv is gone" test ! -e /dev/linhv

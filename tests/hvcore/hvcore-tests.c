@@ -1041,6 +1041,7 @@ struct churn_ctx {
 	volatile int stop;
 	int calls, errors;
 	int compact; /* also make the kernel compact memory (migrates guest pages) */
+	int sleep_us; /* between page-outs; 0: 2000 */
 };
 
 static void compact_memory(void)
@@ -1064,7 +1065,7 @@ static void *churn_thread(void *arg)
 		if (c->compact && c->calls % 8 == 0)
 			compact_memory();
 		c->calls++;
-		usleep(2000);
+		usleep(c->sleep_us ? c->sleep_us : 2000);
 	}
 	return NULL;
 }
@@ -1111,6 +1112,17 @@ static void test_churn(void)
 
 #define TWO_ROUNDS 400 /* long enough for the root to page out many times under TCG */
 
+static volatile int hogs_stop;
+
+/* A busy CPU, so that the VPs get preempted and the churn threads run often. */
+static void *hog_thread(void *arg)
+{
+	(void)arg;
+	while (!hogs_stop)
+		;
+	return NULL;
+}
+
 struct two_ctx {
 	struct guest g;
 	struct trace t;
@@ -1137,6 +1149,12 @@ static void test_two_partitions(void)
 	struct two_ctx c[2];
 	struct churn_ctx ch[2] = {{0}, {0}};
 	pthread_t run_th[2], churn_th[2];
+	/* Longer and harder by hand: HVCORE_TWO_ROUNDS, HVCORE_CHURN_US, HVCORE_HOGS. */
+	const char *rounds_env = getenv("HVCORE_TWO_ROUNDS"), *us_env = getenv("HVCORE_CHURN_US");
+	const char *hogs_env = getenv("HVCORE_HOGS");
+	int rounds = rounds_env && atoi(rounds_env) > 0 ? atoi(rounds_env) : TWO_ROUNDS;
+	int nhogs = hogs_env ? atoi(hogs_env) : 0;
+	pthread_t hog_th[8];
 	int i, ok;
 
 	memset(c, 0, sizeof(c));
@@ -1151,11 +1169,17 @@ static void test_two_partitions(void)
 		guest_set_mode(&c[i].g, 0, MODE_LM64);
 		guest_set_reg(&c[i].g, 0, HvX64RegisterRbx, PAGEOUT_BASE);
 		guest_set_reg(&c[i].g, 0, HvX64RegisterRcx, 1024);
-		guest_set_reg(&c[i].g, 0, HvX64RegisterR8, TWO_ROUNDS);
+		guest_set_reg(&c[i].g, 0, HvX64RegisterR8, rounds);
 		ch[i].base = c[i].g.ram + PAGEOUT_BASE;
 		ch[i].len = 1024 * 4096;
 		ch[i].compact = i == 0;
+		ch[i].sleep_us = us_env ? atoi(us_env) : 0;
 	}
+	if (nhogs < 0 || nhogs > 8)
+		nhogs = 8;
+	hogs_stop = 0;
+	for (i = 0; i < nhogs; i++)
+		pthread_create(&hog_th[i], NULL, hog_thread, NULL);
 	for (i = 0; i < 2; i++)
 		pthread_create(&churn_th[i], NULL, churn_thread, &ch[i]);
 	for (i = 0; i < 2; i++)
@@ -1166,8 +1190,11 @@ static void test_two_partitions(void)
 		ch[i].stop = 1;
 		pthread_join(churn_th[i], NULL);
 	}
+	hogs_stop = 1;
+	for (i = 0; i < nhogs; i++)
+		pthread_join(hog_th[i], NULL);
 	printf("info: two partitions: %d and %d page-outs during %d guest rounds each\n",
-	       ch[0].calls, ch[1].calls, TWO_ROUNDS);
+	       ch[0].calls, ch[1].calls, rounds);
 	result("two partitions: both guests run to hlt while the root pages and compacts their RAM",
 	       c[0].r == 0 && c[1].r == 0, "%s / %s", why_run(c[0].r), why_run(c[1].r));
 	ok = 1;

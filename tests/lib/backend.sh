@@ -5,11 +5,13 @@
 BUILD=${LINHV_BUILD_DIR:-build}
 
 # backend_load BACKEND: modprobe kvm_amd (kvm) or insmod linhv.ko, as one check.
+# LINHV_NPT_AUDIT=N loads linhv.ko with its debug NPT audit every N exits.
 backend_load() {
 	if [ "$1" = kvm ]; then
 		check "modprobe kvm_amd" modprobe kvm_amd
 	else
-		check "insmod linhv.ko" insmod "$BUILD/kmod/linhv.ko"
+		check "insmod linhv.ko" insmod "$BUILD/kmod/linhv.ko" \
+			${LINHV_NPT_AUDIT:+npt_audit=$LINHV_NPT_AUDIT}
 	fi
 }
 
