@@ -39,6 +39,8 @@
 #define HV_PRIV_SIGNAL_EVENTS BIT(5)
 /* EDX */
 #define HV_FEAT_FREQUENCY_MSRS_AVAILABLE BIT(8)
+/* 0x40000004 EAX: recommendations */
+#define HV_HINT_DEPRECATING_AEOI BIT(9)
 
 #define HV_APIC_FREQUENCY 1000000000ULL
 
@@ -68,7 +70,12 @@ bool linhv_hv_cpuid(struct linhv_vp *vp, u32 fn, u32 r[4])
 		r[3] = HV_FEAT_FREQUENCY_MSRS_AVAILABLE;
 		break;
 	case 0x40000004:
-		/* No DEPRECATING_AEOI hint: Linux then sets AutoEOI on its VMBus SINT. */
+		/*
+		 * Linux EOIs its VMBus interrupts itself with this hint. Without
+		 * it (AutoEOI on the SINT) a 2-VP guest's poweroff hung once in
+		 * CI (its stop IPI was not taken); kept until that is understood.
+		 */
+		r[0] = HV_HINT_DEPRECATING_AEOI;
 		r[1] = 0xffffffff; /* never notify about long spin waits */
 		break;
 	case 0x40000005:
@@ -224,10 +231,7 @@ int linhv_hv_msr_write(struct linhv_vp *vp, u32 msr, u64 val)
 		linhv_synic_eom(vp); /* deliver anything that waited for enable */
 		return 0;
 	case HV_MSR_SIEFP:
-		/* Once the write returns, the old page is the guest's again: no flag may land there. */
-		mutex_lock(&sy->lock);
 		sy->siefp = val & (PAGE_MASK | 1);
-		mutex_unlock(&sy->lock);
 		return 0;
 	case HV_MSR_SIMP:
 		mutex_lock(&sy->lock);

@@ -263,10 +263,7 @@ u16 linhv_synic_signal_direct(struct linhv_partition *part, const void *in, u32 
 		mutex_unlock(&part->lock);
 		return HV_STATUS_INVALID_VP_INDEX;
 	}
-	/* The SIEF page cannot move (or be disabled) while the flag is set: see HV_MSR_SIEFP. */
-	mutex_lock(&vp->synic.lock);
 	if (!(vp->synic.scontrol & 1) || !(vp->synic.siefp & 1)) {
-		mutex_unlock(&vp->synic.lock);
 		mutex_unlock(&part->lock);
 		return HV_STATUS_INVALID_VP_STATE;
 	}
@@ -281,7 +278,6 @@ u16 linhv_synic_signal_direct(struct linhv_partition *part, const void *in, u32 
 	}
 	if (status == HV_STATUS_SUCCESS && !was_set)
 		raise_sint(vp, se->sint_index);
-	mutex_unlock(&vp->synic.lock);
 	mutex_unlock(&part->lock);
 	res->newly_signaled = !was_set;
 	return status;
