@@ -63,16 +63,22 @@ expect() {
 		fail "$n" "no '$pat' in: $(head -c 300 "$T/out")"
 	fi
 }
-# wait_for SECS CMD...: until CMD succeeds (every 0.5 s).
+# wait_for SECS CMD...: until CMD succeeds (tried every 0.5 s; SECS of wall
+# clock: a virsh call alone takes seconds in the emulated host).
 wait_for() {
-	_n=$(($1 * 2))
+	_end=$(($(date +%s) + $1))
 	shift
-	while [ "$_n" -gt 0 ]; do
+	while :; do
 		"$@" >/dev/null 2>&1 && return 0
+		[ "$(date +%s)" -ge "$_end" ] && return 1
 		sleep 0.5
-		_n=$((_n - 1))
 	done
-	return 1
+}
+# diag: what the worker and vmms said last (when the guest does not come up).
+diag() {
+	tail -n 15 "$R/$N.log" 2>/dev/null | sed 's/^/  worker: /'
+	tail -n 5 "$T/vmms.log" | sed 's/^/  vmms: /'
+	cp "$T"/vmms.log "$T"/events.txt "$R"/*.log "$out"/ 2>/dev/null
 }
 state_is() { v domstate --reason "$N" 2>/dev/null | grep -qE -- "$1"; }
 has_addr() { v domifaddr "$N" "$@" 2>/dev/null | grep -q " $GUEST_IP/24"; }
@@ -165,6 +171,7 @@ if wait_for "$BOOT_SECS" has_addr; then
 	pass "the guest booted: domifaddr shows $GUEST_IP (KVP), after $(($(date +%s) - t0))s"
 else
 	fail "the guest booted: domifaddr shows $GUEST_IP (KVP)" "$(v domifaddr "$N" 2>&1 | tr '\n' ' ')"
+	diag
 fi
 v domifaddr "$N" >"$T/domifaddr.out" 2>&1
 cat "$T/domifaddr.out"
@@ -255,6 +262,7 @@ if wait_for "$BOOT_SECS" has_addr; then
 	pass "it boots again: domifaddr shows $GUEST_IP after $(($(date +%s) - t0))s"
 else
 	fail "it boots again: domifaddr shows $GUEST_IP" "$(v domifaddr "$N" 2>&1 | tr '\n' ' ')"
+	diag
 fi
 expect "virsh destroy" "Domain '$N' destroyed" vv destroy "$N"
 check "destroy: shut off (destroyed)" wait_for 10 state_is "shut off \(destroyed\)"
