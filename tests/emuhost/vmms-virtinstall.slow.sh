@@ -97,9 +97,9 @@ grew() {
 lat_list() {
 	LAT_N=0 LAT_MAX=0 LAT_DURING=0 LAT_ALL=""
 	while [ "$LAT_N" -lt 300 ]; do
-		t0=$(now_ms)
+		_t0=$(now_ms)
 		timeout 60 virsh -q -c "$U" list --all >/dev/null 2>&1 || LAT_ERR=1
-		ms=$(($(now_ms) - t0))
+		ms=$(($(now_ms) - _t0))
 		LAT_N=$((LAT_N + 1))
 		LAT_ALL="$LAT_ALL $ms"
 		[ "$ms" -gt "$LAT_MAX" ] && LAT_MAX=$ms
