@@ -13,26 +13,10 @@ cd "$(dirname "$0")/../.." || exit 2
 . tests/lib/vmms.sh
 check_expect 62
 
-BUILD_DIR=${BUILD_DIR:-build}
-VMMS=$BUILD_DIR/vmm/vmms/vmms
-FIXTURE=$BUILD_DIR/tests/vmms/vmms-test-worker
-PY=python3
-/usr/bin/python3 -c 'import libvirt' 2>/dev/null && PY=/usr/bin/python3
+vmms_tier events
 EVPY=tests/host/vmms_events.py
 
-T=$(mktemp -d /tmp/vmms-events.XXXXXX)
-VMMS_PID=""
-cleanup() {
-	stop_vmms
-	kill_workers
-	if [ -n "${VMMS_TEST_KEEP:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
-}
-trap cleanup EXIT
-
-if [ ! -x "$VMMS" ] || [ ! -x "$FIXTURE" ]; then
-	fail "vmms and the test-worker fixture built" "no $VMMS or $FIXTURE"
-	exit 1
-fi
+vmms_tier_built || exit 1
 v() { virsh -q -c "$U" "$@"; }
 fdcount() { ls "/proc/$VMMS_PID/fd" | wc -l; }
 # wait_state NAME STATE: up to 5 s for virsh domstate to say STATE.

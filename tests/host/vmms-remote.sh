@@ -22,24 +22,15 @@ cd "$(dirname "$0")/../.." || exit 2
 . tests/lib/vmms.sh
 check_expect 23
 
-BUILD_DIR=${BUILD_DIR:-build}
-VMMS=$BUILD_DIR/vmm/vmms/vmms
-FIXTURE=$BUILD_DIR/tests/vmms/vmms-test-worker
-PY=python3
-/usr/bin/python3 -c 'import libvirt' 2>/dev/null && PY=/usr/bin/python3
-
-T=$(mktemp -d /tmp/vmms-remote.XXXXXX)
-VMMS_PID=""
+vmms_tier remote
 SSHD_PID=""
 MADE_RUN_LIBVIRT=""
-cleanup() {
-	stop_vmms
-	kill_workers
+remote_cleanup() {
 	[ -n "$SSHD_PID" ] && kill "$SSHD_PID" 2>/dev/null
 	[ -n "$MADE_RUN_LIBVIRT" ] && rmdir /run/libvirt 2>/dev/null
-	if [ -n "${VMMS_TEST_KEEP:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
+	return 0
 }
-trap cleanup EXIT
+VMMS_TIER_CLEANUP=remote_cleanup
 
 for p in "$VMMS" "$FIXTURE" /usr/sbin/sshd "$(command -v nc)" "$(command -v virt-ssh-helper)"; do
 	if [ ! -x "$p" ]; then

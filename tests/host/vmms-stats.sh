@@ -16,25 +16,8 @@ cd "$(dirname "$0")/../.." || exit 2
 . tests/lib/vmms.sh
 check_expect 19
 
-BUILD_DIR=${BUILD_DIR:-build}
-VMMS=$BUILD_DIR/vmm/vmms/vmms
-FIXTURE=$BUILD_DIR/tests/vmms/vmms-test-worker
-PY=python3
-/usr/bin/python3 -c 'import libvirt' 2>/dev/null && PY=/usr/bin/python3
-
-T=$(mktemp -d /tmp/vmms-stats.XXXXXX)
-VMMS_PID=""
-cleanup() {
-	stop_vmms
-	kill_workers
-	if [ -n "${VMMS_TEST_KEEP:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
-}
-trap cleanup EXIT
-
-if [ ! -x "$VMMS" ] || [ ! -x "$FIXTURE" ]; then
-	fail "vmms and the test-worker fixture built" "no $VMMS or $FIXTURE"
-	exit 1
-fi
+vmms_tier stats
+vmms_tier_built || exit 1
 v() { virsh -q -c "$U" "$@"; }
 fails() {
 	local name=$1 pat=$2

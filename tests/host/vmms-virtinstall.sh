@@ -19,18 +19,7 @@ cd "$(dirname "$0")/../.." || exit 2
 . tests/lib/vmms.sh
 check_expect 50
 
-BUILD_DIR=${BUILD_DIR:-build}
-VMMS=$BUILD_DIR/vmm/vmms/vmms
-FIXTURE=$BUILD_DIR/tests/vmms/vmms-test-worker
-
-T=$(mktemp -d /tmp/vmms-virtinstall.XXXXXX)
-VMMS_PID=""
-cleanup() {
-	stop_vmms
-	kill_workers
-	if [ -n "${VMMS_TEST_KEEP:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
-}
-trap cleanup EXIT
+vmms_tier virtinstall
 
 for p in "$VMMS" "$FIXTURE" "$(command -v virt-install)"; do
 	if [ ! -x "$p" ]; then

@@ -25,6 +25,33 @@ stop_vmms() {
 	wait "$VMMS_PID" 2>/dev/null
 	VMMS_PID=""
 }
+# vmms_tier NAME: the set-up shared by the host tiers that run vmms with the
+# test-worker fixture: BUILD_DIR, VMMS, FIXTURE, PY (a python3 that has
+# libvirt), T (a fresh temp dir) and an EXIT trap that stops vmms, kills the
+# workers left running, runs the tier's own VMMS_TIER_CLEANUP function if it
+# set one, and removes T (VMMS_TEST_KEEP=1 keeps it).
+vmms_tier() {
+	BUILD_DIR=${BUILD_DIR:-build}
+	VMMS=$BUILD_DIR/vmm/vmms/vmms
+	FIXTURE=$BUILD_DIR/tests/vmms/vmms-test-worker
+	PY=python3
+	/usr/bin/python3 -c 'import libvirt' 2>/dev/null && PY=/usr/bin/python3
+	T=$(mktemp -d "/tmp/vmms-$1.XXXXXX")
+	VMMS_PID=""
+	trap vmms_tier_cleanup EXIT
+}
+vmms_tier_cleanup() {
+	stop_vmms
+	kill_workers
+	[ -n "${VMMS_TIER_CLEANUP:-}" ] && "$VMMS_TIER_CLEANUP"
+	if [ -n "${VMMS_TEST_KEEP:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
+}
+# vmms_tier_built: a FAIL line, and false, when vmms or the fixture is not built.
+vmms_tier_built() {
+	[ -x "$VMMS" ] && [ -x "$FIXTURE" ] && return 0
+	fail "vmms and the test-worker fixture built" "no $VMMS or $FIXTURE"
+	return 1
+}
 # kill_workers: the workers still running under $T (by their pid files).
 kill_workers() {
 	for f in "$T"/run*/*.pid; do
