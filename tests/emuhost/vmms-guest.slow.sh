@@ -59,18 +59,6 @@ start_vmms() {
 }
 v() { timeout 60 virsh -q -c "$U" "$@"; }
 vv() { timeout 60 virsh -c "$U" "$@"; } # not quiet: "Domain 'x' started" etc.
-# expect NAME PATTERN CMD...: CMD must succeed and print PATTERN.
-expect() {
-	n=$1 pat=$2
-	shift 2
-	if ! "$@" >"$T/out" 2>&1; then
-		fail "$n" "exit $?: $(head -c 300 "$T/out")"
-	elif grep -qE -- "$pat" "$T/out"; then
-		pass "$n"
-	else
-		fail "$n" "no '$pat' in: $(head -c 300 "$T/out")"
-	fi
-}
 # refused NAME PATTERN CMD...: CMD must fail and say PATTERN.
 refused() {
 	n=$1 pat=$2
@@ -179,10 +167,10 @@ echo "setup done at $(since)s (kernel $K)"
 
 # ---------------- 1. lifecycle with virsh ----------------
 domxml g1 "$K" >"$T/g1.xml"
-expect "virsh define" "Domain 'g1' defined from" vv define "$T/g1.xml"
-expect "virsh list --all: shut off" "^ -  +g1 +shut off" v list --all
-expect "virsh start" "Domain 'g1' started" vv start g1
-expect "virsh list: running with an id" "^ [1-9][0-9]* +g1 +running" v list
+check_output "virsh define" "Domain 'g1' defined from" vv define "$T/g1.xml"
+check_output "virsh list --all: shut off" "^ -  +g1 +shut off" v list --all
+check_output "virsh start" "Domain 'g1' started" vv start g1
+check_output "virsh list: running with an id" "^ [1-9][0-9]* +g1 +running" v list
 v dominfo g1 >"$T/out" 2>&1
 check_grep "virsh dominfo: running" "^State: +running" "$T/out"
 check_grep "virsh dominfo: 1 vCPU" "^CPU\(s\): +1$" "$T/out"
@@ -200,17 +188,17 @@ check_grep "virsh console: the guest's shell answers" "^PROBE-42" "$out/console-
 check "virsh console: domain still running after ^]" wait_state g1 "^running" 2
 check "integration services up (heartbeat)" wait_heartbeat g1 30
 t0=$(date +%s)
-expect "virsh shutdown" "Domain 'g1' is being shutdown" vv shutdown g1
+check_output "virsh shutdown" "Domain 'g1' is being shutdown" vv shutdown g1
 check "graceful shutdown: shut off (shutdown) within ${BOOT_SECS}s" \
 	wait_state g1 "shut off \(shutdown\)" "$BOOT_SECS"
 echo "g1: graceful shutdown took $(($(date +%s) - t0))s"
 check_grep "the guest powered off (worker exit 0)" "worker exited 0: guest powered off" "$R/g1.log"
 check "worker's run files removed" sh -c "! ls '$R'/g1.pid '$R'/g1.ctl '$R'/g1.console 2>/dev/null"
-expect "virsh start again" "Domain 'g1' started" vv start g1
+check_output "virsh start again" "Domain 'g1' started" vv start g1
 sleep 2
-expect "virsh destroy" "Domain 'g1' destroyed" vv destroy g1
+check_output "virsh destroy" "Domain 'g1' destroyed" vv destroy g1
 check "destroy: shut off (destroyed)" wait_state g1 "shut off \(destroyed\)" 5
-expect "virsh undefine" "Domain 'g1' has been undefined" vv undefine g1
+check_output "virsh undefine" "Domain 'g1' has been undefined" vv undefine g1
 refused "undefined domain is gone" "failed to get domain 'g1'" v dominfo g1
 echo "virsh lifecycle done at $(since)s"
 
@@ -223,9 +211,9 @@ echo "python lifecycle done at $(since)s"
 domxml g1 "$K" >"$T/g1.xml"
 domxml g2 "$K" >"$T/g2.xml"
 v define "$T/g1.xml" >/dev/null && v define "$T/g2.xml" >/dev/null
-expect "start g1" "Domain 'g1' started" vv start g1
-expect "virsh -r list" "g1 +running" virsh -q -r -c "$RO" list --all
-expect "virsh -r dumpxml" "<name>g1</name>" virsh -r -c "$RO" dumpxml g1
+check_output "start g1" "Domain 'g1' started" vv start g1
+check_output "virsh -r list" "g1 +running" virsh -q -r -c "$RO" list --all
+check_output "virsh -r dumpxml" "<name>g1</name>" virsh -r -c "$RO" dumpxml g1
 sed 's/<name>g1</<name>rotest</' "$T/g1.xml" >"$T/ro.xml"
 refused "virsh -r define refused" "read only access prevents" virsh -r -c "$RO" define "$T/ro.xml"
 refused "virsh -r start refused" "read only access prevents" virsh -r -c "$RO" start g2
@@ -253,7 +241,7 @@ else
 	tail -n 5 "$R/g1.log" 2>/dev/null | sed 's/^/g1 worker: /'
 fi
 v undefine nok >/dev/null 2>&1
-expect "start g2" "Domain 'g2' started" vv start g2
+check_output "start g2" "Domain 'g2' started" vv start g2
 
 # ---------------- 4. SIGKILL of one worker ----------------
 check "g1 booted (heartbeat)" wait_heartbeat g1 "$BOOT_SECS"
@@ -270,8 +258,8 @@ case $(ctl g1 status) in
 esac
 console g1 "$out/console-g1-after-kill.txt" 20
 check_grep "g1 unaffected: console answers" "^PROBE-42" "$out/console-g1-after-kill.txt"
-expect "g2 can be started again" "Domain 'g2' started" vv start g2
-expect "and destroyed" "Domain 'g2' destroyed" vv destroy g2
+check_output "g2 can be started again" "Domain 'g2' started" vv start g2
+check_output "and destroyed" "Domain 'g2' destroyed" vv destroy g2
 
 # ---------------- 4b. SIGKILL of vmms, restart ----------------
 w1=$(cat "$R/g1.pid")
@@ -280,12 +268,12 @@ wait "$VMMS_PID" 2>/dev/null
 VMMS_PID=""
 check "vmms SIGKILL: g1's worker survives" kill -0 "$w1"
 if start_vmms; then pass "vmms restarts with the same dirs"; else fail "vmms restarts with the same dirs"; fi
-expect "vmms restart: g1 listed running" "^ [1-9][0-9]* +g1 +running" v list
-expect "vmms restart: g2 listed shut off" "^ -  +g2 +shut off" v list --all
+check_output "vmms restart: g1 listed running" "^ [1-9][0-9]* +g1 +running" v list
+check_output "vmms restart: g2 listed shut off" "^ -  +g2 +shut off" v list --all
 check_grep "vmms restart: re-adopted g1's worker" "re-adopted running worker pid $w1" "$T/vmms.log"
-expect "vmms restart: dominfo running" "^State: +running" v dominfo g1
+check_output "vmms restart: dominfo running" "^State: +running" v dominfo g1
 t0=$(date +%s)
-expect "vmms restart: virsh shutdown" "Domain 'g1' is being shutdown" vv shutdown g1
+check_output "vmms restart: virsh shutdown" "Domain 'g1' is being shutdown" vv shutdown g1
 check "vmms restart: graceful shutdown reaches shut off (shutdown)" wait_state g1 "shut off \(shutdown\)" "$BOOT_SECS"
 echo "g1 (adopted): graceful shutdown took $(($(date +%s) - t0))s"
 i=0

@@ -51,18 +51,6 @@ trap cleanup EXIT
 
 v() { timeout 60 virsh -q -c "$U" "$@"; }
 vv() { timeout 60 virsh -c "$U" "$@"; } # not quiet: "Domain 'x' started" etc.
-# expect NAME PATTERN CMD...: CMD must succeed and print PATTERN.
-expect() {
-	n=$1 pat=$2
-	shift 2
-	if ! "$@" >"$T/out" 2>&1; then
-		fail "$n" "exit $?: $(head -c 300 "$T/out")"
-	elif grep -qE -- "$pat" "$T/out"; then
-		pass "$n"
-	else
-		fail "$n" "no '$pat' in: $(head -c 300 "$T/out")"
-	fi
-}
 # wait_for SECS CMD...: until CMD succeeds (tried every 0.5 s; SECS of wall
 # clock: a virsh call alone takes seconds in the emulated host).
 wait_for() {
@@ -160,12 +148,12 @@ rc=$?
 echo "virt-install took $(($(now_ms) - t0)) ms (exit $rc)"
 check "virt-install exits 0" test "$rc" -eq 0
 check_grep "virt-install: Domain creation completed" "Domain creation completed" "$T/virt-install.out"
-expect "the domain runs" "^running" v domstate "$N"
-expect "and is persistent" "^Persistent: +yes" v dominfo "$N"
-expect "dumpxml: 2 vCPUs" "<vcpu[^>]*>2</vcpu>" v dumpxml "$N"
-expect "dominfo: 512 MiB" "^Max memory: +524288 KiB" v dominfo "$N"
-expect "domblklist: the image on sda" "^ *sda +$IMG *\$" v domblklist "$N"
-expect "domiflist: bridge $BR, model netvsc" "bridge +$BR +netvsc +" v domiflist "$N"
+check_output "the domain runs" "^running" v domstate "$N"
+check_output "and is persistent" "^Persistent: +yes" v dominfo "$N"
+check_output "dumpxml: 2 vCPUs" "<vcpu[^>]*>2</vcpu>" v dumpxml "$N"
+check_output "dominfo: 512 MiB" "^Max memory: +524288 KiB" v dominfo "$N"
+check_output "domblklist: the image on sda" "^ *sda +$IMG *\$" v domblklist "$N"
+check_output "domiflist: bridge $BR, model netvsc" "bridge +$BR +netvsc +" v domiflist "$N"
 MAC=$(v domiflist "$N" | awk '$2 == "bridge" { print $NF }')
 t0=$(date +%s)
 if wait_for "$BOOT_SECS" has_addr; then
@@ -178,7 +166,7 @@ v domifaddr "$N" >"$T/domifaddr.out" 2>&1
 cat "$T/domifaddr.out"
 check_grep "domifaddr: the NIC's MAC with the address" "$MAC +ipv4 +$GUEST_IP/[0-9]+" "$T/domifaddr.out"
 check "domifaddr --source agent" has_addr --source agent
-expect "domhostname (KVP)" "^linhv-vi\$" v domhostname "$N"
+check_output "domhostname (KVP)" "^linhv-vi\$" v domhostname "$N"
 echo "guest up at $(since)s"
 
 # ---------------- 2. guest I/O ----------------
@@ -227,7 +215,7 @@ echo "I/O checks done at $(since)s"
 bound=$((3 * idle_ms))
 [ "$bound" -lt 3000 ] && bound=3000
 t0=$(date +%s)
-expect "virsh shutdown" "Domain '$N' is being shutdown" vv shutdown "$N"
+check_output "virsh shutdown" "Domain '$N' is being shutdown" vv shutdown "$N"
 LAT_ERR=""
 lat_list state_is "shut off"
 echo "virsh list --all during the guest's shutdown: $LAT_N calls ($LAT_DURING before it was off), max $LAT_MAX ms:$LAT_ALL"
@@ -266,9 +254,9 @@ else
 	fail "it boots again: domifaddr shows $GUEST_IP" "$(v domifaddr "$N" 2>&1 | tr '\n' ' ')"
 	diag
 fi
-expect "virsh destroy" "Domain '$N' destroyed" vv destroy "$N"
+check_output "virsh destroy" "Domain '$N' destroyed" vv destroy "$N"
 check "destroy: shut off (destroyed)" wait_for 10 state_is "shut off \(destroyed\)"
-expect "virsh undefine" "Domain '$N' has been undefined" vv undefine "$N"
+check_output "virsh undefine" "Domain '$N' has been undefined" vv undefine "$N"
 
 # ---------------- 4. the events ----------------
 sleep 1

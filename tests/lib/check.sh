@@ -52,6 +52,27 @@ check_grep() {
 	if grep -qE -- "$2" "$3"; then pass "$1"; else fail "$1" "no '$2' in $3"; fi
 }
 
+# check_output NAME PATTERN CMD [ARG...]: passes when CMD exits 0 and its
+# output (stdout and stderr) has a line matching PATTERN.
+check_output() {
+	_name=$1 _pat=$2
+	shift 2
+	_o=$(mktemp) || {
+		fail "$_name" "mktemp failed"
+		return
+	}
+	"$@" >"$_o" 2>&1
+	_st=$?
+	if [ "$_st" -ne 0 ]; then
+		fail "$_name" "exit $_st: $(head -c 300 "$_o")"
+	elif grep -qE -- "$_pat" "$_o"; then
+		pass "$_name"
+	else
+		fail "$_name" "no '$_pat' in: $(head -c 300 "$_o")"
+	fi
+	rm -f "$_o"
+}
+
 # check_prog NAME CMD [ARG...]: run a test program that prints its own
 # "PASS: "/"FAIL: " lines; they count as this tier's checks. A non-zero exit
 # (a crash, or a failure it did not print) is one more FAIL: NAME exits 0.
