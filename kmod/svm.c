@@ -926,6 +926,10 @@ static void dump_shutdown(struct linhv_vp *vp)
 		vp->vmcb->control.int_state);
 	dump_cr3_page(vp);
 	dump_walk(vp, s->rip);
+	/* Where delivery failed: the IDT (a #DF reading it), and the last fault address. */
+	dump_walk(vp, s->idtr.base);
+	if ((s->cr2 ^ s->idtr.base) & PAGE_MASK && (s->cr2 ^ s->rip) & PAGE_MASK)
+		dump_walk(vp, s->cr2);
 	for (i = 0; i < LINHV_EXIT_HIST; i++) {
 		const struct linhv_exit_rec *e = &vp->hist[(vp->hist_pos + i) % LINHV_EXIT_HIST];
 
