@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "acpi.h"
 #include "platform.h"
@@ -77,8 +78,12 @@ int platform_io(void *ctx, uint16_t port, bool write, uint8_t size, uint32_t *va
 			*val = uart_read(&pl->com1, port - COM1_BASE);
 	} else if (port == 0x70 || port == 0x71) {
 		/* The shutdown status byte (0x0F) is what a BIOS reads after a CPU reset. */
-		if (write && port == 0x71 && pl->cmos.index == 0x0f)
-			__atomic_store_n(&pl->reboot_requested, true, __ATOMIC_SEQ_CST);
+		if (write && port == 0x71 && pl->cmos.index == 0x0f) {
+			struct timespec ts;
+
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			pl->cmos_shutdown_ns = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+		}
 		if (write)
 			cmos_write(&pl->cmos, port, b);
 		else
@@ -162,4 +167,16 @@ unsigned platform_console_input(struct platform *pl, const uint8_t *buf, unsigne
 	done = uart_receive(&pl->com1, buf, n);
 	pthread_mutex_unlock(&pl->lock);
 	return done;
+}
+
+bool platform_reset_intended(struct platform *pl, int64_t now_ns)
+{
+	bool host, guest;
+
+	pthread_mutex_lock(&pl->lock);
+	host = __atomic_load_n(&pl->reboot_requested, __ATOMIC_SEQ_CST);
+	guest = pl->cmos_shutdown_ns && now_ns - pl->cmos_shutdown_ns >= 0 &&
+		now_ns - pl->cmos_shutdown_ns <= PLATFORM_RESET_WINDOW_NS;
+	pthread_mutex_unlock(&pl->lock);
+	return host || guest;
 }

@@ -33,11 +33,10 @@ struct platform {
 	void (*console_out)(void *ctx, uint8_t byte);
 	void (*power)(void *ctx, enum platform_power what);
 	void *ctx;
-	/*
-	 * The guest (CMOS shutdown byte) or the host (shutdown IC) asked for a
-	 * reboot: a triple fault from now on is the reset, as on a PC.
-	 */
+	/* The host asked for a reboot (shutdown IC): a triple fault from now on is the reset. */
 	bool reboot_requested;
+	/* When the guest last wrote the CMOS shutdown status byte (0x0F): CLOCK_MONOTONIC ns, or 0. */
+	int64_t cmos_shutdown_ns;
 	bool trace_io; /* VMWP_DEBUG_IO set: log every non-UART port access */
 };
 
@@ -52,6 +51,17 @@ int platform_io(void *ctx, uint16_t port, bool write, uint8_t size, uint32_t *va
  * others read as all ones and drop writes there too). Returns the count. */
 unsigned platform_io_ports(struct linhv_io_port_range *r, unsigned max);
 int platform_mmio(void *ctx, uint64_t gpa, bool write, uint8_t size, uint64_t *val);
+
+/*
+ * A triple fault now is the guest resetting the machine, not a crash: the
+ * host asked for a reboot, or the guest wrote the CMOS shutdown status byte
+ * within the last PLATFORM_RESET_WINDOW_NS (a BIOS-style reboot writes it,
+ * then leaves for the reset vector). Linux also writes that byte while it
+ * starts its APs and restores it after: a write that long before the fault
+ * does not count, or every crash of an SMP guest would quietly restart it.
+ */
+#define PLATFORM_RESET_WINDOW_NS 2000000000LL
+bool platform_reset_intended(struct platform *pl, int64_t now_ns);
 
 /* Console input for COM1; returns the bytes taken. */
 unsigned platform_console_input(struct platform *pl, const uint8_t *buf, unsigned n);

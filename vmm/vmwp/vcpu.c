@@ -132,8 +132,12 @@ static void *vcpu_thread(void *p)
 			const struct hv_x64_unrecoverable_exception_message *m =
 			    (const void *)msg.payload;
 
+			struct timespec now;
+
+			clock_gettime(CLOCK_MONOTONIC, &now);
 			if (!(m->exit_code & 0x10000) &&
-			    __atomic_load_n(&vm->plat.reboot_requested, __ATOMIC_SEQ_CST)) {
+			    platform_reset_intended(&vm->plat, (int64_t)now.tv_sec * 1000000000LL +
+								   now.tv_nsec)) {
 				vm_raise(vm, VM_EV_RESET, "triple fault after a reboot request");
 				break;
 			}
