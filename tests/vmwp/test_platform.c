@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* The platform's reset decision: a triple fault is a reset only right after the guest asked for one. */
+/* The platform's reset decision: a triple fault is a reset only right after the guest asked for
+ * one. */
 #include <check.h>
 #include <time.h>
 

@@ -35,7 +35,8 @@ struct platform {
 	void *ctx;
 	/* The host asked for a reboot (shutdown IC): a triple fault from now on is the reset. */
 	bool reboot_requested;
-	/* When the guest last wrote the CMOS shutdown status byte (0x0F): CLOCK_MONOTONIC ns, or 0. */
+	/* When the guest last wrote the CMOS shutdown status byte (0x0F): CLOCK_MONOTONIC ns, or 0.
+	 */
 	int64_t cmos_shutdown_ns;
 	bool trace_io; /* VMWP_DEBUG_IO set: log every non-UART port access */
 };
