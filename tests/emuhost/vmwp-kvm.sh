@@ -8,7 +8,7 @@
 BACKEND=${VMWP_BACKEND:-kvm}
 CHECK_PREFIX="$BACKEND: "
 # On linhv.ko two more: the unload and dmesg checks.
-if [ "$BACKEND" = linhv ]; then check_expect 40; else check_expect 38; fi
+if [ "$BACKEND" = linhv ]; then check_expect 41; else check_expect 39; fi
 
 out=${1:-/tmp/vmwp-kvm}
 mkdir -p "$out"
@@ -101,6 +101,10 @@ l=$(grep '^guest: nproc=' "$out/reboot.log" | tr -d '\r' | sed -n 2p)
 case $l in "guest: nproc=2") pass "second boot: both VPs up" ;; *) fail "second boot: both VPs up" "$l" ;; esac
 n=$(grep '^guest: vmbus devices:' "$out/reboot.log" | tr -d '\r' | sed -n 2p | sed 's/.*: //')
 if [ "${n:-0}" -ge 4 ]; then pass "second boot: VMBus reconnected (4 devices)"; else fail "second boot: VMBus reconnected (4 devices)" "${n:-no line}"; fi
+st=$(ctl "$tmp/r.ctl" status)
+case $st in *" boots=0 "* | *" boots=1 "*) fail "status counts the in-place reboots (boots >= 2)" "$st" ;;
+*" boots="[0-9]*) pass "status counts the in-place reboots (boots >= 2)" ;;
+*) fail "status counts the in-place reboots (boots >= 2)" "$st" ;; esac
 ctl "$tmp/r.ctl" quit >/dev/null
 wait $pid
 check "quit -> exit 0" test $? -eq 0
@@ -120,7 +124,7 @@ while [ $i -lt 90 ]; do
 	i=$((i+1))
 done
 echo "status: $st"
-case $st in "ok state=running heartbeat=ok"*) pass "status: running, heartbeat ok" ;; *) fail "status: running, heartbeat ok" "$st" ;; esac
+case $st in "ok state=running boots=1 heartbeat=ok"*) pass "status: running, first boot, heartbeat ok" ;; *) fail "status: running, first boot, heartbeat ok" "$st" ;; esac
 check "pidfile holds the pid" test "$(cat "$tmp/c.pid" 2>/dev/null)" = "$pid"
 r=$(ctl "$tmp/c.ctl" pause)
 s=$(ctl "$tmp/c.ctl" status)

@@ -4,7 +4,7 @@
  * machine that cannot run a guest. It runs no guest at all. The lifecycle
  * tests with the real vmwp run in the emulated host.
  *
- * Behaviour: "status" answers "ok state=running|paused heartbeat=unknown
+ * Behaviour: "status" answers "ok state=running|paused boots=N heartbeat=unknown
  * hostname=fixture-NAME ipv4=192.0.2.7;not-an-address ipv6=2001:DB8:0::7"; "stats" answers zero
  * counters for each --disk and --nic; "shutdown" answers ok
  * and exits 0 a moment later (as a guest power-off); "reboot"/"pause"/"resume" answer ok; "quit"
@@ -89,6 +89,7 @@ int main(int argc, char **argv)
 	fclose(p);
 	int ctl = listen_on(control), con = listen_on(console + 5), peer = -1;
 	int paused = 0, exit_after_ms = -1;
+	unsigned long boots = 1;
 	printf("test-worker %s up\n", name);
 	fflush(stdout);
 	for (;;) {
@@ -106,9 +107,10 @@ int main(int argc, char **argv)
 				if (!strcmp(req, "status"))
 					snprintf(
 					    reply, sizeof(reply),
-					    "ok state=%s heartbeat=unknown hostname=fixture-%s "
+					    "ok state=%s boots=%lu heartbeat=unknown "
+					    "hostname=fixture-%s "
 					    "ipv4=192.0.2.7;not-an-address ipv6=2001:DB8:0::7\n",
-					    paused ? "paused" : "running", name);
+					    paused ? "paused" : "running", boots, name);
 				else if (!strcmp(req, "ifaddrs") && !strncmp(name, "ifaddrs-", 8)) {
 					int n = snprintf(reply, sizeof(reply), "ok");
 					for (int d = 0; d < nnics && d < 8; d++)
@@ -130,6 +132,8 @@ int main(int argc, char **argv)
 					snprintf(reply + n, sizeof(reply) - (size_t)n, "\n");
 				} else if (!strcmp(req, "shutdown"))
 					exit_after_ms = 300;
+				else if (!strcmp(req, "guest-reboot") || !strcmp(req, "reboot"))
+					boots++; /* as vmwp after an in-place reboot */
 				else if (!strcmp(req, "pause"))
 					paused = 1;
 				else if (!strcmp(req, "resume"))
@@ -137,7 +141,7 @@ int main(int argc, char **argv)
 				else if (!strcmp(req, "quit")) {
 					send(c, reply, strlen(reply), MSG_NOSIGNAL);
 					return 0;
-				} else if (strcmp(req, "reboot"))
+				} else
 					snprintf(reply, sizeof(reply),
 						 "error: unknown request '%s'\n", req);
 				send(c, reply, strlen(reply), MSG_NOSIGNAL);

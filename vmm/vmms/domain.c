@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl.h"
 #include "events.h"
 #include "log.h"
 
@@ -57,6 +58,8 @@ struct domain *domain_add(struct vmms *v, struct dom_def *def)
 void domain_remove(struct domain *d)
 {
 	job_domain_gone(d);
+	ctl_cancel(d->boots_poll); /* its answer must not find d freed */
+	d->boots_poll = NULL;
 	for (struct domain **pp = &d->v->domains; *pp; pp = &(*pp)->next) {
 		if (*pp == d) {
 			*pp = d->next;

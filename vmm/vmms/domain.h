@@ -31,8 +31,13 @@ struct domain {
 	bool destroying;    /* we asked it to stop: exit means "destroyed" */
 	bool shutting_down; /* guest shutdown requested */
 	int64_t started_ms;
-	int restarts;	  /* automatic restarts in the current burst */
-	int64_t burst_ms; /* when that burst began */
+	/* In-place guest reboots: the worker's boots= count, polled (worker_tick). */
+	struct ctl_req *boots_poll; /* the status request in flight */
+	int64_t boots_poll_ms;
+	unsigned long long boots;
+	bool reboot_expected; /* we asked for it: its reboot event is out already */
+	int restarts;	      /* automatic restarts in the current burst */
+	int64_t burst_ms;     /* when that burst began */
 
 	struct console *console; /* the open console stream, if any */
 

@@ -104,9 +104,11 @@ static void control_done(void *opaque, int rc, const char *answer, int err)
 		break;
 	case JOB_REBOOT:
 		log_info("domain %s: guest reboot requested", d->def->name);
-		/* vmwp reboots the guest in place and does not report it back: the
-		 * accepted request is the reboot vmms sees. */
+		/* The event goes out now, when the request is accepted; the boots=
+		 * poll (worker.c) then sees this reboot and does not announce it
+		 * again. A reboot the guest makes by itself shows only there. */
 		events_reboot(d);
+		d->reboot_expected = true;
 		break;
 	case JOB_SUSPEND:
 		domain_set_state(d, VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_USER);

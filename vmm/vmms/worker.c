@@ -30,6 +30,7 @@
 #include "store.h"
 
 #define CONTROL_TIMEOUT_MS 5000
+#define BOOTS_POLL_MS 2000 /* how soon a guest-initiated reboot becomes an event */
 #define STOP_WAIT_MS 5000
 #define RESTART_BURST_MS 60000
 #define RESTART_BURST_MAX 5
@@ -261,6 +262,10 @@ static void start_watch(struct domain *d)
 
 static void forget_worker(struct domain *d)
 {
+	ctl_cancel(d->boots_poll);
+	d->boots_poll = NULL;
+	d->boots = 0;
+	d->reboot_expected = false;
 	if (d->pidfd.fd >= 0) {
 		loop_del(&d->pidfd);
 		close(d->pidfd.fd);
@@ -428,11 +433,54 @@ static void on_pidfd(struct watch *w, uint32_t events)
 	check_exit(d);
 }
 
+/* boots= from a status reply, or 0 (an older worker). It comes before the
+ * fields the guest writes (hostname...), so the first one is the worker's. */
+static unsigned long long parse_boots(const char *reply)
+{
+	const char *b = !strncmp(reply, "ok ", 3) ? strstr(reply, " boots=") : NULL;
+	return b ? strtoull(b + 7, NULL, 10) : 0;
+}
+
+/* The worker's answer to the reboot poll: boots= grew, the guest rebooted. */
+static void boots_done(void *opaque, int rc, const char *reply, int e)
+{
+	(void)e;
+	struct domain *d = opaque;
+	d->boots_poll = NULL;
+	unsigned long long n = rc == 0 ? parse_boots(reply) : 0;
+	if (!n)
+		return; /* an older worker, or a busy one: next time */
+	if (d->boots && n > d->boots) {
+		log_info("domain %s: the guest rebooted in place (boot %llu)", d->def->name, n);
+		if (d->reboot_expected)
+			d->reboot_expected = false; /* announced when we asked */
+		else
+			events_reboot(d);
+	}
+	d->boots = n;
+}
+
+/* Every BOOTS_POLL_MS, one non-blocking status request per running worker. */
+static void poll_boots(struct domain *d)
+{
+	int64_t now = now_ms();
+	if (d->boots_poll || now - d->boots_poll_ms < BOOTS_POLL_MS ||
+	    (d->state != VIR_DOMAIN_RUNNING && d->state != VIR_DOMAIN_PAUSED))
+		return;
+	d->boots_poll_ms = now;
+	char ctl[PATH_MAX];
+	worker_path(d, "ctl", ctl, sizeof(ctl));
+	d->boots_poll = ctl_request(d->v->loop, ctl, "status", BOOTS_POLL_MS, boots_done, d);
+}
+
 void worker_tick(struct vmms *v)
 {
-	for (struct domain *d = v->domains; d; d = d->next)
+	for (struct domain *d = v->domains; d; d = d->next) {
 		if (d->pid > 0 && d->pidfd.fd < 0)
 			check_exit(d);
+		if (d->pid > 0)
+			poll_boots(d);
+	}
 }
 
 /* ---- start ---- */
@@ -644,8 +692,10 @@ static void start_status(void *opaque, int rc, const char *reply, int e)
 	(void)e;
 	struct job *j = opaque;
 	j->ctl = NULL;
-	if (rc == 0 && !strncmp(reply, "ok", 2))
+	if (rc == 0 && !strncmp(reply, "ok", 2)) {
+		j->d->boots = parse_boots(reply); /* the base the reboot poll compares with */
 		start_up(j);
+	}
 	/* else: not ready yet, the next tick asks again */
 }
 
@@ -916,10 +966,11 @@ static void adopt(struct domain *d)
 	if (!d->live)
 		d->live = dom_def_copy(d->def);
 	start_watch(d);
-	char reply[256];
+	char reply[512] = "";
 	err = (struct vmms_err){0};
-	if (worker_control(d, "status", reply, sizeof(reply), &err) == 0 &&
-	    strstr(reply, "state=paused"))
+	if (worker_control(d, "status", reply, sizeof(reply), &err) == 0)
+		d->boots = parse_boots(reply);
+	if (!err.code && strstr(reply, "state=paused"))
 		domain_set_state(d, VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_UNKNOWN);
 	else
 		domain_set_state(d, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_UNKNOWN);

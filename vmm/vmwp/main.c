@@ -48,8 +48,11 @@ static void control(void *ctx, const char *req, char *reply, size_t len)
 		vmbus_host_kvp_value(vm->vmbus, "FullyQualifiedDomainName", host, sizeof(host));
 		vmbus_host_kvp_value(vm->vmbus, "NetworkAddressIPv4", v4, sizeof(v4));
 		vmbus_host_kvp_value(vm->vmbus, "NetworkAddressIPv6", v6, sizeof(v6));
-		snprintf(reply, len, "ok state=%s heartbeat=%s hostname=%s ipv4=%s ipv6=%s",
-			 state_name(vm), vmbus_host_heartbeat(vm->vmbus), host, v4, v6);
+		/* boots before the guest-written fields: a hostname cannot fake it. */
+		snprintf(reply, len,
+			 "ok state=%s boots=%llu heartbeat=%s hostname=%s ipv4=%s ipv6=%s",
+			 state_name(vm), (unsigned long long)vm->boots,
+			 vmbus_host_heartbeat(vm->vmbus), host, v4, v6);
 	} else if (!strcmp(req, "kvp")) {
 		int n = snprintf(reply, len, "ok ");
 

@@ -71,7 +71,7 @@ struct vm {
 	int stopping; /* atomic: VP threads leave */
 	bool shutting_down;
 	int exit_status;
-	uint64_t boots;
+	uint64_t boots; /* guest starts in this worker: 1 after the first, +1 per in-place reboot */
 };
 
 /* Creates the partition, RAM, devices, loads the guest and starts the VPs. */
