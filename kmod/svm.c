@@ -782,11 +782,108 @@ static void record_exit(struct linhv_vp *vp, u64 injected)
 	vp->hist_pos = (vp->hist_pos + 1) % LINHV_EXIT_HIST;
 }
 
+static int handle_host_event(struct linhv_vp *vp)
+{
+	return 0; /* the host takes it once interrupts are on again */
+}
+
+static int handle_vintr(struct linhv_vp *vp)
+{
+	struct vmcb *v = svm(vp)->vmcb;
+
+	v->control.int_ctl &= ~SVM_INT_CTL_V_IRQ;
+	v->control.intercept3 &= ~SVM_I3_VINTR;
+	return 0;
+}
+
+static int handle_invd(struct linhv_vp *vp)
+{
+	skip(vp, INSN_LEN(vp, 0x0f, 0x08));
+	return 0;
+}
+
+static int inject_gp(struct linhv_vp *vp)
+{
+	linhv_queue_exception(vp, X86_TRAP_GP, true, 0);
+	return 0;
+}
+
+static int inject_ud(struct linhv_vp *vp)
+{
+	linhv_queue_exception(vp, X86_TRAP_UD, false, 0);
+	return 0;
+}
+
+static int handle_dr_read(struct linhv_vp *vp)
+{
+	return handle_dr(vp, svm(vp)->vmcb->control.exit_code - SVM_EXIT_READ_DR0, false);
+}
+
+static int handle_dr_write(struct linhv_vp *vp)
+{
+	return handle_dr(vp, svm(vp)->vmcb->control.exit_code - SVM_EXIT_WRITE_DR0, true);
+}
+
+static int handle_db(struct linhv_vp *vp)
+{
+	/* The CPU has updated the guest's DR6 already: just deliver it. */
+	linhv_queue_exception(vp, X86_TRAP_DB, false, 0);
+	return 0;
+}
+
+static int handle_ac(struct linhv_vp *vp)
+{
+	linhv_queue_exception(vp, X86_TRAP_AC, true, 0);
+	return 0;
+}
+
+static int handle_shutdown(struct linhv_vp *vp)
+{
+	dump_shutdown(vp);
+	return linhv_vp_die(vp, HvMessageTypeUnrecoverableException, SVM_EXIT_SHUTDOWN);
+}
+
+/* Exit handlers by exit code: 0 resume the guest, 1 message for the root. */
+static int (*const svm_exit_handlers[])(struct linhv_vp *vp) = {
+	[SVM_EXIT_INTR] = handle_host_event,
+	[SVM_EXIT_NMI] = handle_host_event,
+	[SVM_EXIT_SMI] = handle_host_event,
+	[SVM_EXIT_VINTR] = handle_vintr,
+	[SVM_EXIT_IOIO] = handle_ioio,
+	[SVM_EXIT_CPUID] = handle_cpuid,
+	[SVM_EXIT_MSR] = handle_msr,
+	[SVM_EXIT_HLT] = handle_hlt,
+	[SVM_EXIT_NPF] = handle_npf,
+	[SVM_EXIT_XSETBV] = handle_xsetbv,
+	[SVM_EXIT_VMMCALL] = handle_vmmcall,
+	[SVM_EXIT_INVD] = handle_invd,
+	[SVM_EXIT_RDPMC] = inject_gp,
+	[SVM_EXIT_WRITE_CR0 + 4] = handle_cr4_write,
+	[SVM_EXIT_READ_DR0 ... SVM_EXIT_READ_DR0 + 3] = handle_dr_read,
+	[SVM_EXIT_WRITE_DR0 ... SVM_EXIT_WRITE_DR0 + 3] = handle_dr_write,
+	[SVM_EXIT_WRITE_DR0 + 5] = handle_dr_write,
+	[SVM_EXIT_WRITE_DR0 + 7] = handle_dr_write,
+	[SVM_EXIT_EXCP_BASE + X86_TRAP_DB] = handle_db,
+	[SVM_EXIT_EXCP_BASE + X86_TRAP_AC] = handle_ac,
+	[SVM_EXIT_VMRUN] = inject_ud,
+	[SVM_EXIT_VMLOAD] = inject_ud,
+	[SVM_EXIT_VMSAVE] = inject_ud,
+	[SVM_EXIT_STGI] = inject_ud,
+	[SVM_EXIT_CLGI] = inject_ud,
+	[SVM_EXIT_SKINIT] = inject_ud,
+	[SVM_EXIT_INVLPGA] = inject_ud,
+	[SVM_EXIT_MONITOR] = inject_ud,
+	[SVM_EXIT_MWAIT] = inject_ud,
+	[SVM_EXIT_MWAIT_COND] = inject_ud,
+	[SVM_EXIT_SHUTDOWN] = handle_shutdown,
+};
+
 static int handle_exit(struct linhv_vp *vp)
 {
 	struct vmcb *v = svm(vp)->vmcb;
 	u64 code = v->control.exit_code;
 	u64 ii = v->control.exit_int_info;
+	int (*fn)(struct linhv_vp *vp);
 
 	/* Some CPUs (and emulators) report VMEXIT_INVALID as a 32-bit -1. */
 	if (code == 0xffffffffULL)
@@ -808,72 +905,31 @@ static int handle_exit(struct linhv_vp *vp)
 			v->control.event_inj = ii;
 	}
 
-	switch (code) {
-	case SVM_EXIT_INTR:
-	case SVM_EXIT_NMI:
-	case SVM_EXIT_SMI:
-		return 0; /* the host takes it once interrupts are on again */
-	case SVM_EXIT_VINTR:
-		v->control.int_ctl &= ~SVM_INT_CTL_V_IRQ;
-		v->control.intercept3 &= ~SVM_I3_VINTR;
-		return 0;
-	case SVM_EXIT_IOIO:
-		return handle_ioio(vp);
-	case SVM_EXIT_CPUID:
-		return handle_cpuid(vp);
-	case SVM_EXIT_MSR:
-		return handle_msr(vp);
-	case SVM_EXIT_HLT:
-		return handle_hlt(vp);
-	case SVM_EXIT_NPF:
+	/*
+	 * The frequent exits get direct calls: with retpolines an indirect
+	 * call through the table costs more than these compares.
+	 */
+	if (code == SVM_EXIT_NPF)
 		return handle_npf(vp);
-	case SVM_EXIT_XSETBV:
-		return handle_xsetbv(vp);
-	case SVM_EXIT_VMMCALL:
-		return handle_vmmcall(vp);
-	case SVM_EXIT_INVD:
-		skip(vp, INSN_LEN(vp, 0x0f, 0x08));
+	if (code == SVM_EXIT_IOIO)
+		return handle_ioio(vp);
+	if (code == SVM_EXIT_MSR)
+		return handle_msr(vp);
+	if (code == SVM_EXIT_CPUID)
+		return handle_cpuid(vp);
+	if (code == SVM_EXIT_INTR)
 		return 0;
-	case SVM_EXIT_RDPMC:
-		linhv_queue_exception(vp, X86_TRAP_GP, true, 0);
-		return 0;
-	case SVM_EXIT_WRITE_CR0 + 4:
-		return handle_cr4_write(vp);
-	case SVM_EXIT_READ_DR0 ... SVM_EXIT_READ_DR0 + 3:
-		return handle_dr(vp, code - SVM_EXIT_READ_DR0, false);
-	case SVM_EXIT_WRITE_DR0 ... SVM_EXIT_WRITE_DR0 + 3:
-	case SVM_EXIT_WRITE_DR0 + 5:
-	case SVM_EXIT_WRITE_DR0 + 7:
-		return handle_dr(vp, code - SVM_EXIT_WRITE_DR0, true);
-	case SVM_EXIT_EXCP_BASE + X86_TRAP_DB:
-		/* The CPU has updated the guest's DR6 already: just deliver it. */
-		linhv_queue_exception(vp, X86_TRAP_DB, false, 0);
-		return 0;
-	case SVM_EXIT_EXCP_BASE + X86_TRAP_AC:
-		linhv_queue_exception(vp, X86_TRAP_AC, true, 0);
-		return 0;
-	case SVM_EXIT_VMRUN:
-	case SVM_EXIT_VMLOAD:
-	case SVM_EXIT_VMSAVE:
-	case SVM_EXIT_STGI:
-	case SVM_EXIT_CLGI:
-	case SVM_EXIT_SKINIT:
-	case SVM_EXIT_INVLPGA:
-	case SVM_EXIT_MONITOR:
-	case SVM_EXIT_MWAIT:
-	case SVM_EXIT_MWAIT_COND:
-		linhv_queue_exception(vp, X86_TRAP_UD, false, 0);
-		return 0;
-	case SVM_EXIT_SHUTDOWN:
-		dump_shutdown(vp);
-		return linhv_vp_die(vp, HvMessageTypeUnrecoverableException, code);
-	case SVM_EXIT_ERR:
+	if (code == SVM_EXIT_ERR) {
 		/* VMRUN refused the state the root gave us. */
 		linhv_msg_simple(vp, HvMessageTypeInvalidVpRegisterValue, code);
 		return 1;
-	default:
-		return linhv_vp_die(vp, HvMessageTypeUnsupportedFeature, code);
 	}
+	fn = code < ARRAY_SIZE(svm_exit_handlers) ?
+		     svm_exit_handlers[array_index_nospec(code, ARRAY_SIZE(svm_exit_handlers))] :
+		     NULL;
+	if (!fn)
+		return linhv_vp_die(vp, HvMessageTypeUnsupportedFeature, code);
+	return fn(vp);
 }
 
 /*
