@@ -294,6 +294,13 @@ int linhv_msg_msr(struct linhv_vp *vp, u32 msr, bool write, u8 insn_len);
 int linhv_vp_die(struct linhv_vp *vp, u32 type, u64 exit_code);
 int linhv_gpa_fault(struct linhv_vp *vp, u64 gpa, u8 access, u32 exit_code);
 int linhv_vp_halt(struct linhv_vp *vp, bool irq_enabled);
+/* Around the vendor's world switch, with interrupts off (run.c). */
+bool linhv_vp_enter_begin(struct linhv_vp *vp, int cpu);
+void linhv_vp_enter_end(struct linhv_vp *vp, int cpu);
+void linhv_cpu_forget_guest_tlb(void);
+
+/* dump.c: log a VP's state after a triple fault. */
+void linhv_dump_triple_fault(struct linhv_vp *vp);
 
 /* cpuid.c, msr.c: emulation done in the kernel. */
 void linhv_cpuid(struct linhv_vp *vp, u32 fn, u32 idx, u32 out[4], bool *forward);

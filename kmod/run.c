@@ -9,7 +9,9 @@
  */
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
+#include <linux/percpu.h>
 #include <asm/debugreg.h>
+#include <asm/nospec-branch.h>
 #include <asm/processor-flags.h>
 
 #include "linhv_internal.h"
@@ -282,6 +284,69 @@ static int wait_halted(struct linhv_vp *vp)
 	if (irr_pending(vp) || READ_ONCE(vp->nmi_pending))
 		vp->halted = false;
 	return 0;
+}
+
+/* ---- around the world switch ---- */
+
+static DEFINE_PER_CPU(u64, last_vp_uid); /* whose guest TLB entries this CPU holds */
+static DEFINE_PER_CPU(u64, last_part_id); /* whose guest last trained the predictors */
+
+/* A CPU (re)enabling virtualization: its TLB may hold anything, flush at the next entry. */
+void linhv_cpu_forget_guest_tlb(void)
+{
+	this_cpu_write(last_vp_uid, 0);
+}
+
+/*
+ * The vendor's world switch, interrupts off, before entering: the guest's
+ * FPU state loaded, the VP marked as in the guest on cpu, and the return
+ * value says whether its guest TLB entries on this CPU must be flushed
+ * (one tag serves every VP: another VP ran here, the VP moved, or a zap or
+ * a CR4 change asked for it).
+ */
+bool linhv_vp_enter_begin(struct linhv_vp *vp, int cpu)
+{
+	bool flush = false;
+	s64 tlb_gen;
+
+	/*
+	 * The guest's FPU registers must be live at entry. A reschedule (HLT
+	 * wait, cond_resched) or a kernel_fpu_begin() in an interrupt since
+	 * the last entry saved them into the guest fpstate and left other
+	 * contents in the registers, with TIF_NEED_FPU_LOAD set: load them
+	 * back, or the guest runs with another task's vector registers.
+	 */
+	if (test_thread_flag(TIF_NEED_FPU_LOAD))
+		switch_fpu_return();
+	WRITE_ONCE(vp->mode, LINHV_IN_GUEST);
+	cpumask_set_cpu(cpu, &vp->part->in_guest_cpus);
+	/*
+	 * Pairs with linhv_partition_kick_all() and linhv_memory_flush_tlb():
+	 * see need_flush or a new tlb_gen, or get an IPI.
+	 */
+	smp_mb();
+	tlb_gen = atomic64_read(&vp->part->tlb_gen);
+	if (vp->last_cpu != cpu || this_cpu_read(last_vp_uid) != vp->uid ||
+	    READ_ONCE(vp->need_flush) || vp->tlb_gen != tlb_gen) {
+		flush = true;
+		WRITE_ONCE(vp->need_flush, false);
+		vp->tlb_gen = tlb_gen;
+	}
+	vp->last_cpu = cpu;
+	this_cpu_write(last_vp_uid, vp->uid);
+	/* One partition's branch predictions must not steer another's. */
+	if (this_cpu_read(last_part_id) != vp->part->id) {
+		indirect_branch_prediction_barrier();
+		this_cpu_write(last_part_id, vp->part->id);
+	}
+	return flush;
+}
+
+/* Back from the guest, interrupts still off. */
+void linhv_vp_enter_end(struct linhv_vp *vp, int cpu)
+{
+	WRITE_ONCE(vp->mode, LINHV_OUTSIDE_GUEST);
+	cpumask_clear_cpu(cpu, &vp->part->in_guest_cpus);
 }
 
 /* ---- the run loop ---- */

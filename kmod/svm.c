@@ -7,11 +7,9 @@
  * for the root go through the common code in run.c.
  */
 #include <linux/cpuhotplug.h>
-#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <asm/io.h>
 #include <linux/percpu.h>
-#include <linux/ratelimit.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -29,8 +27,6 @@
 
 static DEFINE_PER_CPU(struct page *, hsave_page); /* VM_HSAVE_PA */
 static DEFINE_PER_CPU(struct page *, host_vmsave_page); /* host VMSAVE state */
-static DEFINE_PER_CPU(u64, last_vp_uid); /* whose ASID-1 entries the TLB holds */
-static DEFINE_PER_CPU(u64, last_part_id); /* whose guest last trained the predictors */
 static DEFINE_PER_CPU(u64, host_tsc_aux); /* what Linux put in TSC_AUX (RDTSCP, RDPID) */
 static enum cpuhp_state svm_hp_state;
 static struct page *iopm_pages, *msrpm_pages;
@@ -78,7 +74,7 @@ static int svm_cpu_online(unsigned int cpu)
 	wrmsrl(MSR_EFER, efer | EFER_SVME);
 	if (has_tsc_aux())
 		rdmsrl(MSR_TSC_AUX, *this_cpu_ptr(&host_tsc_aux));
-	this_cpu_write(last_vp_uid, 0);
+	linhv_cpu_forget_guest_tlb();
 	return 0;
 }
 
@@ -354,43 +350,12 @@ static void enter_guest(struct linhv_vp *vp)
 	struct vmcb *v = svm(vp)->vmcb;
 	bool swap_xcr0, guest_dr, host_dr, swap_tsc_aux, guest_pkru;
 	u32 host_pkru = 0;
-	s64 tlb_gen;
 	int cpu;
 
 	local_irq_disable();
-	/*
-	 * The guest's FPU registers must be live at VMRUN. A reschedule (HLT
-	 * wait, cond_resched) or a kernel_fpu_begin() in an interrupt since
-	 * the last entry saved them into the guest fpstate and left other
-	 * contents in the registers, with TIF_NEED_FPU_LOAD set: load them
-	 * back, or the guest runs with another task's vector registers.
-	 */
-	if (test_thread_flag(TIF_NEED_FPU_LOAD))
-		switch_fpu_return();
 	cpu = smp_processor_id();
-	WRITE_ONCE(vp->mode, LINHV_IN_GUEST);
-	cpumask_set_cpu(cpu, &vp->part->in_guest_cpus);
-	/*
-	 * Pairs with linhv_partition_kick_all() and linhv_memory_flush_tlb():
-	 * see need_flush or a new tlb_gen, or get an IPI.
-	 */
-	smp_mb();
-	tlb_gen = atomic64_read(&vp->part->tlb_gen);
-	if (vp->last_cpu != cpu || this_cpu_read(last_vp_uid) != vp->uid ||
-	    READ_ONCE(vp->need_flush) || vp->tlb_gen != tlb_gen) {
-		v->control.tlb_control = SVM_TLB_CONTROL_FLUSH_ALL;
-		WRITE_ONCE(vp->need_flush, false);
-		vp->tlb_gen = tlb_gen;
-	} else {
-		v->control.tlb_control = SVM_TLB_CONTROL_DO_NOTHING;
-	}
-	vp->last_cpu = cpu;
-	this_cpu_write(last_vp_uid, vp->uid);
-	/* One partition's branch predictions must not steer another's. */
-	if (this_cpu_read(last_part_id) != vp->part->id) {
-		indirect_branch_prediction_barrier();
-		this_cpu_write(last_part_id, vp->part->id);
-	}
+	v->control.tlb_control = linhv_vp_enter_begin(vp, cpu) ? SVM_TLB_CONTROL_FLUSH_ALL :
+								  SVM_TLB_CONTROL_DO_NOTHING;
 	swap_xcr0 = (v->save.cr4 & X86_CR4_OSXSAVE) && vp->xcr0 != linhv_host_xcr0;
 	guest_dr = v->save.dr7 & 0xff; /* L0-3/G0-3: the guest's breakpoints are armed */
 	/* RDTSCP and RDPID read TSC_AUX directly: the guest's value, not the host's CPU number. */
@@ -442,8 +407,7 @@ static void enter_guest(struct linhv_vp *vp)
 	else if (guest_dr)
 		set_debugreg(0, 7);
 	asm volatile("stgi" ::: "memory");
-	WRITE_ONCE(vp->mode, LINHV_OUTSIDE_GUEST);
-	cpumask_clear_cpu(cpu, &vp->part->in_guest_cpus);
+	linhv_vp_enter_end(vp, cpu);
 	local_irq_enable();
 }
 
@@ -667,107 +631,6 @@ static int handle_vmmcall(struct linhv_vp *vp)
 	return 0;
 }
 
-/*
- * The guest's top page table as the guest sees it (through the nested entry)
- * and as the root holds it now: a nested entry left on a page the root has
- * since replaced shows as two different frames or contents.
- */
-static void dump_cr3_page(struct linhv_vp *vp)
-{
-	struct linhv_partition *part = vp->part;
-	u64 gpa = svm(vp)->vmcb->save.cr3 & 0x000ffffffffff000ULL, leaf, hpa = 0, via_npt[3] = {};
-	u64 via_root[3] = {};
-	struct page *pg;
-	u64 *va;
-
-	spin_lock(&part->npt.lock);
-	leaf = linhv_npt_lookup_locked(&part->npt, gpa);
-	spin_unlock(&part->npt.lock);
-	pg = linhv_guest_page_get(part, gpa, false);
-	if (pg) {
-		hpa = page_to_phys(pg);
-		va = kmap_local_page(pg);
-		via_root[0] = va[0]; /* low memory (identity maps, user space) */
-		via_root[1] = va[508]; /* the cpu_entry_area (IDT, GDT, TSS) */
-		via_root[2] = va[511]; /* the kernel image */
-		kunmap_local(va);
-		put_page(pg);
-	}
-	if ((leaf & 1) && !(leaf & BIT_ULL(7)) && pfn_valid((leaf & 0x000ffffffffff000ULL) >> PAGE_SHIFT)) {
-		va = kmap_local_page(pfn_to_page((leaf & 0x000ffffffffff000ULL) >> PAGE_SHIFT));
-		via_npt[0] = va[0];
-		via_npt[1] = va[508];
-		via_npt[2] = va[511];
-		kunmap_local(va);
-	}
-	pr_warn("linhv:   cr3 gpa %llx: nested leaf %llx (entries 0/508/511: %llx %llx %llx), the root's page %llx (%llx %llx %llx)\n",
-		gpa, leaf, via_npt[0], via_npt[1], via_npt[2], hpa, via_root[0], via_root[1],
-		via_root[2]);
-}
-
-/*
- * The guest's long-mode walk of lin, level by level, as the root holds the
- * tables now, with each table page's nested leaf and the root's frame for
- * it: tells a lost table entry from a stale nested mapping.
- */
-static void dump_walk(struct linhv_vp *vp, u64 lin)
-{
-	struct linhv_partition *part = vp->part;
-	u64 table = svm(vp)->vmcb->save.cr3 & 0x000ffffffffff000ULL, e = 0, leaf;
-	struct page *pg;
-	int level;
-
-	if (!(svm(vp)->vmcb->save.efer & EFER_LMA))
-		return;
-	for (level = 4; level >= 1; level--) {
-		u64 gpa = table + ((lin >> (12 + 9 * (level - 1))) & 511) * 8;
-
-		spin_lock(&part->npt.lock);
-		leaf = linhv_npt_lookup_locked(&part->npt, gpa);
-		spin_unlock(&part->npt.lock);
-		pg = linhv_guest_page_get(part, gpa, false);
-		if (linhv_read_guest(part, gpa, &e, sizeof(e)))
-			e = ~0ULL;
-		pr_warn("linhv:   walk %llx level %d: entry at gpa %llx = %llx, nested leaf %llx, root frame %llx\n",
-			lin, level, gpa, e, leaf, pg ? (u64)page_to_phys(pg) : 0);
-		if (pg)
-			put_page(pg);
-		if (!(e & 1) || e == ~0ULL || (level > 1 && level < 4 && (e & BIT_ULL(7))))
-			return;
-		table = e & 0x000ffffffffff000ULL;
-	}
-}
-
-/*
- * A triple fault is the guest's own business, but one that the hypervisor
- * caused is hard to find afterwards: log the state and the last exits.
- */
-static void dump_shutdown(struct linhv_vp *vp)
-{
-	static DEFINE_RATELIMIT_STATE(rs, 60 * HZ, 2);
-	const struct vmcb_save *s = &svm(vp)->vmcb->save;
-	u32 i;
-
-	if (!__ratelimit(&rs))
-		return;
-	pr_warn("linhv: partition %llu VP %u triple fault: rip %llx rsp %llx rflags %llx cr0 %llx cr2 %llx cr3 %llx cr4 %llx efer %llx\n",
-		vp->part->id, vp->index, s->rip, s->rsp, s->rflags, s->cr0, s->cr2, s->cr3, s->cr4,
-		s->efer);
-	pr_warn("linhv:   cs %x/%llx ss %x idtr %llx/%x gdtr %llx/%x tr %x/%llx dr7 %llx int_state %llx\n",
-		s->cs.selector, s->cs.base, s->ss.selector, s->idtr.base, s->idtr.limit,
-		s->gdtr.base, s->gdtr.limit, s->tr.selector, s->tr.base, s->dr7,
-		svm(vp)->vmcb->control.int_state);
-	dump_cr3_page(vp);
-	dump_walk(vp, s->rip);
-	for (i = 0; i < LINHV_EXIT_HIST; i++) {
-		const struct linhv_exit_rec *e = &vp->hist[(vp->hist_pos + i) % LINHV_EXIT_HIST];
-
-		if (e->code || e->rip)
-			pr_warn("linhv:   exit %llx info %llx %llx int_info %llx injected %llx rip %llx\n",
-				e->code, e->info1, e->info2, e->int_info, e->inj, e->rip);
-	}
-}
-
 static void record_exit(struct linhv_vp *vp, u64 injected)
 {
 	const struct vmcb_control *c = &svm(vp)->vmcb->control;
@@ -839,7 +702,7 @@ static int handle_ac(struct linhv_vp *vp)
 
 static int handle_shutdown(struct linhv_vp *vp)
 {
-	dump_shutdown(vp);
+	linhv_dump_triple_fault(vp);
 	return linhv_vp_die(vp, HvMessageTypeUnrecoverableException, SVM_EXIT_SHUTDOWN);
 }
 
