@@ -22,10 +22,11 @@ static void dump_cr3_page(struct linhv_vp *vp)
 	u64 gpa = linhv_get_reg(vp, LINHV_REG_CR3) & 0x000ffffffffff000ULL, leaf, hpa = 0, via_npt[3] = {};
 	u64 via_root[3] = {};
 	struct page *pg;
+	int level = 0;
 	u64 *va;
 
 	spin_lock(&part->npt.lock);
-	leaf = linhv_npt_lookup_locked(&part->npt, gpa);
+	leaf = linhv_npt_lookup_level_locked(&part->npt, gpa, &level);
 	spin_unlock(&part->npt.lock);
 	pg = linhv_guest_page_get(part, gpa, false);
 	if (pg) {
@@ -37,8 +38,8 @@ static void dump_cr3_page(struct linhv_vp *vp)
 		kunmap_local(va);
 		put_page(pg);
 	}
-	if ((leaf & 1) && !(leaf & BIT_ULL(7)) && pfn_valid((leaf & 0x000ffffffffff000ULL) >> PAGE_SHIFT)) {
-		va = kmap_local_page(pfn_to_page((leaf & 0x000ffffffffff000ULL) >> PAGE_SHIFT));
+	if (leaf && level == 1 && pfn_valid(linhv_npt_leaf_pfn(leaf))) {
+		va = kmap_local_page(pfn_to_page(linhv_npt_leaf_pfn(leaf)));
 		via_npt[0] = va[0];
 		via_npt[1] = va[508];
 		via_npt[2] = va[511];

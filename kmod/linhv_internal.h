@@ -55,9 +55,25 @@ struct linhv_region {
 
 #define LINHV_NPT_LEVELS 4
 
+/*
+ * The entry format of a second-level table (the vendor's: AMD NPT, Intel
+ * EPT). Entries are 8 bytes with the address in bits 12-51 in every format;
+ * these masks say what else they hold.
+ */
+struct linhv_npt_format {
+	u64 present; /* any of these bits set: the entry is present */
+	u64 table; /* a non-leaf entry's bits */
+	u64 leaf; /* every leaf's bits (accessed too, where the format has it) */
+	u64 large; /* a 2 MiB leaf at level 2 */
+	u64 write; /* a writable leaf (dirty too, where the format has it) */
+	u64 exec; /* an executable leaf */
+	u64 noexec; /* a leaf that may not be executed */
+};
+
 /* Nested page table of one partition (4-level, 4 KiB and 2 MiB leaves). */
 struct linhv_npt {
 	spinlock_t lock; /* the tables and the cache; taken by the mm notifier */
+	const struct linhv_npt_format *fmt;
 	u64 *root;
 	u64 root_pa;
 	unsigned long nr_tables;

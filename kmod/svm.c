@@ -1028,9 +1028,33 @@ static void svm_fill_intercept_header(struct linhv_vp *vp,
 	h->rflags = s->rflags;
 }
 
+/*
+ * AMD nested page tables hold ordinary x86-64 page-table entries. The CPU
+ * walks them as user accesses, so every level carries U; A and D are set
+ * up front so that it never has to write them.
+ */
+#define NPT_P BIT_ULL(0)
+#define NPT_RW BIT_ULL(1)
+#define NPT_US BIT_ULL(2)
+#define NPT_A BIT_ULL(5)
+#define NPT_D BIT_ULL(6)
+#define NPT_PS BIT_ULL(7)
+#define NPT_NX BIT_ULL(63)
+
+static const struct linhv_npt_format svm_npt_format = {
+	.present = NPT_P,
+	.table = NPT_P | NPT_RW | NPT_US | NPT_A,
+	.leaf = NPT_P | NPT_US | NPT_A,
+	.large = NPT_PS,
+	.write = NPT_RW | NPT_D,
+	.exec = 0,
+	.noexec = NPT_NX,
+};
+
 const struct linhv_vendor_ops linhv_svm_ops = {
 	.name = "svm",
 	.hypercall_insn = {0x0f, 0x01, 0xd9}, /* VMMCALL */
+	.npt_format = &svm_npt_format,
 	.vp_init = svm_vp_init,
 	.vp_free = svm_vp_free,
 	.vp_clear = svm_vp_clear,

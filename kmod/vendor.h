@@ -22,6 +22,7 @@
 #include <linhv/linhv.h>
 
 struct linhv_vp;
+struct linhv_npt_format;
 
 /* Registers by number; the first 16 are the GPRs in ModRM/REX order. */
 enum linhv_reg {
@@ -87,6 +88,8 @@ struct linhv_vendor_ops {
 	const char *name;
 	/* Hypercall page contents: the vendor's hypercall instruction. */
 	u8 hypercall_insn[3];
+	/* The entry format of its second-level page tables (npt.c). */
+	const struct linhv_npt_format *npt_format;
 
 	/* Vendor state of a VP: allocated, reset to power-on, freed. */
 	int (*vp_init)(struct linhv_vp *vp);
