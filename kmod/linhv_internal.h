@@ -313,7 +313,14 @@ int linhv_vp_halt(struct linhv_vp *vp, bool irq_enabled);
 /* Around the vendor's world switch, with interrupts off (run.c). */
 bool linhv_vp_enter_begin(struct linhv_vp *vp, int cpu);
 void linhv_vp_enter_end(struct linhv_vp *vp, int cpu);
-void linhv_cpu_forget_guest_tlb(void);
+void linhv_cpu_virt_on(void);
+/* The host state a guest uses without exits, swapped around the entry. */
+struct linhv_guest_switch {
+	bool xcr0, tsc_aux, pkru, guest_dr, host_dr;
+	u32 host_pkru;
+};
+void linhv_guest_switch_in(struct linhv_vp *vp, u64 cr4, u64 dr7, struct linhv_guest_switch *sw);
+void linhv_guest_switch_out(struct linhv_vp *vp, const struct linhv_guest_switch *sw);
 
 /* dump.c: log a VP's state after a triple fault. */
 void linhv_dump_triple_fault(struct linhv_vp *vp);

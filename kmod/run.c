@@ -11,10 +11,13 @@
 #include <linux/sched/signal.h>
 #include <linux/percpu.h>
 #include <asm/debugreg.h>
+#include <asm/msr.h>
 #include <asm/nospec-branch.h>
 #include <asm/processor-flags.h>
+#include <asm/special_insns.h>
 
 #include "linhv_internal.h"
+#include <asm/fpu/xcr.h>
 
 /* ---- reset, INIT and SIPI ---- */
 
@@ -290,10 +293,22 @@ static int wait_halted(struct linhv_vp *vp)
 
 static DEFINE_PER_CPU(u64, last_vp_uid); /* whose guest TLB entries this CPU holds */
 static DEFINE_PER_CPU(u64, last_part_id); /* whose guest last trained the predictors */
+static DEFINE_PER_CPU(u64, host_tsc_aux); /* what Linux put in TSC_AUX (RDTSCP, RDPID) */
 
-/* A CPU (re)enabling virtualization: its TLB may hold anything, flush at the next entry. */
-void linhv_cpu_forget_guest_tlb(void)
+static bool has_tsc_aux(void)
 {
+	return boot_cpu_has(X86_FEATURE_RDTSCP) || boot_cpu_has(X86_FEATURE_RDPID);
+}
+
+/*
+ * This CPU has just turned virtualization on (the vendor's CPU hotplug
+ * callback): its TLB may hold anything, so flush at the next entry, and
+ * note the host's TSC_AUX to put back after each guest.
+ */
+void linhv_cpu_virt_on(void)
+{
+	if (has_tsc_aux())
+		rdmsrl(MSR_TSC_AUX, *this_cpu_ptr(&host_tsc_aux));
 	this_cpu_write(last_vp_uid, 0);
 }
 
@@ -340,6 +355,61 @@ bool linhv_vp_enter_begin(struct linhv_vp *vp, int cpu)
 		this_cpu_write(last_part_id, vp->part->id);
 	}
 	return flush;
+}
+
+/*
+ * The host state a guest reads or changes without an exit: DR0-3 (only
+ * while its DR7 arms them), XCR0, TSC_AUX (RDTSCP and RDPID read it
+ * directly) and PKRU (WRPKRU with CR4.PKE, XRSTOR with XCR0.PKRU). Called
+ * with every interrupt held off until the entry (SVM: GIF=0), so that no
+ * IPI installs a host breakpoint in between; cr4 and dr7 are the guest's.
+ */
+void linhv_guest_switch_in(struct linhv_vp *vp, u64 cr4, u64 dr7, struct linhv_guest_switch *sw)
+{
+	sw->xcr0 = (cr4 & X86_CR4_OSXSAVE) && vp->xcr0 != linhv_host_xcr0;
+	sw->guest_dr = dr7 & 0xff; /* L0-3/G0-3: the guest's breakpoints are armed */
+	sw->tsc_aux = has_tsc_aux() && vp->tsc_aux != this_cpu_read(host_tsc_aux);
+	sw->pkru = cpu_feature_enabled(X86_FEATURE_OSPKE) &&
+		   ((cr4 & X86_CR4_PKE) || (vp->xcr0 & XFEATURE_MASK_PKRU));
+	sw->host_pkru = 0;
+	sw->host_dr = hw_breakpoint_active();
+	if (sw->guest_dr) {
+		if (sw->host_dr)
+			set_debugreg(0, 7); /* no host breakpoint on guest addresses */
+		set_debugreg(vp->db[0], 0);
+		set_debugreg(vp->db[1], 1);
+		set_debugreg(vp->db[2], 2);
+		set_debugreg(vp->db[3], 3);
+	}
+	if (sw->xcr0)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, vp->xcr0);
+	if (sw->tsc_aux)
+		wrmsrl(MSR_TSC_AUX, vp->tsc_aux);
+	if (sw->pkru) {
+		sw->host_pkru = rdpkru();
+		if (vp->pkru != sw->host_pkru)
+			wrpkru(vp->pkru);
+	}
+}
+
+/* After the exit, interrupts still held off: the host's state back. */
+void linhv_guest_switch_out(struct linhv_vp *vp, const struct linhv_guest_switch *sw)
+{
+	/* The vmwp thread's PKRU back: a guest's WRPKRU must never stay in the host. */
+	if (sw->pkru) {
+		vp->pkru = rdpkru();
+		if (vp->pkru != sw->host_pkru)
+			wrpkru(sw->host_pkru);
+	}
+	if (sw->tsc_aux)
+		wrmsrl(MSR_TSC_AUX, this_cpu_read(host_tsc_aux));
+	if (sw->xcr0)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, linhv_host_xcr0);
+	/* The host's ptrace/perf breakpoints back, and none of the guest's left armed. */
+	if (sw->host_dr)
+		hw_breakpoint_restore();
+	else if (sw->guest_dr)
+		set_debugreg(0, 7);
 }
 
 /* Back from the guest, interrupts still off. */

@@ -10,24 +10,17 @@
 #include <linux/mm.h>
 #include <asm/io.h>
 #include <linux/percpu.h>
-#include <linux/sched.h>
-#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <asm/debugreg.h>
 #include <asm/msr.h>
-#include <asm/nospec-branch.h>
 #include <asm/processor.h>
-#include <asm/special_insns.h>
 #include <asm/trapnr.h>
 
 #include "linhv_internal.h"
 #include "svm.h"
-#include <asm/fpu/api.h>
-#include <asm/fpu/xcr.h>
 
 static DEFINE_PER_CPU(struct page *, hsave_page); /* VM_HSAVE_PA */
 static DEFINE_PER_CPU(struct page *, host_vmsave_page); /* host VMSAVE state */
-static DEFINE_PER_CPU(u64, host_tsc_aux); /* what Linux put in TSC_AUX (RDTSCP, RDPID) */
 static enum cpuhp_state svm_hp_state;
 static struct page *iopm_pages, *msrpm_pages;
 
@@ -49,11 +42,6 @@ static inline struct svm_vp *svm(struct linhv_vp *vp)
 
 /* ---- per-CPU enable/disable ---- */
 
-static bool has_tsc_aux(void)
-{
-	return boot_cpu_has(X86_FEATURE_RDTSCP) || boot_cpu_has(X86_FEATURE_RDPID);
-}
-
 static int svm_cpu_online(unsigned int cpu)
 {
 	u64 efer;
@@ -72,9 +60,7 @@ static int svm_cpu_online(unsigned int cpu)
 	}
 	wrmsrl(MSR_VM_HSAVE_PA, page_to_phys(per_cpu(hsave_page, cpu)));
 	wrmsrl(MSR_EFER, efer | EFER_SVME);
-	if (has_tsc_aux())
-		rdmsrl(MSR_TSC_AUX, *this_cpu_ptr(&host_tsc_aux));
-	linhv_cpu_forget_guest_tlb();
+	linhv_cpu_virt_on();
 	return 0;
 }
 
@@ -348,64 +334,24 @@ static void svm_enable_irq_window(struct linhv_vp *vp)
 static void enter_guest(struct linhv_vp *vp)
 {
 	struct vmcb *v = svm(vp)->vmcb;
-	bool swap_xcr0, guest_dr, host_dr, swap_tsc_aux, guest_pkru;
-	u32 host_pkru = 0;
+	struct linhv_guest_switch sw;
 	int cpu;
 
 	local_irq_disable();
 	cpu = smp_processor_id();
 	v->control.tlb_control = linhv_vp_enter_begin(vp, cpu) ? SVM_TLB_CONTROL_FLUSH_ALL :
 								  SVM_TLB_CONTROL_DO_NOTHING;
-	swap_xcr0 = (v->save.cr4 & X86_CR4_OSXSAVE) && vp->xcr0 != linhv_host_xcr0;
-	guest_dr = v->save.dr7 & 0xff; /* L0-3/G0-3: the guest's breakpoints are armed */
-	/* RDTSCP and RDPID read TSC_AUX directly: the guest's value, not the host's CPU number. */
-	swap_tsc_aux = has_tsc_aux() && vp->tsc_aux != this_cpu_read(host_tsc_aux);
-	/* WRPKRU (CR4.PKE) and XRSTOR (XCR0.PKRU) let the guest change PKRU. */
-	guest_pkru = cpu_feature_enabled(X86_FEATURE_OSPKE) &&
-		     ((v->save.cr4 & X86_CR4_PKE) || (vp->xcr0 & XFEATURE_MASK_PKRU));
-
 	/*
 	 * GIF=0 holds off every interrupt until VMRUN; host IF=1 makes a
 	 * physical interrupt during the guest cause an INTR exit.
 	 */
 	asm volatile("clgi" ::: "memory");
-	/* Read with GIF=0: no IPI can install a host breakpoint until STGI. */
-	host_dr = hw_breakpoint_active();
-	if (guest_dr) {
-		if (host_dr)
-			set_debugreg(0, 7); /* no host breakpoint on guest addresses */
-		set_debugreg(vp->db[0], 0);
-		set_debugreg(vp->db[1], 1);
-		set_debugreg(vp->db[2], 2);
-		set_debugreg(vp->db[3], 3);
-	}
-	if (swap_xcr0)
-		xsetbv(XCR_XFEATURE_ENABLED_MASK, vp->xcr0);
-	if (swap_tsc_aux)
-		wrmsrl(MSR_TSC_AUX, vp->tsc_aux);
-	if (guest_pkru) {
-		host_pkru = rdpkru();
-		if (vp->pkru != host_pkru)
-			wrpkru(vp->pkru);
-	}
+	linhv_guest_switch_in(vp, v->save.cr4, v->save.dr7, &sw);
 	local_irq_enable();
-	__linhv_svm_vmrun(svm(vp)->vmcb_pa, page_to_phys(this_cpu_read(host_vmsave_page)), &svm(vp)->gprs);
+	__linhv_svm_vmrun(svm(vp)->vmcb_pa, page_to_phys(this_cpu_read(host_vmsave_page)),
+			  &svm(vp)->gprs);
 	local_irq_disable();
-	/* The vmwp thread's PKRU back: a guest's WRPKRU must never stay in the host. */
-	if (guest_pkru) {
-		vp->pkru = rdpkru();
-		if (vp->pkru != host_pkru)
-			wrpkru(host_pkru);
-	}
-	if (swap_tsc_aux)
-		wrmsrl(MSR_TSC_AUX, this_cpu_read(host_tsc_aux));
-	if (swap_xcr0)
-		xsetbv(XCR_XFEATURE_ENABLED_MASK, linhv_host_xcr0);
-	/* The host's ptrace/perf breakpoints back, and none of the guest's left armed. */
-	if (host_dr)
-		hw_breakpoint_restore();
-	else if (guest_dr)
-		set_debugreg(0, 7);
+	linhv_guest_switch_out(vp, &sw);
 	asm volatile("stgi" ::: "memory");
 	linhv_vp_enter_end(vp, cpu);
 	local_irq_enable();
