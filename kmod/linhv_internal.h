@@ -221,7 +221,7 @@ struct linhv_vp {
 	int mode; /* enum linhv_vp_mode, read by kickers */
 	wait_queue_head_t wq;
 
-	/* The last exits (vendor codes), printed when the guest triple-faults (svm.c). */
+	/* The last exits (vendor codes), printed when the guest triple-faults (dump.c). */
 	struct linhv_exit_rec {
 		u64 code, info1, info2, int_info, inj, rip;
 	} hist[LINHV_EXIT_HIST];
