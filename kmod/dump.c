@@ -92,7 +92,7 @@ void linhv_dump_triple_fault(struct linhv_vp *vp)
 	static DEFINE_RATELIMIT_STATE(rs, 60 * HZ, 2);
 	const struct linhv_vendor_ops *ops = linhv_vendor;
 	struct hv_x64_segment_register cs, ss, idtr, gdtr, tr;
-	u64 rip = ops->get_reg(vp, LINHV_REG_RIP);
+	u64 rip = ops->get_reg(vp, LINHV_REG_RIP), cr2 = ops->get_reg(vp, LINHV_REG_CR2);
 	u32 i;
 
 	if (!__ratelimit(&rs))
@@ -105,7 +105,7 @@ void linhv_dump_triple_fault(struct linhv_vp *vp)
 	pr_warn("linhv: partition %llu VP %u triple fault: rip %llx rsp %llx rflags %llx cr0 %llx cr2 %llx cr3 %llx cr4 %llx efer %llx\n",
 		vp->part->id, vp->index, rip, ops->get_reg(vp, LINHV_REG_RSP),
 		ops->get_reg(vp, LINHV_REG_RFLAGS), ops->get_reg(vp, LINHV_REG_CR0),
-		ops->get_reg(vp, LINHV_REG_CR2), ops->get_reg(vp, LINHV_REG_CR3),
+		cr2, ops->get_reg(vp, LINHV_REG_CR3),
 		ops->get_reg(vp, LINHV_REG_CR4), ops->get_reg(vp, LINHV_REG_EFER));
 	pr_warn("linhv:   cs %x/%llx ss %x idtr %llx/%x gdtr %llx/%x tr %x/%llx dr7 %llx interrupt shadow %d\n",
 		cs.selector, cs.base, ss.selector, idtr.base, idtr.limit, gdtr.base, gdtr.limit,
@@ -113,6 +113,10 @@ void linhv_dump_triple_fault(struct linhv_vp *vp)
 		ops->get_interrupt_shadow(vp));
 	dump_cr3_page(vp);
 	dump_walk(vp, rip);
+	/* Where delivery failed: the IDT (a #DF reading it), and the last fault address. */
+	dump_walk(vp, idtr.base);
+	if ((cr2 ^ idtr.base) & PAGE_MASK && (cr2 ^ rip) & PAGE_MASK)
+		dump_walk(vp, cr2);
 	for (i = 0; i < LINHV_EXIT_HIST; i++) {
 		const struct linhv_exit_rec *e = &vp->hist[(vp->hist_pos + i) % LINHV_EXIT_HIST];
 

@@ -125,6 +125,26 @@ static void str_copy(char *dst, const char *src, uint32_t max)
 	dst[n] = 0;
 }
 
+/* GET_IP_INFO: the answer for the adapter the host names, as hv_kvp_daemon gives it. */
+static uint32_t kvp_ip_info(struct vsc_ic *ic, struct ic_kvp_ip_msg *m)
+{
+	char mac[VSC_KVP_MAX_STR];
+
+	ic->ip_queries++;
+	from_utf16(mac, sizeof(mac), m->adapter_id, sizeof(m->adapter_id));
+	for (uint32_t i = 0; i < ic->adapter_count; i++) {
+		const struct vsc_kvp_adapter *a = &ic->adapters[i];
+
+		if (!streq(a->mac, mac))
+			continue;
+		to_utf16(m->ip_addr, sizeof(m->ip_addr), a->ip_addr);
+		to_utf16(m->sub_net, sizeof(m->sub_net), a->sub_net);
+		m->addr_family = IC_KVP_ADDR_FAMILY_IPV4 | IC_KVP_ADDR_FAMILY_IPV6;
+		return IC_S_OK;
+	}
+	return IC_E_FAIL; /* no interface with that MAC */
+}
+
 static uint32_t kvp(struct vsc_ic *ic, uint8_t *body, uint32_t len)
 {
 	struct ic_kvp_msg *m = (struct ic_kvp_msg *)body;
@@ -134,6 +154,8 @@ static uint32_t kvp(struct vsc_ic *ic, uint8_t *body, uint32_t len)
 
 	if (!ic->kvp_daemon || len < sizeof(*m))
 		return IC_E_FAIL;
+	if (m->hdr.operation == IC_KVP_OP_GET_IP_INFO)
+		return kvp_ip_info(ic, (struct ic_kvp_ip_msg *)body);
 	pool = m->hdr.pool;
 	if (pool >= IC_KVP_POOL_COUNT)
 		return IC_E_FAIL;

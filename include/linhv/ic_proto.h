@@ -180,9 +180,35 @@ struct ic_kvp_msg {
 } VMBUS_PACKED;
 
 /*
+ * GET_IP_INFO (Linux's struct hv_kvp_ip_msg): unlike the other KVP messages
+ * the header has no pad, the body follows operation and pool directly. The
+ * host names the adapter by its MAC ("00:15:5D:00:00:01", upper case, as
+ * hv_kvp_daemon compares it); the guest answers its addresses in ip_addr
+ * and, in the same order, IPv4 netmasks and IPv6 "/prefix" strings in
+ * sub_net, each list ';'-separated, all strings UTF-16LE.
+ */
+#define IC_KVP_ADDR_FAMILY_IPV4 1
+#define IC_KVP_ADDR_FAMILY_IPV6 2
+
+struct ic_kvp_ip_msg {
+	uint8_t operation;
+	uint8_t pool;
+	uint8_t adapter_id[2 * 128];
+	uint8_t addr_family;
+	uint8_t dhcp_enabled;
+	uint8_t ip_addr[2 * 1024];
+	uint8_t sub_net[2 * 1024];
+	uint8_t gate_way[2 * 512];
+	uint8_t dns_addr[2 * 1024];
+} VMBUS_PACKED;
+
+/*
  * The guest answers in the host's buffer (same length), so a request must be
  * as large as any answer: header plus the whole struct.
  */
 #define IC_KVP_PACKET_SIZE (IC_HEADER_SIZE + sizeof(struct ic_kvp_msg))
+
+_Static_assert(sizeof(struct ic_kvp_ip_msg) == 2 + IC_KVP_IPADDR_VALUE_BYTES, "hv_kvp_ip_msg size");
+_Static_assert(sizeof(struct ic_kvp_ip_msg) <= sizeof(struct ic_kvp_msg), "GET_IP_INFO fits");
 
 #endif /* LINHV_IC_PROTO_H */

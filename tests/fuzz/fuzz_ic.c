@@ -40,8 +40,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct ic_timesync_params tp = {e.server, e.loop, inst, 5, NULL, NULL};
 		struct ic_kvp_params kp = {e.server, e.loop, inst, 5, NULL, NULL};
 
+		static const uint8_t mac[6] = {0x00, 0x15, 0x5d, 0, 0, 1};
+
 		if (ic_heartbeat_create(&hp, &hb) || ic_shutdown_create(&sp, &sd) ||
-		    ic_timesync_create(&tp, &ts) || ic_kvp_create(&kp, &kvp))
+		    ic_timesync_create(&tp, &ts) || ic_kvp_create(&kp, &kvp) ||
+		    ic_kvp_watch_adapter(kvp, 0, mac)) /* GET_IP_INFO after each pass */
 			abort();
 	}
 	if (vsc_vmbus_connect(&e.bus, VMBUS_VERSION_WIN10_V5_3) || vsc_vmbus_request_offers(&e.bus))

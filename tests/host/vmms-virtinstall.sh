@@ -17,7 +17,7 @@ cd "$(dirname "$0")/../.." || exit 2
 . tests/lib/check.sh
 # shellcheck source=../lib/vmms.sh
 . tests/lib/vmms.sh
-check_expect 50
+check_expect 51
 
 vmms_tier virtinstall
 
@@ -135,6 +135,10 @@ fails_with "undefine of an active pool refused" "is still active" v pool-undefin
 check "pool-destroy, pool-undefine" sh -c \
 	"virsh -q -c '$U' pool-destroy p2 >/dev/null && virsh -q -c '$U' pool-undefine p2 >/dev/null &&
 	! virsh -q -c '$U' pool-list --all --name | grep -qE '^p2 *\$' && [ ! -e '$T/state-a/pools/p2.xml' ]"
+check "pool-build creates the target with its missing parents (virt-manager's default pool)" sh -c \
+	"virsh -q -c '$U' pool-define-as p5 dir --target '$T/new/lib/images' >/dev/null &&
+	virsh -q -c '$U' pool-build p5 >/dev/null && [ -d '$T/new/lib/images' ] &&
+	virsh -q -c '$U' pool-undefine p5 >/dev/null"
 
 # ---- transient domains: virsh create ----
 vmms_domxml tr1 "$T/vmlinuz" >"$T/tr1.xml"

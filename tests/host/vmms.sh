@@ -17,7 +17,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 2
 # shellcheck source=../lib/check.sh
 . tests/lib/check.sh
-check_expect 163
+check_expect 167
 
 BUILD_DIR=${BUILD_DIR:-build}
 VMMS=$BUILD_DIR/vmm/vmms/vmms
@@ -363,6 +363,20 @@ done
 check_grep "fixture: domifaddr: the IPv6 address, canonical" "^ *- +- +ipv6 +2001:db8::7/128$" \
 	"$T/out.lease"
 check "fixture: domifaddr drops what is not an address" sh -c "! grep -q not-an '$T/out.lease'"
+# A worker that knows the guest's addresses per NIC (KVP GET_IP_INFO): each
+# NIC by its MAC with the guest's prefixes; a NIC without addresses is listed
+# empty (the fixture answers for domains named ifaddrs-*).
+devxml ifaddrs-a "$DEVS" >"$T/ia.xml"
+v define "$T/ia.xml" >/dev/null && v start ifaddrs-a >/dev/null
+v domifaddr ifaddrs-a >"$T/out.ia" 2>&1
+check_grep "fixture: domifaddr per NIC: the first NIC's IPv4 address with its prefix" \
+	"^ *vnet9 +52:54:00:ab:cd:01 +ipv4 +198.51.100.7/24$" "$T/out.ia"
+check_grep "fixture: domifaddr per NIC: its IPv6 address with its prefix" \
+	"^ *- +- +ipv6 +2001:db8::7/64$" "$T/out.ia"
+check_grep "fixture: domifaddr per NIC: the second NIC listed without addresses" \
+	"^ *ltap1 +00:15:5d:[0-9a-f:]{8} +N/A +N/A" "$T/out.ia"
+check "fixture: domifaddr per NIC drops what is not an address" sh -c "! grep -q junk '$T/out.ia'"
+v destroy ifaddrs-a >/dev/null
 check "fixture: domhostname" sh -c "[ \"\$(virsh -q -c '$U' domhostname gn)\" = fixture-gn ]"
 # The guest powers off under an open console: the stream ends (an empty data
 # packet, then the client's finish is confirmed) and virsh console exits 0.

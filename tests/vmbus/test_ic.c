@@ -267,6 +267,135 @@ START_TEST(kvp_without_daemon_fails_operations)
 }
 END_TEST
 
+/* hv_kvp_daemon's answers: addresses in order, IPv4 netmasks and IPv6 "/prefix". */
+static const struct vsc_kvp_adapter adapters[] = {
+    {"00:15:5D:00:00:01", "10.77.0.2;192.0.2.9;fe80::215:5dff:fe00:1",
+     "255.255.255.0;255.255.0.0;/64"},
+};
+
+START_TEST(kvp_asks_each_nic_for_its_addresses_and_prefixes)
+{
+	static const uint8_t mac0[6] = {0x00, 0x15, 0x5d, 0x00, 0x00, 0x01};
+	static const uint8_t mac1[6] = {0x00, 0x15, 0x5d, 0x00, 0x00, 0x02};
+	struct ic_env e = {0};
+	struct ic_kvp *kvp;
+	struct ic_kvp_status st;
+	struct ic_kvp_params p = {.instance = inst, .refresh_ms = 30};
+	struct ic_kvp_addr a[IC_KVP_MAX_ADAPTER_ADDRS];
+	struct vsc_ic *g;
+
+	h_setup(&e.h, 0, 0);
+	p.server = e.h.server;
+	p.loop = e.h.loop;
+	ck_assert_int_eq(ic_kvp_create(&p, &kvp), 0);
+	ck_assert_int_eq(ic_kvp_watch_adapter(kvp, 0, mac0), 0);
+	ck_assert_int_eq(ic_kvp_watch_adapter(kvp, 1, mac1), 0);
+	ck_assert_int_eq(ic_kvp_watch_adapter(kvp, IC_KVP_MAX_ADAPTERS, mac1), -EINVAL);
+	ck_assert_int_eq(ic_kvp_get_adapter_addrs(kvp, 0, a, 16), -ENOENT);
+	h_connect(&e.h);
+	g = open_ic(&e, IC_MSGTYPE_KVPEXCHANGE);
+	g->kvp_daemon = true;
+	g->auto_pool = auto_pool;
+	g->auto_count = 5;
+	g->adapters = adapters;
+	g->adapter_count = 1;
+	PUMP_UNTIL(&e, g->ip_queries >= 2 && ic_kvp_get_adapter_addrs(kvp, 0, a, 16) >= 0);
+	ck_assert_int_eq(ic_kvp_get_adapter_addrs(kvp, 0, a, 16), 3);
+	ck_assert(!a[0].v6);
+	ck_assert_str_eq(a[0].text, "10.77.0.2");
+	ck_assert_uint_eq(a[0].prefix, 24);
+	ck_assert_str_eq(a[1].text, "192.0.2.9");
+	ck_assert_uint_eq(a[1].prefix, 16);
+	ck_assert(a[2].v6);
+	ck_assert_str_eq(a[2].text, "fe80::215:5dff:fe00:1");
+	ck_assert_uint_eq(a[2].prefix, 64);
+	ck_assert_int_eq(ic_kvp_get_adapter_addrs(kvp, 0, a, 1), 1); /* max respected */
+	/* The guest has no interface with the second MAC: still unknown. */
+	ck_assert_int_eq(ic_kvp_get_adapter_addrs(kvp, 1, a, 16), -ENOENT);
+	/*
+	 * A NIC without an answer is asked again after every pass; one that
+	 * answered only when the pool's address lists change.
+	 */
+	{
+		static const struct vsc_kvp_pair moved_pool[] = {
+		    {"NetworkAddressIPv4", "10.77.0.3"}};
+		static const struct vsc_kvp_pair none_pool[] = {{"NetworkAddressIPv4", ""}};
+		static const struct vsc_kvp_adapter moved[] = {
+		    {"00:15:5D:00:00:01", "10.77.0.3", "255.255.255.128"}};
+		static const struct vsc_kvp_adapter none[] = {{"00:15:5D:00:00:02", "", ""}};
+		uint32_t before = g->ip_queries;
+		uint64_t passes;
+
+		g->adapters = moved;
+		ic_kvp_get_status(kvp, &st);
+		passes = st.enumerations;
+		PUMP_UNTIL(&e, (ic_kvp_get_status(kvp, &st), st.enumerations >= passes + 3));
+		/* Only the unanswered second NIC was asked: the first keeps its old view. */
+		ck_assert_uint_ge(g->ip_queries, before + 2);
+		ck_assert_int_eq(ic_kvp_get_adapter_addrs(kvp, 0, a, 16), 3);
+		before = g->ip_queries;
+		g->auto_pool = moved_pool;
+		g->auto_count = 1;
+		PUMP_UNTIL(&e, g->ip_queries >= before + 4);
+		ck_assert_int_eq(ic_kvp_get_adapter_addrs(kvp, 0, a, 16), 1);
+		ck_assert_str_eq(a[0].text, "10.77.0.3");
+		ck_assert_uint_eq(a[0].prefix, 25);
+		/* An interface without addresses: known, empty. */
+		before = g->ip_queries;
+		g->adapters = none;
+		g->auto_pool = none_pool;
+		PUMP_UNTIL(&e, g->ip_queries >= before + 4);
+		ck_assert_int_eq(ic_kvp_get_adapter_addrs(kvp, 1, a, 16), 0);
+	}
+	ic_kvp_get_status(kvp, &st);
+	ck_assert_uint_ge(st.enumerations, 2);
+	ic_kvp_destroy(kvp);
+	h_teardown(&e.h);
+}
+END_TEST
+
+/* Build the guest's answer the way hv_kvp (UTF-16) hands it to the host. */
+static void ip_answer(struct ic_kvp_ip_msg *m, const char *addrs, const char *nets)
+{
+	memset(m, 0, sizeof(*m));
+	m->operation = IC_KVP_OP_GET_IP_INFO;
+	ic_utf8_to_utf16(addrs, m->ip_addr, sizeof(m->ip_addr));
+	ic_utf8_to_utf16(nets, m->sub_net, sizeof(m->sub_net));
+}
+
+START_TEST(kvp_ip_info_answers_are_checked)
+{
+	static const uint8_t mac[6] = {0x00, 0x15, 0x5d, 0xab, 0xcd, 0xef};
+	struct ic_kvp_ip_msg m;
+	struct ic_kvp_addr a[4];
+	char id[32];
+
+	ic_kvp_ipinfo_request(&m, mac);
+	ck_assert_uint_eq(m.operation, IC_KVP_OP_GET_IP_INFO);
+	ic_utf16_to_utf8(m.adapter_id, sizeof(m.adapter_id), id, sizeof(id));
+	ck_assert_str_eq(id, "00:15:5D:AB:CD:EF"); /* hv_kvp_daemon compares upper case */
+	/* Not addresses, a non-contiguous mask, a prefix out of range, missing nets. */
+	ip_answer(&m, "junk;10.0.0.1;10.0.0.2;2001:DB8::1;10.0.0.3;10.0.0.4",
+		  "x;255.0.255.0;/40;/129;24");
+	ck_assert_int_eq(ic_kvp_ipinfo_parse((uint8_t *)&m, sizeof(m), a, 4), 4);
+	ck_assert_str_eq(a[0].text, "10.0.0.1");
+	ck_assert_uint_eq(a[0].prefix, 32);	    /* 255.0.255.0: no usable prefix */
+	ck_assert_uint_eq(a[1].prefix, 32);	    /* /40 on IPv4 */
+	ck_assert_str_eq(a[2].text, "2001:db8::1"); /* canonical */
+	ck_assert_uint_eq(a[2].prefix, 128);	    /* /129 */
+	ck_assert_uint_eq(a[3].prefix, 24);	    /* a bare number is taken */
+	ip_answer(&m, ";;;", "");
+	ck_assert_int_eq(ic_kvp_ipinfo_parse((uint8_t *)&m, sizeof(m), a, 4), 0);
+	ck_assert_int_eq(ic_kvp_ipinfo_parse((uint8_t *)&m, sizeof(m) - 1, a, 4), -1);
+	m.operation = IC_KVP_OP_ENUMERATE;
+	ck_assert_int_eq(ic_kvp_ipinfo_parse((uint8_t *)&m, sizeof(m), a, 4), -1);
+	/* No NUL anywhere: the strings end at the field's end. */
+	memset(&m, '1', sizeof(m));
+	m.operation = IC_KVP_OP_GET_IP_INFO;
+	ck_assert_int_eq(ic_kvp_ipinfo_parse((uint8_t *)&m, sizeof(m), a, 4), 0);
+}
+END_TEST
+
 START_TEST(ic_negotiation_picks_highest_common_and_rejects_none)
 {
 	uint8_t buf[128];
@@ -326,5 +455,6 @@ TEST_MAIN("vmbus-ic", heartbeat_negotiates_3_0_and_counts_acks,
 	  timesync_v4_sends_sync_then_samples_with_reference_time,
 	  timesync_real_clock_is_close_to_now,
 	  kvp_reads_hostname_and_addresses_and_sets_external_keys,
-	  kvp_without_daemon_fails_operations, ic_negotiation_picks_highest_common_and_rejects_none,
+	  kvp_without_daemon_fails_operations, kvp_asks_each_nic_for_its_addresses_and_prefixes,
+	  kvp_ip_info_answers_are_checked, ic_negotiation_picks_highest_common_and_rejects_none,
 	  utf16_conversions_round_trip)

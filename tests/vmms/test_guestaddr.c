@@ -1,6 +1,7 @@
 /* Unit tests for the guest address list vmms reads from the worker's status
  * line (guest-written KVP values: anything that is not an address is dropped). */
 #include <check.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "check_main.h"
@@ -53,4 +54,47 @@ START_TEST(hostile_values)
 }
 END_TEST
 
-TEST_MAIN("vmms_guestaddr", status_line, hostile_values)
+START_TEST(ifaddrs_reply)
+{
+	struct guest_nics n;
+	ck_assert_uint_eq(guest_nics_parse("ok 00:15:5D:00:00:01=10.77.0.2/24,FE80::1/64 "
+					   "00:15:5d:00:00:02=",
+					   &n),
+			  2);
+	ck_assert_str_eq(n.nic[0].mac, "00:15:5d:00:00:01"); /* lower case */
+	ck_assert_uint_eq(n.nic[0].addrs.n, 2);
+	ck_assert_str_eq(n.nic[0].addrs.a[0].text, "10.77.0.2");
+	ck_assert_uint_eq(n.nic[0].addrs.a[0].prefix, 24);
+	ck_assert(n.nic[0].addrs.a[1].v6);
+	ck_assert_str_eq(n.nic[0].addrs.a[1].text, "fe80::1");
+	ck_assert_uint_eq(n.nic[0].addrs.a[1].prefix, 64);
+	ck_assert_uint_eq(n.nic[1].addrs.n, 0);
+	/* An older worker, or one whose guest has not answered yet. */
+	ck_assert_uint_eq(guest_nics_parse("error: unknown request 'ifaddrs'", &n), 0);
+	ck_assert_uint_eq(guest_nics_parse("ok ", &n), 0);
+	/* Bad MACs, prefixes out of range or missing, non-addresses: skipped. */
+	ck_assert_uint_eq(
+	    guest_nics_parse("ok 00:15:5d:00:00=1.1.1.1/8 zz:15:5d:00:00:01=1.1.1.1/8 "
+			     "00:15:5d:00:00:03=1.1.1.1/33,1.1.1.2,x/8,::1/129,"
+			     "1.1.1.3/-1,1.1.1.4/0008,1.1.1.5/0",
+			     &n),
+	    1);
+	ck_assert_str_eq(n.nic[0].mac, "00:15:5d:00:00:03");
+	ck_assert_uint_eq(n.nic[0].addrs.n, 1);
+	ck_assert_str_eq(n.nic[0].addrs.a[0].text, "1.1.1.5");
+	ck_assert_uint_eq(n.nic[0].addrs.a[0].prefix, 0);
+	/* No more than GUEST_NICS_MAX NICs, GUEST_ADDRS_MAX addresses each. */
+	char line[4096] = "ok";
+	for (int i = 0; i < 12; i++)
+		snprintf(line + strlen(line), sizeof(line) - strlen(line),
+			 " 00:15:5d:00:00:%02x=", i);
+	ck_assert_uint_eq(guest_nics_parse(line, &n), GUEST_NICS_MAX);
+	strcpy(line, "ok 00:15:5d:00:00:01=");
+	for (int i = 0; i < 100; i++)
+		strcat(line, "10.0.0.1/8,");
+	ck_assert_uint_eq(guest_nics_parse(line, &n), 1);
+	ck_assert_uint_eq(n.nic[0].addrs.n, GUEST_ADDRS_MAX);
+}
+END_TEST
+
+TEST_MAIN("vmms_guestaddr", status_line, hostile_values, ifaddrs_reply)

@@ -11,7 +11,10 @@
  * exits 0. The console echoes what it receives after a one-line banner. If the kernel file's first
  * line is "fail-fast" it prints an error and exits 1, like vmwp with an unusable backend; if it is
  * "slow-start MS" it waits MS milliseconds before it listens on its control socket, like a worker
- * that takes long to set a guest up. */
+ * that takes long to set a guest up. A domain named "ifaddrs-*" answers "ifaddrs" (per-NIC
+ * addresses from KVP GET_IP_INFO) for its --nic MACs: the first NIC 198.51.100.7/24, 2001:db8::7/64
+ * and a non-address, the others none; any other worker refuses "ifaddrs" as an unknown request,
+ * like an older vmwp. */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -38,12 +41,16 @@ int main(int argc, char **argv)
 {
 	const char *name = "?", *kernel = NULL, *console = NULL, *control = NULL, *pidfile = NULL;
 	int ndisks = 0, nnics = 0;
+	char macs[8][18] = {{0}};
 	for (int i = 1; i + 1 < argc; i++) {
 		if (!strcmp(argv[i], "--disk"))
 			ndisks++;
-		else if (!strcmp(argv[i], "--nic"))
+		else if (!strcmp(argv[i], "--nic")) {
+			const char *m = strstr(argv[i + 1], "mac=");
+			if (m && nnics < 8)
+				snprintf(macs[nnics], sizeof(macs[0]), "%.17s", m + 4);
 			nnics++;
-		else if (!strcmp(argv[i], "--name"))
+		} else if (!strcmp(argv[i], "--name"))
 			name = argv[++i];
 		else if (!strcmp(argv[i], "--kernel"))
 			kernel = argv[++i];
@@ -95,14 +102,23 @@ int main(int argc, char **argv)
 			ssize_t r = c >= 0 ? recv(c, req, sizeof(req) - 1, 0) : -1;
 			if (r > 0) {
 				req[strcspn(req, "\r\n")] = 0;
-				char reply[256] = "ok\n";
+				char reply[512] = "ok\n";
 				if (!strcmp(req, "status"))
 					snprintf(
 					    reply, sizeof(reply),
 					    "ok state=%s heartbeat=unknown hostname=fixture-%s "
 					    "ipv4=192.0.2.7;not-an-address ipv6=2001:DB8:0::7\n",
 					    paused ? "paused" : "running", name);
-				else if (!strcmp(req, "stats")) {
+				else if (!strcmp(req, "ifaddrs") && !strncmp(name, "ifaddrs-", 8)) {
+					int n = snprintf(reply, sizeof(reply), "ok");
+					for (int d = 0; d < nnics && d < 8; d++)
+						n += snprintf(
+						    reply + n, sizeof(reply) - (size_t)n, " %s=%s",
+						    macs[d],
+						    d ? ""
+						      : "198.51.100.7/24,2001:DB8:0::7/64,junk/24");
+					snprintf(reply + n, sizeof(reply) - (size_t)n, "\n");
+				} else if (!strcmp(req, "stats")) {
 					/* No guest, so no I/O: every counter is zero. */
 					int n = snprintf(reply, sizeof(reply), "ok");
 					for (int d = 0; d < ndisks && n < 200; d++)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <libvirt/libvirt.h>
 
@@ -490,10 +491,48 @@ static int h_dom_hostname(struct call *k, void *a, void *r)
 	return set_str(&((struct vmms_str_ret *)r)->value, name);
 }
 
-/* virsh domifaddr, any --source: the KVP integration service's auto pool is
- * the only view linhv has (no DHCP server, no ARP snooping). It lists the
- * guest's addresses without prefix lengths or the NIC they belong to: each is
- * reported as a host address (/32, /128), under the domain's one NIC, or under
+/* One interface of the reply: NAME, MAC (may be NULL) and ADDRS. */
+static int fill_iface(struct vmms_iface *ifc, const char *name, const char *mac,
+		      const struct guest_addrs *ga)
+{
+	if (set_str(&ifc->name, name) < 0)
+		return -1;
+	if (mac) {
+		ifc->hwaddr = calloc(1, sizeof(*ifc->hwaddr));
+		if (!ifc->hwaddr || set_str(ifc->hwaddr, mac) < 0)
+			return -1;
+	}
+	if (!ga->n)
+		return 0;
+	struct vmms_ip_addr *ips = calloc(ga->n, sizeof(*ips));
+	if (!ips)
+		return -1;
+	ifc->addrs.addrs_val = ips;
+	for (size_t i = 0; i < ga->n; i++) {
+		ips[i].type = ga->a[i].v6 ? VIR_IP_ADDR_TYPE_IPV6 : VIR_IP_ADDR_TYPE_IPV4;
+		ips[i].prefix = ga->a[i].prefix;
+		if (set_str(&ips[i].addr, ga->a[i].text) < 0)
+			return -1;
+		ifc->addrs.addrs_len = (u_int)i + 1;
+	}
+	return 0;
+}
+
+/* The NIC's name in the reply: its TAP, or netI. */
+static const char *nic_name(const struct dom_nic *nic, size_t i, char *buf, size_t len)
+{
+	if (nic->tap)
+		return nic->tap;
+	snprintf(buf, len, "net%zu", i);
+	return buf;
+}
+
+/* virsh domifaddr, any --source: the KVP integration service is the only
+ * view linhv has (no DHCP server, no ARP snooping). First the worker's
+ * "ifaddrs": hv_kvp_daemon's addresses per NIC (by MAC) with their prefixes.
+ * A worker or guest that has none of those yet falls back to the auto pool,
+ * which lists the addresses without prefix lengths or NIC: each is reported
+ * as a host address (/32, /128), under the domain's one NIC, or under
  * "guest" when there are several. */
 static int h_iface_addrs(struct call *k, void *a, void *r)
 {
@@ -508,35 +547,49 @@ static int h_iface_addrs(struct call *k, void *a, void *r)
 	if (!domain_active(d))
 		return vmms_err_set(&k->err, VIR_ERR_OPERATION_INVALID, "domain is not running");
 	const struct dom_def *def = domain_current_def(d);
-	char reply[512];
+	if (!def->nnics)
+		return 0;
+	char reply[4096], name[32];
+	struct guest_nics gn;
+	struct vmms_err ignored = {0};
+	size_t matched = 0;
+	if (worker_control(d, "ifaddrs", reply, sizeof(reply), &ignored) == 0 &&
+	    guest_nics_parse(reply, &gn) > 0) {
+		struct vmms_iface *ifcs = calloc(def->nnics, sizeof(*ifcs));
+		if (!ifcs)
+			return vmms_err_set(&k->err, VIR_ERR_INTERNAL_ERROR, "out of memory");
+		ret->ifaces.ifaces_val = ifcs;
+		for (size_t i = 0; i < def->nnics; i++) {
+			for (size_t j = 0; j < gn.n; j++) {
+				if (strcasecmp(def->nics[i].mac, gn.nic[j].mac))
+					continue;
+				ret->ifaces.ifaces_len = (u_int)matched + 1;
+				if (fill_iface(&ifcs[matched++],
+					       nic_name(&def->nics[i], i, name, sizeof(name)),
+					       def->nics[i].mac, &gn.nic[j].addrs) < 0)
+					return vmms_err_set(&k->err, VIR_ERR_INTERNAL_ERROR,
+							    "out of memory");
+				break;
+			}
+		}
+		if (matched)
+			return 0;
+	}
 	if (worker_control(d, "status", reply, sizeof(reply), &k->err) < 0)
 		return -1;
 	struct guest_addrs ga;
-	if (!guest_addrs_parse(reply, &ga) || !def->nnics)
+	if (!guest_addrs_parse(reply, &ga))
 		return 0; /* no addresses known (yet): an empty list, as libvirt gives */
-	struct vmms_iface *ifc = calloc(1, sizeof(*ifc));
-	struct vmms_ip_addr *ips = calloc(ga.n, sizeof(*ips));
-	if (!ifc || !ips) {
-		free(ifc);
-		free(ips);
+	struct vmms_iface *ifc = ret->ifaces.ifaces_val;
+	if (!ifc && !(ifc = calloc(1, sizeof(*ifc))))
 		return vmms_err_set(&k->err, VIR_ERR_INTERNAL_ERROR, "out of memory");
-	}
 	ret->ifaces.ifaces_val = ifc;
 	ret->ifaces.ifaces_len = 1;
-	ifc->addrs.addrs_val = ips;
 	const struct dom_nic *nic = def->nnics == 1 ? &def->nics[0] : NULL;
-	int rc = set_str(&ifc->name, nic ? (nic->tap ? nic->tap : "net0") : "guest");
-	if (nic && rc == 0) {
-		ifc->hwaddr = calloc(1, sizeof(*ifc->hwaddr));
-		rc = ifc->hwaddr ? set_str(ifc->hwaddr, nic->mac) : -1;
-	}
-	for (size_t i = 0; i < ga.n && rc == 0; i++) {
-		ips[i].type = ga.a[i].v6 ? VIR_IP_ADDR_TYPE_IPV6 : VIR_IP_ADDR_TYPE_IPV4;
-		ips[i].prefix = ga.a[i].v6 ? 128 : 32;
-		rc = set_str(&ips[i].addr, ga.a[i].text);
-		ifc->addrs.addrs_len = (u_int)i + 1;
-	}
-	return rc < 0 ? vmms_err_set(&k->err, VIR_ERR_INTERNAL_ERROR, "out of memory") : 0;
+	if (fill_iface(ifc, nic ? nic_name(nic, 0, name, sizeof(name)) : "guest",
+		       nic ? nic->mac : NULL, &ga) < 0)
+		return vmms_err_set(&k->err, VIR_ERR_INTERNAL_ERROR, "out of memory");
+	return 0;
 }
 
 /* ---- define / undefine ---- */

@@ -2,6 +2,9 @@
 #include "guestaddr.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,6 +35,7 @@ static void add_list(const char *list, bool v6, struct guest_addrs *out)
 			if (inet_pton(v6 ? AF_INET6 : AF_INET, text, bin) == 1) {
 				struct guest_addr *a = &out->a[out->n++];
 				a->v6 = v6;
+				a->prefix = v6 ? 128 : 32;
 				/* Canonical form, whatever spelling the guest used. */
 				inet_ntop(v6 ? AF_INET6 : AF_INET, bin, a->text, sizeof(a->text));
 			}
@@ -54,5 +58,73 @@ size_t guest_addrs_parse(const char *status, struct guest_addrs *out)
 	const char *v4 = last_field(head, " ipv4=");
 	add_list(v4, false, out);
 	add_list(v6, true, out);
+	return out->n;
+}
+
+/* "ADDR/PREFIX" (LEN bytes at P) into OUT; false when either is invalid. */
+static bool parse_cidr(const char *p, size_t len, struct guest_addr *out)
+{
+	char text[GUEST_ADDR_LEN + 5];
+	unsigned char bin[16];
+	if (len >= sizeof(text))
+		return false;
+	memcpy(text, p, len);
+	text[len] = 0;
+	char *slash = strchr(text, '/');
+	if (!slash || !slash[1] || strlen(slash + 1) > 3 ||
+	    strspn(slash + 1, "0123456789") != strlen(slash + 1))
+		return false;
+	*slash = 0;
+	unsigned prefix = (unsigned)atoi(slash + 1);
+	if (inet_pton(AF_INET, text, bin) == 1)
+		out->v6 = false;
+	else if (inet_pton(AF_INET6, text, bin) == 1)
+		out->v6 = true;
+	else
+		return false;
+	if (prefix > (out->v6 ? 128u : 32u))
+		return false;
+	out->prefix = prefix;
+	return inet_ntop(out->v6 ? AF_INET6 : AF_INET, bin, out->text, sizeof(out->text)) != NULL;
+}
+
+static bool mac_ok(const char *p, size_t len)
+{
+	if (len != 17)
+		return false;
+	for (size_t i = 0; i < 17; i++) {
+		if (i % 3 == 2 ? p[i] != ':' : !isxdigit((unsigned char)p[i]))
+			return false;
+	}
+	return true;
+}
+
+size_t guest_nics_parse(const char *reply, struct guest_nics *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (strncmp(reply, "ok", 2))
+		return 0;
+	for (const char *p = reply + 2; *p && out->n < GUEST_NICS_MAX;) {
+		p += strspn(p, " ");
+		size_t tok = strcspn(p, " ");
+		const char *eq = memchr(p, '=', tok);
+		if (eq && mac_ok(p, (size_t)(eq - p))) {
+			struct guest_nic *nic = &out->nic[out->n++];
+			for (size_t i = 0; i < 17; i++)
+				nic->mac[i] = (char)tolower((unsigned char)p[i]);
+			for (const char *a = eq + 1;
+			     a < p + tok && nic->addrs.n < GUEST_ADDRS_MAX;) {
+				size_t n = strcspn(a, ", ");
+				if (n > (size_t)(p + tok - a))
+					n = (size_t)(p + tok - a);
+				if (n && parse_cidr(a, n, &nic->addrs.a[nic->addrs.n]))
+					nic->addrs.n++;
+				a += n;
+				if (*a == ',')
+					a++;
+			}
+		}
+		p += tok;
+	}
 	return out->n;
 }

@@ -411,7 +411,9 @@ int pool_build(struct pool *p, struct vmms_err *err)
 	if (p->active)
 		return vmms_err_set(err, VIR_ERR_OPERATION_INVALID,
 				    "storage pool '%s' is already active", p->name);
-	if (mkdir(p->path, 0755) < 0 && errno != EEXIST)
+	/* Missing parents too, as libvirt does (virt-manager's default pool is
+	 * /var/lib/libvirt/images, on hosts that may have no /var/lib/libvirt). */
+	if (store_mkdir_p(p->path, 0755) < 0)
 		return vmms_err_set(err, VIR_ERR_OPERATION_FAILED, "cannot create directory %s: %s",
 				    p->path, strerror(errno));
 	return 0;

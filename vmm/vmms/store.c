@@ -13,7 +13,7 @@
 
 #include "log.h"
 
-static int mkdir_p(const char *path, mode_t mode)
+int store_mkdir_p(const char *path, mode_t mode)
 {
 	char tmp[PATH_MAX];
 	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp)) {
@@ -36,13 +36,13 @@ static int mkdir_p(const char *path, mode_t mode)
 int store_init(const char *state_dir)
 {
 	char p[PATH_MAX];
-	if (mkdir_p(state_dir, 0700) < 0)
+	if (store_mkdir_p(state_dir, 0700) < 0)
 		return -1;
 	snprintf(p, sizeof(p), "%s/domains", state_dir);
-	if (mkdir_p(p, 0700) < 0)
+	if (store_mkdir_p(p, 0700) < 0)
 		return -1;
 	snprintf(p, sizeof(p), "%s/autostart", state_dir);
-	return mkdir_p(p, 0700);
+	return store_mkdir_p(p, 0700);
 }
 
 static int fsync_dir_of(const char *path)

@@ -11,6 +11,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
+
+/* mkdir -p: PATH and its missing parents. Returns -1 with errno set. */
+int store_mkdir_p(const char *path, mode_t mode);
 
 /* Creates the directories. Returns -1 with errno set. */
 int store_init(const char *state_dir);

@@ -54,6 +54,10 @@ static void control(void *ctx, const char *req, char *reply, size_t len)
 		int n = snprintf(reply, len, "ok ");
 
 		vmbus_host_kvp_dump(vm->vmbus, reply + n, len - (size_t)n);
+	} else if (!strcmp(req, "ifaddrs")) {
+		int n = snprintf(reply, len, "ok ");
+
+		vmbus_host_ifaddrs(vm->vmbus, reply + n, len - (size_t)n);
 	} else if (!strcmp(req, "stats")) {
 		int n = snprintf(reply, len, "ok ");
 
@@ -87,7 +91,7 @@ static void control(void *ctx, const char *req, char *reply, size_t len)
 	} else {
 		snprintf(reply, len,
 			 "error: unknown request '%.40s' "
-			 "(shutdown|reboot|pause|resume|status|kvp|stats|quit)",
+			 "(shutdown|reboot|pause|resume|status|kvp|ifaddrs|stats|quit)",
 			 req);
 	}
 }

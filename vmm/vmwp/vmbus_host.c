@@ -27,6 +27,7 @@ struct vmbus_host {
 	uint8_t vm_id[16];
 	struct netvsp *nics[8];
 	struct tap *taps[8];
+	uint8_t macs[8][6];
 	struct storvsp *scsi;
 	bool alive_seen, missed;
 };
@@ -162,7 +163,10 @@ int vmbus_host_add_nic(struct vmbus_host *h, struct tap *tap, const uint8_t mac[
 	if (ret)
 		return ret;
 	h->taps[slot] = tap;
+	memcpy(h->macs[slot], mac, 6);
 	tap_on_link(tap, on_link, h->nics[slot]);
+	/* The guest's addresses on this NIC, by MAC, through KVP. */
+	ic_kvp_watch_adapter(h->kvp, slot, mac);
 	return 0;
 }
 
@@ -213,6 +217,31 @@ const char *vmbus_host_heartbeat(struct vmbus_host *h)
 	if (!h || !h->alive_seen)
 		return "unknown";
 	return h->missed ? "unresponsive" : "ok";
+}
+
+void vmbus_host_ifaddrs(struct vmbus_host *h, char *buf, size_t len)
+{
+	size_t at = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; h && i < 8 && at < len; i++) {
+		struct ic_kvp_addr a[IC_KVP_MAX_ADAPTER_ADDRS];
+		const uint8_t *m = h->macs[i];
+		int n = h->nics[i]
+			    ? ic_kvp_get_adapter_addrs(h->kvp, i, a, IC_KVP_MAX_ADAPTER_ADDRS)
+			    : -1;
+
+		if (n < 0)
+			continue;
+		at += (size_t)snprintf(buf + at, len - at,
+				       "%s%02x:%02x:%02x:%02x:%02x:%02x=", at ? " " : "", m[0],
+				       m[1], m[2], m[3], m[4], m[5]);
+		for (int j = 0; j < n && at < len; j++)
+			at += (size_t)snprintf(buf + at, len - at, "%s%s/%u", j ? "," : "",
+					       a[j].text, a[j].prefix);
+	}
+	if (at >= len)
+		buf[0] = '\0'; /* never half a list */
 }
 
 void vmbus_host_kvp_value(struct vmbus_host *h, const char *key, char *buf, size_t len)

@@ -58,6 +58,13 @@ const char *vmbus_host_heartbeat(struct vmbus_host *h);
  */
 void vmbus_host_kvp_value(struct vmbus_host *h, const char *key, char *buf, size_t len);
 /*
+ * The guest's addresses per NIC, from KVP GET_IP_INFO (hv_kvp_daemon), for
+ * the "ifaddrs" control request: "MAC=ADDR/PREFIX,ADDR/PREFIX" per NIC that
+ * has answered (no addresses: "MAC="), separated by spaces; "" until then.
+ * The addresses were checked and rewritten in canonical form.
+ */
+void vmbus_host_ifaddrs(struct vmbus_host *h, char *buf, size_t len);
+/*
  * The whole auto pool as "key=value" tokens separated by spaces, with '%',
  * '=', spaces and control bytes percent-encoded; what does not fit in len is
  * left out and the list ends with " ...". Returns the number of pairs.

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * vmwp-ctl: send one request to a vmwp control socket and print the reply.
- *   vmwp-ctl SOCKET shutdown|reboot|pause|resume|status|kvp|stats|quit
+ *   vmwp-ctl SOCKET shutdown|reboot|pause|resume|status|kvp|ifaddrs|stats|quit
  * Exit status: 0 on an "ok" reply, 1 on an "error:" reply, 2 on usage or
  * connection errors.
  */
@@ -18,15 +18,15 @@
 
 #define REPLY_TIMEOUT_MS 10000
 
-static const char *const requests[] = {"shutdown", "reboot", "pause", "resume",
-				       "status",   "kvp",    "stats", "quit"};
+static const char *const requests[] = {"shutdown", "reboot",  "pause", "resume", "status",
+				       "kvp",	   "ifaddrs", "stats", "quit"};
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: vmwp-ctl SOCKET shutdown|reboot|pause|resume|status|kvp|stats|quit\n"
-		"Sends one request to vmwp's control socket (--control PATH) and prints the\n"
-		"reply. Exit status: 0 on 'ok', 1 on 'error:', 2 on usage or connection errors.\n");
+	fprintf(
+	    f, "Usage: vmwp-ctl SOCKET shutdown|reboot|pause|resume|status|kvp|ifaddrs|stats|quit\n"
+	       "Sends one request to vmwp's control socket (--control PATH) and prints the\n"
+	       "reply. Exit status: 0 on 'ok', 1 on 'error:', 2 on usage or connection errors.\n");
 }
 
 static int write_all(int fd, const char *p, size_t n)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ic_kvp.h"
+#include "ic_kvp_ipinfo.h"
 
 #define KEY_MAX 256 /* UTF-8 bytes: 512 UTF-16 bytes of ASCII */
 #define VALUE_MAX 1024
@@ -18,8 +19,16 @@ struct kvp_pair {
 
 struct kvp_op {
 	uint8_t operation, pool;
+	uint8_t slot; /* GET_IP_INFO: the adapter */
 	char key[KEY_MAX];
 	char value[VALUE_MAX];
+};
+
+struct kvp_adapter {
+	bool watched, answered, queued, stale;
+	uint8_t mac[6];
+	struct ic_kvp_addr addrs[IC_KVP_MAX_ADAPTER_ADDRS];
+	unsigned naddrs;
 };
 
 struct ic_kvp {
@@ -33,16 +42,25 @@ struct ic_kvp {
 	struct kvp_op queue[IC_KVP_MAX_QUEUED];
 	uint32_t qhead, qcount;
 	struct ic_kvp_status st;
-	struct ic_kvp_msg msg; /* one request, built in place */
+	struct kvp_adapter adapters[IC_KVP_MAX_ADAPTERS];
+	char addr_keys[2 * VALUE_MAX]; /* the auto pool's address lists at the last queries */
+	union {
+		struct ic_kvp_msg msg; /* one request, built in place */
+		struct ic_kvp_ip_msg ip;
+	} req;
 };
 
 static void pump(struct ic_kvp *k);
 
 static int send_op(struct ic_kvp *k, const struct kvp_op *op)
 {
-	struct ic_kvp_msg *m = &k->msg;
+	struct ic_kvp_msg *m = &k->req.msg;
 
-	memset(m, 0, sizeof(*m));
+	memset(&k->req, 0, sizeof(k->req));
+	if (op->operation == IC_KVP_OP_GET_IP_INFO) {
+		ic_kvp_ipinfo_request(&k->req.ip, k->adapters[op->slot].mac);
+		return ic_service_request(k->svc, &k->req, sizeof(k->req));
+	}
 	m->hdr.operation = op->operation;
 	m->hdr.pool = op->pool;
 	switch (op->operation) {
@@ -62,7 +80,7 @@ static int send_op(struct ic_kvp *k, const struct kvp_op *op)
 		break;
 	}
 	/* Full size: the guest writes its answer into the same buffer. */
-	return ic_service_request(k->svc, m, sizeof(*m));
+	return ic_service_request(k->svc, &k->req, sizeof(k->req));
 }
 
 static void pump(struct ic_kvp *k)
@@ -82,6 +100,44 @@ static void pump(struct ic_kvp *k)
 	}
 }
 
+/*
+ * After a pass over the auto pool: ask for the addresses of every watched NIC
+ * that has no answer yet, and of all of them when the guest's address lists
+ * in the pool changed. Only then: hv_kvp_daemon runs several helper programs
+ * for each GET_IP_INFO, too much for every 5 s refresh.
+ */
+static void queue_ip_queries(struct ic_kvp *k)
+{
+	char now[sizeof(k->addr_keys)] = "";
+	bool changed;
+
+	for (uint32_t i = 0; i < k->nguest; i++) {
+		if (!strcmp(k->guest[i].key, "NetworkAddressIPv4") ||
+		    !strcmp(k->guest[i].key, "NetworkAddressIPv6")) {
+			strncat(now, k->guest[i].value, sizeof(now) - strlen(now) - 2);
+			strcat(now, " ");
+		}
+	}
+	changed = strcmp(now, k->addr_keys) != 0;
+	memcpy(k->addr_keys, now, sizeof(now));
+	for (unsigned i = 0; i < IC_KVP_MAX_ADAPTERS; i++) {
+		struct kvp_adapter *a = &k->adapters[i];
+
+		if (changed)
+			a->stale = true;
+		if (!a->watched || a->queued || (a->answered && !a->stale) ||
+		    k->qcount == IC_KVP_MAX_QUEUED)
+			continue;
+		k->queue[(k->qhead + k->qcount) % IC_KVP_MAX_QUEUED] =
+		    (struct kvp_op){.operation = IC_KVP_OP_GET_IP_INFO,
+				    .pool = IC_KVP_POOL_AUTO,
+				    .slot = (uint8_t)i};
+		k->qcount++;
+		a->queued = true;
+		a->stale = false;
+	}
+}
+
 static void finish_pass(struct ic_kvp *k)
 {
 	memcpy(k->guest, k->scratch, sizeof(k->scratch[0]) * k->nscratch);
@@ -89,8 +145,10 @@ static void finish_pass(struct ic_kvp *k)
 	k->enumerating = false;
 	k->st.enumerations++;
 	k->st.pairs = k->nguest;
+	queue_ip_queries(k);
 	if (k->p.on_updated)
 		k->p.on_updated(k->p.ctx);
+	pump(k);
 }
 
 static void on_response(struct ic_service *svc, uint32_t status, const uint8_t *body, uint32_t len,
@@ -101,7 +159,20 @@ static void on_response(struct ic_service *svc, uint32_t status, const uint8_t *
 
 	(void)svc;
 	if (k->qcount) {
-		/* The queued SET/DELETE at the head was in flight. */
+		/* The queued operation at the head was in flight. */
+		const struct kvp_op *op = &k->queue[k->qhead];
+
+		if (op->operation == IC_KVP_OP_GET_IP_INFO) {
+			struct kvp_adapter *a = &k->adapters[op->slot];
+			/* A failure (no interface with that MAC, yet) leaves the NIC unknown. */
+			int n = status == IC_S_OK ? ic_kvp_ipinfo_parse(body, len, a->addrs,
+									IC_KVP_MAX_ADAPTER_ADDRS)
+						  : -1;
+
+			a->queued = false;
+			a->answered = n >= 0;
+			a->naddrs = n > 0 ? (unsigned)n : 0;
+		}
 		if (status == IC_S_OK)
 			k->st.ops_ok++;
 		else
@@ -168,6 +239,12 @@ static void on_reset(struct ic_service *svc, void *ctx)
 	(void)svc;
 	k->st.negotiated = false;
 	k->enumerating = false;
+	/* What the guest said before a reset (reboot, driver reload) is stale. */
+	for (unsigned i = 0; i < IC_KVP_MAX_ADAPTERS; i++) {
+		k->adapters[i].answered = false;
+		k->adapters[i].naddrs = 0;
+	}
+	k->addr_keys[0] = '\0';
 	if (k->timer) {
 		evloop_del_timer(k->timer);
 		k->timer = NULL;
@@ -284,4 +361,28 @@ int ic_kvp_refresh(struct ic_kvp *k)
 		return -ENOTCONN;
 	start_pass(k);
 	return 0;
+}
+
+int ic_kvp_watch_adapter(struct ic_kvp *k, unsigned slot, const uint8_t mac[6])
+{
+	if (slot >= IC_KVP_MAX_ADAPTERS)
+		return -EINVAL;
+	memcpy(k->adapters[slot].mac, mac, 6);
+	k->adapters[slot].watched = true;
+	return 0;
+}
+
+int ic_kvp_get_adapter_addrs(const struct ic_kvp *k, unsigned slot, struct ic_kvp_addr *out,
+			     unsigned max)
+{
+	const struct kvp_adapter *a;
+	unsigned n;
+
+	if (slot >= IC_KVP_MAX_ADAPTERS || !k->adapters[slot].watched ||
+	    !k->adapters[slot].answered)
+		return -ENOENT;
+	a = &k->adapters[slot];
+	n = a->naddrs < max ? a->naddrs : max;
+	memcpy(out, a->addrs, n * sizeof(*out));
+	return (int)n;
 }

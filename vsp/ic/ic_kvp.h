@@ -9,10 +9,12 @@
 #ifndef IC_KVP_H
 #define IC_KVP_H
 
+#include "ic_kvp_ipinfo.h"
 #include "ic_service.h"
 
 #define IC_KVP_MAX_GUEST_PAIRS 64
 #define IC_KVP_MAX_QUEUED 32
+#define IC_KVP_MAX_ADAPTERS 8
 
 struct ic_kvp;
 
@@ -46,6 +48,17 @@ int ic_kvp_get_guest_pair(const struct ic_kvp *kvp, uint32_t index, const char *
 /* Queue a SET or DELETE in pool (IC_KVP_POOL_*). 0, -EINVAL, -ENOSPC. */
 int ic_kvp_set(struct ic_kvp *kvp, uint8_t pool, const char *key, const char *value);
 int ic_kvp_delete(struct ic_kvp *kvp, uint8_t pool, const char *key);
+/*
+ * Ask the guest for the addresses of the NIC with mac (GET_IP_INFO) after
+ * every pass over the auto pool. 0 or -EINVAL (slot >= IC_KVP_MAX_ADAPTERS).
+ */
+int ic_kvp_watch_adapter(struct ic_kvp *kvp, unsigned slot, const uint8_t mac[6]);
+/*
+ * The addresses the guest last reported for slot's NIC (at most max), or
+ * -ENOENT when it has not answered since the IC (re)connected.
+ */
+int ic_kvp_get_adapter_addrs(const struct ic_kvp *kvp, unsigned slot, struct ic_kvp_addr *out,
+			     unsigned max);
 /* Start a new pass over the auto pool now. */
 int ic_kvp_refresh(struct ic_kvp *kvp);
 

@@ -23,6 +23,13 @@ struct vsc_kvp_pair {
 	char value[VSC_KVP_MAX_STR];
 };
 
+/* An adapter as hv_kvp_daemon answers GET_IP_INFO for it (';'-separated lists). */
+struct vsc_kvp_adapter {
+	const char *mac; /* upper case, colons: what the host sends */
+	const char *ip_addr;
+	const char *sub_net;
+};
+
 struct vsc_ic {
 	struct vsc_channel ch;
 	uint16_t service; /* IC_MSGTYPE_* */
@@ -43,6 +50,9 @@ struct vsc_ic {
 	bool kvp_daemon; /* false: answer every KVP operation with E_FAIL, like Linux */
 	const struct vsc_kvp_pair *auto_pool;
 	uint32_t auto_count;
+	const struct vsc_kvp_adapter *adapters; /* GET_IP_INFO; none: E_FAIL */
+	uint32_t adapter_count;
+	uint32_t ip_queries;
 	struct vsc_kvp_pair pool[IC_KVP_POOL_COUNT][VSC_KVP_MAX_PAIRS];
 	uint32_t pool_count[IC_KVP_POOL_COUNT];
 	uint8_t buf[IC_KVP_PACKET_SIZE + 64];
