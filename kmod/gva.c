@@ -12,6 +12,8 @@
 #define PTE_RW BIT_ULL(1)
 #define PTE_PS BIT_ULL(7)
 #define PTE_ADDR 0x000ffffffffff000ULL
+/* CS.L in the TLFS segment attributes (descriptor bit 53). */
+#define SEG_ATTR_L BIT(13)
 
 static int read_pte(struct linhv_vp *vp, u64 gpa, u64 *pte, int size)
 {
@@ -28,18 +30,20 @@ static int read_pte(struct linhv_vp *vp, u64 gpa, u64 *pte, int size)
 
 int linhv_gva_to_gpa(struct linhv_vp *vp, u64 gva, bool write, u64 *gpa)
 {
-	struct vmcb_save *s = &vp->vmcb->save;
-	u64 pte, table;
+	u64 cr0 = linhv_get_reg(vp, LINHV_REG_CR0), efer = linhv_get_reg(vp, LINHV_REG_EFER);
+	u64 cr3, cr4, pte, table;
 	int level, shift;
 
-	if (!(s->cr0 & X86_CR0_PG)) {
-		*gpa = (s->efer & EFER_LMA) ? gva : (u32)gva;
+	if (!(cr0 & X86_CR0_PG)) {
+		*gpa = (efer & EFER_LMA) ? gva : (u32)gva;
 		return 0;
 	}
 
-	if (s->efer & EFER_LMA) {
+	cr3 = linhv_get_reg(vp, LINHV_REG_CR3);
+	cr4 = linhv_get_reg(vp, LINHV_REG_CR4);
+	if (efer & EFER_LMA) {
 		/* 4-level (5-level guests are not offered LA57). */
-		table = s->cr3 & PTE_ADDR;
+		table = cr3 & PTE_ADDR;
 		for (level = 4; level >= 1; level--) {
 			shift = 12 + 9 * (level - 1);
 			if (read_pte(vp, table + ((gva >> shift) & 511) * 8, &pte, 8))
@@ -59,9 +63,9 @@ int linhv_gva_to_gpa(struct linhv_vp *vp, u64 gva, bool write, u64 *gpa)
 	}
 
 	gva = (u32)gva;
-	if (s->cr4 & X86_CR4_PAE) {
+	if (cr4 & X86_CR4_PAE) {
 		/* PAE: 4 PDPTEs at CR3, then 2 levels of 8-byte entries. */
-		if (read_pte(vp, (s->cr3 & 0xffffffe0) + ((gva >> 30) & 3) * 8, &pte, 8))
+		if (read_pte(vp, (cr3 & 0xffffffe0) + ((gva >> 30) & 3) * 8, &pte, 8))
 			return -EFAULT;
 		if (!(pte & PTE_P))
 			return -EFAULT;
@@ -83,12 +87,12 @@ int linhv_gva_to_gpa(struct linhv_vp *vp, u64 gva, bool write, u64 *gpa)
 	}
 
 	/* Legacy 32-bit paging, with 4 MiB pages when CR4.PSE is set. */
-	table = s->cr3 & 0xfffff000;
+	table = cr3 & 0xfffff000;
 	if (read_pte(vp, table + ((gva >> 22) & 1023) * 4, &pte, 4))
 		return -EFAULT;
 	if (!(pte & PTE_P) || (write && !(pte & PTE_RW)))
 		return -EFAULT;
-	if ((pte & PTE_PS) && (s->cr4 & X86_CR4_PSE)) {
+	if ((pte & PTE_PS) && (cr4 & X86_CR4_PSE)) {
 		*gpa = (pte & 0xffc00000) | (gva & 0x3fffff);
 		return 0;
 	}
@@ -103,10 +107,15 @@ int linhv_gva_to_gpa(struct linhv_vp *vp, u64 gva, bool write, u64 *gpa)
 /* Copy up to max bytes at CS:RIP; returns how many could be read. */
 int linhv_fetch_insn(struct linhv_vp *vp, u8 *bytes, int max)
 {
-	struct vmcb_save *s = &vp->vmcb->save;
-	bool lm = (s->efer & EFER_LMA) && (s->cs.attrib & (1 << 9));
-	u64 lin = lm ? s->rip : (u32)(s->cs.base + s->rip);
+	struct hv_x64_segment_register cs;
+	u64 rip = linhv_get_reg(vp, LINHV_REG_RIP);
+	bool lm;
+	u64 lin;
 	int got = 0;
+
+	linhv_vendor->get_seg(vp, LINHV_SEG_CS, &cs);
+	lm = (linhv_get_reg(vp, LINHV_REG_EFER) & EFER_LMA) && (cs.attributes & SEG_ATTR_L);
+	lin = lm ? rip : (u32)(cs.base + rip);
 
 	while (got < max) {
 		u64 gpa;

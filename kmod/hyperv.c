@@ -98,10 +98,11 @@ u64 linhv_hv_ref_time(struct linhv_partition *part)
 	return mul_u64_u32_div(guest_tsc, 10000, tsc_khz);
 }
 
-/* Fill the hypercall page: VMMCALL; RET. */
+/* Fill the hypercall page: the vendor's hypercall instruction (VMMCALL, VMCALL); RET. */
 static int write_hypercall_page(struct linhv_partition *part, u64 gpa)
 {
-	static const u8 code[] = {0x0f, 0x01, 0xd9, 0xc3};
+	const u8 *insn = linhv_vendor->hypercall_insn;
+	const u8 code[] = {insn[0], insn[1], insn[2], 0xc3};
 
 	return linhv_write_guest(part, gpa, code, sizeof(code));
 }
@@ -261,18 +262,19 @@ int linhv_hv_msr_write(struct linhv_vp *vp, u32 msr, u64 val)
 }
 
 /*
- * A guest hypercall (VMMCALL). 64-bit calling convention: RCX control,
- * RDX input (GPA or fast value), R8 output; the result goes in RAX.
+ * A guest hypercall (the vendor's VMMCALL or VMCALL exit). 64-bit calling
+ * convention: RCX control, RDX input (GPA or fast value), R8 output; the
+ * result goes in RAX.
  */
 void linhv_hv_hypercall(struct linhv_vp *vp)
 {
-	struct vmcb_save *s = &vp->vmcb->save;
-	u64 control = vp->gprs.rcx;
+	u64 control = linhv_get_reg(vp, LINHV_REG_RCX);
+	u64 rdx = linhv_get_reg(vp, LINHV_REG_RDX);
 	u16 code = control & 0xffff;
 	bool fast = control & BIT(16);
 	u16 status;
 
-	if (!(s->efer & EFER_LMA)) {
+	if (!(linhv_get_reg(vp, LINHV_REG_EFER) & EFER_LMA)) {
 		/* 32-bit convention is EDX:EAX, EBX:ECX, EDI:ESI; not offered. */
 		status = HV_STATUS_INVALID_HYPERCALL_INPUT;
 	} else if ((control >> 32) & 0xfff) {
@@ -281,16 +283,15 @@ void linhv_hv_hypercall(struct linhv_vp *vp)
 		switch (code) {
 		case HvCallPostMessage:
 			status = fast ? HV_STATUS_INVALID_HYPERCALL_INPUT :
-					linhv_synic_guest_post(vp, vp->gprs.rdx);
+					linhv_synic_guest_post(vp, rdx);
 			break;
 		case HvCallSignalEvent:
 			if (fast) {
-				status = linhv_synic_guest_signal(vp, vp->gprs.rdx & 0xffffffff);
+				status = linhv_synic_guest_signal(vp, rdx & 0xffffffff);
 			} else {
 				u32 in[2];
 
-				if ((vp->gprs.rdx & 7) ||
-				    linhv_read_guest(vp->part, vp->gprs.rdx, in, sizeof(in)))
+				if ((rdx & 7) || linhv_read_guest(vp->part, rdx, in, sizeof(in)))
 					status = HV_STATUS_INVALID_ALIGNMENT;
 				else
 					status = linhv_synic_guest_signal(vp, in[0]);
@@ -301,5 +302,5 @@ void linhv_hv_hypercall(struct linhv_vp *vp)
 			break;
 		}
 	}
-	s->rax = status;
+	linhv_set_reg(vp, LINHV_REG_RAX, status);
 }

@@ -73,8 +73,8 @@ static u32 ppr(struct linhv_lapic *a)
 
 void linhv_lapic_sync_tpr(struct linhv_vp *vp)
 {
-	/* The guest writes CR8 straight into V_TPR. */
-	vp->lapic.tpr = (vp->vmcb->control.int_ctl & SVM_INT_CTL_V_TPR_MASK) << 4;
+	/* The guest may write CR8 without an exit: take it from the vendor. */
+	vp->lapic.tpr = linhv_vendor->get_tpr(vp) << 4;
 }
 
 void linhv_lapic_accept(struct linhv_vp *vp, u8 vector)
@@ -192,7 +192,7 @@ static void timer_set_deadline(struct linhv_vp *vp, u64 deadline)
 	spin_lock_irqsave(&a->timer_lock, flags);
 	a->tsc_deadline = deadline;
 	if (deadline && (a->lvt[0] & LVT_TIMER_MODE_MASK) == LVT_TIMER_TSCDEADLINE) {
-		now = rdtsc() + vp->vmcb->control.tsc_offset;
+		now = rdtsc() + linhv_vendor->get_tsc_offset(vp);
 		if (deadline > now)
 			ns = tsc_to_ns(deadline - now);
 		a->timer_expires = ktime_add_ns(ktime_get(), ns);
@@ -371,8 +371,7 @@ int linhv_lapic_msr_write(struct linhv_vp *vp, u32 msr, u64 val)
 	switch (reg) {
 	case XR_TPR:
 		a->tpr = val & 0xff;
-		vp->vmcb->control.int_ctl = (vp->vmcb->control.int_ctl & ~SVM_INT_CTL_V_TPR_MASK) |
-					    ((val >> 4) & 0xf);
+		linhv_vendor->set_tpr(vp, (val >> 4) & 0xf);
 		return 0;
 	case XR_EOI:
 		eoi(vp);

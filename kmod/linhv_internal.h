@@ -24,7 +24,7 @@
 #include <asm/fpu/types.h>
 #include <linhv/linhv.h>
 
-#include "svm.h"
+#include "vendor.h"
 
 #define LINHV_MAX_PARTITIONS 64
 #define LINHV_MAX_VPS 16
@@ -55,9 +55,25 @@ struct linhv_region {
 
 #define LINHV_NPT_LEVELS 4
 
+/*
+ * The entry format of a second-level table (the vendor's: AMD NPT, Intel
+ * EPT). Entries are 8 bytes with the address in bits 12-51 in every format;
+ * these masks say what else they hold.
+ */
+struct linhv_npt_format {
+	u64 present; /* any of these bits set: the entry is present */
+	u64 table; /* a non-leaf entry's bits */
+	u64 leaf; /* every leaf's bits (accessed too, where the format has it) */
+	u64 large; /* a 2 MiB leaf at level 2 */
+	u64 write; /* a writable leaf (dirty too, where the format has it) */
+	u64 exec; /* an executable leaf */
+	u64 noexec; /* a leaf that may not be executed */
+};
+
 /* Nested page table of one partition (4-level, 4 KiB and 2 MiB leaves). */
 struct linhv_npt {
 	spinlock_t lock; /* the tables and the cache; taken by the mm notifier */
+	const struct linhv_npt_format *fmt;
 	u64 *root;
 	u64 root_pa;
 	unsigned long nr_tables;
@@ -165,10 +181,7 @@ struct linhv_vp {
 	struct mutex mutex; /* held while running or accessing state */
 	struct linhv_vp_run *run; /* mmap-able page shared with the root */
 
-	/* SVM state */
-	struct vmcb *vmcb;
-	u64 vmcb_pa;
-	struct svm_gprs gprs;
+	void *vendor; /* the vendor's own state (svm.c): common code never looks inside */
 	int last_cpu;
 	bool need_flush;
 	s64 tlb_gen; /* the partition's tlb_gen at the last flush */
@@ -208,7 +221,7 @@ struct linhv_vp {
 	int mode; /* enum linhv_vp_mode, read by kickers */
 	wait_queue_head_t wq;
 
-	/* The last exits, printed when the guest triple-faults (svm.c). */
+	/* The last exits (vendor codes), printed when the guest triple-faults (dump.c). */
 	struct linhv_exit_rec {
 		u64 code, info1, info2, int_info, inj, rip;
 	} hist[LINHV_EXIT_HIST];
@@ -216,7 +229,7 @@ struct linhv_vp {
 	u32 audit_exits; /* audit.c */
 };
 
-/* Vendor setup: turn virtualization on for every CPU, and off again. */
+/* vendor.c: choose the vendor, turn virtualization on for every CPU, and off again. */
 int linhv_arch_init(void);
 void linhv_arch_exit(void);
 
@@ -277,14 +290,40 @@ long linhv_vp_create(struct linhv_partition *part, struct linhv_hvcall *hc, cons
 int linhv_vp_get_registers(struct linhv_vp *vp, const u32 *names, union hv_register_value *vals,
 			   u32 count);
 int linhv_vp_set_registers(struct linhv_vp *vp, const struct hv_register_assoc *regs, u32 count);
-void linhv_vp_fill_seg(const struct vmcb_seg *s, struct hv_x64_segment_register *h);
 void linhv_vp_kick(struct linhv_vp *vp, bool wait);
 int linhv_vp_assert_interrupt(struct linhv_vp *vp, u32 type, u32 vector);
 
-/* svm.c */
-int linhv_svm_vp_init(struct linhv_vp *vp);
-void linhv_svm_vp_free(struct linhv_vp *vp);
-int linhv_svm_run(struct linhv_vp *vp);
+/*
+ * run.c: the run loop and what every vendor's exit handlers share. The
+ * int-returning calls give the vendor's ->run its result (enum
+ * linhv_run_result).
+ */
+int linhv_vp_run(struct linhv_vp *vp);
+void linhv_vp_reset_regs(struct linhv_vp *vp);
+void linhv_queue_exception(struct linhv_vp *vp, u8 vector, bool has_err, u32 err);
+void *linhv_msg_begin(struct linhv_vp *vp, u32 type, size_t size, u8 insn_len, u8 access);
+void linhv_msg_simple(struct linhv_vp *vp, u32 type, u32 exit_code);
+int linhv_msg_io(struct linhv_vp *vp, u16 port, u8 size, bool in, bool string, bool rep,
+		 u8 insn_len);
+int linhv_msg_cpuid(struct linhv_vp *vp, const u32 def[4], u8 insn_len);
+int linhv_msg_msr(struct linhv_vp *vp, u32 msr, bool write, u8 insn_len);
+int linhv_vp_die(struct linhv_vp *vp, u32 type, u64 exit_code);
+int linhv_gpa_fault(struct linhv_vp *vp, u64 gpa, u8 access, u32 exit_code);
+int linhv_vp_halt(struct linhv_vp *vp, bool irq_enabled);
+/* Around the vendor's world switch, with interrupts off (run.c). */
+bool linhv_vp_enter_begin(struct linhv_vp *vp, int cpu);
+void linhv_vp_enter_end(struct linhv_vp *vp, int cpu);
+void linhv_cpu_virt_on(void);
+/* The host state a guest uses without exits, swapped around the entry. */
+struct linhv_guest_switch {
+	bool xcr0, tsc_aux, pkru, guest_dr, host_dr;
+	u32 host_pkru;
+};
+void linhv_guest_switch_in(struct linhv_vp *vp, u64 cr4, u64 dr7, struct linhv_guest_switch *sw);
+void linhv_guest_switch_out(struct linhv_vp *vp, const struct linhv_guest_switch *sw);
+
+/* dump.c: log a VP's state after a triple fault. */
+void linhv_dump_triple_fault(struct linhv_vp *vp);
 
 /* cpuid.c, msr.c: emulation done in the kernel. */
 void linhv_cpuid(struct linhv_vp *vp, u32 fn, u32 idx, u32 out[4], bool *forward);
@@ -305,7 +344,6 @@ bool linhv_is_lapic_msr(u32 msr);
 int linhv_lapic_msr_read(struct linhv_vp *vp, u32 msr, u64 *val);
 int linhv_lapic_msr_write(struct linhv_vp *vp, u32 msr, u64 val);
 void linhv_lapic_sync_tpr(struct linhv_vp *vp);
-void linhv_vp_reset_for_sipi(struct linhv_vp *vp, u8 vector);
 
 /* hyperv.c */
 bool linhv_hv_cpuid(struct linhv_vp *vp, u32 fn, u32 r[4]);

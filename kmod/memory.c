@@ -37,7 +37,7 @@ static void flush_ipi(void *info)
  * Make sure no VP of the partition uses a translation removed before this
  * call: a VP entering later sees the new generation and flushes; a VP in the
  * guest now is interrupted (and flushes on its next entry) before we return.
- * Pairs with the barrier in enter_guest (svm.c).
+ * Pairs with the barrier in linhv_vp_enter_begin (run.c).
  */
 void linhv_memory_flush_tlb(struct linhv_partition *part)
 {

@@ -63,7 +63,6 @@ static int route(struct linhv_vp *vp, u32 msr, bool write, u64 *val)
 
 int linhv_msr_read(struct linhv_vp *vp, u32 msr, u64 *val)
 {
-	struct vmcb *vmcb = vp->vmcb;
 	u64 *slot;
 	int ret;
 
@@ -75,16 +74,16 @@ int linhv_msr_read(struct linhv_vp *vp, u32 msr, u64 *val)
 		*val = vp->tsc_aux;
 		return 0;
 	case MSR_EFER:
-		*val = vmcb->save.efer & ~EFER_SVME;
+		*val = linhv_get_reg(vp, LINHV_REG_EFER);
 		return 0;
 	case MSR_IA32_APICBASE:
 		*val = vp->apic_base;
 		return 0;
 	case MSR_IA32_CR_PAT:
-		*val = vmcb->save.g_pat;
+		*val = linhv_get_reg(vp, LINHV_REG_PAT);
 		return 0;
 	case MSR_IA32_TSC:
-		*val = rdtsc() + vmcb->control.tsc_offset;
+		*val = rdtsc() + linhv_vendor->get_tsc_offset(vp);
 		return 0;
 	case MSR_MTRRcap:
 		*val = 0x500 | 8; /* WC, fixed ranges, 8 variable ranges */
@@ -112,7 +111,6 @@ int linhv_msr_read(struct linhv_vp *vp, u32 msr, u64 *val)
 
 int linhv_msr_write(struct linhv_vp *vp, u32 msr, u64 val)
 {
-	struct vmcb *vmcb = vp->vmcb;
 	u64 *slot;
 	int ret;
 
@@ -128,8 +126,9 @@ int linhv_msr_write(struct linhv_vp *vp, u32 msr, u64 val)
 	case MSR_EFER:
 		if (val & ~EFER_ALLOWED)
 			return -1;
-		/* LMA belongs to the CPU; SVME must stay set under SVM. */
-		vmcb->save.efer = (val & ~EFER_LMA) | (vmcb->save.efer & EFER_LMA) | EFER_SVME;
+		/* LMA belongs to the CPU (the vendor keeps its own bits, such as SVME). */
+		linhv_set_reg(vp, LINHV_REG_EFER,
+			      (val & ~EFER_LMA) | (linhv_get_reg(vp, LINHV_REG_EFER) & EFER_LMA));
 		return 0;
 	case MSR_IA32_APICBASE:
 		if (vp->part->hyperv) {
@@ -153,10 +152,10 @@ int linhv_msr_write(struct linhv_vp *vp, u32 msr, u64 val)
 					return -1;
 			}
 		}
-		vmcb->save.g_pat = val;
+		linhv_set_reg(vp, LINHV_REG_PAT, val);
 		return 0;
 	case MSR_IA32_TSC:
-		vmcb->control.tsc_offset = val - rdtsc();
+		linhv_vendor->set_tsc_offset(vp, val - rdtsc());
 		return 0;
 	case MSR_IA32_MISC_ENABLE:
 	case MSR_IA32_MCG_STATUS:

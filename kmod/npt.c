@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Nested page tables (AMD NPT): an ordinary x86-64 4-level table that maps
- * guest physical to host physical addresses. Hardware walks it as a user
- * access, so every level carries the U bit. Filled lazily, one 4 KiB or
- * 2 MiB leaf per nested page fault (memory.c); leaves are cleared when the root's mapping
- * changes or the range is unmapped; tables are freed with the partition.
+ * Second-level page tables: a 4-level table that maps guest physical to
+ * host physical addresses, in the entry format the vendor names
+ * (struct linhv_npt_format; AMD NPT today, see svm.c). One walker serves
+ * every format: entries differ only in which bits mean present, writable,
+ * executable and large; the address bits are the same. Filled lazily, one
+ * 4 KiB or 2 MiB leaf per nested page fault (memory.c); leaves are cleared
+ * when the root's mapping changes or the range is unmapped; tables are
+ * freed with the partition.
  * The lock is a spinlock: the root's mm notifier takes it, possibly from
  * reclaim, so nothing under it may allocate or sleep.
  *
@@ -35,15 +38,7 @@ static const struct kernel_param_ops maps_ops = {
 module_param_cb(npt_maps_4k, &maps_ops, &npt_maps[0], 0444);
 module_param_cb(npt_maps_2m, &maps_ops, &npt_maps[1], 0444);
 
-#define NPT_P BIT_ULL(0)
-#define NPT_RW BIT_ULL(1)
-#define NPT_US BIT_ULL(2)
-#define NPT_A BIT_ULL(5)
-#define NPT_D BIT_ULL(6)
-#define NPT_PS BIT_ULL(7) /* a 2 MiB leaf at level 2 */
-#define NPT_NX BIT_ULL(63)
 #define NPT_ADDR_MASK 0x000ffffffffff000ULL
-#define NPT_TABLE_FLAGS (NPT_P | NPT_RW | NPT_US | NPT_A)
 
 /*
  * Tables are allocated before the lock is taken (linhv_npt_topup): an
@@ -85,6 +80,7 @@ int linhv_npt_init(struct linhv_npt *npt)
 	int ret;
 
 	spin_lock_init(&npt->lock);
+	npt->fmt = linhv_vendor->npt_format;
 	npt->nr_tables = 0;
 	npt->nr_cache = 0;
 	npt->stale_2m = false;
@@ -128,18 +124,29 @@ static void zap_add(struct npt_zap *z, u64 pte)
 		zap_release(z);
 }
 
+static inline bool present(const struct linhv_npt_format *f, u64 e)
+{
+	return e & f->present;
+}
+
+/* A present entry that maps a page (not a table). */
+static inline bool is_leaf(const struct linhv_npt_format *f, u64 e, int level)
+{
+	return level == 1 || (e & f->large);
+}
+
 /* With the partition's VPs gone: no flush, just the leaves' references. */
-static void free_level(u64 *table, int level)
+static void free_level(const struct linhv_npt_format *f, u64 *table, int level)
 {
 	int i;
 
 	for (i = 0; i < 512; i++) {
-		if (!(table[i] & NPT_P))
+		if (!present(f, table[i]))
 			continue;
-		if (level == 1 || (table[i] & NPT_PS))
+		if (is_leaf(f, table[i], level))
 			put_page(leaf_page(table[i]));
 		else
-			free_level(__va(table[i] & NPT_ADDR_MASK), level - 1);
+			free_level(f, __va(table[i] & NPT_ADDR_MASK), level - 1);
 	}
 	free_page((unsigned long)table);
 }
@@ -147,7 +154,7 @@ static void free_level(u64 *table, int level)
 void linhv_npt_destroy(struct linhv_npt *npt)
 {
 	if (npt->root)
-		free_level(npt->root, LINHV_NPT_LEVELS);
+		free_level(npt->fmt, npt->root, LINHV_NPT_LEVELS);
 	npt->root = NULL;
 	while (npt->nr_cache)
 		__free_page(npt->cache[--npt->nr_cache]);
@@ -167,6 +174,7 @@ static inline int npt_index(u64 gpa, int level)
  */
 int linhv_npt_map_locked(struct linhv_npt *npt, u64 gpa, u64 hpa, u32 flags, int leaf_level)
 {
+	const struct linhv_npt_format *f = npt->fmt;
 	struct npt_zap z = {.npt = npt};
 	u64 *table = npt->root;
 	u64 pte, old;
@@ -182,15 +190,15 @@ int linhv_npt_map_locked(struct linhv_npt *npt, u64 gpa, u64 hpa, u32 flags, int
 		 * TLB entries may stay until the next flush; but the next zap
 		 * must flush even when it finds no leaf, or they outlive it.
 		 */
-		if (!(*e & NPT_P) || (*e & NPT_PS)) {
+		if (!present(f, *e) || (*e & f->large)) {
 			u64 pa;
 			u64 *next = take_table(npt, &pa);
 
 			if (!next)
 				return -EAGAIN;
 			old = *e;
-			WRITE_ONCE(*e, pa | NPT_TABLE_FLAGS);
-			if (old & NPT_P) {
+			WRITE_ONCE(*e, pa | f->table);
+			if (present(f, old)) {
 				npt->stale_2m = true;
 				zap_add(&z, old);
 				zap_release(&z);
@@ -198,19 +206,21 @@ int linhv_npt_map_locked(struct linhv_npt *npt, u64 gpa, u64 hpa, u32 flags, int
 		}
 		table = __va(*e & NPT_ADDR_MASK);
 	}
-	if (leaf_level == 2 && (table[npt_index(gpa, 2)] & (NPT_P | NPT_PS)) == NPT_P)
-		return -EEXIST;
-	pte = (hpa & NPT_ADDR_MASK) | NPT_P | NPT_US | NPT_A;
+	if (leaf_level == 2) {
+		old = table[npt_index(gpa, 2)];
+		if (present(f, old) && !(old & f->large))
+			return -EEXIST;
+	}
+	pte = (hpa & NPT_ADDR_MASK) | f->leaf;
 	if (leaf_level == 2)
-		pte |= NPT_PS;
+		pte |= f->large;
 	if (flags & HV_MAP_GPA_WRITABLE)
-		pte |= NPT_RW | NPT_D;
-	if (!(flags & HV_MAP_GPA_EXECUTABLE))
-		pte |= NPT_NX;
+		pte |= f->write;
+	pte |= (flags & HV_MAP_GPA_EXECUTABLE) ? f->exec : f->noexec;
 	get_page(leaf_page(pte));
 	old = xchg(&table[npt_index(gpa, leaf_level)], pte);
 	/* A leaf replaced in place (e.g. read-only made writable): its page after a flush. */
-	if (old & NPT_P) {
+	if (present(f, old)) {
 		zap_add(&z, old);
 		zap_release(&z);
 	}
@@ -220,6 +230,7 @@ int linhv_npt_map_locked(struct linhv_npt *npt, u64 gpa, u64 hpa, u32 flags, int
 
 static void unmap_level(struct npt_zap *z, u64 *table, int level, u64 base, u64 start, u64 end)
 {
+	const struct linhv_npt_format *f = z->npt->fmt;
 	u64 span = 1ULL << (PAGE_SHIFT + 9 * (level - 1));
 	int i;
 
@@ -228,10 +239,10 @@ static void unmap_level(struct npt_zap *z, u64 *table, int level, u64 base, u64 
 
 		if (lo >= end)
 			break;
-		if (hi <= start || !(table[i] & NPT_P))
+		if (hi <= start || !present(f, table[i]))
 			continue;
 		/* A 2 MiB leaf goes as a whole even when the range covers part of it. */
-		if (level == 1 || (table[i] & NPT_PS))
+		if (is_leaf(f, table[i], level))
 			zap_add(z, xchg(&table[i], 0));
 		else
 			unmap_level(z, __va(table[i] & NPT_ADDR_MASK), level - 1, lo, start, end);
@@ -258,6 +269,7 @@ void linhv_npt_unmap_range_locked(struct linhv_npt *npt, u64 gpa, u64 size)
 /* The leaf entry mapping gpa (4 KiB or 2 MiB) and its level, or 0; for diagnostics. */
 u64 linhv_npt_lookup_level_locked(struct linhv_npt *npt, u64 gpa, int *leaf_level)
 {
+	const struct linhv_npt_format *f = npt->fmt;
 	u64 *table = npt->root;
 	int level;
 
@@ -265,9 +277,9 @@ u64 linhv_npt_lookup_level_locked(struct linhv_npt *npt, u64 gpa, int *leaf_leve
 	for (level = LINHV_NPT_LEVELS; level >= 1; level--) {
 		u64 e = READ_ONCE(table[npt_index(gpa, level)]);
 
-		if (!(e & NPT_P))
+		if (!present(f, e))
 			return 0;
-		if (level == 1 || (e & NPT_PS)) {
+		if (is_leaf(f, e, level)) {
 			*leaf_level = level;
 			return e;
 		}
@@ -290,10 +302,10 @@ unsigned long linhv_npt_leaf_pfn(u64 leaf)
 
 bool linhv_npt_leaf_writable(u64 leaf)
 {
-	return leaf & NPT_RW;
+	return leaf & linhv_vendor->npt_format->write;
 }
 
-static int walk_level(u64 *table, int level, u64 base,
+static int walk_level(const struct linhv_npt_format *f, u64 *table, int level, u64 base,
 		      int (*fn)(void *ctx, u64 gpa, u64 leaf, int level), void *ctx)
 {
 	u64 span = 1ULL << (PAGE_SHIFT + 9 * (level - 1));
@@ -302,12 +314,13 @@ static int walk_level(u64 *table, int level, u64 base,
 	for (i = 0; i < 512; i++) {
 		u64 e = READ_ONCE(table[i]);
 
-		if (!(e & NPT_P))
+		if (!present(f, e))
 			continue;
-		if (level == 1 || (e & NPT_PS))
+		if (is_leaf(f, e, level))
 			ret = fn(ctx, base + i * span, e, level);
 		else
-			ret = walk_level(__va(e & NPT_ADDR_MASK), level - 1, base + i * span, fn, ctx);
+			ret = walk_level(f, __va(e & NPT_ADDR_MASK), level - 1, base + i * span, fn,
+					 ctx);
 		if (ret)
 			return ret;
 	}
@@ -319,5 +332,5 @@ int linhv_npt_walk_leaves_locked(struct linhv_npt *npt,
 				 int (*fn)(void *ctx, u64 gpa, u64 leaf, int level), void *ctx)
 {
 	lockdep_assert_held(&npt->lock);
-	return walk_level(npt->root, LINHV_NPT_LEVELS, 0, fn, ctx);
+	return walk_level(npt->fmt, npt->root, LINHV_NPT_LEVELS, 0, fn, ctx);
 }

@@ -16,144 +16,111 @@
 
 static atomic64_t next_vp_uid = ATOMIC64_INIT(1);
 
-/* VMCB attributes pack descriptor bits 40-47 and 52-55 into 12 bits. */
-static u16 attr_to_hv(u16 a)
-{
-	return (a & 0xff) | ((a & 0xf00) << 4);
-}
-
-static u16 attr_from_hv(u16 a)
-{
-	return (a & 0xff) | ((a >> 4) & 0xf00);
-}
-
-static void seg_get(const struct vmcb_seg *s, struct hv_x64_segment_register *h)
-{
-	h->base = s->base;
-	h->limit = s->limit;
-	h->selector = s->selector;
-	h->attributes = attr_to_hv(s->attrib);
-}
-
-static void seg_set(struct vmcb_seg *s, const struct hv_x64_segment_register *h)
-{
-	s->base = h->base;
-	s->limit = h->limit;
-	s->selector = h->selector;
-	s->attrib = attr_from_hv(h->attributes);
-}
-
-void linhv_vp_fill_seg(const struct vmcb_seg *s, struct hv_x64_segment_register *h)
-{
-	seg_get(s, h);
-}
-
-static struct vmcb_seg *seg_by_name(struct vmcb *v, u32 name)
+static int seg_by_name(u32 name)
 {
 	switch (name) {
-	case HvX64RegisterEs: return &v->save.es;
-	case HvX64RegisterCs: return &v->save.cs;
-	case HvX64RegisterSs: return &v->save.ss;
-	case HvX64RegisterDs: return &v->save.ds;
-	case HvX64RegisterFs: return &v->save.fs;
-	case HvX64RegisterGs: return &v->save.gs;
-	case HvX64RegisterLdtr: return &v->save.ldtr;
-	case HvX64RegisterTr: return &v->save.tr;
+	case HvX64RegisterEs: return LINHV_SEG_ES;
+	case HvX64RegisterCs: return LINHV_SEG_CS;
+	case HvX64RegisterSs: return LINHV_SEG_SS;
+	case HvX64RegisterDs: return LINHV_SEG_DS;
+	case HvX64RegisterFs: return LINHV_SEG_FS;
+	case HvX64RegisterGs: return LINHV_SEG_GS;
+	case HvX64RegisterLdtr: return LINHV_SEG_LDTR;
+	case HvX64RegisterTr: return LINHV_SEG_TR;
 	}
-	return NULL;
+	return -1;
 }
 
-/* Where a 64-bit register lives; NULL for the ones needing special care. */
-static u64 *reg64_by_name(struct linhv_vp *vp, u32 name)
+/* The vendor's number for a plain 64-bit register; -1 for the ones needing special care. */
+static int reg64_by_name(u32 name)
 {
-	struct vmcb_save *s = &vp->vmcb->save;
-	struct svm_gprs *g = &vp->gprs;
-
 	switch (name) {
-	case HvX64RegisterRax: return &s->rax;
-	case HvX64RegisterRcx: return &g->rcx;
-	case HvX64RegisterRdx: return &g->rdx;
-	case HvX64RegisterRbx: return &g->rbx;
-	case HvX64RegisterRsp: return &s->rsp;
-	case HvX64RegisterRbp: return &g->rbp;
-	case HvX64RegisterRsi: return &g->rsi;
-	case HvX64RegisterRdi: return &g->rdi;
-	case HvX64RegisterR8: return &g->r8;
-	case HvX64RegisterR9: return &g->r9;
-	case HvX64RegisterR10: return &g->r10;
-	case HvX64RegisterR11: return &g->r11;
-	case HvX64RegisterR12: return &g->r12;
-	case HvX64RegisterR13: return &g->r13;
-	case HvX64RegisterR14: return &g->r14;
-	case HvX64RegisterR15: return &g->r15;
-	case HvX64RegisterRip: return &s->rip;
-	case HvX64RegisterCr0: return &s->cr0;
-	case HvX64RegisterCr2: return &s->cr2;
-	case HvX64RegisterCr3: return &s->cr3;
-	case HvX64RegisterCr4: return &s->cr4;
-	case HvX64RegisterDr7: return &s->dr7;
-	case HvX64RegisterKernelGsBase: return &s->kernel_gs_base;
-	case HvX64RegisterApicBase: return &vp->apic_base;
-	case HvX64RegisterPat: return &s->g_pat;
-	case HvX64RegisterSysenterCs: return &s->sysenter_cs;
-	case HvX64RegisterSysenterEip: return &s->sysenter_eip;
-	case HvX64RegisterSysenterEsp: return &s->sysenter_esp;
-	case HvX64RegisterStar: return &s->star;
-	case HvX64RegisterLstar: return &s->lstar;
-	case HvX64RegisterCstar: return &s->cstar;
-	case HvX64RegisterSfmask: return &s->sfmask;
+	case HvX64RegisterRax: return LINHV_REG_RAX;
+	case HvX64RegisterRcx: return LINHV_REG_RCX;
+	case HvX64RegisterRdx: return LINHV_REG_RDX;
+	case HvX64RegisterRbx: return LINHV_REG_RBX;
+	case HvX64RegisterRsp: return LINHV_REG_RSP;
+	case HvX64RegisterRbp: return LINHV_REG_RBP;
+	case HvX64RegisterRsi: return LINHV_REG_RSI;
+	case HvX64RegisterRdi: return LINHV_REG_RDI;
+	case HvX64RegisterR8: return LINHV_REG_R8;
+	case HvX64RegisterR9: return LINHV_REG_R9;
+	case HvX64RegisterR10: return LINHV_REG_R10;
+	case HvX64RegisterR11: return LINHV_REG_R11;
+	case HvX64RegisterR12: return LINHV_REG_R12;
+	case HvX64RegisterR13: return LINHV_REG_R13;
+	case HvX64RegisterR14: return LINHV_REG_R14;
+	case HvX64RegisterR15: return LINHV_REG_R15;
+	case HvX64RegisterRip: return LINHV_REG_RIP;
+	case HvX64RegisterCr0: return LINHV_REG_CR0;
+	case HvX64RegisterCr2: return LINHV_REG_CR2;
+	case HvX64RegisterCr3: return LINHV_REG_CR3;
+	case HvX64RegisterCr4: return LINHV_REG_CR4;
+	case HvX64RegisterDr7: return LINHV_REG_DR7;
+	case HvX64RegisterKernelGsBase: return LINHV_REG_KERNEL_GS_BASE;
+	case HvX64RegisterPat: return LINHV_REG_PAT;
+	case HvX64RegisterSysenterCs: return LINHV_REG_SYSENTER_CS;
+	case HvX64RegisterSysenterEip: return LINHV_REG_SYSENTER_EIP;
+	case HvX64RegisterSysenterEsp: return LINHV_REG_SYSENTER_ESP;
+	case HvX64RegisterStar: return LINHV_REG_STAR;
+	case HvX64RegisterLstar: return LINHV_REG_LSTAR;
+	case HvX64RegisterCstar: return LINHV_REG_CSTAR;
+	case HvX64RegisterSfmask: return LINHV_REG_SFMASK;
 	}
-	return NULL;
+	return -1;
 }
 
 int linhv_vp_get_registers(struct linhv_vp *vp, const u32 *names, union hv_register_value *vals,
 			   u32 count)
 {
-	struct vmcb *v = vp->vmcb;
+	const struct linhv_vendor_ops *ops = linhv_vendor;
+	struct hv_x64_segment_register t;
 	u32 i;
 
 	for (i = 0; i < count; i++) {
 		union hv_register_value *o = &vals[i];
-		struct vmcb_seg *seg;
-		u64 *r;
+		int r;
 
 		memset(o, 0, sizeof(*o));
-		r = reg64_by_name(vp, names[i]);
-		if (r) {
-			o->reg64 = *r;
+		if (names[i] == HvX64RegisterApicBase) {
+			o->reg64 = vp->apic_base;
 			continue;
 		}
-		seg = seg_by_name(v, names[i]);
-		if (seg) {
-			seg_get(seg, &o->segment);
+		r = reg64_by_name(names[i]);
+		if (r >= 0) {
+			o->reg64 = ops->get_reg(vp, r);
+			continue;
+		}
+		r = seg_by_name(names[i]);
+		if (r >= 0) {
+			ops->get_seg(vp, r, &o->segment);
 			continue;
 		}
 		switch (names[i]) {
 		case HvX64RegisterRflags:
-			o->reg64 = v->save.rflags;
+			o->reg64 = ops->get_reg(vp, LINHV_REG_RFLAGS);
 			break;
 		case HvX64RegisterEfer:
-			o->reg64 = v->save.efer & ~EFER_SVME;
+			o->reg64 = ops->get_reg(vp, LINHV_REG_EFER);
 			break;
 		case HvX64RegisterCr8:
-			o->reg64 = v->control.int_ctl & 0xf;
+			o->reg64 = ops->get_tpr(vp);
 			break;
 		case HvX64RegisterXfem:
 			o->reg64 = vp->xcr0;
 			break;
 		case HvX64RegisterTsc:
-			o->reg64 = rdtsc() + v->control.tsc_offset;
+			o->reg64 = rdtsc() + ops->get_tsc_offset(vp);
 			break;
 		case HvX64RegisterIdtr:
-			o->table.limit = v->save.idtr.limit;
-			o->table.base = v->save.idtr.base;
-			break;
 		case HvX64RegisterGdtr:
-			o->table.limit = v->save.gdtr.limit;
-			o->table.base = v->save.gdtr.base;
+			ops->get_seg(vp, names[i] == HvX64RegisterIdtr ? LINHV_SEG_IDTR : LINHV_SEG_GDTR,
+				     &t);
+			o->table.limit = t.limit;
+			o->table.base = t.base;
 			break;
 		case HvRegisterInterruptState:
-			o->interrupt_state.interrupt_shadow = !!(v->control.int_state & SVM_INT_STATE_SHADOW);
+			o->interrupt_state.interrupt_shadow = ops->get_interrupt_shadow(vp);
 			break;
 		case HvRegisterPendingInterruption:
 			if (vp->exc_pending) {
@@ -173,14 +140,14 @@ int linhv_vp_get_registers(struct linhv_vp *vp, const u32 *names, union hv_regis
 
 int linhv_vp_set_registers(struct linhv_vp *vp, const struct hv_register_assoc *regs, u32 count)
 {
-	struct vmcb *v = vp->vmcb;
+	const struct linhv_vendor_ops *ops = linhv_vendor;
+	struct hv_x64_segment_register t;
 	u32 i;
 
 	for (i = 0; i < count; i++) {
 		const union hv_register_value *in = &regs[i].value;
 		u32 name = regs[i].name;
-		struct vmcb_seg *seg;
-		u64 *r;
+		int r;
 
 		if (regs[i].reserved1 || regs[i].reserved2)
 			return HV_STATUS_INVALID_PARAMETER;
@@ -190,18 +157,21 @@ int linhv_vp_set_registers(struct linhv_vp *vp, const struct hv_register_assoc *
 			if (in->reg64 >> 32 || ((in->reg64 & X86_CR0_NW) && !(in->reg64 & X86_CR0_CD)))
 				return HV_STATUS_INVALID_PARAMETER;
 			break;
+		case HvX64RegisterApicBase:
+			vp->apic_base = in->reg64;
+			continue;
 		case HvX64RegisterRflags:
-			v->save.rflags = (in->reg64 & 0x3f7fd7) | 2;
+			ops->set_reg(vp, LINHV_REG_RFLAGS, (in->reg64 & 0x3f7fd7) | 2);
 			continue;
 		case HvX64RegisterEfer:
 			if (in->reg64 & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX | EFER_FFXSR))
 				return HV_STATUS_INVALID_PARAMETER;
-			v->save.efer = in->reg64 | EFER_SVME;
+			ops->set_reg(vp, LINHV_REG_EFER, in->reg64);
 			continue;
 		case HvX64RegisterCr8:
 			if (in->reg64 > 15)
 				return HV_STATUS_INVALID_PARAMETER;
-			v->control.int_ctl = (v->control.int_ctl & ~SVM_INT_CTL_V_TPR_MASK) | in->reg64;
+			ops->set_tpr(vp, in->reg64);
 			continue;
 		case HvX64RegisterXfem:
 			/* Never a value the host's XSETBV would fault on. */
@@ -210,19 +180,18 @@ int linhv_vp_set_registers(struct linhv_vp *vp, const struct hv_register_assoc *
 			vp->xcr0 = in->reg64;
 			continue;
 		case HvX64RegisterTsc:
-			v->control.tsc_offset = in->reg64 - rdtsc();
+			ops->set_tsc_offset(vp, in->reg64 - rdtsc());
 			continue;
 		case HvX64RegisterIdtr:
-			v->save.idtr.limit = in->table.limit;
-			v->save.idtr.base = in->table.base;
-			continue;
 		case HvX64RegisterGdtr:
-			v->save.gdtr.limit = in->table.limit;
-			v->save.gdtr.base = in->table.base;
+			r = name == HvX64RegisterIdtr ? LINHV_SEG_IDTR : LINHV_SEG_GDTR;
+			ops->get_seg(vp, r, &t);
+			t.limit = in->table.limit;
+			t.base = in->table.base;
+			ops->set_seg(vp, r, &t);
 			continue;
 		case HvRegisterInterruptState:
-			v->control.int_state = in->interrupt_state.interrupt_shadow ?
-						       SVM_INT_STATE_SHADOW : 0;
+			ops->set_interrupt_shadow(vp, in->interrupt_state.interrupt_shadow);
 			continue;
 		case HvRegisterPendingInterruption:
 			if (!in->pending_interruption.interruption_pending) {
@@ -238,16 +207,15 @@ int linhv_vp_set_registers(struct linhv_vp *vp, const struct hv_register_assoc *
 			vp->exc_error = in->pending_interruption.error_code;
 			continue;
 		}
-		r = reg64_by_name(vp, name);
-		if (r) {
-			*r = in->reg64;
+		r = reg64_by_name(name);
+		if (r >= 0) {
+			ops->set_reg(vp, r, in->reg64);
 			continue;
 		}
-		seg = seg_by_name(v, name);
-		if (seg) {
-			seg_set(seg, &in->segment);
-			if (name == HvX64RegisterSs)
-				v->save.cpl = (in->segment.attributes >> 5) & 3;
+		r = seg_by_name(name);
+		if (r >= 0) {
+			/* Setting SS sets the CPL from its DPL (the vendor's job). */
+			ops->set_seg(vp, r, &in->segment);
 			continue;
 		}
 		return HV_STATUS_INVALID_PARAMETER;
@@ -327,7 +295,7 @@ static long vp_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 		return -EINTR;
 	/* The guest's FPU state lives in the registers while we run it. */
 	fpu_swap_kvm_fpstate(&vp->guest_fpu, true);
-	ret = linhv_svm_run(vp);
+	ret = linhv_vp_run(vp);
 	fpu_swap_kvm_fpstate(&vp->guest_fpu, false);
 	mutex_unlock(&vp->mutex);
 	return ret;
@@ -347,7 +315,7 @@ static void vp_free(struct linhv_vp *vp)
 {
 	linhv_lapic_destroy(vp);
 	linhv_synic_destroy(vp);
-	linhv_svm_vp_free(vp);
+	linhv_vendor->vp_free(vp);
 	fpu_free_guest_fpstate(&vp->guest_fpu);
 	free_page((unsigned long)vp->run);
 	kfree(vp);
@@ -407,13 +375,22 @@ long linhv_vp_create(struct linhv_partition *part, struct linhv_hvcall *hc, cons
 		kfree(vp);
 		return -ENOMEM;
 	}
-	ret = linhv_svm_vp_init(vp);
+	ret = linhv_vendor->vp_init(vp);
 	if (ret) {
 		fpu_free_guest_fpstate(&vp->guest_fpu);
 		free_page((unsigned long)vp->run);
 		kfree(vp);
 		return ret;
 	}
+	linhv_vp_reset_regs(vp);
+	vp->xcr0 = 1;
+	vp->apic_base = 0xfee00000 | (1 << 11) | (vp->index == 0 ? (1 << 8) : 0);
+	if (part->hyperv) {
+		/* x2APIC already on, as firmware may leave it: no xAPIC MMIO needed. */
+		vp->apic_base |= 1 << 10;
+		vp->mp_state = vp->index ? LINHV_MP_WAIT_SIPI : LINHV_MP_RUNNABLE;
+	}
+	vp->mtrr_def_type = 0;
 
 	mutex_lock(&part->lock);
 	if (part->vps[vp->index]) {

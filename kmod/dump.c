@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What the log shows when a guest triple-faults (the vendor reports the
+ * shutdown): a triple fault is the guest's own business, but one that the
+ * hypervisor caused is hard to find afterwards, so log the CPU state, the
+ * guest's page walk of RIP as the nested table and the root see it, and
+ * the VP's last exits.
+ */
+#include <linux/highmem.h>
+#include <linux/ratelimit.h>
+
+#include "linhv_internal.h"
+
+/*
+ * The guest's top page table as the guest sees it (through the nested entry)
+ * and as the root holds it now: a nested entry left on a page the root has
+ * since replaced shows as two different frames or contents.
+ */
+static void dump_cr3_page(struct linhv_vp *vp)
+{
+	struct linhv_partition *part = vp->part;
+	u64 gpa = linhv_get_reg(vp, LINHV_REG_CR3) & 0x000ffffffffff000ULL, leaf, hpa = 0, via_npt[3] = {};
+	u64 via_root[3] = {};
+	struct page *pg;
+	int level = 0;
+	u64 *va;
+
+	spin_lock(&part->npt.lock);
+	leaf = linhv_npt_lookup_level_locked(&part->npt, gpa, &level);
+	spin_unlock(&part->npt.lock);
+	pg = linhv_guest_page_get(part, gpa, false);
+	if (pg) {
+		hpa = page_to_phys(pg);
+		va = kmap_local_page(pg);
+		via_root[0] = va[0]; /* low memory (identity maps, user space) */
+		via_root[1] = va[508]; /* the cpu_entry_area (IDT, GDT, TSS) */
+		via_root[2] = va[511]; /* the kernel image */
+		kunmap_local(va);
+		put_page(pg);
+	}
+	if (leaf && level == 1 && pfn_valid(linhv_npt_leaf_pfn(leaf))) {
+		va = kmap_local_page(pfn_to_page(linhv_npt_leaf_pfn(leaf)));
+		via_npt[0] = va[0];
+		via_npt[1] = va[508];
+		via_npt[2] = va[511];
+		kunmap_local(va);
+	}
+	pr_warn("linhv:   cr3 gpa %llx: nested leaf %llx (entries 0/508/511: %llx %llx %llx), the root's page %llx (%llx %llx %llx)\n",
+		gpa, leaf, via_npt[0], via_npt[1], via_npt[2], hpa, via_root[0], via_root[1],
+		via_root[2]);
+}
+
+/*
+ * The guest's long-mode walk of lin, level by level, as the root holds the
+ * tables now, with each table page's nested leaf and the root's frame for
+ * it: tells a lost table entry from a stale nested mapping.
+ */
+static void dump_walk(struct linhv_vp *vp, u64 lin)
+{
+	struct linhv_partition *part = vp->part;
+	u64 table = linhv_get_reg(vp, LINHV_REG_CR3) & 0x000ffffffffff000ULL, e = 0, leaf;
+	struct page *pg;
+	int level;
+
+	if (!(linhv_get_reg(vp, LINHV_REG_EFER) & EFER_LMA))
+		return;
+	for (level = 4; level >= 1; level--) {
+		u64 gpa = table + ((lin >> (12 + 9 * (level - 1))) & 511) * 8;
+
+		spin_lock(&part->npt.lock);
+		leaf = linhv_npt_lookup_locked(&part->npt, gpa);
+		spin_unlock(&part->npt.lock);
+		pg = linhv_guest_page_get(part, gpa, false);
+		if (linhv_read_guest(part, gpa, &e, sizeof(e)))
+			e = ~0ULL;
+		pr_warn("linhv:   walk %llx level %d: entry at gpa %llx = %llx, nested leaf %llx, root frame %llx\n",
+			lin, level, gpa, e, leaf, pg ? (u64)page_to_phys(pg) : 0);
+		if (pg)
+			put_page(pg);
+		if (!(e & 1) || e == ~0ULL || (level > 1 && level < 4 && (e & BIT_ULL(7))))
+			return;
+		table = e & 0x000ffffffffff000ULL;
+	}
+}
+
+/*
+ * A triple fault is the guest's own business, but one that the hypervisor
+ * caused is hard to find afterwards: log the state and the last exits.
+ */
+void linhv_dump_triple_fault(struct linhv_vp *vp)
+{
+	static DEFINE_RATELIMIT_STATE(rs, 60 * HZ, 2);
+	const struct linhv_vendor_ops *ops = linhv_vendor;
+	struct hv_x64_segment_register cs, ss, idtr, gdtr, tr;
+	u64 rip = ops->get_reg(vp, LINHV_REG_RIP), cr2 = ops->get_reg(vp, LINHV_REG_CR2);
+	u32 i;
+
+	if (!__ratelimit(&rs))
+		return;
+	ops->get_seg(vp, LINHV_SEG_CS, &cs);
+	ops->get_seg(vp, LINHV_SEG_SS, &ss);
+	ops->get_seg(vp, LINHV_SEG_IDTR, &idtr);
+	ops->get_seg(vp, LINHV_SEG_GDTR, &gdtr);
+	ops->get_seg(vp, LINHV_SEG_TR, &tr);
+	pr_warn("linhv: partition %llu VP %u triple fault: rip %llx rsp %llx rflags %llx cr0 %llx cr2 %llx cr3 %llx cr4 %llx efer %llx\n",
+		vp->part->id, vp->index, rip, ops->get_reg(vp, LINHV_REG_RSP),
+		ops->get_reg(vp, LINHV_REG_RFLAGS), ops->get_reg(vp, LINHV_REG_CR0),
+		cr2, ops->get_reg(vp, LINHV_REG_CR3),
+		ops->get_reg(vp, LINHV_REG_CR4), ops->get_reg(vp, LINHV_REG_EFER));
+	pr_warn("linhv:   cs %x/%llx ss %x idtr %llx/%x gdtr %llx/%x tr %x/%llx dr7 %llx interrupt shadow %d\n",
+		cs.selector, cs.base, ss.selector, idtr.base, idtr.limit, gdtr.base, gdtr.limit,
+		tr.selector, tr.base, ops->get_reg(vp, LINHV_REG_DR7),
+		ops->get_interrupt_shadow(vp));
+	dump_cr3_page(vp);
+	dump_walk(vp, rip);
+	/* Where delivery failed: the IDT (a #DF reading it), and the last fault address. */
+	dump_walk(vp, idtr.base);
+	if ((cr2 ^ idtr.base) & PAGE_MASK && (cr2 ^ rip) & PAGE_MASK)
+		dump_walk(vp, cr2);
+	for (i = 0; i < LINHV_EXIT_HIST; i++) {
+		const struct linhv_exit_rec *e = &vp->hist[(vp->hist_pos + i) % LINHV_EXIT_HIST];
+
+		if (e->code || e->rip)
+			pr_warn("linhv:   exit %llx info %llx %llx int_info %llx injected %llx rip %llx\n",
+				e->code, e->info1, e->info2, e->int_info, e->inj, e->rip);
+	}
+}
