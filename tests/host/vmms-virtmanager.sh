@@ -3,10 +3,12 @@
 # one running and one shut-off domain (issue 13, acceptance 3). The domains
 # run under the test-worker fixture (tests/vmms/test_worker.c: no guest), so
 # this checks what virt-manager asks of the daemon: the connection opens and
-# becomes active, both domains are listed with their states, a state change
-# made behind virt-manager's back reaches it, and no call ends in a Python
-# traceback. A screenshot of the manager window is kept in LINHV_TEST_OUT
-# (default build/test-logs) as virt-manager.png.
+# becomes active, both domains are listed with their states, a start and a
+# shutdown made behind virt-manager's back reach it as events, no call ends in
+# a Python traceback, and its serial console window opens the domain's console
+# (virt-manager --show-domain-console). Screenshots
+# of the manager and the console windows are kept in LINHV_TEST_OUT (default
+# build/test-logs) as virt-manager.png and virt-manager-console.png.
 #
 # Env: BUILD_DIR (default build), VMMS_TEST_KEEP=1 keeps the temp dir.
 set -u
@@ -15,7 +17,7 @@ cd "$(dirname "$0")/../.." || exit 2
 . tests/lib/check.sh
 # shellcheck source=../lib/vmms.sh
 . tests/lib/vmms.sh
-check_expect 10
+check_expect 14
 
 OUTDIR=${LINHV_TEST_OUT:-build/test-logs}
 mkdir -p "$OUTDIR"
@@ -42,6 +44,23 @@ wait_for() {
 		sleep 0.1
 	done
 	return 1
+}
+
+# screenshot FILE: the whole screen as PNG; prints "colours N" for a sample.
+screenshot() {
+	/usr/bin/python3 - "$1" <<'PY'
+import sys
+import gi
+gi.require_version("Gdk", "3.0")
+from gi.repository import Gdk
+root = Gdk.get_default_root_window()
+pb = Gdk.pixbuf_get_from_window(root, 0, 0, root.get_width(), root.get_height())
+pb.savev(sys.argv[1], "png", [], [])
+# A blank screen is one colour: count the distinct pixels of a sample.
+px = pb.get_pixels()
+step = pb.get_n_channels() * 97
+print("colours", len({px[i:i + 3] for i in range(0, len(px) - 3, step)}))
+PY
 }
 
 echo "not a kernel" >"$T/kernel"
@@ -85,26 +104,17 @@ check "virt-manager lists the shut-off domain" wait_for 20 "$LOG" "domain=vm-off
 check "virt-manager shows its manager window" wait_for 20 "$LOG" "Showing manager"
 
 sleep 2 # let the window draw its list
-/usr/bin/python3 - "$OUTDIR/virt-manager.png" >"$T/shot.out" 2>&1 <<'PY'
-import sys
-import gi
-gi.require_version("Gdk", "3.0")
-from gi.repository import Gdk
-root = Gdk.get_default_root_window()
-pb = Gdk.pixbuf_get_from_window(root, 0, 0, root.get_width(), root.get_height())
-pb.savev(sys.argv[1], "png", [], [])
-# A blank screen is one colour: count the distinct pixels of a sample.
-px = pb.get_pixels()
-step = pb.get_n_channels() * 97
-print("colours", len({px[i:i + 3] for i in range(0, len(px) - 3, step)}))
-PY
+screenshot "$OUTDIR/virt-manager.png" >"$T/shot.out" 2>&1
 check_output "screenshot of the manager window ($OUTDIR/virt-manager.png)" "^colours ([3-9]|[1-9][0-9]+)" \
 	cat "$T/shot.out"
 
-# A change made by another client reaches it through a domain event.
+# Changes made by another client reach it through domain events.
 v start vm-off >/dev/null
 check "virt-manager gets the lifecycle event of a virsh start from another client" \
 	wait_for 30 "$LOG" "lifecycle event: domain=vm-off state=VIR_DOMAIN_EVENT_STARTED"
+v shutdown vm-off >/dev/null
+check "virt-manager gets the lifecycle event of a virsh shutdown from another client" \
+	wait_for 30 "$LOG" "lifecycle event: domain=vm-off state=VIR_DOMAIN_EVENT_STOPPED"
 
 check "virt-manager is still running" kill -0 "$VMGR_PID"
 if grep -q "Traceback" "$LOG"; then
@@ -118,4 +128,23 @@ else
 	pass "no ERROR line in virt-manager's log"
 fi
 cp "$LOG" "$OUTDIR/virt-manager.log" 2>/dev/null
+kill "$VMGR_PID" 2>/dev/null
+wait "$VMGR_PID" 2>/dev/null
+
+# Its serial console window on the running domain (virDomainOpenConsole: the
+# fixture's console prints a banner line).
+LOG2=$T/virt-manager-console.out
+virt-manager --debug --no-fork -c "$U" --show-domain-console vm-running >"$LOG2" 2>&1 &
+VMGR_PID=$!
+check "virt-manager opens the serial console stream" wait_for 60 "$LOG2" "Opening console stream"
+sleep 3 # the banner reaches the terminal widget
+screenshot "$OUTDIR/virt-manager-console.png" >"$T/shot2.out" 2>&1
+check_output "screenshot of the console window ($OUTDIR/virt-manager-console.png)" \
+	"^colours ([3-9]|[1-9][0-9]+)" cat "$T/shot2.out"
+if grep -qE "Traceback|ERROR|CRITICAL|Received EOF" "$LOG2"; then
+	fail "the console stays open, no traceback or ERROR" "$(grep -E -A8 "Traceback|ERROR|CRITICAL|Received EOF" "$LOG2" | head -20)"
+else
+	pass "the console stays open, no traceback or ERROR"
+fi
+cp "$LOG2" "$OUTDIR/virt-manager-console.log" 2>/dev/null
 check_done
