@@ -138,7 +138,9 @@ static void *vcpu_thread(void *p)
 			if (!(m->exit_code & 0x10000) &&
 			    platform_reset_intended(&vm->plat, (int64_t)now.tv_sec * 1000000000LL +
 								   now.tv_nsec)) {
-				vm_raise(vm, VM_EV_RESET, "triple fault after a reboot request");
+				vm_raise(vm, VM_EV_RESET,
+					 "triple fault after a reboot request (VP %u at RIP %#llx)",
+					 a->index, (unsigned long long)h->rip);
 				break;
 			}
 			vm_raise(vm, VM_EV_CRASH,
