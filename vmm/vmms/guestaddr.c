@@ -18,6 +18,17 @@ static const char *last_field(const char *s, const char *key)
 	return hit ? hit + strlen(key) : NULL;
 }
 
+/* TEXT as an address of the family V6 says, in canonical form (whatever
+ * spelling the guest used) into OUT; false when it is not one. */
+static bool canonical(const char *text, bool v6, struct guest_addr *out)
+{
+	unsigned char bin[16];
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, text, bin) != 1)
+		return false;
+	out->v6 = v6;
+	return inet_ntop(v6 ? AF_INET6 : AF_INET, bin, out->text, sizeof(out->text)) != NULL;
+}
+
 static void add_list(const char *list, bool v6, struct guest_addrs *out)
 {
 	if (!list)
@@ -28,16 +39,13 @@ static void add_list(const char *list, bool v6, struct guest_addrs *out)
 		if (n > (size_t)(list + len - p))
 			n = (size_t)(list + len - p);
 		char text[GUEST_ADDR_LEN];
-		unsigned char bin[16];
 		if (n > 0 && n < sizeof(text)) {
 			memcpy(text, p, n);
 			text[n] = 0;
-			if (inet_pton(v6 ? AF_INET6 : AF_INET, text, bin) == 1) {
-				struct guest_addr *a = &out->a[out->n++];
-				a->v6 = v6;
+			struct guest_addr *a = &out->a[out->n];
+			if (canonical(text, v6, a)) {
 				a->prefix = v6 ? 128 : 32;
-				/* Canonical form, whatever spelling the guest used. */
-				inet_ntop(v6 ? AF_INET6 : AF_INET, bin, a->text, sizeof(a->text));
+				out->n++;
 			}
 		}
 		p += n;
@@ -65,7 +73,6 @@ size_t guest_addrs_parse(const char *status, struct guest_addrs *out)
 static bool parse_cidr(const char *p, size_t len, struct guest_addr *out)
 {
 	char text[GUEST_ADDR_LEN + 5];
-	unsigned char bin[16];
 	if (len >= sizeof(text))
 		return false;
 	memcpy(text, p, len);
@@ -76,16 +83,12 @@ static bool parse_cidr(const char *p, size_t len, struct guest_addr *out)
 		return false;
 	*slash = 0;
 	unsigned prefix = (unsigned)atoi(slash + 1);
-	if (inet_pton(AF_INET, text, bin) == 1)
-		out->v6 = false;
-	else if (inet_pton(AF_INET6, text, bin) == 1)
-		out->v6 = true;
-	else
+	if (!canonical(text, false, out) && !canonical(text, true, out))
 		return false;
 	if (prefix > (out->v6 ? 128u : 32u))
 		return false;
 	out->prefix = prefix;
-	return inet_ntop(out->v6 ? AF_INET6 : AF_INET, bin, out->text, sizeof(out->text)) != NULL;
+	return true;
 }
 
 static bool mac_ok(const char *p, size_t len)

@@ -78,12 +78,8 @@ int platform_io(void *ctx, uint16_t port, bool write, uint8_t size, uint32_t *va
 			*val = uart_read(&pl->com1, port - COM1_BASE);
 	} else if (port == 0x70 || port == 0x71) {
 		/* The shutdown status byte (0x0F) is what a BIOS reads after a CPU reset. */
-		if (write && port == 0x71 && pl->cmos.index == 0x0f) {
-			struct timespec ts;
-
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			pl->cmos_shutdown_ns = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-		}
+		if (write && port == 0x71 && pl->cmos.index == 0x0f)
+			pl->cmos_shutdown_ns = platform_clock_ns();
 		if (write)
 			cmos_write(&pl->cmos, port, b);
 		else
@@ -167,6 +163,14 @@ unsigned platform_console_input(struct platform *pl, const uint8_t *buf, unsigne
 	done = uart_receive(&pl->com1, buf, n);
 	pthread_mutex_unlock(&pl->lock);
 	return done;
+}
+
+int64_t platform_clock_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 bool platform_reset_intended(struct platform *pl, int64_t now_ns)

@@ -63,6 +63,8 @@ int platform_mmio(void *ctx, uint64_t gpa, bool write, uint8_t size, uint64_t *v
  */
 #define PLATFORM_RESET_WINDOW_NS 2000000000LL
 bool platform_reset_intended(struct platform *pl, int64_t now_ns);
+/* CLOCK_MONOTONIC in ns: the clock of cmos_shutdown_ns and of now_ns above. */
+int64_t platform_clock_ns(void);
 
 /* Console input for COM1; returns the bytes taken. */
 unsigned platform_console_input(struct platform *pl, const uint8_t *buf, unsigned n);

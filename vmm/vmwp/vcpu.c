@@ -10,7 +10,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <linhv/winhv_emulate.h>
 
@@ -132,12 +131,8 @@ static void *vcpu_thread(void *p)
 			const struct hv_x64_unrecoverable_exception_message *m =
 			    (const void *)msg.payload;
 
-			struct timespec now;
-
-			clock_gettime(CLOCK_MONOTONIC, &now);
 			if (!(m->exit_code & 0x10000) &&
-			    platform_reset_intended(&vm->plat, (int64_t)now.tv_sec * 1000000000LL +
-								   now.tv_nsec)) {
+			    platform_reset_intended(&vm->plat, platform_clock_ns())) {
 				vm_raise(vm, VM_EV_RESET,
 					 "triple fault after a reboot request (VP %u at RIP %#llx)",
 					 a->index, (unsigned long long)h->rip);
