@@ -875,8 +875,19 @@ static int tx_messages(struct netvsp *n, struct netvsp_chan *c, struct netvsp_qu
 						  n->cfg.rss_queues < 2 ? 0 : n->cfg.rss_queues);
 			atomic_store(&n->packet_filter, n->rndis.packet_filter);
 			if (n->rndis.rss_changed) {
+				const struct rss_params *r = &n->rndis.rss;
+				uint32_t used = 0;
+
+				for (uint32_t i = 0; r->enabled && i < r->itab_size; i++)
+					used |= 1u << (r->itab[i] & 31);
 				n->rndis.rss_changed = false;
-				publish_rss(n, &n->rndis.rss);
+				publish_rss(n, r);
+				vmbus_channel_log(q->chan,
+						  "netvsp: receive scaling %s: hash types %#x, "
+						  "%u-entry table naming %d of %u channels",
+						  r->enabled ? "on" : "off", r->hashinfo,
+						  r->enabled ? r->itab_size : 0,
+						  __builtin_popcount(used), atomic_load(&n->nchan));
 			}
 			c->stats.control_msgs++;
 			if (rlen && queue_ctl(n, c, q, resp, rlen))
