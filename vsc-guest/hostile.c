@@ -614,5 +614,6 @@ uint32_t vsc_hostile_run(struct vsc_hostile *h)
 	unload_and_reconnect(h);
 	heartbeat_still_answered(h);
 	vsc_hostile_storage(h);
+	vsc_hostile_net(h);
 	return h->failed;
 }

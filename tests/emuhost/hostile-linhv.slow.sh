@@ -4,7 +4,9 @@
 # the hostile suite of vsc/hostile.h against vmwp's VMBus server and ICs:
 # malformed and random channel messages, GPADLs naming pages outside guest
 # RAM, bad OPENCHANNELs, ring indices out of bounds, oversized packets,
-# floods, UNLOAD, and storage SRBs that lie (vmwp gets a --disk). The guest judges the protocol answers (one GUEST-PASS/FAIL
+# floods, UNLOAD, storage SRBs that lie (vmwp gets a --disk) and network
+# messages that lie (vmwp gets a --nic with two queues, so vRSS is offered
+# and its parameters can be attacked too). The guest judges the protocol answers (one GUEST-PASS/FAIL
 # line per check); this script judges the host: vmwp survives, logs each
 # closed channel, keeps serving the other channels (heartbeat status, KVP,
 # shutdown through the shutdown IC) and exits 0.
@@ -14,8 +16,9 @@
 . tests/lib/backend.sh
 BACKEND=${HOSTILE_BACKEND:-linhv}
 CHECK_PREFIX="hostile $BACKEND: "
-# 17 guest checks, 12 host checks, and on linhv.ko the unload and dmesg checks.
-if [ "$BACKEND" = linhv ]; then check_expect 44; else check_expect 42; fi
+# 17 guest checks, 12 host checks, and on linhv.ko the unload and dmesg checks;
+# 8 guest and 7 host checks for the network attacks.
+if [ "$BACKEND" = linhv ]; then check_expect 59; else check_expect 57; fi
 
 out=${1:-/tmp/hostile-$BACKEND}
 mkdir -p "$out"
@@ -52,8 +55,11 @@ wait_log() {
 disk=$out/hostile-disk.img
 rm -f "$disk"
 truncate -s 4M "$disk"
+# A NIC for the network attacks: vmwp creates the TAP (two queues: vRSS offered).
+modprobe tun 2>/dev/null
+if [ ! -e /dev/net/tun ]; then mkdir -p /dev/net && mknod /dev/net/tun c 10 200; fi
 "$B" --backend "$BACKEND" --kernel "$IMG" --memory 128M --control "$sock" --disk "$disk" \
-	>"$log" 2>"$vlog" </dev/null &
+	--nic "tap=lhost0,queues=2" >"$log" 2>"$vlog" </dev/null &
 pid=$!
 start=$(date +%s)
 if wait_log '^GUEST-DONE' 600; then
@@ -71,7 +77,7 @@ while IFS= read -r l; do
 	esac
 done <"$out/guest-checks.txt"
 n=$(grep -c '^GUEST-PASS: ' "$out/guest-checks.txt")
-if [ "$n" -ge 23 ]; then pass "all 23 guest checks reported"; else fail "all 23 guest checks reported" "$n passed"; fi
+if [ "$n" -ge 31 ]; then pass "all 31 guest checks reported"; else fail "all 31 guest checks reported" "$n passed"; fi
 
 # The host's side: alive, and each closed channel logged with its reason.
 if kill -0 "$pid" 2>/dev/null; then pass "vmwp survived the hostile guest"; else fail "vmwp survived the hostile guest" "it exited"; fi
@@ -85,6 +91,12 @@ check_grep "vmwp logs: the failed device is offered again" 'released by the gues
 for why in 'CDB length outside 1-16' 'SRB length does not match the protocol' \
 	'SRB transfer length beyond its GPA ranges' 'GPA-direct page outside guest RAM' 'unknown vstor operation'; do
 	check_grep "vmwp logs: storage: $why" "vmbus: relid [0-9]+ .*closing the channel: $why" "$vlog"
+done
+for why in 'send-buffer section index or size out of range' 'RNDIS QUERY malformed' \
+	'RNDIS message length out of the packet' 'NVSP message shorter than its type needs' \
+	'completion for a receive packet that is not outstanding' \
+	'RSS parameters: indirection entry names no channel' 'RSS parameters: indirection table size'; do
+	check_grep "vmwp logs: net: $why" "vmbus: relid [0-9]+ .*closing the channel: .*$why" "$vlog"
 done
 
 # The other channels kept working: heartbeat answered, shutdown through the IC.

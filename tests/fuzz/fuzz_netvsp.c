@@ -5,7 +5,10 @@
  * to back, as a send-buffer section carries them). NVSP goes through
  * nvsp_parse; RNDIS control messages through rndis_control with a state
  * that persists across records; data messages through rndis_parse_packet,
- * whose answer must stay inside the message.
+ * whose answer must stay inside the message; receive-scale parameter
+ * objects through rss_parse_params (whose table must then name only
+ * existing channels), and frames through rss_hash_frame and rss_hash_reply
+ * with them.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,6 +16,33 @@
 
 #include "nvsp.h"
 #include "rndis.h"
+#include "rss.h"
+
+/* cur was accepted for *cur_nchan channels (the VSP checks its table against the channels open). */
+static void rss_record(struct rss_params *cur, uint32_t *cur_nchan, uint32_t nchan,
+		       const uint8_t *p, uint32_t len)
+{
+	struct rss_params next;
+	const char *why;
+	uint32_t hash;
+
+	if (rss_parse_params(p, len, nchan, cur, &next, &why) == 0) {
+		if (next.enabled && (next.itab_size == 0 || next.itab_size > RSS_ITAB_MAX))
+			abort();
+		for (uint32_t i = 0; next.enabled && i < next.itab_size; i++)
+			if (next.itab[i] >= nchan)
+				abort();
+		*cur = next;
+		*cur_nchan = nchan;
+	}
+	/* the same bytes as a received frame */
+	if (cur->enabled && rss_hash_frame(cur, p, len, &hash) &&
+	    rss_channel(cur, hash) >= *cur_nchan)
+		abort();
+	if (cur->enabled && rss_hash_reply(cur, p, len, &hash) &&
+	    rss_channel(cur, hash) >= *cur_nchan)
+		abort();
+}
 
 static void rndis_stream(struct rndis_state *st, const struct rndis_config *cfg, const uint8_t *p,
 			 uint32_t len)
@@ -53,6 +83,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct rndis_config cfg = {.mac = {2, 0, 0, 0, 0, 1}, .mtu = 1500, .link_up = true};
 	struct rndis_state st;
+	struct rss_params rss = {0};
+	uint32_t rss_nchan = 1;
 	size_t i = 0;
 
 	rndis_state_reset(&st);
@@ -67,7 +99,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			len = (uint32_t)(size - i);
 		cfg.nvsp_version = kind & 1 ? 0x60001 : 0x40000;
 		cfg.rss_queues = kind & 2 ? 4 : 1;
-		if (kind & 4) {
+		cfg.rss_channels = 1 + (kind >> 5);
+		if (kind & 8) {
+			uint8_t *copy = malloc(len ? len : 1);
+
+			memcpy(copy, data + i, len);
+			rss_record(&rss, &rss_nchan, 1 + (kind >> 5), copy, len);
+			free(copy);
+		} else if (kind & 4) {
 			struct nvsp_msg m;
 			uint8_t *copy = malloc(len ? len : 1);
 

@@ -26,7 +26,8 @@ static const struct vmbus_guid net_class =
 struct env {
 	struct harness h;
 	struct netvsp *n;
-	int sock[2]; /* [0] netvsp's backend, [1] the test's end */
+	int sock[2];  /* [0] netvsp's backend, [1] the test's end */
+	int sock1[2]; /* backend queue 1 (multi-queue tests), else -1 */
 	struct vsc_channel ch;
 	uint8_t *recv, *send;
 	uint64_t recv_gpa, send_gpa;
@@ -99,7 +100,7 @@ static void complete_rx(struct env *e, uint64_t tid)
 			 VSC_RING_OK);
 }
 
-static void setup_caps(struct env *e, uint64_t ndis_caps, uint32_t ndis_mtu)
+static void setup_queues(struct env *e, uint64_t ndis_caps, uint32_t ndis_mtu, unsigned nqueues)
 {
 	struct netvsp_params p = {.mac = {2, 0x4c, 0, 0, 0, 7}, .mtu = 1500, .link_up = true};
 	const struct vsc_offer *o;
@@ -112,6 +113,13 @@ static void setup_caps(struct env *e, uint64_t ndis_caps, uint32_t ndis_mtu)
 	p.server = e->h.server;
 	p.instance = echo_guid(0x77);
 	p.fd = e->sock[0];
+	e->sock1[0] = e->sock1[1] = -1;
+	if (nqueues > 1) {
+		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, e->sock1),
+				 0);
+		p.queue_fds = &e->sock1[0];
+		p.nqueues = 2;
+	}
 	ck_assert_int_eq(netvsp_create(&p, &e->n), 0);
 	h_connect(&e->h);
 	o = vsc_vmbus_find_offer(&e->h.bus, &net_class, 0);
@@ -173,6 +181,11 @@ static void setup_caps(struct env *e, uint64_t ndis_caps, uint32_t ndis_mtu)
 	ck_assert_uint_eq(c.send_buf_complete.section_size, 6144);
 }
 
+static void setup_caps(struct env *e, uint64_t ndis_caps, uint32_t ndis_mtu)
+{
+	setup_queues(e, ndis_caps, ndis_mtu, 1);
+}
+
 static void setup(struct env *e)
 {
 	setup_caps(e, 0, 1514);
@@ -184,6 +197,10 @@ static void teardown(struct env *e)
 	h_teardown(&e->h);
 	close(e->sock[0]);
 	close(e->sock[1]);
+	if (e->sock1[0] >= 0) {
+		close(e->sock1[0]);
+		close(e->sock1[1]);
+	}
 }
 
 /* SEND_RNDIS_PKT from send-buffer section sec (size bytes written there already). */
@@ -585,7 +602,307 @@ START_TEST(hostile_short_nvsp)
 }
 END_TEST
 
+/* ---- sub-channels and vRSS ---- */
+
+static const uint8_t ms_key[40] = {0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67,
+				   0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb,
+				   0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30,
+				   0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa};
+
+/* NVSP 5 SUBCHANNEL: the completion's status and count. */
+static void subchannel_req(struct env *e, uint32_t count, uint32_t *status, uint32_t *granted)
+{
+	struct nvsp_msg m = {0}, c;
+
+	m.type = NVSP_MSG5_SUBCHANNEL;
+	m.subchannel.op = NVSP_SUBCHANNEL_ALLOCATE;
+	m.subchannel.count = count;
+	nvsp_send(e, &m);
+	nvsp_comp(e, &c);
+	ck_assert_uint_eq(c.type, NVSP_MSG5_SUBCHANNEL);
+	*status = c.subchannel.op;
+	*granted = c.subchannel.count;
+}
+
+static void open_sub(struct env *e, struct vsc_channel *ch, uint16_t index)
+{
+	const struct vsc_offer *o = NULL;
+
+	for (int i = 0; i < 400 && !o; i++) {
+		o = vsc_vmbus_find_offer(&e->h.bus, &net_class, index);
+		if (!o) {
+			h_run(&e->h, 5);
+			vsc_vmbus_poll(&e->h.bus);
+		}
+	}
+	ck_assert_ptr_nonnull(o);
+	ck_assert_int_eq(vsc_channel_open(&e->h.bus, ch, o, 16, 16, 0), VSC_OK);
+}
+
+/* NDIS_RECEIVE_SCALE_PARAMETERS: 40-byte header, table of n entries, 40-byte key. */
+static uint32_t mk_rss(uint8_t *o, uint32_t hashinfo, const uint32_t *itab, uint32_t n)
+{
+	memset(o, 0, 40);
+	o[0] = 0x89;
+	o[1] = 2;
+	o[2] = 40;
+	put32(o + 8, hashinfo);
+	o[12] = (uint8_t)(4 * n);
+	o[13] = (uint8_t)((4 * n) >> 8);
+	put32(o + 16, 40);
+	o[20] = 40;
+	put32(o + 24, 40 + 4 * n);
+	for (uint32_t i = 0; i < n; i++)
+		put32(o + 40 + 4 * i, itab[i]);
+	memcpy(o + 40 + 4 * n, ms_key, 40);
+	return 80 + 4 * n;
+}
+
+/* A TCP/IPv4 frame from 66.9.149.187:2794 to 161.142.100.80:1766 (first MS vector). */
+static void mk_tcp4(uint8_t *f, uint32_t len)
+{
+	memset(f, 0, len);
+	memset(f, 0xff, 6);
+	f[6] = 2;
+	f[12] = 0x08;
+	f[14] = 0x45;
+	f[16] = (uint8_t)((len - 14) >> 8);
+	f[17] = (uint8_t)(len - 14);
+	f[22] = 64;
+	f[23] = 6;
+	memcpy(f + 26, "\x42\x09\x95\xbb\xa1\x8e\x64\x50", 8);
+	memcpy(f + 34, "\x0a\xea\x06\xe6", 4);
+	f[46] = 0x50;
+}
+
+/* Write frame into backend socket fd; the next packet on ch is it: returns the hash PPI. */
+static uint32_t frame_arrives_on(struct env *e, int fd, struct vsc_channel *ch, const uint8_t *f,
+				 uint32_t flen)
+{
+	struct virtio_net_hdr vh = {0};
+	struct iovec iov[2] = {{&vh, sizeof(vh)}, {(void *)f, flen}};
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+	uint8_t buf[2048];
+	uint32_t len, off, hash = 0;
+	const struct vmbus_packet_descriptor *d = (const void *)buf;
+	struct {
+		uint32_t type, status;
+	} c = {NVSP_MSG1_SEND_RNDIS_PKT_COMPLETE, NVSP_STATUS_SUCCESS};
+
+	ck_assert_int_eq(sendmsg(fd, &mh, 0), (ssize_t)(sizeof(vh) + flen));
+	ck_assert(recv_pkt(&e->h, ch, buf, sizeof(buf), &len));
+	ck_assert_uint_eq(d->type, VMBUS_PKT_DATA_USING_XFER_PAGES);
+	len = get32(buf + 24);
+	off = get32(buf + 28);
+	ck_assert_uint_eq(len, RNDIS_RX_HDR_LEN + flen);
+	ck_assert_mem_eq(e->recv + off + RNDIS_RX_HDR_LEN, f, flen);
+	if (get32(e->recv + off + 32) == 48) { /* PPI length: the hash is there */
+		ck_assert_uint_eq(get32(e->recv + off + 80), RNDIS_PPI_HASH);
+		hash = get32(e->recv + off + 88);
+	}
+	ck_assert_int_eq(vsc_channel_send(ch, VMBUS_PKT_COMP, 0, d->trans_id, &c, sizeof(c)),
+			 VSC_RING_OK);
+	return hash;
+}
+
+START_TEST(subchannels_and_rss)
+{
+	struct env e;
+	struct vsc_channel sub;
+	uint8_t m[1024], r[256], o[600], f[200];
+	uint32_t itab[128], status, granted, n;
+
+	setup_queues(&e, 0, 1514, 2);
+	rndis_up(&e);
+	/* two receive queues offered */
+	memset(m, 0, 28);
+	put32(m, RNDIS_MSG_QUERY);
+	put32(m + 4, 28);
+	put32(m + 8, 7);
+	put32(m + 12, RNDIS_OID_GEN_RECEIVE_SCALE_CAPABILITIES);
+	put32(m + 16, 0);
+	put32(m + 20, 20);
+	n = control(&e, m, 28, r);
+	ck_assert_uint_eq(get32(r + 12), RNDIS_STATUS_SUCCESS);
+	ck_assert_uint_eq(n, 24 + 18);		  /* hv_netvsc's packed struct: no more */
+	ck_assert_uint_eq(get32(r + 24 + 12), 2); /* num_recv_que */
+	ck_assert_uint_eq(r[24 + 16] | r[24 + 17] << 8, 128);
+
+	/* three asked, one granted (two queues), and offered as index 1 */
+	subchannel_req(&e, 3, &status, &granted);
+	ck_assert_uint_eq(status, NVSP_STATUS_SUCCESS);
+	ck_assert_uint_eq(granted, 1);
+	open_sub(&e, &sub, 1);
+
+	/* every entry names channel 1: a frame read on queue 0 goes out on the sub-channel */
+	for (int i = 0; i < 128; i++)
+		itab[i] = 1;
+	n = mk_rss(o, 0x1 | 0x100 | 0x200, itab, 128);
+	ck_assert_uint_eq(
+	    control(&e, m, mk_set(m, RNDIS_OID_GEN_RECEIVE_SCALE_PARAMETERS, o, n), r), 16);
+	ck_assert_uint_eq(get32(r + 12), RNDIS_STATUS_SUCCESS);
+	mk_tcp4(f, sizeof(f));
+	ck_assert_uint_eq(frame_arrives_on(&e, e.sock[1], &sub, f, sizeof(f)), 0x51ccc178);
+	/* a frame the guest sends on the primary goes to the TAP queue of the channel its
+	 * replies are steered to (1), so the TAP's flow table sends them there */
+	{
+		uint8_t pkt[44 + sizeof(f)], got[512], buf[256];
+		uint32_t blen;
+		ssize_t k = -1;
+
+		memset(pkt, 0, 44);
+		put32(pkt, RNDIS_MSG_PACKET);
+		put32(pkt + 4, sizeof(pkt));
+		put32(pkt + 8, 36);
+		put32(pkt + 12, sizeof(f));
+		memcpy(pkt + 44, f, sizeof(f));
+		memcpy(e.send + 6144, pkt, sizeof(pkt));
+		send_section(&e, NVSP_CHANNEL_DATA, 1, sizeof(pkt));
+		recv_one(&e, buf, sizeof(buf), &blen);
+		for (int i = 0; i < 200 && k < 0; i++) {
+			k = recv(e.sock1[1], got, sizeof(got), 0);
+			if (k < 0)
+				usleep(5000);
+		}
+		ck_assert_int_eq(k, (ssize_t)(sizeof(struct virtio_net_hdr) + sizeof(f)));
+		ck_assert_int_lt(recv(e.sock[1], got, sizeof(got), 0), 0);
+	}
+	/* the hash of addresses only when TCP is not hashed */
+	n = mk_rss(o, 0x1 | 0x100, itab, 128);
+	control(&e, m, mk_set(m, RNDIS_OID_GEN_RECEIVE_SCALE_PARAMETERS, o, n), r);
+	ck_assert_uint_eq(get32(r + 12), RNDIS_STATUS_SUCCESS);
+	ck_assert_uint_eq(frame_arrives_on(&e, e.sock[1], &sub, f, sizeof(f)), 0x323e8fc2);
+	/* every entry names channel 0: a frame read on queue 1 goes out on the primary */
+	for (int i = 0; i < 128; i++)
+		itab[i] = 0;
+	n = mk_rss(o, 0x1 | 0x100 | 0x200, itab, 128);
+	control(&e, m, mk_set(m, RNDIS_OID_GEN_RECEIVE_SCALE_PARAMETERS, o, n), r);
+	ck_assert_uint_eq(get32(r + 12), RNDIS_STATUS_SUCCESS);
+	ck_assert_uint_eq(frame_arrives_on(&e, e.sock1[1], &e.ch, f, sizeof(f)), 0x51ccc178);
+	/* the table by hash: 0x51ccc178 % 128 = 120 */
+	itab[0x51ccc178u % 128] = 1;
+	n = mk_rss(o, 0x1 | 0x100 | 0x200, itab, 128);
+	control(&e, m, mk_set(m, RNDIS_OID_GEN_RECEIVE_SCALE_PARAMETERS, o, n), r);
+	ck_assert_uint_eq(frame_arrives_on(&e, e.sock1[1], &sub, f, sizeof(f)), 0x51ccc178);
+	/* RSS off: a frame stays on the channel of its queue, without a hash */
+	o[4] = 0x10;
+	control(&e, m, mk_set(m, RNDIS_OID_GEN_RECEIVE_SCALE_PARAMETERS, o, n), r);
+	ck_assert_uint_eq(get32(r + 12), RNDIS_STATUS_SUCCESS);
+	ck_assert_uint_eq(frame_arrives_on(&e, e.sock1[1], &sub, f, sizeof(f)), 0);
+	ck_assert_uint_eq(frame_arrives_on(&e, e.sock[1], &e.ch, f, sizeof(f)), 0);
+
+	ck_assert_int_eq(vsc_channel_close(&sub), VSC_OK);
+	ck_assert_int_eq(vsc_channel_close(&e.ch), VSC_OK);
+	h_run(&e.h, 20);
+	ck_assert(h_log_contains(&e.h, "netvsp: 3 sub-channels asked, 1 granted"));
+	ck_assert(h_log_contains(&e.h, "(sub-channel 1): netvsp: closed"));
+	teardown(&e);
+}
+END_TEST
+
+/* With one queue no sub-channel is granted. */
+START_TEST(subchannel_refused_single_queue)
+{
+	struct env e;
+	uint32_t status, granted;
+
+	setup(&e);
+	subchannel_req(&e, 1, &status, &granted);
+	ck_assert_uint_eq(status, NVSP_STATUS_FAILURE);
+	teardown(&e);
+}
+END_TEST
+
+/* Bad RSS parameters close the channel. */
+static void hostile_rss(void (*mutate)(uint8_t *o, uint32_t *n), const char *why)
+{
+	struct env e;
+	struct vsc_channel sub;
+	uint8_t m[2048], o[1200];
+	uint32_t itab[128] = {0}, status, granted, n;
+
+	setup_queues(&e, 0, 1514, 2);
+	rndis_up(&e);
+	subchannel_req(&e, 1, &status, &granted);
+	ck_assert_uint_eq(granted, 1);
+	open_sub(&e, &sub, 1);
+	n = mk_rss(o, 0x301, itab, 128);
+	mutate(o, &n);
+	memcpy(e.send, m, mk_set(m, RNDIS_OID_GEN_RECEIVE_SCALE_PARAMETERS, o, n));
+	send_section(&e, NVSP_CHANNEL_CONTROL, 0, 28 + n);
+	expect_closed(&e, why);
+	teardown(&e);
+}
+
+static void rss_entry_too_big(uint8_t *o, uint32_t *n)
+{
+	(void)n;
+	put32(o + 40 + 4 * 5, 2); /* two channels: 0 and 1 */
+}
+
+static void rss_table_huge(uint8_t *o, uint32_t *n)
+{
+	(void)n;
+	o[12] = 0xfc; /* 0xfffc bytes */
+	o[13] = 0xff;
+}
+
+static void rss_table_outside(uint8_t *o, uint32_t *n)
+{
+	put32(o + 16, *n - 8);
+}
+
+static void rss_key_too_long(uint8_t *o, uint32_t *n)
+{
+	(void)n;
+	o[20] = 44;
+}
+
+START_TEST(hostile_rss_params)
+{
+	hostile_rss(rss_entry_too_big, "indirection entry names no channel");
+	hostile_rss(rss_table_huge, "indirection table size");
+	hostile_rss(rss_table_outside, "indirection table outside the object");
+	hostile_rss(rss_key_too_long, "hash key size");
+}
+END_TEST
+
+/* A completion on another channel than the packet's closes that channel. */
+START_TEST(hostile_completion_wrong_channel)
+{
+	struct env e;
+	struct vsc_channel sub;
+	uint8_t f[200], buf[512];
+	uint32_t status, granted, len;
+	struct virtio_net_hdr vh = {0};
+	struct iovec iov[2] = {{&vh, sizeof(vh)}, {f, sizeof(f)}};
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+	const struct vmbus_packet_descriptor *d = (const void *)buf;
+
+	setup_queues(&e, 0, 1514, 2);
+	rndis_up(&e);
+	subchannel_req(&e, 1, &status, &granted);
+	open_sub(&e, &sub, 1);
+	mk_tcp4(f, sizeof(f));
+	ck_assert_int_eq(sendmsg(e.sock[1], &mh, 0), (ssize_t)(sizeof(vh) + sizeof(f)));
+	recv_one(&e, buf, sizeof(buf), &len);
+	ck_assert_uint_eq(d->type, VMBUS_PKT_DATA_USING_XFER_PAGES);
+	{
+		struct {
+			uint32_t type, status;
+		} c = {NVSP_MSG1_SEND_RNDIS_PKT_COMPLETE, NVSP_STATUS_SUCCESS};
+
+		ck_assert_int_eq(
+		    vsc_channel_send(&sub, VMBUS_PKT_COMP, 0, d->trans_id, &c, sizeof(c)),
+		    VSC_RING_OK);
+	}
+	expect_closed(&e, "(sub-channel 1): closing the channel: completion for a receive packet");
+	teardown(&e);
+}
+END_TEST
+
 TEST_MAIN("netvsp-loopback", negotiate_and_control, frames_both_ways, section_plus_gpa_direct,
 	  large_send_fixup, coalesced_frame, hostile_section_index, hostile_section_size,
 	  hostile_rndis_lengths, hostile_rndis_data_offset, hostile_short_control,
-	  hostile_unknown_completion, hostile_short_nvsp)
+	  hostile_unknown_completion, hostile_short_nvsp, subchannels_and_rss,
+	  subchannel_refused_single_queue, hostile_rss_params, hostile_completion_wrong_channel)

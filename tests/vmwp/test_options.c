@@ -79,6 +79,9 @@ START_TEST(options_ok)
 	ck_assert_str_eq(o.nics[0].bridge, "br0");
 	ck_assert(o.nics[0].has_mac);
 	ck_assert_uint_eq(o.nics[0].mac[5], 0x56);
+	ck_assert_uint_eq(o.nics[0].queues, 0);
+	ck_assert_int_eq(parse(&o, "--nic", "tap=t1,queues=2", NULL), 0);
+	ck_assert_uint_eq(o.nics[o.nnics - 1].queues, 2);
 	/* A named TAP on a bridge (libvirt's <interface type='bridge'> with <target dev>). */
 	ck_assert_int_eq(parse(&o, "--nic", "tap=vnet3,bridge=br0", NULL), 0);
 	ck_assert_str_eq(o.nics[0].tap, "vnet3");
@@ -128,6 +131,8 @@ START_TEST(options_bad)
 	ck_assert_int_eq(parse(&o, "--console", "unix:", NULL), -1);
 	ck_assert_int_eq(parse(&o, "--backend", "loopback", NULL), -1);
 	ck_assert_int_eq(parse(&o, "--uuid", "0123abcd-0000-4000-8000-00000000abc", NULL), -1);
+	ck_assert_int_eq(parse(&o, "--nic", "tap=a,queues=9", NULL), -1);
+	ck_assert_int_eq(parse(&o, "--nic", "tap=a,queues=0", NULL), -1);
 	ck_assert_int_eq(parse(&o, "--nic", "mac=52:54:00:00:00:01", NULL), -1);
 	ck_assert_int_eq(parse(&o, "--nic", "tap=0123456789abcdef", NULL), -1);
 	ck_assert_int_eq(parse(&o, "--nic", "tap=t0,mac=01:00:00:00:00:00", NULL), -1);

@@ -140,8 +140,8 @@ int vmbus_offer_subchannel(struct vmbus_channel *primary, uint16_t index,
 	if (primary->primary || index == 0 || primary->removing)
 		return -EINVAL;
 	for (struct vmbus_channel *c = primary->server->channels; c; c = c->next)
-		if (c->primary == primary && c->subchannel_index == index)
-			return -EEXIST;
+		if (c->primary == primary && c->subchannel_index == index && !c->removing)
+			return -EEXIST; /* a removed one may wait for the guest's release */
 	p = primary->offer;
 	p.ops = ops;
 	p.ctx = ctx;

@@ -177,7 +177,11 @@ static int nics_open(struct vm *vm, char *err, size_t errlen)
 		const struct vmwp_nic *nic = &o->nics[i];
 		struct tap_params tp = {.name = nic->tap[0] ? nic->tap : NULL,
 					.bridge = nic->bridge[0] ? nic->bridge : NULL,
-					.loop = vm->loop};
+					.loop = vm->loop,
+					/* a queue per vCPU for vRSS (netvsp's sub-channels) */
+					.queues = nic->queues	? nic->queues
+						  : o->cpus < 8 ? o->cpus
+								: 8};
 		uint8_t *mac = vm->macs[i];
 
 		if (tap_create(&tp, &vm->taps[i], err, errlen))
@@ -192,9 +196,11 @@ static int nics_open(struct vm *vm, char *err, size_t errlen)
 			mac[4] = (uint8_t)(h >> 8);
 			mac[5] = (uint8_t)(h + i);
 		}
-		fprintf(stderr, "vmwp: nic %u: %s%s%s, mac %02x:%02x:%02x:%02x:%02x:%02x\n", i,
+		fprintf(stderr,
+			"vmwp: nic %u: %s%s%s, mac %02x:%02x:%02x:%02x:%02x:%02x, %u queues\n", i,
 			tap_name(vm->taps[i]), tp.bridge ? " on bridge " : "",
-			tp.bridge ? tp.bridge : "", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+			tp.bridge ? tp.bridge : "", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
+			tap_queues(vm->taps[i]));
 	}
 	return 0;
 }

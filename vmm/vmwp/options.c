@@ -18,7 +18,7 @@ const char vmwp_usage_text[] =
     "            [--uuid U] [--control PATH] [--pidfile PATH] [--no-reboot]\n"
     "            [--rtc-base utc|localtime|YYYY-MM-DD[THH:MM:SS]]\n"
     "            [--disk FILE[,readonly][,serial=S][,cache=none|writeback]]... [--nic "
-    "tap=NAME|bridge=BR[,mac=MAC]]...\n"
+    "tap=NAME|bridge=BR[,mac=MAC][,queues=N]]...\n"
     "\n"
     "Runs one VM: boots a Linux bzImage directly (64-bit boot protocol) on linhv.ko or KVM.\n"
     "\n"
@@ -43,7 +43,7 @@ const char vmwp_usage_text[] =
     "  --rtc-base B    the CMOS clock at VM start: host UTC (default), host local time,\n"
     "                  or a UTC date such as 2001-01-01 or 2001-01-01T12:00:00; it then\n"
     "                  runs in real time and keeps running across guest reboots\n"
-    "  --nic tap=NAME|bridge=BR[,mac=MAC]\n"
+    "  --nic tap=NAME|bridge=BR[,mac=MAC][,queues=N]\n"
     "                  a synthetic network adapter (netvsp) on a tap device or a bridge;\n"
     "                  both: the TAP NAME (created if missing) on the bridge BR;\n"
     "                  repeat for more\n"
@@ -250,6 +250,10 @@ int vmwp_parse_nic(const char *spec, struct vmwp_nic *out, char *err, size_t err
 			if (vmwp_parse_mac(mac, out->mac))
 				return err_set(err, errlen, "--nic: bad mac '%s'", mac);
 			out->has_mac = true;
+		} else if (kl == 6 && !strncmp(p, "queues", 6)) {
+			if (vl != 1 || eq[1] < '1' || eq[1] > '8')
+				return err_set(err, errlen, "--nic %s: queues= takes 1 to 8", spec);
+			out->queues = (unsigned)(eq[1] - '0');
 		} else {
 			return err_set(err, errlen, "--nic %s: unknown key '%.*s'", spec, (int)kl,
 				       p);

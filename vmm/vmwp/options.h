@@ -33,6 +33,7 @@ struct vmwp_nic {
 	char bridge[16];
 	uint8_t mac[6];
 	bool has_mac;
+	unsigned queues; /* TAP queues = VMBus channels; 0: one per vCPU, up to 8 */
 };
 
 struct vmwp_options {

@@ -154,7 +154,13 @@ int vmbus_host_add_nic(struct vmbus_host *h, struct tap *tap, const uint8_t mac[
 				   .mtu = tap_mtu(tap),
 				   .fd = tap_fd(tap),
 				   .link_up = tap_link_up(tap)};
+	int qfds[NETVSP_MAX_QUEUES];
 	int ret;
+
+	np.nqueues = tap_queues(tap) < NETVSP_MAX_QUEUES ? tap_queues(tap) : NETVSP_MAX_QUEUES;
+	for (unsigned i = 1; i < np.nqueues; i++)
+		qfds[i - 1] = tap_queue_fd(tap, i);
+	np.queue_fds = qfds;
 
 	if (slot >= 8 || h->nics[slot])
 		return -EINVAL;

@@ -1,16 +1,28 @@
 // SPDX-License-Identifier: MIT
 /*
- * The network VSP (see netvsp.h). Everything after the open runs on the
+ * The network VSP (see netvsp.h). Everything after an open runs on that
  * channel's data thread: guest packets (NVSP messages, guest-to-host frames,
  * completions of our receive packets) and the poll callback, which watches
- * an epoll set holding the backend fd and an eventfd for carrier changes.
- * While no receive sub-allocation or ring space is free the backend fd is
- * taken out of that set, so nothing spins; completions and "writable" put
- * it back.
+ * an epoll set holding the channel's backend queue, a wake-up eventfd and
+ * (primary) an eventfd for carrier changes. While no receive sub-allocation
+ * or ring space is free the backend fd is taken out of that set, so nothing
+ * spins; completions, "writable" and wake-ups put it back.
+ *
+ * Several channels share one device: the receive and send buffers (GPADLs
+ * of the primary, set up and revoked on its thread) under buf_lock, taken
+ * for reading by every data thread around its use of them and for writing
+ * to change them; the receive sub-allocations in one pool under pool_lock
+ * (a frame read on any channel may be sent on any other); the guest's RSS
+ * parameters, published by the primary under rss_lock. A frame whose RSS
+ * hash names another channel is handed to that channel's thread through
+ * its handoff ring (only a channel's own thread sends on it).
+ * Lock order: buf_lock, then a channel's lock, then pool_lock.
  */
 #include <errno.h>
 #include <linux/if_tun.h>
 #include <linux/virtio_net.h>
+#include <net/if.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +36,7 @@
 #include "netvsp.h"
 #include "nvsp.h"
 #include "rndis.h"
+#include "rss.h"
 
 #define NET_CLASS                                                                                  \
 	VMBUS_GUID_INIT(0xf8615163, 0xdf3e, 0x46c5, 0x91, 0x3f, 0xf2, 0xd2, 0xf9, 0x65, 0xed, 0x0e)
@@ -34,8 +47,11 @@
 #define RSC_MAX_PIECES 48	       /* sub-allocations per coalesced frame */
 #define NDIS_CONFIG_CAP_RSC (1ull << 7)
 #define RX_BUDGET 64
+#define RX_IOV_MAX 1024 /* vnet header, the pieces of up to RSC_MAX_PIECES slots, spill */
 #define MAX_PENDING_COMPLETIONS 65536
 #define MAX_PENDING_CONTROL 64
+#define HANDOFF_CAP 1024
+#define HASH_PEEK 128 /* frame bytes the RSS hash looks at */
 #define SECTION_IOV 8
 #define STREAM_IOV (SECTION_IOV + VMBUS_GPA_DIRECT_MAX_PAGES)
 #define FRAME_HDR_COPY 192
@@ -59,49 +75,84 @@ struct stream {
 	struct iovec iov[STREAM_IOV];
 };
 
-/* Per-open state of the (single) channel. */
+/* A received frame for another channel: its sub-allocations, chained. */
+struct handoff {
+	uint32_t gen, first, m, last_len;
+};
+
+/* Per-open state of one channel (its data thread only). */
 struct netvsp_queue {
 	struct vmbus_channel *chan;
 	int epfd;
-	bool rx_armed; /* backend fd in the epoll set */
-
-	uint32_t nvsp_version, ndis_mtu;
-	struct rndis_state rndis;
-	bool link_reported, link_reported_valid;
-
-	struct vmbus_gpadl_view recv, send;
-	bool have_recv, have_send;
-	uint32_t sub_size, sub_count, send_size, send_count;
-	uint32_t *free_slots, nfree;
-	uint8_t *inflight;
-	uint32_t *chain; /* the next piece of the same transfer, or UINT32_MAX */
-	bool rsc;	 /* coalesced frames: NVSP 6.1 and the guest asked for RSC */
+	bool rx_armed;				 /* backend fd in the epoll set */
+	bool link_reported, link_reported_valid; /* primary */
 	uint32_t rx_seq;
-	struct iovec *rx_iov; /* vnet header, the pieces of up to RSC_MAX_PIECES slots, spill */
-	uint32_t slot_iov;    /* most iovecs one sub-allocation can need */
-	uint32_t
-	    recv_gen; /* in every receive trans_id: completions for an old buffer are dropped */
+	struct rss_params rss; /* this thread's copy of the guest's parameters */
+	unsigned rss_gen;
 
 	struct pending_comp *comps;
 	uint32_t ncomps, comps_cap;
-	struct pending_ctl ctl[MAX_PENDING_CONTROL];
+	struct pending_ctl ctl[MAX_PENDING_CONTROL]; /* primary */
 	uint32_t ctl_head, nctl;
 
+	struct iovec rx_iov[RX_IOV_MAX];
 	struct vmbus_gpa_direct gd;
 	struct stream st;
 	uint8_t ctlbuf[RNDIS_CONTROL_MAX];
 	uint8_t discard[65536 + 64];
 };
 
+struct netvsp;
+
+/* One channel index (0: the primary), for the life of the netvsp. */
+struct netvsp_chan {
+	struct netvsp *n;
+	uint16_t index;
+	int fd;	  /* backend queue */
+	int wake; /* eventfd: a handoff was queued, or sub-allocations were freed */
+	struct vmbus_channel *chan; /* offered; event loop only */
+	struct netvsp_queue *q;	    /* while open */
+	struct netvsp_stats stats;  /* its thread's counters */
+
+	pthread_mutex_t lock;  /* the handoff ring; accepting changes under it */
+	atomic_bool accepting; /* open: handoffs may be queued */
+	struct handoff ring[HANDOFF_CAP];
+	uint32_t head, count;
+};
+
 struct netvsp {
-	struct vmbus_channel *chan;
-	unsigned drops_logged;
-	struct rndis_config cfg;
-	int fd;
+	struct rndis_config cfg;  /* primary thread */
+	struct rndis_state rndis; /* primary thread */
 	int evfd;
 	atomic_bool link_up;
-	struct netvsp_queue *q;
-	struct netvsp_stats stats;
+	atomic_uint drops_logged;
+	unsigned nqueues;
+	atomic_uint nchan;	   /* 1 + sub-channels granted */
+	atomic_uint sub_requested; /* for the deferred offer */
+	atomic_uint packet_filter;
+	struct netvsp_chan ch[NETVSP_MAX_QUEUES];
+
+	/* The buffers: changed on the primary's thread under the write lock. */
+	pthread_rwlock_t buf_lock;
+	uint32_t nvsp_version, ndis_mtu;
+	bool rsc; /* coalesced frames: NVSP 6.1 and the guest asked for RSC */
+	struct vmbus_gpadl_view recv, send;
+	struct vmbus_channel *views_on; /* the channel the views were taken on */
+	bool have_recv, have_send;
+	uint32_t sub_size, sub_count, send_size, send_count, slot_iov;
+	uint32_t
+	    recv_gen; /* in every receive trans_id: completions for an old buffer are dropped */
+
+	/* Receive sub-allocations: free list, who owns an offered packet, chains. */
+	pthread_mutex_t pool_lock;
+	uint32_t *free_slots, nfree;
+	uint8_t *owner;	  /* channel index + 1 at the first slot of an offered packet */
+	uint32_t *chain;  /* the next piece of the same transfer, or UINT32_MAX */
+	unsigned starved; /* channels waiting for free sub-allocations (bits) */
+
+	pthread_mutex_t rss_lock;
+	struct rss_params rss;
+	atomic_uint rss_gen;
 };
 
 /* ---- small helpers ---- */
@@ -111,14 +162,23 @@ static void fail(struct netvsp_queue *q, const char *why)
 	vmbus_channel_fail(q->chan, why);
 }
 
-static void arm_rx(struct netvsp *n, struct netvsp_queue *q, bool on)
+static void arm_rx(struct netvsp_chan *c, struct netvsp_queue *q, bool on)
 {
-	struct epoll_event ev = {.events = on ? EPOLLIN : 0, .data.fd = n->fd};
+	struct epoll_event ev = {.events = on ? EPOLLIN : 0, .data.fd = c->fd};
 
 	if (q->rx_armed == on)
 		return;
-	if (epoll_ctl(q->epfd, EPOLL_CTL_MOD, n->fd, &ev) == 0)
+	if (epoll_ctl(q->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
 		q->rx_armed = on;
+}
+
+static void wake(struct netvsp_chan *c)
+{
+	uint64_t one = 1;
+
+	if (write(c->wake, &one, sizeof(one)) < 0) {
+		/* saturated: a wake-up is pending anyway */
+	}
 }
 
 static int stream_copy(const struct stream *s, uint64_t off, void *buf, uint32_t len)
@@ -200,13 +260,93 @@ static uint16_t fold(uint32_t sum)
 }
 
 /* Count a dropped frame; the first few are logged with the reason. */
-static void drop(struct netvsp *n, struct netvsp_queue *q, uint64_t *counter, const char *why)
+static void drop(struct netvsp_chan *c, uint64_t *counter, const char *why)
 {
 	(*counter)++;
-	if (n->drops_logged < 10) {
-		n->drops_logged++;
-		vmbus_channel_log(q->chan, "netvsp: frame dropped: %s", why);
+	if (atomic_fetch_add(&c->n->drops_logged, 1) < 10 && c->q)
+		vmbus_channel_log(c->q->chan, "netvsp: frame dropped: %s", why);
+}
+
+/* ---- the receive sub-allocation pool (buf_lock held) ---- */
+
+static uint32_t slot_offset(const struct netvsp *n, uint32_t slot)
+{
+	return slot * n->sub_size;
+}
+
+/* Take k free sub-allocations, or none (then the channel waits for a wake-up). */
+static bool pool_take(struct netvsp *n, unsigned index, uint32_t k, uint32_t *slots)
+{
+	bool ok;
+
+	pthread_mutex_lock(&n->pool_lock);
+	ok = n->nfree >= k;
+	if (ok) {
+		for (uint32_t j = 0; j < k; j++)
+			slots[j] = n->free_slots[--n->nfree];
+	} else {
+		n->starved |= 1u << index;
 	}
+	pthread_mutex_unlock(&n->pool_lock);
+	return ok;
+}
+
+/* Wake the channels that waited for sub-allocations (pool_lock not held). */
+static void wake_starved(struct netvsp *n, unsigned starved, unsigned self)
+{
+	for (unsigned i = 0; i < n->nqueues; i++)
+		if (starved & (1u << i) && i != self)
+			wake(&n->ch[i]);
+}
+
+static unsigned pool_give_locked(struct netvsp *n, const uint32_t *slots, uint32_t k)
+{
+	unsigned s;
+
+	for (uint32_t j = 0; j < k; j++) {
+		n->chain[slots[j]] = UINT32_MAX;
+		n->free_slots[n->nfree++] = slots[j];
+	}
+	s = n->starved;
+	n->starved = 0;
+	return s;
+}
+
+static void pool_give(struct netvsp *n, unsigned self, const uint32_t *slots, uint32_t k)
+{
+	unsigned s;
+
+	if (!k)
+		return;
+	pthread_mutex_lock(&n->pool_lock);
+	s = pool_give_locked(n, slots, k);
+	pthread_mutex_unlock(&n->pool_lock);
+	wake_starved(n, s, self);
+}
+
+/* Free a packet's chain of sub-allocations (pool_lock held); the starved mask. */
+static unsigned free_chain_locked(struct netvsp *n, uint32_t first)
+{
+	unsigned s = 0;
+
+	n->owner[first] = 0;
+	for (uint32_t sl = first, k = 0; sl != UINT32_MAX && k < RSC_MAX_PIECES; k++) {
+		uint32_t next = n->chain[sl];
+
+		s |= pool_give_locked(n, &sl, 1);
+		sl = next;
+	}
+	return s;
+}
+
+static void free_chain(struct netvsp *n, unsigned self, uint32_t first)
+{
+	unsigned s;
+
+	pthread_mutex_lock(&n->pool_lock);
+	s = free_chain_locked(n, first);
+	pthread_mutex_unlock(&n->pool_lock);
+	wake_starved(n, s, self);
 }
 
 /* ---- sending to the guest ---- */
@@ -253,18 +393,14 @@ static void flush_comps(struct netvsp_queue *q)
 	q->ncomps -= i;
 }
 
-static uint32_t slot_offset(const struct netvsp_queue *q, uint32_t slot)
-{
-	return slot * q->sub_size;
-}
-
 /*
- * Offer m filled sub-allocations (one frame, or the pieces of one coalesced
- * frame) in one transfer-page packet; the completion frees them all.
- * 0 or -EAGAIN (ring full).
+ * Offer m filled sub-allocations chained from first (one frame, or the
+ * pieces of one coalesced frame; each but the last is full) in one
+ * transfer-page packet on c; the completion frees them all.
+ * 0 or -EAGAIN (ring full). buf_lock held.
  */
-static int send_xfer(struct netvsp_queue *q, const uint32_t *slots, const uint32_t *lens,
-		     uint32_t m)
+static int send_xfer(struct netvsp *n, struct netvsp_chan *c, uint32_t first, uint32_t m,
+		     uint32_t last_len)
 {
 	uint32_t x[2 + 2 * RSC_MAX_PIECES];
 	struct {
@@ -272,129 +408,206 @@ static int send_xfer(struct netvsp_queue *q, const uint32_t *slots, const uint32
 		struct nvsp_rndis_pkt p;
 	} __attribute__((packed))
 	msg = {NVSP_MSG1_SEND_RNDIS_PKT, {NVSP_CHANNEL_DATA, NVSP_NO_SECTION, 0}};
+	uint32_t sl = first;
 	int ret;
 
 	x[0] = NVSP_RECV_BUF_ID; /* pageset id; sender_owns_set and reserved 0 */
 	x[1] = m;
 	for (uint32_t j = 0; j < m; j++) {
-		x[2 + 2 * j] = lens[j];
-		x[3 + 2 * j] = slot_offset(q, slots[j]);
+		x[2 + 2 * j] = j + 1 < m ? n->sub_size : last_len;
+		x[3 + 2 * j] = slot_offset(n, sl);
+		sl = n->chain[sl];
 	}
 	ret = vmbus_channel_send_raw(
-	    q->chan, VMBUS_PKT_DATA_USING_XFER_PAGES, VMBUS_PKT_FLAG_COMPLETION_REQUESTED,
-	    (uint64_t)q->recv_gen << 32 | (slots[0] + 1ull), x, 8 + 8 * m, &msg, sizeof(msg));
+	    c->q->chan, VMBUS_PKT_DATA_USING_XFER_PAGES, VMBUS_PKT_FLAG_COMPLETION_REQUESTED,
+	    (uint64_t)n->recv_gen << 32 | (first + 1ull), x, 8 + 8 * m, &msg, sizeof(msg));
 	if (ret == 0) {
-		q->inflight[slots[0]] = 1;
-		for (uint32_t j = 0; j < m; j++)
-			q->chain[slots[j]] = j + 1 < m ? slots[j + 1] : UINT32_MAX;
+		pthread_mutex_lock(&n->pool_lock);
+		n->owner[first] = (uint8_t)(c->index + 1);
+		pthread_mutex_unlock(&n->pool_lock);
 	}
 	return ret;
 }
 
-/* Control answers and indications go first, whenever a slot is free. */
-static void flush_ctl(struct netvsp_queue *q)
+/* Control answers and indications go first, whenever a slot is free (primary). */
+static void flush_ctl(struct netvsp *n, struct netvsp_chan *c, struct netvsp_queue *q)
 {
-	while (q->nctl && q->have_recv && q->nfree) {
-		struct pending_ctl *c = &q->ctl[q->ctl_head];
-		uint32_t slot = q->free_slots[q->nfree - 1];
+	while (q->nctl && n->have_recv) {
+		struct pending_ctl *p = &q->ctl[q->ctl_head];
+		uint32_t slot;
 
-		if (c->len > q->sub_size ||
-		    vmbus_gpadl_view_copy(&q->recv, slot_offset(q, slot), c->data, c->len, true))
+		if (p->len > n->sub_size || !pool_take(n, c->index, 1, &slot))
 			return;
-		if (send_xfer(q, &slot, &c->len, 1))
+		n->chain[slot] = UINT32_MAX;
+		if (vmbus_gpadl_view_copy(&n->recv, slot_offset(n, slot), p->data, p->len, true) ||
+		    send_xfer(n, c, slot, 1, p->len)) {
+			pool_give(n, c->index, &slot, 1);
 			return;
-		q->nfree--;
+		}
 		q->ctl_head = (q->ctl_head + 1) % MAX_PENDING_CONTROL;
 		q->nctl--;
 	}
 }
 
-static int queue_ctl(struct netvsp_queue *q, const uint8_t *msg, uint32_t len)
+static int queue_ctl(struct netvsp *n, struct netvsp_chan *c, struct netvsp_queue *q,
+		     const uint8_t *msg, uint32_t len)
 {
-	struct pending_ctl *c;
+	struct pending_ctl *p;
 
 	if (q->nctl == MAX_PENDING_CONTROL) {
 		fail(q, "too many RNDIS control messages without receive completions");
 		return -ENOSPC;
 	}
-	c = &q->ctl[(q->ctl_head + q->nctl) % MAX_PENDING_CONTROL];
-	memcpy(c->data, msg, len);
-	c->len = len;
+	p = &q->ctl[(q->ctl_head + q->nctl) % MAX_PENDING_CONTROL];
+	memcpy(p->data, msg, len);
+	p->len = len;
 	q->nctl++;
-	flush_ctl(q);
+	flush_ctl(n, c, q);
 	return 0;
 }
 
-static void report_link(struct netvsp *n, struct netvsp_queue *q)
+static void report_link(struct netvsp *n, struct netvsp_chan *c, struct netvsp_queue *q)
 {
 	bool up = atomic_load(&n->link_up);
 	uint8_t ind[RNDIS_INDICATE_LEN];
 
 	n->cfg.link_up = up;
-	if (!q->rndis.initialized || (q->link_reported_valid && q->link_reported == up))
+	if (!n->rndis.initialized || (q->link_reported_valid && q->link_reported == up))
 		return;
 	rndis_build_indicate(ind, up ? RNDIS_STATUS_MEDIA_CONNECT : RNDIS_STATUS_MEDIA_DISCONNECT);
-	if (queue_ctl(q, ind, sizeof(ind)) == 0) {
+	if (queue_ctl(n, c, q, ind, sizeof(ind)) == 0) {
 		q->link_reported = up;
 		q->link_reported_valid = true;
-		n->stats.indications++;
+		c->stats.indications++;
 	}
+}
+
+/* ---- vRSS ---- */
+
+/* Publish the guest's parameters to every channel (primary thread). */
+static void publish_rss(struct netvsp *n, const struct rss_params *r)
+{
+	pthread_mutex_lock(&n->rss_lock);
+	n->rss = *r;
+	pthread_mutex_unlock(&n->rss_lock);
+	atomic_fetch_add(&n->rss_gen, 1);
+}
+
+static void refresh_rss(struct netvsp *n, struct netvsp_queue *q)
+{
+	unsigned gen = atomic_load(&n->rss_gen);
+
+	if (gen == q->rss_gen)
+		return;
+	pthread_mutex_lock(&n->rss_lock);
+	q->rss = n->rss;
+	pthread_mutex_unlock(&n->rss_lock);
+	q->rss_gen = gen;
+}
+
+/* Queue a frame for channel t's thread: 0, -ENOTCONN (t not open), -EAGAIN (full). */
+static int handoff(struct netvsp_chan *t, const struct handoff *h)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&t->lock);
+	if (!t->accepting)
+		ret = -ENOTCONN;
+	else if (t->count == HANDOFF_CAP)
+		ret = -EAGAIN;
+	else
+		t->ring[(t->head + t->count++) % HANDOFF_CAP] = *h;
+	pthread_mutex_unlock(&t->lock);
+	if (ret == 0)
+		wake(t);
+	return ret;
+}
+
+/* Send the frames other channels queued for this one (buf_lock held). */
+static void deliver_handoffs(struct netvsp *n, struct netvsp_chan *c)
+{
+	pthread_mutex_lock(&c->lock);
+	while (c->count) {
+		struct handoff *h = &c->ring[c->head];
+
+		if (h->gen == n->recv_gen && n->have_recv) {
+			int ret = send_xfer(n, c, h->first, h->m, h->last_len);
+
+			if (ret == -EAGAIN)
+				break; /* "writable" comes back here */
+			if (ret) {
+				free_chain(n, c->index, h->first);
+				c->stats.rx_dropped++;
+			} else {
+				c->stats.rx_frames++;
+				c->stats.rx_bytes +=
+				    (uint64_t)(h->m - 1) * (n->sub_size - RNDIS_RX_HDR_LEN) +
+				    h->last_len - RNDIS_RX_HDR_LEN;
+			}
+		}
+		c->head = (c->head + 1) % HANDOFF_CAP;
+		c->count--;
+	}
+	pthread_mutex_unlock(&c->lock);
 }
 
 /* ---- host to guest frames ---- */
 
 /*
- * Read one backend frame straight into free sub-allocations, behind room for
+ * Read backend frames straight into free sub-allocations, behind room for
  * the RNDIS header. With RSC on, the backend may hand over a large (GSO)
  * frame; its pieces fill several sub-allocations and go out as one
- * coalesced frame (one transfer-page packet, one range per piece).
+ * coalesced frame (one transfer-page packet, one range per piece). With
+ * vRSS on, the frame goes to the channel its hash names. buf_lock held.
  */
-static void rx_frames(struct netvsp *n, struct netvsp_queue *q)
+static void rx_frames(struct netvsp *n, struct netvsp_chan *c, struct netvsp_queue *q)
 {
+	refresh_rss(n, q);
 	for (int budget = RX_BUDGET; budget; budget--) {
 		struct virtio_net_hdr vh;
-		uint8_t hdr[RNDIS_RX_HDR_LEN], spill;
+		uint8_t hdr[RNDIS_RX_HDR_LEN], peek[HASH_PEEK], spill;
 		struct iovec *iov = q->rx_iov;
-		uint32_t slots[RSC_MAX_PIECES], lens[RSC_MAX_PIECES];
-		uint32_t cap, need, k, m, len, csum = 0;
+		uint32_t slots[RSC_MAX_PIECES];
+		uint32_t cap, need, k, m, len, hash = 0, target = c->index, csum = 0;
+		bool hashed;
 		int niov = 1;
 		ssize_t got;
 
-		flush_ctl(q);
-		if (q->have_recv && !q->rndis.packet_filter) {
+		if (c->index == 0)
+			flush_ctl(n, c, q);
+		if (n->have_recv && !atomic_load(&n->packet_filter)) {
 			/* the interface is down in the guest: drain the backend */
-			if (read(n->fd, q->discard, sizeof(q->discard)) < 0)
+			if (read(c->fd, q->discard, sizeof(q->discard)) < 0)
 				return;
-			n->stats.rx_dropped++;
+			c->stats.rx_dropped++;
 			continue;
 		}
-		if (!q->have_recv) {
-			arm_rx(n, q, false);
+		if (!n->have_recv) {
+			arm_rx(c, q, false);
 			return;
 		}
-		cap = q->sub_size - RNDIS_RX_HDR_LEN;
-		need = q->rsc ? (RSC_MAX_FRAME + cap - 1) / cap : 1;
+		cap = n->sub_size - RNDIS_RX_HDR_LEN;
+		need = n->rsc ? (RSC_MAX_FRAME + cap - 1) / cap : 1;
 		if (need > RSC_MAX_PIECES)
 			need = RSC_MAX_PIECES;
-		if (need > q->sub_count)
-			need = q->sub_count;
-		if (q->nctl || q->nfree < need ||
-		    vmbus_channel_send_space(q->chan) < 128 + 8 * need) {
-			arm_rx(n, q, false);
+		if (need > n->sub_count)
+			need = n->sub_count;
+		if (q->nctl || vmbus_channel_send_space(q->chan) < 128 + 8 * need ||
+		    !pool_take(n, c->index, need, slots)) {
+			arm_rx(c, q, false);
 			return;
 		}
 		iov[0].iov_base = &vh;
 		iov[0].iov_len = VNET_HDR_LEN;
 		for (k = 0; k < need; k++) {
-			int r;
+			int r = vmbus_gpadl_view_iov(&n->recv,
+						     slot_offset(n, slots[k]) + RNDIS_RX_HDR_LEN,
+						     cap, iov + niov, n->slot_iov);
 
-			slots[k] = q->free_slots[q->nfree - 1 - k];
-			r = vmbus_gpadl_view_iov(&q->recv,
-						 slot_offset(q, slots[k]) + RNDIS_RX_HDR_LEN, cap,
-						 iov + niov, q->slot_iov);
-			if (r < 0) {
+			if (r < 0 || niov + r >= RX_IOV_MAX) {
 				vmbus_channel_log(q->chan, "netvsp: receive sub-allocation %u: %d",
 						  slots[k], r);
+				pool_give(n, c->index, slots, need);
 				fail(q, "receive buffer view");
 				return;
 			}
@@ -402,45 +615,99 @@ static void rx_frames(struct netvsp *n, struct netvsp_queue *q)
 		}
 		iov[niov].iov_base = &spill; /* a longer frame lands here: dropped */
 		iov[niov].iov_len = 1;
-		got = readv(n->fd, iov, niov + 1);
-		if (got < 0)
+		got = readv(c->fd, iov, niov + 1);
+		if (got < 0) {
+			pool_give(n, c->index, slots, need);
 			return; /* EAGAIN: drained */
+		}
 		if (got <= (ssize_t)VNET_HDR_LEN ||
 		    (uint64_t)got > VNET_HDR_LEN + (uint64_t)cap * need) {
-			drop(n, q, &n->stats.rx_dropped,
+			pool_give(n, c->index, slots, need);
+			drop(c, &c->stats.rx_dropped,
 			     "backend frame larger than the receive space");
 			continue;
 		}
 		len = (uint32_t)got - VNET_HDR_LEN;
 		m = (len + cap - 1) / cap;
+		pool_give(n, c->index, slots + m, need - m);
 		if (vh.flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID))
 			csum = RNDIS_CSUM_RX_TCP_OK | RNDIS_CSUM_RX_UDP_OK;
 		if (m > 1) /* one IPv4 header for all pieces: the guest recomputes its sum */
 			csum |= RNDIS_CSUM_RX_IP_OK | RNDIS_CSUM_RX_IP_INVALID;
+		/* The hash reads the frame back from the buffer: the guest may change
+		 * it meanwhile, which only moves its own frame to another channel. */
+		hashed =
+		    q->rss.enabled &&
+		    vmbus_gpadl_view_copy(&n->recv, slot_offset(n, slots[0]) + RNDIS_RX_HDR_LEN,
+					  peek, len < HASH_PEEK ? len : HASH_PEEK, false) == 0 &&
+		    rss_hash_frame(&q->rss, peek, len < HASH_PEEK ? len : HASH_PEEK, &hash);
+		if (hashed)
+			target = rss_channel(&q->rss, hash);
 		for (uint32_t j = 0; j < m; j++) {
 			uint32_t piece = j + 1 < m ? cap : len - j * cap;
 			uint32_t rsc = m > 1 ? RNDIS_RSC_SUBALLOC | (j == 0 ? RNDIS_RSC_FIRST : 0) |
 						   (j + 1 == m ? RNDIS_RSC_LAST : 0)
 					     : 0;
 
-			rndis_build_rx_hdr(hdr, piece, csum, rsc, (uint16_t)q->rx_seq);
-			vmbus_gpadl_view_copy(&q->recv, slot_offset(q, slots[j]), hdr, sizeof(hdr),
+			rndis_build_rx_hdr(hdr, piece, csum, rsc, (uint16_t)q->rx_seq, hashed,
+					   hash);
+			vmbus_gpadl_view_copy(&n->recv, slot_offset(n, slots[j]), hdr, sizeof(hdr),
 					      true);
-			lens[j] = RNDIS_RX_HDR_LEN + piece;
+			n->chain[slots[j]] = j + 1 < m ? slots[j + 1] : UINT32_MAX;
 		}
 		q->rx_seq++;
-		if (send_xfer(q, slots, lens, m)) {
-			drop(n, q, &n->stats.rx_dropped, "guest ring full");
-			arm_rx(n, q, false);
+		if (target != c->index && target < n->nqueues) {
+			struct handoff h = {n->recv_gen, slots[0], m,
+					    RNDIS_RX_HDR_LEN + len - (m - 1) * cap};
+			int ret = handoff(&n->ch[target], &h);
+
+			if (ret == 0) {
+				c->stats.rx_handed_off++;
+				continue;
+			}
+			if (ret == -EAGAIN) {
+				free_chain(n, c->index, slots[0]);
+				drop(c, &c->stats.rx_dropped, "the RSS channel's queue is full");
+				continue;
+			}
+			/* that channel is not open: deliver here */
+		}
+		if (send_xfer(n, c, slots[0], m, RNDIS_RX_HDR_LEN + len - (m - 1) * cap)) {
+			free_chain(n, c->index, slots[0]);
+			drop(c, &c->stats.rx_dropped, "guest ring full");
+			arm_rx(c, q, false);
 			return;
 		}
-		q->nfree -= m;
-		n->stats.rx_frames++;
-		n->stats.rx_bytes += len;
+		c->stats.rx_frames++;
+		c->stats.rx_bytes += len;
 	}
 }
 
 /* ---- guest to host frames ---- */
+
+/*
+ * The backend queue for a frame the guest sends: the queue of the channel
+ * the guest's RSS table names for the replies, so that the TAP, whose flow
+ * table sends a flow's frames to the queue it last came from, delivers the
+ * replies on the queue whose channel the guest wants them on (no handoff).
+ */
+static int tx_queue_fd(struct netvsp_chan *c, const struct stream *s, uint64_t off, uint32_t len)
+{
+	struct netvsp *n = c->n;
+	uint8_t peek[HASH_PEEK];
+	uint32_t hash, t;
+
+	if (!c->q->rss.enabled || n->nqueues < 2)
+		return c->fd;
+	if (len > HASH_PEEK)
+		len = HASH_PEEK;
+	if (stream_copy(s, off, peek, len) || !rss_hash_reply(&c->q->rss, peek, len, &hash))
+		return c->fd;
+	t = rss_channel(&c->q->rss, hash);
+	if (t >= n->nqueues || !atomic_load(&n->ch[t].accepting))
+		return c->fd;
+	return n->ch[t].fd;
+}
 
 /*
  * One frame to the backend. The first bytes are copied when the headers
@@ -449,7 +716,7 @@ static void rx_frames(struct netvsp *n, struct netvsp_queue *q)
  * length) hv_netvsc leaves at zero plus a TCP pseudo-header sum that covers
  * the length, as the host's segmentation expects.
  */
-static void tx_frame(struct netvsp *n, struct netvsp_queue *q, const struct stream *s, uint64_t off,
+static void tx_frame(struct netvsp_chan *c, const struct stream *s, uint64_t off,
 		     const struct rndis_tx_info *ti)
 {
 	const char *why = "bad large-send headers";
@@ -545,19 +812,21 @@ static void tx_frame(struct netvsp *n, struct netvsp_queue *q, const struct stre
 		why = "frame outside the packet";
 		goto drop;
 	}
-	if (writev(n->fd, iov, niov + rest) < 0) {
+	if (writev(tx_queue_fd(c, s, off, ti->data_len), iov, niov + rest) < 0 &&
+	    writev(c->fd, iov, niov + rest) < 0) {
 		why = strerror(errno);
 		goto drop;
 	}
-	n->stats.tx_frames++;
-	n->stats.tx_bytes += flen;
+	c->stats.tx_frames++;
+	c->stats.tx_bytes += flen;
 	return;
 drop:
-	drop(n, q, &n->stats.tx_dropped, why);
+	drop(c, &c->stats.tx_dropped, why);
 }
 
 /* The RNDIS messages of one SEND_RNDIS_PKT; -EINVAL when malformed (why). */
-static int tx_messages(struct netvsp *n, struct netvsp_queue *q, const char **why)
+static int tx_messages(struct netvsp *n, struct netvsp_chan *c, struct netvsp_queue *q,
+		       const char **why)
 {
 	const struct stream *s = &q->st;
 	uint64_t off = 0;
@@ -579,21 +848,49 @@ static int tx_messages(struct netvsp *n, struct netvsp_queue *q, const char **wh
 			stream_copy(s, off, hdr, hl);
 			if (rndis_parse_packet(hdr, hl, len, &ti, why))
 				return -EINVAL;
-			tx_frame(n, q, s, off + ti.data_offset, &ti);
+			tx_frame(c, s, off + ti.data_offset, &ti);
 		} else {
 			uint8_t resp[RNDIS_RESPONSE_MAX];
 			uint32_t rlen;
 
+			if (c->index != 0) {
+				*why = "RNDIS control message on a sub-channel";
+				return -EINVAL;
+			}
 			if (len > RNDIS_CONTROL_MAX) {
 				*why = "RNDIS control message too long";
 				return -EINVAL;
 			}
 			stream_copy(s, off, q->ctlbuf, len);
-			n->cfg.nvsp_version = q->nvsp_version;
-			if (rndis_control(&q->rndis, &n->cfg, q->ctlbuf, len, resp, &rlen, why))
+			n->cfg.nvsp_version = n->nvsp_version;
+			n->cfg.rss_channels = atomic_load(&n->nchan);
+			if (rndis_control(&n->rndis, &n->cfg, q->ctlbuf, len, resp, &rlen, why))
 				return -EINVAL;
-			n->stats.control_msgs++;
-			if (rlen && queue_ctl(q, resp, rlen))
+			if (h[0] == RNDIS_MSG_QUERY && len >= 16 &&
+			    memcmp(q->ctlbuf + 12,
+				   &(uint32_t){RNDIS_OID_GEN_RECEIVE_SCALE_CAPABILITIES}, 4) == 0)
+				vmbus_channel_log(q->chan,
+						  "netvsp: receive-scale capabilities asked: %u "
+						  "queues offered",
+						  n->cfg.rss_queues < 2 ? 0 : n->cfg.rss_queues);
+			atomic_store(&n->packet_filter, n->rndis.packet_filter);
+			if (n->rndis.rss_changed) {
+				const struct rss_params *r = &n->rndis.rss;
+				uint32_t used = 0;
+
+				for (uint32_t i = 0; r->enabled && i < r->itab_size; i++)
+					used |= 1u << (r->itab[i] & 31);
+				n->rndis.rss_changed = false;
+				publish_rss(n, r);
+				vmbus_channel_log(q->chan,
+						  "netvsp: receive scaling %s: hash types %#x, "
+						  "%u-entry table naming %d of %u channels",
+						  r->enabled ? "on" : "off", r->hashinfo,
+						  r->enabled ? r->itab_size : 0,
+						  __builtin_popcount(used), atomic_load(&n->nchan));
+			}
+			c->stats.control_msgs++;
+			if (rlen && queue_ctl(n, c, q, resp, rlen))
 				return 0; /* failed already */
 			if (h[0] == RNDIS_MSG_INIT) {
 				q->link_reported = n->cfg.link_up;
@@ -605,24 +902,26 @@ static int tx_messages(struct netvsp *n, struct netvsp_queue *q, const char **wh
 	return 0;
 }
 
-static void on_rndis_pkt(struct netvsp *n, struct netvsp_queue *q, const struct vmbus_packet *pkt,
-			 const struct nvsp_msg *m)
+/* buf_lock held for reading. */
+static void on_rndis_pkt(struct netvsp *n, struct netvsp_chan *c, struct netvsp_queue *q,
+			 const struct vmbus_packet *pkt, const struct nvsp_msg *m)
 {
 	const struct nvsp_rndis_pkt *r = &m->rndis_pkt;
-	struct nvsp_msg c = {.type = NVSP_MSG1_SEND_RNDIS_PKT_COMPLETE};
+	struct nvsp_msg cm = {.type = NVSP_MSG1_SEND_RNDIS_PKT_COMPLETE};
 	const char *why = NULL;
 	struct stream *s = &q->st;
 	int k;
 
 	s->n = 0;
 	s->len = 0;
+	refresh_rss(n, q);
 	if (r->section_index != NVSP_NO_SECTION) {
-		if (!q->have_send || r->section_index >= q->send_count ||
-		    r->section_size > q->send_size) {
+		if (!n->have_send || r->section_index >= n->send_count ||
+		    r->section_size > n->send_size) {
 			fail(q, "SEND_RNDIS_PKT: send-buffer section index or size out of range");
 			return;
 		}
-		k = vmbus_gpadl_view_iov(&q->send, (uint64_t)r->section_index * q->send_size,
+		k = vmbus_gpadl_view_iov(&n->send, (uint64_t)r->section_index * n->send_size,
 					 r->section_size, s->iov, SECTION_IOV);
 		if (k < 0) {
 			fail(q, "SEND_RNDIS_PKT: section outside the send buffer");
@@ -641,237 +940,312 @@ static void on_rndis_pkt(struct netvsp *n, struct netvsp_queue *q, const struct 
 		s->n += q->gd.niov;
 		s->len += q->gd.bytes;
 	}
-	if (tx_messages(n, q, &why)) {
+	if (tx_messages(n, c, q, &why)) {
 		fail(q, why);
 		return;
 	}
-	c.rndis_pkt_complete.status = NVSP_STATUS_SUCCESS;
+	cm.rndis_pkt_complete.status = NVSP_STATUS_SUCCESS;
 	if (vmbus_channel_is_open(q->chan))
-		send_comp(q, pkt->trans_id, &c);
+		send_comp(q, pkt->trans_id, &cm);
 }
 
-/* ---- NVSP control ---- */
+/* ---- NVSP control (primary) ---- */
 
 /* Large frames from the TAP only when the guest takes coalesced frames. */
 static void set_backend_offload(struct netvsp *n, bool tso)
 {
 	unsigned long f = TUN_F_CSUM | (tso ? TUN_F_TSO4 | TUN_F_TSO6 : 0);
 
-	if (ioctl(n->fd, TUNSETOFFLOAD, f)) {
+	if (ioctl(n->ch[0].fd, TUNSETOFFLOAD, f)) {
 		/* not a TAP (tests): it sends what it sends */
 	}
 }
 
-static void drop_recv(struct netvsp_queue *q)
+/* buf_lock held for writing. */
+static void drop_recv(struct netvsp *n)
 {
-	if (q->have_recv)
-		vmbus_gpadl_view_put(q->chan, &q->recv);
-	q->have_recv = false;
-	free(q->free_slots);
-	free(q->inflight);
-	free(q->chain);
-	free(q->rx_iov);
-	q->rx_iov = NULL;
-	q->free_slots = NULL;
-	q->inflight = NULL;
-	q->chain = NULL;
-	q->nfree = q->sub_count = 0;
+	if (n->have_recv)
+		vmbus_gpadl_view_put(n->views_on, &n->recv);
+	n->have_recv = false;
+	free(n->free_slots);
+	free(n->owner);
+	free(n->chain);
+	n->free_slots = NULL;
+	n->owner = NULL;
+	n->chain = NULL;
+	n->nfree = n->sub_count = 0;
 }
 
-static void drop_send(struct netvsp_queue *q)
+static void drop_send(struct netvsp *n)
 {
-	if (q->have_send)
-		vmbus_gpadl_view_put(q->chan, &q->send);
-	q->have_send = false;
-	q->send_count = 0;
+	if (n->have_send)
+		vmbus_gpadl_view_put(n->views_on, &n->send);
+	n->have_send = false;
+	n->send_count = 0;
 }
 
-static uint32_t setup_recv(struct netvsp *n, struct netvsp_queue *q, uint32_t gpadl)
+static uint32_t setup_recv(struct netvsp *n, struct netvsp_chan *c, uint32_t gpadl)
 {
 	/*
 	 * One frame (with a VLAN tag) and its RNDIS header per sub-allocation,
 	 * sized for the guest's MTU (SEND_NDIS_CONFIG; a change of MTU brings a
 	 * new receive buffer), or for the largest MTU offered without it.
 	 */
-	uint32_t frame = q->ndis_mtu ? q->ndis_mtu : n->cfg.mtu + 14;
+	uint32_t frame = n->ndis_mtu ? n->ndis_mtu : n->cfg.mtu + 14;
 
 	if (frame < 1514)
 		frame = 1514;
-	if (q->have_recv || vmbus_gpadl_view_get(q->chan, gpadl, &q->recv))
+	if (n->have_recv || vmbus_gpadl_view_get(c->q->chan, gpadl, &n->recv))
 		return NVSP_STATUS_FAILURE;
-	q->have_recv = true;
-	q->recv_gen++;
-	q->sub_size = (RNDIS_RX_HDR_LEN + frame + 4 + 63) & ~63u;
-	q->sub_count = q->recv.bytes / q->sub_size;
-	if (q->sub_count < 2) {
-		drop_recv(q);
-		return NVSP_STATUS_FAILURE;
-	}
-	q->free_slots = malloc(q->sub_count * sizeof(uint32_t));
-	q->inflight = calloc(q->sub_count, 1);
-	q->chain = malloc(q->sub_count * sizeof(uint32_t));
-	q->slot_iov = q->sub_size / 4096 + 2;
-	q->rx_iov = malloc((2 + (size_t)RSC_MAX_PIECES * q->slot_iov) * sizeof(struct iovec));
-	if (!q->free_slots || !q->inflight || !q->chain || !q->rx_iov) {
-		drop_recv(q);
+	n->have_recv = true;
+	n->views_on = c->q->chan;
+	n->recv_gen++;
+	n->sub_size = (RNDIS_RX_HDR_LEN + frame + 4 + 63) & ~63u;
+	n->sub_count = n->recv.bytes / n->sub_size;
+	if (n->sub_count < 2) {
+		drop_recv(n);
 		return NVSP_STATUS_FAILURE;
 	}
-	for (uint32_t i = 0; i < q->sub_count; i++) {
-		q->free_slots[i] = q->sub_count - 1 - i;
-		q->chain[i] = UINT32_MAX;
+	n->free_slots = malloc(n->sub_count * sizeof(uint32_t));
+	n->owner = calloc(n->sub_count, 1);
+	n->chain = malloc(n->sub_count * sizeof(uint32_t));
+	n->slot_iov = n->sub_size / 4096 + 2;
+	if (!n->free_slots || !n->owner || !n->chain) {
+		drop_recv(n);
+		return NVSP_STATUS_FAILURE;
 	}
-	q->nfree = q->sub_count;
-	n->stats.recv_sub_alloc_size = q->sub_size;
-	n->stats.recv_sub_allocs = q->sub_count;
+	for (uint32_t i = 0; i < n->sub_count; i++) {
+		n->free_slots[i] = n->sub_count - 1 - i;
+		n->chain[i] = UINT32_MAX;
+	}
+	n->nfree = n->sub_count;
+	n->starved = 0;
+	c->stats.recv_sub_alloc_size = n->sub_size;
+	c->stats.recv_sub_allocs = n->sub_count;
 	return NVSP_STATUS_SUCCESS;
 }
 
-static uint32_t setup_send(struct netvsp *n, struct netvsp_queue *q, uint32_t gpadl)
+static uint32_t setup_send(struct netvsp *n, struct netvsp_chan *c, uint32_t gpadl)
 {
-	if (q->have_send || vmbus_gpadl_view_get(q->chan, gpadl, &q->send))
+	if (n->have_send || vmbus_gpadl_view_get(c->q->chan, gpadl, &n->send))
 		return NVSP_STATUS_FAILURE;
-	q->have_send = true;
-	q->send_size = SEND_SECTION_SIZE;
-	q->send_count = q->send.bytes / SEND_SECTION_SIZE;
-	if (!q->send_count) {
-		drop_send(q);
+	n->have_send = true;
+	n->views_on = c->q->chan;
+	n->send_size = SEND_SECTION_SIZE;
+	n->send_count = n->send.bytes / SEND_SECTION_SIZE;
+	if (!n->send_count) {
+		drop_send(n);
 		return NVSP_STATUS_FAILURE;
 	}
-	n->stats.send_section_size = q->send_size;
-	n->stats.send_sections = q->send_count;
+	c->stats.send_section_size = n->send_size;
+	c->stats.send_sections = n->send_count;
 	return NVSP_STATUS_SUCCESS;
 }
 
-static void on_nvsp(struct netvsp *n, struct netvsp_queue *q, const struct vmbus_packet *pkt)
+static const struct vmbus_vsp_ops ops;
+
+/* On the event loop: offer the sub-channels the guest was granted. */
+static void offer_subchannels(struct vmbus_channel *primary, void *arg)
 {
-	struct nvsp_msg m, c = {0};
+	struct netvsp *n = arg;
+	unsigned want = atomic_load(&n->sub_requested);
+
+	for (unsigned i = 1; i <= want && i < n->nqueues; i++) {
+		struct netvsp_chan *c = &n->ch[i];
+
+		if (c->chan)
+			continue;
+		if (vmbus_offer_subchannel(primary, (uint16_t)i, &ops, c, &c->chan)) {
+			vmbus_channel_log(primary, "netvsp: cannot offer sub-channel %u", i);
+			c->chan = NULL;
+			return;
+		}
+	}
+}
+
+/* NVSP 5 SUBCHANNEL: grant up to one per extra backend queue. */
+static void on_subchannel(struct netvsp *n, struct netvsp_chan *c, struct netvsp_queue *q,
+			  const struct vmbus_packet *pkt, const struct nvsp_msg *m)
+{
+	struct nvsp_msg cm = {.type = NVSP_MSG5_SUBCHANNEL};
+	uint32_t want = m->subchannel.count, grant = n->nqueues - 1;
+
+	if (m->subchannel.op != NVSP_SUBCHANNEL_ALLOCATE || n->nvsp_version < NVSP_VERSION_5 ||
+	    !n->have_recv || grant == 0) {
+		vmbus_channel_log(q->chan, "netvsp: sub-channel request (op %u, %u) refused",
+				  m->subchannel.op, want);
+		cm.subchannel.op = NVSP_STATUS_FAILURE;
+		send_comp(q, pkt->trans_id, &cm);
+		return;
+	}
+	if (grant > want)
+		grant = want;
+	cm.subchannel.op = NVSP_STATUS_SUCCESS;
+	cm.subchannel.count = grant;
+	atomic_store(&n->nchan, 1 + grant);
+	atomic_store(&n->sub_requested, grant);
+	vmbus_channel_log(q->chan, "netvsp: %u sub-channels asked, %u granted", want, grant);
+	send_comp(q, pkt->trans_id, &cm);
+	if (grant && vmbus_channel_defer(c->q->chan, offer_subchannels, n))
+		vmbus_channel_log(q->chan, "netvsp: cannot offer %u sub-channels", grant);
+}
+
+static bool changes_buffers(uint32_t type)
+{
+	return type == NVSP_MSG1_SEND_RECV_BUF || type == NVSP_MSG1_SEND_SEND_BUF ||
+	       type == NVSP_MSG1_REVOKE_RECV_BUF || type == NVSP_MSG1_REVOKE_SEND_BUF;
+}
+
+static void on_nvsp(struct netvsp *n, struct netvsp_chan *c, struct netvsp_queue *q,
+		    const struct vmbus_packet *pkt)
+{
+	struct nvsp_msg m, cm = {0};
 	bool want_comp = pkt->flags & VMBUS_PKT_FLAG_COMPLETION_REQUESTED;
-
 	const char *why = NULL;
+	bool excl;
 
 	if (nvsp_parse(pkt->data, pkt->len, &m, &why)) {
 		fail(q, why);
 		return;
 	}
+	if (c->index != 0 && m.type != NVSP_MSG1_SEND_RNDIS_PKT) {
+		fail(q, "NVSP control message on a sub-channel");
+		return;
+	}
+	excl = changes_buffers(m.type);
+	if (excl)
+		pthread_rwlock_wrlock(&n->buf_lock);
+	else
+		pthread_rwlock_rdlock(&n->buf_lock);
 	switch (m.type) {
 	case NVSP_MSG_INIT: {
 		static const uint32_t known[] = {NVSP_VERSION_61, NVSP_VERSION_6, NVSP_VERSION_5,
 						 NVSP_VERSION_4,  NVSP_VERSION_2, NVSP_VERSION_1};
 
-		c.type = NVSP_MSG_INIT_COMPLETE;
-		c.init_complete.status = NVSP_STATUS_FAILURE;
+		cm.type = NVSP_MSG_INIT_COMPLETE;
+		cm.init_complete.status = NVSP_STATUS_FAILURE;
 		for (unsigned i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
 			if (known[i] < m.init.min_version || known[i] > m.init.max_version)
 				continue;
-			q->nvsp_version = known[i];
-			n->stats.nvsp_version = known[i];
-			c.init_complete.version = known[i];
-			c.init_complete.max_mdl_chain_len = 34;
-			c.init_complete.status = NVSP_STATUS_SUCCESS;
+			n->nvsp_version = known[i];
+			c->stats.nvsp_version = known[i];
+			cm.init_complete.version = known[i];
+			cm.init_complete.max_mdl_chain_len = 34;
+			cm.init_complete.status = NVSP_STATUS_SUCCESS;
 			break;
 		}
-		send_comp(q, pkt->trans_id, &c);
-		return;
+		send_comp(q, pkt->trans_id, &cm);
+		goto out;
 	}
 	case NVSP_MSG1_SEND_NDIS_VERSION:
 		break;
 	case NVSP_MSG2_SEND_NDIS_CONFIG:
-		q->ndis_mtu = m.ndis_config.mtu;
-		q->rsc = q->nvsp_version >= NVSP_VERSION_61 &&
-			 (m.ndis_config.capabilities & NDIS_CONFIG_CAP_RSC);
-		if (q->ndis_mtu > 65535 + 14)
-			q->ndis_mtu = 65535 + 14;
+		/* read by other channels only under buf_lock: changed before any buffer */
+		if (!n->have_recv) {
+			n->ndis_mtu = m.ndis_config.mtu;
+			n->rsc = n->nvsp_version >= NVSP_VERSION_61 &&
+				 (m.ndis_config.capabilities & NDIS_CONFIG_CAP_RSC);
+			if (n->ndis_mtu > 65535 + 14)
+				n->ndis_mtu = 65535 + 14;
+		}
 		break;
 	case NVSP_MSG1_SEND_RECV_BUF:
-		c.type = NVSP_MSG1_SEND_RECV_BUF_COMPLETE;
-		c.recv_buf_complete.status = m.send_buffer.id == NVSP_RECV_BUF_ID
-						 ? setup_recv(n, q, m.send_buffer.gpadl)
-						 : NVSP_STATUS_FAILURE;
-		if (c.recv_buf_complete.status == NVSP_STATUS_SUCCESS) {
-			c.recv_buf_complete.num_sections = 1;
-			c.recv_buf_complete.section.offset = 0;
-			c.recv_buf_complete.section.sub_alloc_size = q->sub_size;
-			c.recv_buf_complete.section.num_sub_allocs = q->sub_count;
-			c.recv_buf_complete.section.end_offset = q->sub_size * q->sub_count;
-			set_backend_offload(n, q->rsc);
-			arm_rx(n, q, true);
+		cm.type = NVSP_MSG1_SEND_RECV_BUF_COMPLETE;
+		cm.recv_buf_complete.status = m.send_buffer.id == NVSP_RECV_BUF_ID
+						  ? setup_recv(n, c, m.send_buffer.gpadl)
+						  : NVSP_STATUS_FAILURE;
+		if (cm.recv_buf_complete.status == NVSP_STATUS_SUCCESS) {
+			cm.recv_buf_complete.num_sections = 1;
+			cm.recv_buf_complete.section.offset = 0;
+			cm.recv_buf_complete.section.sub_alloc_size = n->sub_size;
+			cm.recv_buf_complete.section.num_sub_allocs = n->sub_count;
+			cm.recv_buf_complete.section.end_offset = n->sub_size * n->sub_count;
+			set_backend_offload(n, n->rsc);
+			arm_rx(c, q, true);
+			for (unsigned i = 1; i < n->nqueues; i++)
+				wake(&n->ch[i]);
 		}
-		send_comp(q, pkt->trans_id, &c);
-		return;
+		send_comp(q, pkt->trans_id, &cm);
+		goto out;
 	case NVSP_MSG1_SEND_SEND_BUF:
-		c.type = NVSP_MSG1_SEND_SEND_BUF_COMPLETE;
-		c.send_buf_complete.status = setup_send(n, q, m.send_buffer.gpadl);
-		c.send_buf_complete.section_size =
-		    c.send_buf_complete.status == NVSP_STATUS_SUCCESS ? q->send_size : 0;
+		cm.type = NVSP_MSG1_SEND_SEND_BUF_COMPLETE;
+		cm.send_buf_complete.status = setup_send(n, c, m.send_buffer.gpadl);
+		cm.send_buf_complete.section_size =
+		    cm.send_buf_complete.status == NVSP_STATUS_SUCCESS ? n->send_size : 0;
 		vmbus_channel_log(q->chan,
 				  "netvsp: NVSP %#x, NDIS MTU %u, receive buffer %u x %u B, send "
-				  "buffer %u x %u B",
-				  q->nvsp_version, q->ndis_mtu, q->sub_count, q->sub_size,
-				  q->send_count, q->send_size);
-		send_comp(q, pkt->trans_id, &c);
-		return;
+				  "buffer %u x %u B, %u backend queues",
+				  n->nvsp_version, n->ndis_mtu, n->sub_count, n->sub_size,
+				  n->send_count, n->send_size, n->nqueues);
+		send_comp(q, pkt->trans_id, &cm);
+		goto out;
 	case NVSP_MSG1_REVOKE_RECV_BUF:
-		arm_rx(n, q, false);
-		drop_recv(q);
+		arm_rx(c, q, false);
+		drop_recv(n);
 		q->nctl = q->ctl_head = 0;
 		break;
 	case NVSP_MSG1_REVOKE_SEND_BUF:
-		drop_send(q);
+		drop_send(n);
 		break;
 	case NVSP_MSG1_SEND_RNDIS_PKT:
-		on_rndis_pkt(n, q, pkt, &m);
-		return;
+		on_rndis_pkt(n, c, q, pkt, &m);
+		goto out;
 	case NVSP_MSG5_SUBCHANNEL:
-		c.type = NVSP_MSG5_SUBCHANNEL;
-		c.subchannel.op = NVSP_STATUS_FAILURE; /* no vRSS yet */
-		c.subchannel.count = 0;
-		send_comp(q, pkt->trans_id, &c);
-		return;
+		on_subchannel(n, c, q, pkt, &m);
+		goto out;
 	default:
 		break; /* ignored: VF association, data path switch, ... */
 	}
 	if (want_comp)
 		vmbus_channel_send_completion(q->chan, pkt->trans_id, NULL, 0);
+out:
+	pthread_rwlock_unlock(&n->buf_lock);
 }
 
-static void on_completion(struct netvsp *n, struct netvsp_queue *q, const struct vmbus_packet *pkt)
+/* buf_lock held for reading. */
+static void on_completion(struct netvsp *n, struct netvsp_chan *c, struct netvsp_queue *q,
+			  const struct vmbus_packet *pkt)
 {
 	uint64_t slot = (uint32_t)pkt->trans_id - 1ull;
+	unsigned s;
 
 	/* A late completion for a revoked receive buffer is harmless. */
-	if (!q->have_recv || pkt->trans_id >> 32 != q->recv_gen)
+	if (!n->have_recv || pkt->trans_id >> 32 != n->recv_gen)
 		return;
-	if ((uint32_t)pkt->trans_id == 0 || slot >= q->sub_count || !q->inflight[slot]) {
+	pthread_mutex_lock(&n->pool_lock);
+	if ((uint32_t)pkt->trans_id == 0 || slot >= n->sub_count ||
+	    n->owner[slot] != c->index + 1) {
+		pthread_mutex_unlock(&n->pool_lock);
 		fail(q, "completion for a receive packet that is not outstanding");
 		return;
 	}
-	q->inflight[slot] = 0;
-	for (uint32_t sl = (uint32_t)slot, k = 0; sl != UINT32_MAX && k < RSC_MAX_PIECES; k++) {
-		uint32_t next = q->chain[sl];
-
-		q->chain[sl] = UINT32_MAX;
-		q->free_slots[q->nfree++] = sl;
-		sl = next;
-	}
-	flush_ctl(q);
-	arm_rx(n, q, true);
+	s = free_chain_locked(n, (uint32_t)slot);
+	pthread_mutex_unlock(&n->pool_lock);
+	wake_starved(n, s, c->index);
+	if (c->index == 0)
+		flush_ctl(n, c, q);
+	deliver_handoffs(n, c);
+	arm_rx(c, q, true);
 }
 
 /* ---- channel callbacks ---- */
 
 static void on_packet(struct vmbus_channel *chan, const struct vmbus_packet *pkt, void *ctx)
 {
-	struct netvsp *n = ctx;
-	struct netvsp_queue *q = n->q;
+	struct netvsp_chan *c = ctx;
+	struct netvsp *n = c->n;
+	struct netvsp_queue *q = c->q;
 
 	(void)chan;
 	switch (pkt->type) {
 	case VMBUS_PKT_DATA_INBAND:
 	case VMBUS_PKT_DATA_USING_GPA_DIRECT:
-		on_nvsp(n, q, pkt);
+		on_nvsp(n, c, q, pkt);
 		break;
 	case VMBUS_PKT_COMP:
-		on_completion(n, q, pkt);
+		pthread_rwlock_rdlock(&n->buf_lock);
+		on_completion(n, c, q, pkt);
+		pthread_rwlock_unlock(&n->buf_lock);
 		break;
 	default:
 		fail(q, "unexpected VMBus packet type on the network channel");
@@ -881,34 +1255,47 @@ static void on_packet(struct vmbus_channel *chan, const struct vmbus_packet *pkt
 
 static void on_writable(struct vmbus_channel *chan, void *ctx)
 {
-	struct netvsp *n = ctx;
+	struct netvsp_chan *c = ctx;
+	struct netvsp *n = c->n;
 
 	(void)chan;
-	flush_comps(n->q);
-	flush_ctl(n->q);
-	arm_rx(n, n->q, true);
+	flush_comps(c->q);
+	pthread_rwlock_rdlock(&n->buf_lock);
+	if (c->index == 0)
+		flush_ctl(n, c, c->q);
+	deliver_handoffs(n, c);
+	pthread_rwlock_unlock(&n->buf_lock);
+	arm_rx(c, c->q, true);
 }
 
 static void on_poll(struct vmbus_channel *chan, void *ctx)
 {
-	struct netvsp *n = ctx;
-	struct netvsp_queue *q = n->q;
-	struct epoll_event ev[2];
-	int k = epoll_wait(q->epfd, ev, 2, 0);
+	struct netvsp_chan *c = ctx;
+	struct netvsp *n = c->n;
+	struct netvsp_queue *q = c->q;
+	struct epoll_event ev[3];
+	int k = epoll_wait(q->epfd, ev, 3, 0);
+	uint64_t v;
 
 	(void)chan;
+	pthread_rwlock_rdlock(&n->buf_lock);
 	for (int i = 0; i < k; i++) {
-		if (ev[i].data.fd == n->evfd) {
-			uint64_t v;
-
+		if (ev[i].data.fd == n->evfd && c->index == 0) {
 			if (read(n->evfd, &v, sizeof(v)) < 0) {
 				/* nothing pending */
 			}
-			report_link(n, q);
+			report_link(n, c, q);
+		} else if (ev[i].data.fd == c->wake) {
+			if (read(c->wake, &v, sizeof(v)) < 0) {
+				/* nothing pending */
+			}
+			deliver_handoffs(n, c);
+			arm_rx(c, q, true);
 		}
 	}
 	if (q->rx_armed)
-		rx_frames(n, q);
+		rx_frames(n, c, q);
+	pthread_rwlock_unlock(&n->buf_lock);
 }
 
 static void on_drain(struct vmbus_channel *chan, void *ctx)
@@ -917,29 +1304,65 @@ static void on_drain(struct vmbus_channel *chan, void *ctx)
 	(void)ctx; /* every I/O is synchronous */
 }
 
+/* A TAP queue takes frames only while attached (no-op for other backends). */
+static void attach_queue(struct netvsp_chan *c, bool on)
+{
+	struct ifreq ifr = {.ifr_flags = on ? IFF_ATTACH_QUEUE : IFF_DETACH_QUEUE};
+
+	if (c->index == 0)
+		return;
+	if (ioctl(c->fd, TUNSETQUEUE, &ifr)) {
+		/* not a multi-queue TAP */
+	}
+}
+
 static int on_open(struct vmbus_channel *chan, void *ctx)
 {
-	struct netvsp *n = ctx;
+	struct netvsp_chan *c = ctx;
+	struct netvsp *n = c->n;
 	struct netvsp_queue *q = calloc(1, sizeof(*q));
 	struct epoll_event ev = {.events = EPOLLIN};
 
 	if (!q)
 		return -ENOMEM;
 	q->chan = chan;
+	c->chan = chan;
 	q->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (q->epfd < 0)
 		goto fail;
-	ev.data.fd = n->evfd;
-	if (epoll_ctl(q->epfd, EPOLL_CTL_ADD, n->evfd, &ev))
+	if (c->index == 0) {
+		ev.data.fd = n->evfd;
+		if (epoll_ctl(q->epfd, EPOLL_CTL_ADD, n->evfd, &ev))
+			goto fail;
+	}
+	ev.data.fd = c->wake;
+	if (epoll_ctl(q->epfd, EPOLL_CTL_ADD, c->wake, &ev))
 		goto fail;
 	ev.events = 0;
-	ev.data.fd = n->fd;
-	if (epoll_ctl(q->epfd, EPOLL_CTL_ADD, n->fd, &ev))
+	ev.data.fd = c->fd;
+	if (epoll_ctl(q->epfd, EPOLL_CTL_ADD, c->fd, &ev))
 		goto fail;
 	if (vmbus_channel_set_poll_fd(chan, q->epfd))
 		goto fail;
-	rndis_state_reset(&q->rndis);
-	n->q = q;
+	if (c->index == 0) {
+		struct rss_params off = {0};
+
+		rndis_state_reset(&n->rndis);
+		atomic_store(&n->packet_filter, 0);
+		atomic_store(&n->nchan, 1);
+		atomic_store(&n->sub_requested, 0);
+		publish_rss(n, &off);
+	} else {
+		/* a sub-channel receives once the buffers are there */
+		q->rx_armed = false;
+		wake(c);
+	}
+	memset(&c->stats, 0, sizeof(c->stats));
+	c->q = q;
+	pthread_mutex_lock(&c->lock);
+	c->accepting = true;
+	pthread_mutex_unlock(&c->lock);
+	attach_queue(c, true);
 	return 0;
 fail:
 	if (q->epfd >= 0)
@@ -948,36 +1371,76 @@ fail:
 	return -EIO;
 }
 
+/* A closed channel's packets in flight and queued frames go back to the pool. */
+static void reclaim(struct netvsp *n, struct netvsp_chan *c)
+{
+	unsigned s = 0;
+
+	pthread_rwlock_rdlock(&n->buf_lock);
+	pthread_mutex_lock(&c->lock);
+	c->accepting = false;
+	pthread_mutex_lock(&n->pool_lock);
+	for (; c->count; c->head = (c->head + 1) % HANDOFF_CAP, c->count--)
+		if (n->have_recv && c->ring[c->head].gen == n->recv_gen)
+			s |= free_chain_locked(n, c->ring[c->head].first);
+	for (uint32_t i = 0; n->have_recv && i < n->sub_count; i++)
+		if (n->owner[i] == c->index + 1)
+			s |= free_chain_locked(n, i);
+	pthread_mutex_unlock(&n->pool_lock);
+	pthread_mutex_unlock(&c->lock);
+	pthread_rwlock_unlock(&n->buf_lock);
+	wake_starved(n, s, c->index);
+}
+
 static void on_close(struct vmbus_channel *chan, void *ctx)
 {
-	struct netvsp *n = ctx;
-	struct netvsp_queue *q = n->q;
+	struct netvsp_chan *c = ctx;
+	struct netvsp *n = c->n;
+	struct netvsp_queue *q = c->q;
 
 	if (!q)
 		return;
 	vmbus_channel_log(
 	    chan,
 	    "netvsp: closed: NVSP %#x, to host %llu frames %llu bytes %llu dropped, "
-	    "to guest %llu frames %llu bytes %llu dropped, %llu control messages",
-	    q->nvsp_version, (unsigned long long)n->stats.tx_frames,
-	    (unsigned long long)n->stats.tx_bytes, (unsigned long long)n->stats.tx_dropped,
-	    (unsigned long long)n->stats.rx_frames, (unsigned long long)n->stats.rx_bytes,
-	    (unsigned long long)n->stats.rx_dropped, (unsigned long long)n->stats.control_msgs);
-	drop_recv(q);
-	drop_send(q);
-	set_backend_offload(n, false);
+	    "to guest %llu frames %llu bytes %llu dropped (%llu handed to other channels), "
+	    "%llu control messages",
+	    n->nvsp_version, (unsigned long long)c->stats.tx_frames,
+	    (unsigned long long)c->stats.tx_bytes, (unsigned long long)c->stats.tx_dropped,
+	    (unsigned long long)c->stats.rx_frames, (unsigned long long)c->stats.rx_bytes,
+	    (unsigned long long)c->stats.rx_dropped, (unsigned long long)c->stats.rx_handed_off,
+	    (unsigned long long)c->stats.control_msgs);
+	attach_queue(c, false);
+	reclaim(n, c);
+	if (c->index == 0) {
+		/*
+		 * As Hyper-V does: the sub-channels go with the primary's open
+		 * (rescinded); the guest asks for new ones after its next open.
+		 */
+		for (unsigned i = 1; i < n->nqueues; i++) {
+			if (n->ch[i].chan) {
+				vmbus_channel_remove(n->ch[i].chan);
+				n->ch[i].chan = NULL;
+			}
+		}
+		pthread_rwlock_wrlock(&n->buf_lock);
+		drop_recv(n);
+		drop_send(n);
+		pthread_rwlock_unlock(&n->buf_lock);
+		set_backend_offload(n, false);
+	}
 	close(q->epfd);
 	free(q->comps);
 	free(q);
-	n->q = NULL;
+	c->q = NULL;
 }
 
 static void on_released(struct vmbus_channel *chan, void *ctx)
 {
-	struct netvsp *n = ctx;
+	struct netvsp_chan *c = ctx;
 
 	(void)chan;
-	n->chan = NULL;
+	c->chan = NULL;
 }
 
 static const struct vmbus_vsp_ops ops = {
@@ -990,6 +1453,21 @@ static const struct vmbus_vsp_ops ops = {
     .drain = on_drain,
 };
 
+static void free_netvsp(struct netvsp *n)
+{
+	for (unsigned i = 0; i < NETVSP_MAX_QUEUES; i++) {
+		if (n->ch[i].wake >= 0)
+			close(n->ch[i].wake);
+		pthread_mutex_destroy(&n->ch[i].lock);
+	}
+	if (n->evfd >= 0)
+		close(n->evfd);
+	pthread_rwlock_destroy(&n->buf_lock);
+	pthread_mutex_destroy(&n->pool_lock);
+	pthread_mutex_destroy(&n->rss_lock);
+	free(n);
+}
+
 int netvsp_create(const struct netvsp_params *p, struct netvsp **out)
 {
 	struct netvsp *n = calloc(1, sizeof(*n));
@@ -1000,28 +1478,56 @@ int netvsp_create(const struct netvsp_params *p, struct netvsp **out)
 	    .data_thread = true,
 	    .ops = &ops,
 	};
+	pthread_rwlockattr_t ra;
 	int ret;
 
 	*out = NULL;
 	if (!n)
 		return -ENOMEM;
-	n->fd = p->fd;
+	n->nqueues = p->nqueues > 1 ? p->nqueues : 1;
+	if (n->nqueues > NETVSP_MAX_QUEUES)
+		n->nqueues = NETVSP_MAX_QUEUES;
+	/* The primary's buffer changes must not wait behind a stream of readers. */
+	pthread_rwlockattr_init(&ra);
+	pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&n->buf_lock, &ra);
+	pthread_rwlockattr_destroy(&ra);
+	pthread_mutex_init(&n->pool_lock, NULL);
+	pthread_mutex_init(&n->rss_lock, NULL);
+	for (unsigned i = 0; i < NETVSP_MAX_QUEUES; i++) {
+		struct netvsp_chan *c = &n->ch[i];
+
+		c->n = n;
+		c->index = (uint16_t)i;
+		c->fd = i == 0 ? p->fd : i < n->nqueues ? p->queue_fds[i - 1] : -1;
+		pthread_mutex_init(&c->lock, NULL);
+		c->wake = i < n->nqueues ? eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC) : -1;
+		if (i < n->nqueues && c->wake < 0) {
+			ret = -errno;
+			free_netvsp(n);
+			return ret;
+		}
+		if (i > 0)
+			attach_queue(c, false);
+	}
 	memcpy(n->cfg.mac, p->mac, 6);
 	/* Offer jumbo frames: the guest starts at 1500 and may go up to this. */
 	n->cfg.mtu = p->mtu > NETVSP_MAX_MTU ? p->mtu : NETVSP_MAX_MTU;
 	n->cfg.link_speed = p->link_speed ? p->link_speed : 100000000; /* 10 Gbit/s */
 	n->cfg.link_up = p->link_up;
+	n->cfg.rss_queues = n->nqueues;
 	atomic_store(&n->link_up, p->link_up);
+	atomic_store(&n->nchan, 1);
 	n->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (n->evfd < 0) {
-		free(n);
-		return -errno;
+		ret = -errno;
+		free_netvsp(n);
+		return ret;
 	}
-	op.ctx = n;
-	ret = vmbus_offer(p->server, &op, &n->chan);
+	op.ctx = &n->ch[0];
+	ret = vmbus_offer(p->server, &op, &n->ch[0].chan);
 	if (ret) {
-		close(n->evfd);
-		free(n);
+		free_netvsp(n);
 		return ret;
 	}
 	*out = n;
@@ -1032,10 +1538,16 @@ void netvsp_destroy(struct netvsp *n)
 {
 	if (!n)
 		return;
-	if (n->chan)
-		vmbus_channel_remove(n->chan);
-	close(n->evfd);
-	free(n);
+	/* Sub-channels first; each removal closes its channel (no callback afterwards). */
+	for (unsigned i = n->nqueues; i-- > 1;) {
+		if (n->ch[i].chan) {
+			vmbus_channel_remove(n->ch[i].chan);
+			n->ch[i].chan = NULL;
+		}
+	}
+	if (n->ch[0].chan)
+		vmbus_channel_remove(n->ch[0].chan);
+	free_netvsp(n);
 }
 
 void netvsp_set_link(struct netvsp *n, bool up)
@@ -1050,5 +1562,25 @@ void netvsp_set_link(struct netvsp *n, bool up)
 
 void netvsp_get_stats(struct netvsp *n, struct netvsp_stats *out)
 {
-	*out = n->stats;
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < n->nqueues; i++) {
+		const struct netvsp_stats *s = &n->ch[i].stats;
+
+		out->tx_frames += s->tx_frames;
+		out->tx_bytes += s->tx_bytes;
+		out->tx_dropped += s->tx_dropped;
+		out->rx_frames += s->rx_frames;
+		out->rx_bytes += s->rx_bytes;
+		out->rx_dropped += s->rx_dropped;
+		out->control_msgs += s->control_msgs;
+		out->indications += s->indications;
+		out->rx_handed_off += s->rx_handed_off;
+		out->rx_frames_per_channel[i] = s->rx_frames;
+	}
+	out->nvsp_version = n->ch[0].stats.nvsp_version;
+	out->recv_sub_alloc_size = n->ch[0].stats.recv_sub_alloc_size;
+	out->recv_sub_allocs = n->ch[0].stats.recv_sub_allocs;
+	out->send_section_size = n->ch[0].stats.send_section_size;
+	out->send_sections = n->ch[0].stats.send_sections;
+	out->channels = atomic_load(&n->nchan);
 }

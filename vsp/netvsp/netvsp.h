@@ -3,11 +3,15 @@
  * The network VSP: one synthetic NIC on the VMBus, speaking NVSP and RNDIS
  * to the guest's hv_netvsc and moving frames to and from a backend fd.
  *
- * The backend fd carries one frame per read/write, each prefixed with a
- * struct virtio_net_hdr (10 bytes): a TAP opened with IFF_TAP | IFF_NO_PI |
- * IFF_VNET_HDR (tap.h), or a SOCK_SEQPACKET socket in tests. It must be
- * non-blocking. Frames go guest to host from send-buffer sections or
+ * Each backend fd carries one frame per read/write, each prefixed with a
+ * struct virtio_net_hdr (10 bytes): a TAP queue opened with IFF_TAP |
+ * IFF_NO_PI | IFF_VNET_HDR (tap.h), or a SOCK_SEQPACKET socket in tests. It
+ * must be non-blocking. Frames go guest to host from send-buffer sections or
  * GPA-direct pages, host to guest through receive-buffer sub-allocations.
+ *
+ * With more than one backend queue the guest may ask for sub-channels (one
+ * per extra queue): channel i serves queue i, and vRSS sends each received
+ * frame on the channel the guest's indirection table names for its hash.
  */
 #ifndef NETVSP_NETVSP_H
 #define NETVSP_NETVSP_H
@@ -19,13 +23,19 @@
 
 struct netvsp;
 
+#define NETVSP_MAX_QUEUES 8 /* channels per NIC: the primary and 7 sub-channels */
+
 struct netvsp_params {
 	struct vmbus_server *server;
 	struct vmbus_guid instance;
 	uint8_t mac[6];
 	uint32_t mtu;	     /* the backend's; the guest may use up to max(mtu, 9000) */
 	uint32_t link_speed; /* units of 100 bit/s; 0: 10 Gbit/s */
-	int fd;		     /* the backend; netvsp does not close it */
+	int fd;		     /* the backend (queue 0); netvsp does not close it */
+	/* More backend queues (TAP IFF_MULTI_QUEUE fds), for sub-channels 1..nqueues-1;
+	 * a TAP queue is attached while its channel is open, detached otherwise. */
+	const int *queue_fds; /* nqueues - 1 of them */
+	unsigned nqueues;     /* 0 or 1: one channel */
 	bool link_up;
 };
 
@@ -40,7 +50,9 @@ struct netvsp_stats {
 	uint64_t tx_frames, tx_bytes, tx_dropped; /* guest to host */
 	uint64_t rx_frames, rx_bytes, rx_dropped; /* host to guest */
 	uint64_t control_msgs, indications;
-	uint32_t nvsp_version;
+	uint64_t rx_handed_off; /* read on one channel's queue, sent on another's (vRSS) */
+	uint64_t rx_frames_per_channel[NETVSP_MAX_QUEUES];
+	uint32_t nvsp_version, channels; /* channels: 1 + the sub-channels granted */
 	uint32_t recv_sub_alloc_size, recv_sub_allocs, send_section_size, send_sections;
 };
 /* A snapshot (racy but tear-free per field). */

@@ -8,18 +8,15 @@
 /* NDIS object headers and the offload structures, by byte offset. */
 #define NDIS_OBJECT_TYPE_DEFAULT 0x80
 #define NDIS_OBJECT_TYPE_RSS_CAPABILITIES 0x88
-#define NDIS_OBJECT_TYPE_RSS_PARAMETERS 0x89
 #define NDIS_OBJECT_TYPE_OFFLOAD 0xa7
 #define NDIS_OFFLOAD_SIZE_6_0 112 /* up to the IPsec v2 block */
 #define NDIS_OFFLOAD_SIZE_6_1 144 /* up to RSC */
 #define NDIS_OFFLOAD_SIZE 156
 #define NDIS_ENCAP_8023 0x2
-#define NDIS_RSS_PARAM_FLAG_DISABLE 0x0010
 #define NDIS_RSS_CAPS_TCP4 0x100
 #define NDIS_RSS_CAPS_TCP6 0x200
-#define NDIS_RSS_PARAMS_LEN 40
-#define NDIS_RSS_CAPS_LEN 18
-#define LSO_MAX_SIZE 62780 /* bytes per large send, headers included */
+#define NDIS_RSS_CAPS_LEN 18 /* packed: hv_netvsc refuses a longer answer */
+#define LSO_MAX_SIZE 62780   /* bytes per large send, headers included */
 
 #define QUERY_BODY 20 /* req_id, oid, info_buflen, info_buf_offset, vc_handle */
 
@@ -28,14 +25,6 @@ static uint32_t get32(const uint8_t *p)
 	uint32_t v;
 
 	memcpy(&v, p, 4);
-	return v;
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, 2);
 	return v;
 }
 
@@ -151,9 +140,9 @@ static uint32_t query(const struct rndis_config *cfg, uint32_t oid, uint32_t wan
 		info[1] = 2;
 		put16(info + 2, NDIS_RSS_CAPS_LEN);
 		put32(info + 4, NDIS_RSS_CAPS_TCP4 | NDIS_RSS_CAPS_TCP6);
-		put32(info + 8, cfg->rss_queues);
-		put32(info + 12, cfg->rss_queues);
-		put16(info + 16, RNDIS_RSS_ITAB_MAX);
+		put32(info + 8, cfg->rss_queues);  /* interrupt messages */
+		put32(info + 12, cfg->rss_queues); /* receive queues */
+		put16(info + 16, RSS_ITAB_MAX);
 		return NDIS_RSS_CAPS_LEN;
 	}
 	*status = RNDIS_STATUS_NOT_SUPPORTED;
@@ -176,40 +165,30 @@ static uint32_t set_offload(struct rndis_state *st, const uint8_t *p, uint32_t l
 	return RNDIS_STATUS_SUCCESS;
 }
 
+/* A malformed parameter set sets *why: the caller closes the channel. */
 static uint32_t set_rss(struct rndis_state *st, const struct rndis_config *cfg, const uint8_t *p,
-			uint32_t len)
+			uint32_t len, const char **why)
 {
-	uint32_t tab_len, tab_off, key_len, key_off;
+	struct rss_params next;
+	int ret;
 
 	if (cfg->rss_queues < 2)
 		return RNDIS_STATUS_NOT_SUPPORTED;
-	if (len < NDIS_RSS_PARAMS_LEN || p[0] != NDIS_OBJECT_TYPE_RSS_PARAMETERS)
-		return RNDIS_STATUS_INVALID_DATA;
-	if (get16(p + 4) & NDIS_RSS_PARAM_FLAG_DISABLE) {
-		st->rss_enabled = false;
-		st->rss_changed = true;
-		return RNDIS_STATUS_SUCCESS;
+	ret = rss_parse_params(p, len, cfg->rss_channels ? cfg->rss_channels : 1, &st->rss, &next,
+			       why);
+	if (ret == -ENOTSUP) {
+		*why = NULL;
+		return RNDIS_STATUS_NOT_SUPPORTED;
 	}
-	tab_len = get16(p + 12);
-	tab_off = get32(p + 16);
-	key_len = get16(p + 20);
-	key_off = get32(p + 24);
-	if (tab_len == 0 || tab_len % 4 || tab_len / 4 > RNDIS_RSS_ITAB_MAX || tab_off > len ||
-	    tab_len > len - tab_off || key_len != RNDIS_RSS_KEY_LEN || key_off > len ||
-	    key_len > len - key_off)
+	if (ret)
 		return RNDIS_STATUS_INVALID_DATA;
-	st->rss_hashinfo = get32(p + 8);
-	st->rss_itab_size = tab_len / 4;
-	for (uint32_t i = 0; i < st->rss_itab_size; i++)
-		st->rss_itab[i] = get32(p + tab_off + 4 * i) % cfg->rss_queues;
-	memcpy(st->rss_key, p + key_off, RNDIS_RSS_KEY_LEN);
-	st->rss_enabled = true;
+	st->rss = next;
 	st->rss_changed = true;
 	return RNDIS_STATUS_SUCCESS;
 }
 
 static uint32_t set(struct rndis_state *st, const struct rndis_config *cfg, uint32_t oid,
-		    const uint8_t *info, uint32_t ilen)
+		    const uint8_t *info, uint32_t ilen, const char **why)
 {
 	switch (oid) {
 	case RNDIS_OID_GEN_CURRENT_PACKET_FILTER:
@@ -222,7 +201,7 @@ static uint32_t set(struct rndis_state *st, const struct rndis_config *cfg, uint
 	case RNDIS_OID_TCP_OFFLOAD_PARAMETERS:
 		return set_offload(st, info, ilen);
 	case RNDIS_OID_GEN_RECEIVE_SCALE_PARAMETERS:
-		return set_rss(st, cfg, info, ilen);
+		return set_rss(st, cfg, info, ilen, why);
 	}
 	return RNDIS_STATUS_NOT_SUPPORTED;
 }
@@ -275,14 +254,21 @@ int rndis_control(struct rndis_state *st, const struct rndis_config *cfg, const 
 		n = 24 + ilen;
 		break;
 	}
-	case RNDIS_MSG_SET:
+	case RNDIS_MSG_SET: {
+		const char *bad = NULL;
+
 		if (len < RNDIS_HDR_LEN + QUERY_BODY || info_range(msg, len, &off, &ilen)) {
 			*why = "RNDIS SET malformed";
 			return -EINVAL;
 		}
-		put32(resp + 12, set(st, cfg, get32(msg + 12), msg + off, ilen));
+		put32(resp + 12, set(st, cfg, get32(msg + 12), msg + off, ilen, &bad));
+		if (bad) {
+			*why = bad;
+			return -EINVAL;
+		}
 		n = 16;
 		break;
+	}
 	case RNDIS_MSG_KEEPALIVE:
 		put32(resp + 12, RNDIS_STATUS_SUCCESS);
 		n = 16;
@@ -374,16 +360,16 @@ int rndis_parse_packet(const uint8_t *hdr, uint32_t hdr_len, uint32_t msg_len,
 }
 
 void rndis_build_rx_hdr(uint8_t *hdr, uint32_t frame_len, uint32_t csum_info, uint32_t rsc,
-			uint16_t pkt_id)
+			uint16_t pkt_id, bool has_hash, uint32_t hash)
 {
 	memset(hdr, 0, RNDIS_RX_HDR_LEN);
 	put32(hdr, RNDIS_MSG_PACKET);
 	put32(hdr + 4, RNDIS_RX_HDR_LEN + frame_len);
 	put32(hdr + 8, RNDIS_RX_HDR_LEN - RNDIS_HDR_LEN); /* data offset */
 	put32(hdr + 12, frame_len);
-	put32(hdr + 28, RNDIS_PACKET_LEN); /* PPI offset */
-	put32(hdr + 32, 32);		   /* PPI length */
-	put32(hdr + 44, 16);		   /* PPI: size, type, offset, value */
+	put32(hdr + 28, RNDIS_PACKET_LEN);   /* PPI offset */
+	put32(hdr + 32, has_hash ? 48 : 32); /* PPI length */
+	put32(hdr + 44, 16);		     /* PPI: size, type, offset, value */
 	put32(hdr + 48, RNDIS_PPI_CHECKSUM);
 	put32(hdr + 52, 12);
 	put32(hdr + 56, csum_info);
@@ -393,6 +379,12 @@ void rndis_build_rx_hdr(uint8_t *hdr, uint32_t frame_len, uint32_t csum_info, ui
 	hdr[72] = 1; /* version */
 	hdr[73] = (uint8_t)rsc;
 	put16(hdr + 74, pkt_id);
+	if (has_hash) {
+		put32(hdr + 76, 16);
+		put32(hdr + 80, RNDIS_PPI_HASH);
+		put32(hdr + 84, 12);
+		put32(hdr + 88, hash);
+	}
 }
 
 void rndis_build_indicate(uint8_t *out, uint32_t status)
@@ -402,20 +394,4 @@ void rndis_build_indicate(uint8_t *out, uint32_t status)
 	put32(out + 8, status);
 	put32(out + 12, 0);
 	put32(out + 16, 0);
-}
-
-uint32_t rndis_toeplitz(const uint8_t *key, const uint8_t *in, uint32_t len)
-{
-	uint32_t hash = 0;
-	uint32_t window =
-	    (uint32_t)key[0] << 24 | (uint32_t)key[1] << 16 | (uint32_t)key[2] << 8 | key[3];
-
-	for (uint32_t i = 0; i < len && i + 4 < RNDIS_RSS_KEY_LEN; i++) {
-		for (int b = 7; b >= 0; b--) {
-			if (in[i] & (1u << b))
-				hash ^= window;
-			window = window << 1 | ((key[i + 4] >> b) & 1);
-		}
-	}
-	return hash;
 }

@@ -7,13 +7,16 @@
  * frame's place in the message plus the per-packet info that matters
  * (checksum and large-send offload, VLAN); receive headers, per-packet info
  * and status indications are built for the other direction.
- * Every length and offset is checked against the bytes actually given.
+ * Every length and offset is checked against the bytes actually given; a
+ * malformed receive-scale parameter set (rss.h) closes the channel too.
  */
 #ifndef NETVSP_RNDIS_H
 #define NETVSP_RNDIS_H
 
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "rss.h"
 
 #define RNDIS_MSG_PACKET 0x1u
 #define RNDIS_MSG_INIT 0x2u
@@ -51,7 +54,7 @@
 #define RNDIS_PPI_CHECKSUM 0
 #define RNDIS_PPI_LSO 2
 #define RNDIS_PPI_VLAN 6
-#define RNDIS_PPI_HASH 9
+#define RNDIS_PPI_HASH 8 /* NBL_HASH_VALUE: the RSS hash of a received frame */
 
 /* Transmit checksum info bits (guest to host). */
 #define RNDIS_CSUM_TX_IPV4 (1u << 0)
@@ -78,14 +81,12 @@
 
 #define RNDIS_HDR_LEN 8	       /* type, msg_len */
 #define RNDIS_PACKET_LEN 36    /* the PACKET body before any PPI */
-#define RNDIS_RX_HDR_LEN 76    /* what rndis_build_rx_hdr writes */
+#define RNDIS_RX_HDR_LEN 92    /* what rndis_build_rx_hdr writes (the frame follows) */
 #define RNDIS_INDICATE_LEN 20  /* what rndis_build_indicate writes */
 #define RNDIS_CONTROL_MAX 4096 /* largest control message accepted */
 #define RNDIS_RESPONSE_MAX 256 /* room rndis_control needs for an answer */
 #define RNDIS_TX_HDR_MAX 256   /* header bytes rndis_parse_packet may need */
 #define RNDIS_MAX_PKT_PER_MSG 8
-#define RNDIS_RSS_KEY_LEN 40
-#define RNDIS_RSS_ITAB_MAX 128
 
 /* What the host reports to the guest. */
 struct rndis_config {
@@ -93,7 +94,8 @@ struct rndis_config {
 	uint32_t mtu;	     /* bytes of L3 payload per frame */
 	uint32_t link_speed; /* units of 100 bit/s */
 	bool link_up;
-	uint32_t rss_queues; /* receive queues offered for vRSS; < 2: none */
+	uint32_t rss_queues;   /* receive queues offered for vRSS; < 2: none */
+	uint32_t rss_channels; /* channels open now: indirection entries must be below */
 	uint32_t nvsp_version;
 };
 
@@ -105,11 +107,7 @@ struct rndis_state {
 	 * follows the per-packet info) */
 	bool tx_csum_v4, tx_csum_v6, lso_v4, lso_v6;
 	/* from OID_GEN_RECEIVE_SCALE_PARAMETERS */
-	bool rss_enabled;
-	uint32_t rss_hashinfo;
-	uint8_t rss_key[RNDIS_RSS_KEY_LEN];
-	uint32_t rss_itab_size;
-	uint32_t rss_itab[RNDIS_RSS_ITAB_MAX];
+	struct rss_params rss;
 	bool rss_changed; /* set on every accepted RSS parameter set */
 };
 
@@ -148,16 +146,14 @@ int rndis_parse_packet(const uint8_t *hdr, uint32_t hdr_len, uint32_t msg_len,
 /*
  * The RNDIS_RX_HDR_LEN bytes before a received frame (or piece of one) of
  * frame_len bytes: the PACKET header, a checksum info (RNDIS_CSUM_RX_*, 0:
- * unknown) and a packet id whose rsc flags (RNDIS_RSC_*, 0: a whole frame)
- * mark the pieces of a coalesced frame.
+ * unknown), a packet id whose rsc flags (RNDIS_RSC_*, 0: a whole frame)
+ * mark the pieces of a coalesced frame, and with has_hash the frame's RSS
+ * hash (without it, the hash's 16 bytes are padding before the frame).
  */
 void rndis_build_rx_hdr(uint8_t *hdr, uint32_t frame_len, uint32_t csum_info, uint32_t rsc,
-			uint16_t pkt_id);
+			uint16_t pkt_id, bool has_hash, uint32_t hash);
 
 /* A status indication (RNDIS_STATUS_MEDIA_*); RNDIS_INDICATE_LEN bytes. */
 void rndis_build_indicate(uint8_t *out, uint32_t status);
-
-/* Toeplitz hash of in (len bytes) with a 40-byte key. */
-uint32_t rndis_toeplitz(const uint8_t *key, const uint8_t *in, uint32_t len);
 
 #endif /* NETVSP_RNDIS_H */

@@ -16,8 +16,12 @@
 
 #include "tap.h"
 
+#define TAP_MAX_QUEUES 8
+
 struct tap {
 	int fd;
+	int qfd[TAP_MAX_QUEUES]; /* qfd[0] == fd */
+	unsigned queues;
 	int ifindex;
 	char name[IFNAMSIZ];
 	uint32_t mtu;
@@ -145,32 +149,65 @@ static int watch(struct tap *t, char *err, size_t errlen)
 	return 0;
 }
 
+/* Open /dev/net/tun as (another) queue of name; -1 with errno. */
+static int open_queue(const char *name, bool multi, char *out_name)
+{
+	struct ifreq ifr;
+	int hdr = 10, fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | (multi ? IFF_MULTI_QUEUE : 0);
+	if (name)
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(fd, TUNSETIFF, &ifr) || ioctl(fd, TUNSETVNETHDRSZ, &hdr) ||
+	    ioctl(fd, TUNSETOFFLOAD, (unsigned long)TUN_F_CSUM)) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	if (out_name)
+		snprintf(out_name, IFNAMSIZ, "%s", ifr.ifr_name);
+	return fd;
+}
+
 int tap_create(const struct tap_params *p, struct tap **out, char *err, size_t errlen)
 {
 	struct tap *t = calloc(1, sizeof(*t));
-	struct ifreq ifr;
-	int hdr = 10;
+	unsigned want = p->queues > 1 ? p->queues : 1;
 
 	*out = NULL;
 	if (!t)
 		return errf(err, errlen, "out of memory%s%s", "", "");
+	if (want > TAP_MAX_QUEUES)
+		want = TAP_MAX_QUEUES;
+	for (unsigned i = 0; i < TAP_MAX_QUEUES; i++)
+		t->qfd[i] = -1;
 	t->loop = p->loop;
-	t->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	t->fd = open_queue(p->name, want > 1, t->name);
+	if (t->fd < 0 && want > 1 && errno == EINVAL) {
+		/* an existing TAP made without multi_queue: one queue */
+		want = 1;
+		t->fd = open_queue(p->name, false, t->name);
+	}
 	if (t->fd < 0) {
-		errf(err, errlen, "/dev/net/tun: %s%s", strerror(errno), "");
+		errf(err, errlen, "TAP %s: %s", p->name ? p->name : "", strerror(errno));
 		free(t);
 		return -1;
 	}
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-	if (p->name)
-		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", p->name);
-	if (ioctl(t->fd, TUNSETIFF, &ifr) || ioctl(t->fd, TUNSETVNETHDRSZ, &hdr) ||
-	    ioctl(t->fd, TUNSETOFFLOAD, (unsigned long)TUN_F_CSUM)) {
-		errf(err, errlen, "TAP %s: %s", p->name ? p->name : "", strerror(errno));
-		goto fail;
+	t->qfd[0] = t->fd;
+	t->queues = 1;
+	for (unsigned i = 1; i < want; i++) {
+		t->qfd[i] = open_queue(t->name, true, NULL);
+		if (t->qfd[i] < 0) {
+			errf(err, errlen, "TAP %s: another queue: %s", t->name, strerror(errno));
+			goto fail;
+		}
+		t->queues++;
 	}
-	snprintf(t->name, sizeof(t->name), "%s", ifr.ifr_name);
 	if (configure(t, p->bridge, err, errlen) || watch(t, err, errlen))
 		goto fail;
 	*out = t;
@@ -189,14 +226,25 @@ void tap_destroy(struct tap *t)
 			evloop_del_fd(t->loop, nl_socket_get_fd(t->events));
 		nl_socket_free(t->events);
 	}
-	if (t->fd >= 0)
-		close(t->fd);
+	for (unsigned i = 0; i < TAP_MAX_QUEUES; i++)
+		if (t->qfd[i] >= 0)
+			close(t->qfd[i]);
 	free(t);
 }
 
 int tap_fd(const struct tap *t)
 {
 	return t->fd;
+}
+
+unsigned tap_queues(const struct tap *t)
+{
+	return t->queues;
+}
+
+int tap_queue_fd(const struct tap *t, unsigned i)
+{
+	return i < t->queues ? t->qfd[i] : -1;
 }
 
 const char *tap_name(const struct tap *t)

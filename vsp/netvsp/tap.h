@@ -6,6 +6,8 @@
  * netlink; a netlink route socket on the event loop watches its carrier.
  * A TAP that did not exist before is not persistent: the kernel removes it
  * when its last fd closes, which covers a vmwp killed by SIGKILL too.
+ * With queues > 1 the TAP is opened with IFF_MULTI_QUEUE, one fd per queue
+ * (one per VMBus channel of the NIC); an existing single-queue TAP keeps one.
  */
 #ifndef NETVSP_TAP_H
 #define NETVSP_TAP_H
@@ -21,6 +23,7 @@ struct tap;
 struct tap_params {
 	const char *name;   /* the TAP to use or create; "" or NULL: the kernel picks */
 	const char *bridge; /* if set: enslave the TAP to this bridge */
+	unsigned queues;    /* 0 or 1: one queue */
 	struct evloop *loop;
 };
 
@@ -28,7 +31,9 @@ struct tap_params {
 int tap_create(const struct tap_params *p, struct tap **out, char *err, size_t errlen);
 void tap_destroy(struct tap *t);
 
-int tap_fd(const struct tap *t); /* non-blocking, vnet header framing */
+int tap_fd(const struct tap *t); /* queue 0: non-blocking, vnet header framing */
+unsigned tap_queues(const struct tap *t);
+int tap_queue_fd(const struct tap *t, unsigned i); /* i < tap_queues() */
 const char *tap_name(const struct tap *t);
 uint32_t tap_mtu(const struct tap *t);
 /* Administratively up with carrier. */

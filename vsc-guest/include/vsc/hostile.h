@@ -4,7 +4,7 @@
  * integration services (heartbeat, shutdown, timesync, KVP) with malformed
  * and out-of-place channel messages, GPADLs naming pages outside guest RAM,
  * ring indices out of bounds, oversized packets and floods, and (when it
- * offers a SCSI controller) storage packets that lie. After each
+ * offers a SCSI controller or a NIC) storage and network packets that lie. After each
  * attack it checks, from the guest's side only, that the host answered as
  * the protocol says (an error status, a rescind of the offending channel)
  * and that the other channels still work.
@@ -48,6 +48,13 @@ uint32_t vsc_hostile_run(struct vsc_hostile *h);
  * channel, each expecting a rescind, then a READ(10) on the re-offered one.
  */
 void vsc_hostile_storage(struct vsc_hostile *h);
+/*
+ * The network attacks alone (part of vsc_hostile_run): nothing when the host
+ * offers no NIC, else one check per attack on the NIC's primary channel,
+ * each expecting a rescind (the RSS ones only when vRSS is offered), then
+ * NVSP INIT on the re-offered one.
+ */
+void vsc_hostile_net(struct vsc_hostile *h);
 /* Take messages and answer the ICs for about n platform waits. */
 void vsc_hostile_pump(struct vsc_hostile *h, uint32_t n);
 
