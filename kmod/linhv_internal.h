@@ -168,6 +168,25 @@ struct linhv_synic {
 
 #define LINHV_EXIT_HIST 16
 
+/* stats.c: exit counters by class (the vendor code classifies its exits). */
+enum linhv_exit_class {
+	LINHV_EXIT_NPF,
+	LINHV_EXIT_IO,
+	LINHV_EXIT_MSR,
+	LINHV_EXIT_CPUID,
+	LINHV_EXIT_HLT,
+	LINHV_EXIT_HOST_INTR, /* an interrupt, NMI or SMI of the host */
+	LINHV_EXIT_VINTR,
+	LINHV_EXIT_HYPERCALL,
+	LINHV_EXIT_EXCEPTION,
+	LINHV_EXIT_CR_DR,
+	LINHV_EXIT_SHUTDOWN,
+	LINHV_EXIT_OTHER,
+	LINHV_EXIT_TO_ROOT, /* not an exit class: a message to the root's worker */
+	LINHV_EXIT_NR_CLASSES
+};
+void linhv_count_exit(enum linhv_exit_class c);
+
 enum linhv_vp_mode {
 	LINHV_OUTSIDE_GUEST = 0,
 	LINHV_IN_GUEST = 1,

@@ -85,6 +85,7 @@ void *linhv_msg_begin(struct linhv_vp *vp, u32 type, size_t size, u8 insn_len, u
 	struct hv_message *m = &vp->run->msg;
 	struct hv_x64_intercept_message_header *h = (void *)m->payload;
 
+	linhv_count_exit(LINHV_EXIT_TO_ROOT);
 	memset(m, 0, sizeof(*m));
 	m->header.message_type = type;
 	m->header.payload_size = size;

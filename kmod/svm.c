@@ -577,6 +577,37 @@ static int handle_vmmcall(struct linhv_vp *vp)
 	return 0;
 }
 
+static enum linhv_exit_class exit_class(u64 code)
+{
+	switch (code) {
+	case SVM_EXIT_NPF:
+		return LINHV_EXIT_NPF;
+	case SVM_EXIT_IOIO:
+		return LINHV_EXIT_IO;
+	case SVM_EXIT_MSR:
+		return LINHV_EXIT_MSR;
+	case SVM_EXIT_CPUID:
+		return LINHV_EXIT_CPUID;
+	case SVM_EXIT_HLT:
+		return LINHV_EXIT_HLT;
+	case SVM_EXIT_INTR:
+	case SVM_EXIT_NMI:
+	case SVM_EXIT_SMI:
+		return LINHV_EXIT_HOST_INTR;
+	case SVM_EXIT_VINTR:
+		return LINHV_EXIT_VINTR;
+	case SVM_EXIT_VMMCALL:
+		return LINHV_EXIT_HYPERCALL;
+	case SVM_EXIT_SHUTDOWN:
+		return LINHV_EXIT_SHUTDOWN;
+	}
+	if (code >= SVM_EXIT_EXCP_BASE && code < SVM_EXIT_EXCP_BASE + 32)
+		return LINHV_EXIT_EXCEPTION;
+	if (code < SVM_EXIT_EXCP_BASE)
+		return LINHV_EXIT_CR_DR;
+	return LINHV_EXIT_OTHER;
+}
+
 static void record_exit(struct linhv_vp *vp, u64 injected)
 {
 	const struct vmcb_control *c = &svm(vp)->vmcb->control;
@@ -589,6 +620,7 @@ static void record_exit(struct linhv_vp *vp, u64 injected)
 	e->inj = injected;
 	e->rip = svm(vp)->vmcb->save.rip;
 	vp->hist_pos = (vp->hist_pos + 1) % LINHV_EXIT_HIST;
+	linhv_count_exit(exit_class(c->exit_code));
 }
 
 static int handle_host_event(struct linhv_vp *vp)

@@ -11,7 +11,7 @@
 # the frames each channel carried as vmwp logs them). Then the TAP's carrier
 # goes down and up again and the guest must see it. NET_BACKEND=kvm runs the
 # same on kvm_amd.
-#   sh tests/emuhost/net-linhv.slow.sh OUTDIR      (run inside scripts/emuhost)
+#   sh tests/emuhost/net-linhv.sh OUTDIR      (run inside scripts/emuhost)
 . tests/lib/check.sh
 . tests/lib/backend.sh
 BACKEND=${NET_BACKEND:-linhv}
