@@ -5,7 +5,8 @@
 # NET_MB MiB over TCP each way (busybox nc), checked by md5 (default 32;
 # 100 with LINHV_SLOW=1, i.e. scripts/test --slow). Only the
 # 10.77.0.0/24 addresses on the TAP and in the guest are used: nothing
-# leaves the emulated host. With 2 vCPUs (NET_CPUS) the guest gets a
+# leaves the emulated host. With 2 vCPUs (NET_CPUS=2; the default with
+# LINHV_SLOW=1, 1 vCPU otherwise) the guest gets a
 # sub-channel and vRSS: twelve parallel TCP streams from the host must arrive
 # on more than one channel (the guest's per-channel interrupt counters, and
 # the frames each channel carried as vmwp logs them). Then the TAP's carrier
@@ -16,8 +17,14 @@
 . tests/lib/backend.sh
 BACKEND=${NET_BACKEND:-linhv}
 CHECK_PREFIX="net $BACKEND: "
-if [ "$BACKEND" = linhv ]; then check_expect 26; else check_expect 24; fi
-CPUS=${NET_CPUS:-2}
+# 1 vCPU by default, 2 (a sub-channel and vRSS, four more checks) with
+# LINHV_SLOW=1 or NET_CPUS=2: 2-vCPU guests in the emulated host crash or
+# stall now and then on either hypervisor (docs/netvsp.md).
+CPUS=${NET_CPUS:-$([ "${LINHV_SLOW:-0}" = 1 ] && echo 2 || echo 1)}
+n=24
+[ "$BACKEND" = linhv ] && n=$((n + 2))
+[ "$CPUS" -ge 2 ] || n=$((n - 4))
+check_expect "$n"
 MQ_MB=${NET_MQ_MB:-1}
 MQ_STREAMS=12
 if [ "${LINHV_SLOW:-0}" = 1 ]; then MB=${NET_MB:-100}; else MB=${NET_MB:-32}; fi
@@ -221,7 +228,7 @@ rm -f "$tmp/blob"
 # streams, 1 run in 8 saw all of them on one channel (netvsp now logs each
 # receive-scaling change, to tell whether scaling was off then); twelve
 # flows spread even if the hash were random (all on one: 1 in 2048).
-check_grep "vmwp granted the guest a sub-channel" 'netvsp: [0-9]+ sub-channels asked, 1 granted' "$vlog"
+[ "$CPUS" -lt 2 ] || check_grep "vmwp granted the guest a sub-channel" 'netvsp: [0-9]+ sub-channels asked, 1 granted' "$vlog"
 wait_log '^GUEST-MQ-LISTEN' 120
 sleep 1
 head -c $((MQ_MB * 1048576)) /dev/urandom >"$tmp/mq"
@@ -240,7 +247,7 @@ echo "host to guest, $MQ_STREAMS streams: $((MQ_STREAMS * MQ_MB)) MiB in $(echo 
 rm -f "$tmp/mq"
 tr -d '\r' <"$log" | grep -E '^GUEST-(NCHAN|CHAN)'
 nch=$(tr -d '\r' <"$log" | sed -n 's/^GUEST-NCHAN \([0-9]*\).*/\1/p' | head -n 1)
-if [ "${nch:-0}" -ge 2 ]; then pass "guest eth0 has $nch channels with $CPUS vCPUs"; else fail "guest eth0 has more than one channel with $CPUS vCPUs" "GUEST-NCHAN ${nch:-none}"; fi
+if [ "$CPUS" -lt 2 ]; then :; elif [ "${nch:-0}" -ge 2 ]; then pass "guest eth0 has $nch channels with $CPUS vCPUs"; else fail "guest eth0 has more than one channel with $CPUS vCPUs" "GUEST-NCHAN ${nch:-none}"; fi
 # Each channel has its own vCPU (its cpu field) and hv_netvsc's NAPI runs there:
 # receive traffic on two channels shows as packets processed on two CPUs.
 tr -d '\r' <"$log" | awk '
@@ -255,7 +262,7 @@ for cpu in $(tr -d '\r' <"$log" | sed -n 's/^GUEST-SOFTNET before \(cpu[0-9]*\) 
 	echo "$cpu: $d packets processed during the $MQ_STREAMS streams"
 	[ "$d" -ge 100 ] && busy=$((busy + 1))
 done
-if [ "$busy" -ge 2 ]; then pass "receive traffic uses more than one channel (processed on $busy CPUs, >= 100 packets each)"; else fail "receive traffic uses more than one channel" "$busy CPU(s) processed >= 100 packets"; fi
+if [ "$CPUS" -lt 2 ]; then :; elif [ "$busy" -ge 2 ]; then pass "receive traffic uses more than one channel (processed on $busy CPUs, >= 100 packets each)"; else fail "receive traffic uses more than one channel" "$busy CPU(s) processed >= 100 packets"; fi
 
 # guest to host
 busybox nc -l -p 5001 -e sh -c "cat >$tmp/rx" </dev/null &
@@ -289,7 +296,7 @@ check_grep "guest: back to MTU 1500, ping again" '^GUEST-PING3-OK' "$log"
 grep -E 'netvsp: closed' "$vlog" | head -n 4
 f0=$(grep -E '\(channel 0\): netvsp: closed' "$vlog" | head -n 1 | sed -n 's/.*to guest \([0-9]*\) frames.*/\1/p')
 f1=$(grep -E '\(sub-channel 1\): netvsp: closed' "$vlog" | head -n 1 | sed -n 's/.*to guest \([0-9]*\) frames.*/\1/p')
-if [ "${f0:-0}" -ge 100 ] && [ "${f1:-0}" -ge 100 ]; then pass "host: the primary and the sub-channel both carried receive frames ($f0, $f1)"; else fail "host: the primary and the sub-channel both carried receive frames" "primary ${f0:-none}, sub-channel ${f1:-none}"; fi
+if [ "$CPUS" -lt 2 ]; then :; elif [ "${f0:-0}" -ge 100 ] && [ "${f1:-0}" -ge 100 ]; then pass "host: the primary and the sub-channel both carried receive frames ($f0, $f1)"; else fail "host: the primary and the sub-channel both carried receive frames" "primary ${f0:-none}, sub-channel ${f1:-none}"; fi
 
 kill -0 "$pid" 2>/dev/null || vmwp_died
 pass "vmwp runs until the tier stops it"
