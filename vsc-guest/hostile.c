@@ -58,6 +58,26 @@ void vsc_hostile_pump(struct vsc_hostile *h, uint32_t n)
 	}
 }
 
+const char *vsc_hostile_expect_reoffer(struct vsc_hostile *h, struct vsc_channel *ch,
+				       const struct vmbus_guid *type)
+{
+	uint32_t relid = ch->relid;
+
+	if (vsc_vmbus_wait(h->bus, VMBUS_MSG_RESCIND_CHANNELOFFER,
+			   offsetof(struct vmbus_msg_rescind_offer, child_relid), relid, NULL, 0))
+		return "no rescind";
+	if (vsc_channel_close(ch))
+		return "ring GPADL teardown after the rescind";
+	if (vsc_channel_release(h->bus, relid))
+		return "RELID_RELEASED";
+	/* Wait for the new offer: then the host's log line is out before our result line. */
+	for (uint32_t n = 0; !vsc_vmbus_find_offer(h->bus, type, 0) && n < h->bus->wait_limit; n++)
+		vsc_hostile_pump(h, 1);
+	if (!vsc_vmbus_find_offer(h->bus, type, 0))
+		return "not offered again after RELID_RELEASED";
+	return NULL;
+}
+
 static uint32_t rnd(struct vsc_hostile *h)
 {
 	h->seed = h->seed * 1103515245u + 12345u;

@@ -248,26 +248,6 @@ static void close_net(struct vsc_hostile *h, struct net *n)
 	vsc_channel_close(&n->ch);
 }
 
-/* After an attack: the rescind; let go, and the host offers the NIC again. */
-static const char *expect_rescind(struct vsc_hostile *h, struct vsc_channel *ch)
-{
-	uint32_t relid = ch->relid;
-
-	if (vsc_vmbus_wait(h->bus, VMBUS_MSG_RESCIND_CHANNELOFFER,
-			   offsetof(struct vmbus_msg_rescind_offer, child_relid), relid, NULL, 0))
-		return "no rescind";
-	if (vsc_channel_close(ch))
-		return "ring GPADL teardown after the rescind";
-	if (vsc_channel_release(h->bus, relid))
-		return "RELID_RELEASED";
-	for (uint32_t k = 0; !vsc_vmbus_find_offer(h->bus, &net_guid, 0) && k < h->bus->wait_limit;
-	     k++)
-		vsc_hostile_pump(h, 1);
-	if (!vsc_vmbus_find_offer(h->bus, &net_guid, 0))
-		return "not offered again after RELID_RELEASED";
-	return NULL;
-}
-
 void vsc_hostile_net(struct vsc_hostile *h)
 {
 	const struct vsc_platform *p = h->bus->plat;
@@ -300,7 +280,7 @@ void vsc_hostile_net(struct vsc_hostile *h)
 		if (!bad && send_attack(&n, (enum attack)a) != VSC_RING_OK)
 			bad = "sending the attack";
 		if (!bad)
-			bad = expect_rescind(h, &n.ch);
+			bad = vsc_hostile_expect_reoffer(h, &n.ch, &net_guid);
 		report(h, attack_names[a], !bad, bad ? "failed: %s" : NULL, bad);
 		if (bad)
 			break;

@@ -152,27 +152,6 @@ static int send_attack(struct vsc_hostile *h, struct vsc_channel *ch, enum attac
 				&p, sizeof(p));
 }
 
-/* After an attack: the rescind; let go, and the host offers the controller again. */
-static const char *expect_rescind(struct vsc_hostile *h, struct vsc_channel *ch)
-{
-	uint32_t relid = ch->relid;
-
-	if (vsc_vmbus_wait(h->bus, VMBUS_MSG_RESCIND_CHANNELOFFER,
-			   offsetof(struct vmbus_msg_rescind_offer, child_relid), relid, NULL, 0))
-		return "no rescind";
-	if (vsc_channel_close(ch))
-		return "ring GPADL teardown after the rescind";
-	if (vsc_channel_release(h->bus, relid))
-		return "RELID_RELEASED";
-	/* Wait for the new offer: then the host's log line is out before our result line. */
-	for (uint32_t n = 0; !vsc_vmbus_find_offer(h->bus, &scsi_guid, 0) && n < h->bus->wait_limit;
-	     n++)
-		vsc_hostile_pump(h, 1);
-	if (!vsc_vmbus_find_offer(h->bus, &scsi_guid, 0))
-		return "not offered again after RELID_RELEASED";
-	return NULL;
-}
-
 void vsc_hostile_storage(struct vsc_hostile *h)
 {
 	struct vsc_channel ch;
@@ -193,7 +172,7 @@ void vsc_hostile_storage(struct vsc_hostile *h)
 		if (!bad && send_attack(h, &ch, (enum attack)a, gpa / 4096) != VSC_RING_OK)
 			bad = "sending the attack";
 		if (!bad)
-			bad = expect_rescind(h, &ch);
+			bad = vsc_hostile_expect_reoffer(h, &ch, &scsi_guid);
 		report(h, attack_names[a], !bad, bad ? "failed: %s" : NULL, bad);
 		if (bad)
 			break;

@@ -57,5 +57,12 @@ void vsc_hostile_storage(struct vsc_hostile *h);
 void vsc_hostile_net(struct vsc_hostile *h);
 /* Take messages and answer the ICs for about n platform waits. */
 void vsc_hostile_pump(struct vsc_hostile *h, uint32_t n);
+/*
+ * After an attack on a device channel: wait for its rescind, let it go
+ * (close, RELID_RELEASED) and wait until the host offers a device of type
+ * again. NULL, or what failed.
+ */
+const char *vsc_hostile_expect_reoffer(struct vsc_hostile *h, struct vsc_channel *ch,
+				       const struct vmbus_guid *type);
 
 #endif /* VSC_HOSTILE_H */
