@@ -609,8 +609,9 @@ static void vmx_inject_nmi(struct linhv_vp *vp)
 {
 	struct vmx_vp *vx = vmx(vp);
 
-	/* VM entry refuses an NMI while NMIs or MOV SS block: wait for the window. */
-	if (vx->interruptibility & (GUEST_INTR_STATE_NMI | GUEST_INTR_STATE_MOV_SS)) {
+	/* VM entry may refuse an NMI in an interrupt shadow or while NMIs block: wait for the window. */
+	if (vx->interruptibility &
+	    (GUEST_INTR_STATE_NMI | GUEST_INTR_STATE_MOV_SS | GUEST_INTR_STATE_STI)) {
 		WRITE_ONCE(vp->nmi_pending, true);
 		vx->proc |= CPU_BASED_NMI_WINDOW_EXITING;
 		return;
@@ -1239,7 +1240,7 @@ static int handle_dr(struct linhv_vp *vp)
 		linhv_queue_exception(vp, X86_TRAP_DB, false, 0);
 		return 0;
 	}
-	if (dr >= 4)
+	if (dr == 4 || dr == 5)
 		dr += 2; /* DR4 and DR5 alias DR6 and DR7 */
 	if (read) {
 		val = dr < 4 ? vp->db[dr] : dr == 6 ? vx->dr6 : vx->dr7;
