@@ -1184,16 +1184,20 @@ static int handle_cr(struct linhv_vp *vp)
 
 	switch (VMX_CR_QUAL_TYPE(q)) {
 	case VMX_CR_TYPE_MOV_TO:
-		if (cr == 0)
+		if (cr == 0) {
 			ret = cr0_write(vp, gpr_read(vx, n));
-		else if (cr == 4)
+		} else if (cr == 4) {
 			ret = cr4_write(vp, gpr_read(vx, n));
-		else if (cr == 3)
-			vx->cr3 = gpr_read(vx, n), vx->pdptr_stale = true;
-		else if (cr == 8 && !(gpr_read(vx, n) >> 4))
+		} else if (cr == 3) {
+			/* Only where the CPU cannot turn CR3-load exiting off. */
+			vx->cr3 = gpr_read(vx, n);
+			vx->pdptr_stale = true;
+		} else if (cr == 8 && !(gpr_read(vx, n) >> 4)) {
 			vx->tpr = gpr_read(vx, n);
-		else
-			ret = -1, linhv_queue_exception(vp, X86_TRAP_GP, true, 0);
+		} else {
+			linhv_queue_exception(vp, X86_TRAP_GP, true, 0);
+			ret = -1;
+		}
 		break;
 	case VMX_CR_TYPE_MOV_FROM:
 		if (cr == 3)
@@ -1433,6 +1437,11 @@ static int handle_exit(struct linhv_vp *vp)
 	case EXIT_REASON_INVD:
 		skip(vp, vx->exit_insn_len);
 		return 0;
+	case EXIT_REASON_INVLPG:
+		/* Only where the CPU cannot turn INVLPG exiting off: flush the whole VPID. */
+		WRITE_ONCE(vp->need_flush, true);
+		skip(vp, vx->exit_insn_len);
+		return 0;
 	case EXIT_REASON_RDPMC:
 		linhv_queue_exception(vp, X86_TRAP_GP, true, 0);
 		return 0;
@@ -1609,7 +1618,11 @@ static void vmx_get_seg(struct linhv_vp *vp, enum linhv_seg seg, struct hv_x64_s
 	h->base = s->base;
 	h->limit = s->limit;
 	h->selector = s->sel;
-	h->attributes = (s->ar & VMX_AR_UNUSABLE_MASK) ? 0 : s->ar & 0xf0ff;
+	/* An unusable SS still holds the CPL in its DPL. */
+	if (s->ar & VMX_AR_UNUSABLE_MASK)
+		h->attributes = seg == LINHV_SEG_SS ? s->ar & (3 << VMX_AR_DPL_SHIFT) : 0;
+	else
+		h->attributes = s->ar & 0xf0ff;
 }
 
 static void vmx_set_seg(struct linhv_vp *vp, enum linhv_seg seg,
