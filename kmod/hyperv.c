@@ -27,21 +27,6 @@
 #define HV_MSR_SINT0 0x40000090
 #define HV_MSR_SINT15 0x4000009f
 
-/* CPUID 0x40000003 EAX: partition privileges */
-#define HV_PRIV_TIME_REF_COUNT BIT(1)
-#define HV_PRIV_SYNIC BIT(2)
-#define HV_PRIV_HYPERCALL BIT(5)
-#define HV_PRIV_VP_INDEX BIT(6)
-#define HV_PRIV_REFERENCE_TSC BIT(9)
-#define HV_PRIV_FREQUENCY_MSRS BIT(11)
-/* EBX */
-#define HV_PRIV_POST_MESSAGES BIT(4)
-#define HV_PRIV_SIGNAL_EVENTS BIT(5)
-/* EDX */
-#define HV_FEAT_FREQUENCY_MSRS_AVAILABLE BIT(8)
-/* 0x40000004 EAX: recommendations */
-#define HV_HINT_DEPRECATING_AEOI BIT(9)
-
 #define HV_APIC_FREQUENCY 1000000000ULL
 
 bool linhv_hv_cpuid(struct linhv_vp *vp, u32 fn, u32 r[4])
@@ -51,7 +36,7 @@ bool linhv_hv_cpuid(struct linhv_vp *vp, u32 fn, u32 r[4])
 	r[0] = r[1] = r[2] = r[3] = 0;
 	switch (fn) {
 	case 0x40000000:
-		r[0] = 0x40000005;
+		r[0] = HV_CPUID_MAX_LEAF_LINHV;
 		r[1] = 0x7263694d; /* "Micr" */
 		r[2] = 0x666f736f; /* "osof" */
 		r[3] = 0x76482074; /* "t Hv" */
@@ -64,19 +49,13 @@ bool linhv_hv_cpuid(struct linhv_vp *vp, u32 fn, u32 r[4])
 		r[1] = (10 << 16) | 0; /* version 10.0 */
 		break;
 	case 0x40000003:
-		r[0] = HV_PRIV_TIME_REF_COUNT | HV_PRIV_SYNIC | HV_PRIV_HYPERCALL |
-		       HV_PRIV_VP_INDEX | HV_PRIV_REFERENCE_TSC | HV_PRIV_FREQUENCY_MSRS;
-		r[1] = HV_PRIV_POST_MESSAGES | HV_PRIV_SIGNAL_EVENTS;
-		r[3] = HV_FEAT_FREQUENCY_MSRS_AVAILABLE;
+		r[0] = HV_LINHV_PRIVILEGES_EAX;
+		r[1] = HV_LINHV_PRIVILEGES_EBX;
+		r[3] = HV_LINHV_FEATURES_EDX;
 		break;
 	case 0x40000004:
-		/*
-		 * Linux EOIs its VMBus interrupts itself with this hint. Without
-		 * it (AutoEOI on the SINT) a 2-VP guest's poweroff hung once in
-		 * CI (its stop IPI was not taken); kept until that is understood.
-		 */
-		r[0] = HV_HINT_DEPRECATING_AEOI;
-		r[1] = 0xffffffff; /* never notify about long spin waits */
+		r[0] = HV_LINHV_HINTS_EAX;
+		r[1] = HV_LINHV_SPIN_RETRIES;
 		break;
 	case 0x40000005:
 		r[0] = vp->part->max_vps;

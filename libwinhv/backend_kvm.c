@@ -265,12 +265,12 @@ static struct kvm_cpuid_entry2 *find_leaf(struct kvm_cpuid2 *c, uint32_t fn, uin
 	return NULL;
 }
 
-#define HV_CPUID_MAX_LEAF 0x40000006u
-
 /*
  * The guest's CPUID: what KVM supports, this VP's APIC ID, the hypervisor and
  * x2APIC bits, and with WINHV_PARTITION_HYPERV the Hyper-V leaves in place of
- * KVM's own signature leaves (Linux would pick KVM first otherwise).
+ * KVM's own signature leaves (Linux would pick KVM first otherwise), cut down
+ * to the interface linhv.ko offers (hvgdk.h): the same guest code paths on
+ * both backends, so the kvm backend is a like-for-like baseline.
  */
 static int setup_cpuid(struct winhv_vp *vp)
 {
@@ -314,22 +314,29 @@ static int setup_cpuid(struct winhv_vp *vp)
 		for (uint32_t i = 0; i < hv->nent; i++) {
 			struct kvm_cpuid_entry2 e = hv->entries[i];
 
-			if (e.function < 0x40000000 || e.function > HV_CPUID_MAX_LEAF)
+			if (e.function < 0x40000000 || e.function > HV_CPUID_MAX_LEAF_LINHV)
 				continue;
 			switch (e.function) {
 			case 0x40000000:
-				e.eax = HV_CPUID_MAX_LEAF;
+				e.eax = HV_CPUID_MAX_LEAF_LINHV;
 				e.ebx = 0x7263694d; /* "Microsoft Hv" */
 				e.ecx = 0x666f736f;
 				e.edx = 0x76482074;
 				break;
 			case 0x40000003:
-				/* Only post-message and signal-event privileges: other EBX bits
-				 * make Linux think it is the root or call hypercalls we lack. */
-				e.ebx &= (1u << 4) | (1u << 5);
+				/* Never more than linhv.ko offers: other EBX bits make Linux
+				 * think it is the root or call hypercalls we lack. */
+				e.eax &= HV_LINHV_PRIVILEGES_EAX;
+				e.ebx &= HV_LINHV_PRIVILEGES_EBX;
+				e.ecx = 0;
+				/* Panics reach vmwp through KVM's crash MSRs. */
+				e.edx &= HV_LINHV_FEATURES_EDX | HV_FEAT_GUEST_CRASH_MSRS;
 				break;
 			case 0x40000004:
-				e.eax |= 1u << 9; /* deprecating auto-EOI: plain EOIs */
+				e.eax = HV_LINHV_HINTS_EAX;
+				e.ebx = HV_LINHV_SPIN_RETRIES;
+				e.ecx = 0;
+				e.edx = 0;
 				break;
 			}
 			out->entries[n++] = e;

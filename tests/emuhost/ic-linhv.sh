@@ -83,10 +83,15 @@ scripts/mkguest -o "$tmp/ic.cpio.gz" --init "$tmp/ic.sh" --module dummy \
 	--add /usr/libexec/hypervkvpd/hv_get_dhcp_info:/usr/libexec/hypervkvpd/hv_get_dhcp_info \
 	$libs || fail "mkguest"
 
-# wait_log PATTERN SECONDS: until the vmwp log has a line matching PATTERN.
+# wait_log PATTERN SECONDS: until the vmwp log has a line matching PATTERN;
+# gives up early when the worker has exited (a crashed guest).
 wait_log() {
 	i=0
-	while ! grep -qE -- "$1" "$log" 2>/dev/null && [ $i -lt "$2" ]; do sleep 1; i=$((i + 1)); done
+	while ! grep -qE -- "$1" "$log" 2>/dev/null && [ $i -lt "$2" ]; do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 1
+		i=$((i + 1))
+	done
 	grep -qE -- "$1" "$log" 2>/dev/null
 }
 
