@@ -963,8 +963,9 @@ static void enter_guest(struct linhv_vp *vp)
 		native_write_cr2(vx->cr2);
 	fail = __linhv_vmx_vmenter(&vx->gprs, vx->launched);
 	vx->cr2 = native_read_cr2();
-	restore_host_segments(&h);
+	/* The guest's KernelGsBase first: restoring the host's segments rewrites it. */
 	switch_msrs_out(vx, &h);
+	restore_host_segments(&h);
 	linhv_guest_switch_out(vp, &sw);
 
 	vx->vmfail = fail;

@@ -275,6 +275,10 @@ static void test_lm64(void)
 	       "got %#llx", (unsigned long long)t.mmio_written[1]);
 	result("long-mode movzx from mmio", t.port_val[0x28] == 0xcd, "got %#x", t.port_val[0x28]);
 	result("long-mode rep outsb", !strcmp(t.str, "hello from long mode"), "got '%s'", t.str);
+	/* Switched by hand around a VMX entry: it must not come back as the host's. */
+	result("long-mode KernelGsBase survives an exit to the root",
+	       t.port_val[0x29] == 0x13572468 && t.port_val[0x2a] == 2, "got %#x:%08x",
+	       t.port_val[0x2a], t.port_val[0x29]);
 	guest_destroy(&g);
 }
 
