@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The vendor layer: what the common files of linhv.ko may ask of the
- * virtualization extension (AMD SVM today) about a VP. The vendor keeps its
- * own per-VP state behind linhv_vp.vendor; nothing outside svm*.c looks
- * into it, and no common file includes a vendor header.
+ * virtualization extension (AMD SVM, Intel VT-x) about a VP. The vendor
+ * keeps its own per-VP state behind linhv_vp.vendor; nothing outside
+ * svm*.c and vmx*.c looks into it, and no common file includes a vendor header.
  *
  * Calls go through one const table chosen at load time. They are indirect
  * calls, kept off the hot path: per world switch the run loop (run.c) makes
@@ -149,5 +149,10 @@ static inline void linhv_set_reg(struct linhv_vp *vp, enum linhv_reg reg, u64 va
 extern const struct linhv_vendor_ops linhv_svm_ops;
 int linhv_svm_hw_init(void);
 void linhv_svm_hw_exit(void);
+
+/* vmx.c: the Intel implementation (VT-x with EPT and unrestricted guest). */
+extern const struct linhv_vendor_ops linhv_vmx_ops;
+int linhv_vmx_hw_init(void);
+void linhv_vmx_hw_exit(void);
 
 #endif /* LINHV_VENDOR_H */

@@ -12,9 +12,9 @@
 #   - --out DIR: its files go in with the payload; at the end the init sends
 #     DIR back as base64 tar.gz over the console and emuhost unpacks it.
 
-# Modules available (not loaded) inside: the nested-KVM baseline and a RAM
-# block device for storage tests.
-bochs_modules=(kvm-intel brd)
+# Modules available (not loaded) inside: the nested-KVM baseline, a RAM
+# block device for storage tests and zram (swap for linhv.ko's paging tests).
+bochs_modules=(kvm-intel brd zram)
 bochs_max_file_kib=4096
 
 declare -A bochs_seen=()
@@ -151,6 +151,18 @@ bochs_payload_initrd() { # out-file
 		! -name '*.mod.c' ! -name '*.tmp' -size -"${bochs_max_file_kib}k" -print0 2>/dev/null)
 	(cd / && printf '%s' "$bochs_list" | LC_ALL=C sort -u |
 		cpio --quiet -o -H newc -R 0:0 2>/dev/null | gzip -1) >"$1"
+	# Kernel modules over the size limit (debug info: linhv.ko built
+	# RelWithDebInfo) go in without their debug sections, as a second
+	# archive at the same paths (the kernel unpacks concatenated archives).
+	local ko_root=$tmp/ko-payload
+	rm -rf -- "$ko_root"
+	while IFS= read -r -d '' f; do
+		mkdir -p -- "$ko_root${f%/*}" && strip --strip-debug -o "$ko_root$f" -- "$f" || return 1
+	done < <(find "$repo_root/build" -name '*.ko' -size +"${bochs_max_file_kib}k" -print0 2>/dev/null)
+	if [[ -d $ko_root ]]; then
+		(cd "$ko_root" && find . -mindepth 1 -type f | sed 's|^\./||' | LC_ALL=C sort |
+			cpio --quiet -o -H newc -R 0:0 2>/dev/null | gzip -1) >>"$1"
+	fi
 }
 
 run_bochs() {

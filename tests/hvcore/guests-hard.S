@@ -25,7 +25,7 @@
 	.globl guest_hard_start, guest_hard_end
 	.globl guest_hard_exc1, guest_hard_exc6, guest_hard_exc13, guest_hard_exc14
 	.globl guest_hard_exc17, guest_hard_db_count
-	.globl guest_hard_xcr, guest_hard_len, guest_hard_cr4, guest_hard_pkru
+	.globl guest_hard_xcr, guest_hard_len, guest_hard_len_hcall, guest_hard_cr4, guest_hard_pkru
 	.globl guest_hard_tscaux, guest_hard_dr, guest_hard_tf, guest_hard_exit_loop
 	.globl guest_hard_timer
 	.code64
@@ -126,6 +126,7 @@ guest_hard_len:
 	push %rbx
 	invd
 	push %rbx
+guest_hard_len_hcall:			/* the root makes it VMCALL on Intel */
 	vmmcall				/* not a Hyper-V partition: an error in RAX */
 	push %rbx
 	mov %dr0, %rax

@@ -93,6 +93,18 @@ guest_lm64_start:
 	mov $0x13, %dx
 	cld
 	rep outsb
+	mov $0xc0000102, %ecx		/* KernelGsBase: read back after an exit to the root */
+	mov $0x13572468, %eax
+	mov $2, %edx
+	wrmsr
+	out %al, $0x2b
+	mov $0xc0000102, %ecx
+	xor %eax, %eax
+	xor %edx, %edx
+	rdmsr
+	out %eax, $0x29
+	mov %edx, %eax
+	out %eax, $0x2a
 	cli
 	hlt
 lm_msg:

@@ -139,6 +139,15 @@ static long run(struct guest *g, int vp, struct trace *t, struct hv_message *msg
 	return -ETIMEDOUT;
 }
 
+/* The host CPU's vendor: the hypercall instruction differs. */
+static bool host_is_intel(void)
+{
+	unsigned int eax = 0, ebx = 0, ecx = 0, edx = 0;
+
+	__get_cpuid(0, &eax, &ebx, &ecx, &edx);
+	return ebx == 0x756e6547 && edx == 0x49656e69 && ecx == 0x6c65746e; /* GenuineIntel */
+}
+
 static const char *why_run(long r)
 {
 	static char buf[64];
@@ -266,6 +275,10 @@ static void test_lm64(void)
 	       "got %#llx", (unsigned long long)t.mmio_written[1]);
 	result("long-mode movzx from mmio", t.port_val[0x28] == 0xcd, "got %#x", t.port_val[0x28]);
 	result("long-mode rep outsb", !strcmp(t.str, "hello from long mode"), "got '%s'", t.str);
+	/* Switched by hand around a VMX entry: it must not come back as the host's. */
+	result("long-mode KernelGsBase survives an exit to the root",
+	       t.port_val[0x29] == 0x13572468 && t.port_val[0x2a] == 2, "got %#x:%08x",
+	       t.port_val[0x2a], t.port_val[0x29]);
 	guest_destroy(&g);
 }
 
@@ -700,9 +713,12 @@ static void test_hyperv(void)
 	       "delta %d", (int32_t)c.t.port_val[0x26]);
 	{
 		const uint8_t *hc = g.ram + 0x22000;
+		/* VMCALL (0f 01 c1) on Intel, VMMCALL (0f 01 d9) on AMD. */
+		bool intel = host_is_intel();
 
-		result("hypercall page holds VMMCALL; RET",
-		       hc[0] == 0x0f && hc[1] == 0x01 && hc[2] == 0xd9 && hc[3] == 0xc3,
+		result(intel ? "hypercall page holds VMCALL; RET" : "hypercall page holds VMMCALL; RET",
+		       hc[0] == 0x0f && hc[1] == 0x01 && hc[2] == (intel ? 0xc1 : 0xd9) &&
+			       hc[3] == 0xc3,
 		       "%02x %02x %02x %02x", hc[0], hc[1], hc[2], hc[3]);
 	}
 	close(efd);
@@ -1105,8 +1121,16 @@ static void test_churn(void)
 	result("churn: the guest always reads what it wrote",
 	       t.port_seen[0x22] == 1 && t.port_val[0x22] == 0, "%u mismatches after %d page-outs",
 	       t.port_val[0x22], c.calls);
-	result("churn: the root paged out while the guest ran", c.calls > 0 && !c.errors,
-	       "%d calls, %d errors", c.calls, c.errors);
+	/*
+	 * With one host CPU (the VMX emulated host) the churn thread runs only
+	 * when the VP's thread is preempted, and the guest may finish first.
+	 */
+	if (c.calls == 0 && !c.errors && sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		printf("SKIP: churn: the root paged out while the guest ran (one host CPU: the guest "
+		       "finished before the root's thread was scheduled)\n");
+	else
+		result("churn: the root paged out while the guest ran", c.calls > 0 && !c.errors,
+		       "%d calls, %d errors", c.calls, c.errors);
 	guest_destroy(&g);
 }
 
@@ -1356,6 +1380,9 @@ static void test_hard_insn_len(void)
 		result("instruction lengths", 0, "create: %s", WinHvLastError());
 		return;
 	}
+	/* The hypercall instruction of this vendor: VMCALL (0f 01 c1) on Intel. */
+	if (host_is_intel())
+		g.ram[GUEST_LOAD + (guest_hard_len_hcall - guest_hard_start) + 2] = 0xc1;
 	r = run(&g, 0, &t, &msg);
 	result("skipped instructions: guest runs to hlt", r == 0, "%s", why_run(r));
 	result("skipped instructions (CPUID, RDMSR, WRMSR, INVD, VMMCALL, MOV DR, MOV CR4, XSETBV) "
