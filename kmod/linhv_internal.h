@@ -312,6 +312,13 @@ int linhv_vp_set_registers(struct linhv_vp *vp, const struct hv_register_assoc *
 void linhv_vp_kick(struct linhv_vp *vp, bool wait);
 int linhv_vp_assert_interrupt(struct linhv_vp *vp, u32 type, u32 vector);
 
+/* The registers linhv_arch_state_valid() checks, as the vendor holds them. */
+struct linhv_arch_state {
+	u64 cr0, cr3, cr4, efer, dr6, dr7, rflags;
+	bool cs_l, cs_d;
+};
+bool linhv_arch_state_valid(const struct linhv_arch_state *st);
+
 /*
  * run.c: the run loop and what every vendor's exit handlers share. The
  * int-returning calls give the vendor's ->run its result (enum

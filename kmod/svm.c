@@ -782,44 +782,16 @@ static bool svm_state_valid(struct linhv_vp *vp)
 {
 	struct vmcb_save *s = &svm(vp)->vmcb->save;
 	u64 ev = svm(vp)->vmcb->control.event_inj;
-	u64 cr4_ok = 0x7ff; /* VME..OSXMMEXCPT */
-	bool lme_pg = (s->efer & EFER_LME) && (s->cr0 & X86_CR0_PG);
+	struct linhv_arch_state st = {
+		.cr0 = s->cr0, .cr3 = s->cr3, .cr4 = s->cr4, .efer = s->efer,
+		.dr6 = s->dr6, .dr7 = s->dr7, .rflags = s->rflags,
+		.cs_l = s->cs.attrib & (1 << 9), .cs_d = s->cs.attrib & (1 << 10),
+	};
 
-	if (boot_cpu_has(X86_FEATURE_FSGSBASE))
-		cr4_ok |= X86_CR4_FSGSBASE;
-	if (boot_cpu_has(X86_FEATURE_PCID))
-		cr4_ok |= X86_CR4_PCIDE;
-	if (boot_cpu_has(X86_FEATURE_OSXSAVE))
-		cr4_ok |= X86_CR4_OSXSAVE;
-	if (boot_cpu_has(X86_FEATURE_SMEP))
-		cr4_ok |= X86_CR4_SMEP;
-	if (boot_cpu_has(X86_FEATURE_SMAP))
-		cr4_ok |= X86_CR4_SMAP;
-	if (boot_cpu_has(X86_FEATURE_UMIP))
-		cr4_ok |= X86_CR4_UMIP;
-	if (boot_cpu_has(X86_FEATURE_OSPKE))
-		cr4_ok |= X86_CR4_PKE; /* PKRU is switched at entry and exit */
-
-	if ((s->cr0 >> 32) || ((s->cr0 & X86_CR0_NW) && !(s->cr0 & X86_CR0_CD)) ||
-	    ((s->cr0 & X86_CR0_PG) && !(s->cr0 & X86_CR0_PE)))
-		return false;
-	if (s->cr4 & ~cr4_ok)
-		return false;
-	if ((s->dr6 >> 32) || (s->dr7 >> 32) || (s->rflags >> 22))
+	if (!linhv_arch_state_valid(&st))
 		return false;
 	if (!(s->efer & EFER_SVME))
 		return false;
-	if (lme_pg) {
-		if (!(s->cr4 & X86_CR4_PAE) || !(s->efer & EFER_LMA) || (s->cr3 >> 52))
-			return false;
-		if ((s->cs.attrib & (1 << 9)) && (s->cs.attrib & (1 << 10)))
-			return false; /* CS.L and CS.D together */
-	} else {
-		if (s->efer & EFER_LMA)
-			return false;
-		if (s->cr4 & X86_CR4_PCIDE)
-			return false;
-	}
 	if (ev & SVM_EVTINJ_VALID) {
 		u32 type = ev & SVM_EVTINJ_TYPE_MASK;
 		u8 vec = ev & SVM_EVTINJ_VEC_MASK;

@@ -1476,43 +1476,17 @@ static bool vmx_state_valid(struct linhv_vp *vp)
 {
 	struct vmx_vp *vx = vmx(vp);
 	u64 ev = vx->entry_intr;
-	u64 cr4_ok = 0x7ff; /* VME..OSXMMEXCPT */
-	bool lme_pg = (vx->efer & EFER_LME) && (vx->cr0 & X86_CR0_PG);
 	u32 cs_ar = vx->seg[LINHV_SEG_CS].ar;
+	struct linhv_arch_state st = {
+		.cr0 = vx->cr0, .cr3 = vx->cr3, .cr4 = vx->cr4, .efer = vx->efer,
+		.dr6 = vx->dr6, .dr7 = vx->dr7, .rflags = vx->rflags,
+		.cs_l = cs_ar & VMX_AR_L_MASK, .cs_d = cs_ar & VMX_AR_DB_MASK,
+	};
 
-	if (boot_cpu_has(X86_FEATURE_FSGSBASE))
-		cr4_ok |= X86_CR4_FSGSBASE;
-	if (boot_cpu_has(X86_FEATURE_PCID))
-		cr4_ok |= X86_CR4_PCIDE;
-	if (boot_cpu_has(X86_FEATURE_OSXSAVE))
-		cr4_ok |= X86_CR4_OSXSAVE;
-	if (boot_cpu_has(X86_FEATURE_SMEP))
-		cr4_ok |= X86_CR4_SMEP;
-	if (boot_cpu_has(X86_FEATURE_SMAP))
-		cr4_ok |= X86_CR4_SMAP;
-	if (boot_cpu_has(X86_FEATURE_UMIP))
-		cr4_ok |= X86_CR4_UMIP;
-	if (boot_cpu_has(X86_FEATURE_OSPKE))
-		cr4_ok |= X86_CR4_PKE; /* PKRU is switched at entry and exit */
-
-	if ((vx->cr0 >> 32) || ((vx->cr0 & X86_CR0_NW) && !(vx->cr0 & X86_CR0_CD)) ||
-	    ((vx->cr0 & X86_CR0_PG) && !(vx->cr0 & X86_CR0_PE)))
+	if (!linhv_arch_state_valid(&st))
 		return false;
-	if ((vx->cr4 & ~cr4_ok) || ((vx->cr4 | vcfg.cr4_fixed0) & ~vcfg.cr4_fixed1))
+	if ((vx->cr4 | vcfg.cr4_fixed0) & ~vcfg.cr4_fixed1)
 		return false;
-	if ((vx->dr6 >> 32) || (vx->dr7 >> 32) || (vx->rflags >> 22))
-		return false;
-	if (lme_pg) {
-		if (!(vx->cr4 & X86_CR4_PAE) || !(vx->efer & EFER_LMA) || (vx->cr3 >> 52))
-			return false;
-		if ((cs_ar & VMX_AR_L_MASK) && (cs_ar & VMX_AR_DB_MASK))
-			return false; /* CS.L and CS.D together */
-	} else {
-		if (vx->efer & EFER_LMA)
-			return false;
-		if (vx->cr4 & X86_CR4_PCIDE)
-			return false;
-	}
 	if (ev & INTR_INFO_VALID_MASK) {
 		u32 type = ev & INTR_INFO_INTR_TYPE_MASK;
 		u8 vec = ev & INTR_INFO_VECTOR_MASK;

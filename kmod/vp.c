@@ -223,6 +223,52 @@ int linhv_vp_set_registers(struct linhv_vp *vp, const struct hv_register_assoc *
 	return HV_STATUS_SUCCESS;
 }
 
+/*
+ * The register checks VMRUN (APM vol. 2, 15.5.1) and VM entry (SDM 27.3.1)
+ * both make, for a state the root may have set: CR0, CR4 against what the
+ * host supports, DR6/DR7/RFLAGS, and long mode against paging and CS.
+ * Each vendor adds its own checks (EFER.SVME, the VMX fixed CR4 bits, events).
+ */
+bool linhv_arch_state_valid(const struct linhv_arch_state *st)
+{
+	u64 cr4_ok = 0x7ff; /* VME..OSXMMEXCPT */
+
+	if (boot_cpu_has(X86_FEATURE_FSGSBASE))
+		cr4_ok |= X86_CR4_FSGSBASE;
+	if (boot_cpu_has(X86_FEATURE_PCID))
+		cr4_ok |= X86_CR4_PCIDE;
+	if (boot_cpu_has(X86_FEATURE_OSXSAVE))
+		cr4_ok |= X86_CR4_OSXSAVE;
+	if (boot_cpu_has(X86_FEATURE_SMEP))
+		cr4_ok |= X86_CR4_SMEP;
+	if (boot_cpu_has(X86_FEATURE_SMAP))
+		cr4_ok |= X86_CR4_SMAP;
+	if (boot_cpu_has(X86_FEATURE_UMIP))
+		cr4_ok |= X86_CR4_UMIP;
+	if (boot_cpu_has(X86_FEATURE_OSPKE))
+		cr4_ok |= X86_CR4_PKE; /* PKRU is switched at entry and exit */
+
+	if ((st->cr0 >> 32) || ((st->cr0 & X86_CR0_NW) && !(st->cr0 & X86_CR0_CD)) ||
+	    ((st->cr0 & X86_CR0_PG) && !(st->cr0 & X86_CR0_PE)))
+		return false;
+	if (st->cr4 & ~cr4_ok)
+		return false;
+	if ((st->dr6 >> 32) || (st->dr7 >> 32) || (st->rflags >> 22))
+		return false;
+	if ((st->efer & EFER_LME) && (st->cr0 & X86_CR0_PG)) {
+		if (!(st->cr4 & X86_CR4_PAE) || !(st->efer & EFER_LMA) || (st->cr3 >> 52))
+			return false;
+		if (st->cs_l && st->cs_d)
+			return false; /* CS.L and CS.D together */
+	} else {
+		if (st->efer & EFER_LMA)
+			return false;
+		if (st->cr4 & X86_CR4_PCIDE)
+			return false;
+	}
+	return true;
+}
+
 static void kick_noop(void *info)
 {
 }
