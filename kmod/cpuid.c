@@ -134,6 +134,9 @@ void linhv_cpuid(struct linhv_vp *vp, u32 fn, u32 idx, u32 r[4], bool *forward)
 		r[2] &= ~(C1_ECX_MONITOR | C1_ECX_VMX | C1_ECX_SMX | C1_ECX_EST | C1_ECX_TM2 |
 			  C1_ECX_PDCM | C1_ECX_X2APIC | C1_ECX_TSC_DEADLINE | C1_ECX_OSXSAVE);
 		r[2] |= C1_ECX_HYPERVISOR;
+		/* Without XSAVE enabled in the host, linhv cannot switch XCR0 for a guest. */
+		if (!boot_cpu_has(X86_FEATURE_OSXSAVE))
+			r[2] &= ~C1_ECX_XSAVE;
 		if (linhv_get_reg(vp, LINHV_REG_CR4) & X86_CR4_OSXSAVE)
 			r[2] |= C1_ECX_OSXSAVE;
 		if (vp->part->hyperv)

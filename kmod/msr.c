@@ -91,6 +91,7 @@ int linhv_msr_read(struct linhv_vp *vp, u32 msr, u64 *val)
 	case MSR_IA32_MISC_ENABLE:
 		*val = MSR_IA32_MISC_ENABLE_FAST_STRING;
 		return 0;
+	case MSR_IA32_UCODE_REV: /* no microcode revision (AMD: patch level) */
 	case MSR_IA32_MCG_CAP:
 	case MSR_IA32_MCG_STATUS:
 	case MSR_IA32_DEBUGCTLMSR:
@@ -158,6 +159,7 @@ int linhv_msr_write(struct linhv_vp *vp, u32 msr, u64 val)
 		linhv_vendor->set_tsc_offset(vp, val - rdtsc());
 		return 0;
 	case MSR_IA32_MISC_ENABLE:
+	case MSR_IA32_UCODE_REV: /* Intel: clearing it before CPUID loads the revision */
 	case MSR_IA32_MCG_STATUS:
 	case MSR_IA32_DEBUGCTLMSR:
 	case MSR_K7_HWCR:

@@ -9,8 +9,10 @@
 #   - per run: the checkout's build/, scripts/ and tests/ files (without
 #     objects, CMake internals and large files), every ELF found there with
 #     its shared libraries and loader at their usual paths, and the command;
-#   - --out DIR: its files go in with the payload; at the end the init sends
-#     DIR back as base64 tar.gz over the console and emuhost unpacks it.
+#   - --carry FILE: each such file, whatever its size, at its own path;
+#   - --out DIR: its files (any size) go in with the payload; at the end the
+#     init sends DIR back as base64 tar.gz over the console and emuhost
+#     unpacks it.
 
 # Modules available (not loaded) inside: the nested-KVM baseline, a RAM
 # block device for storage tests and zram (swap for linhv.ko's paging tests).
@@ -145,10 +147,17 @@ bochs_payload_initrd() { # out-file
 			LC_ALL=C read -r -n 4 magic <"$f" 2>/dev/null
 			[[ $magic == $'\x7fELF' ]] && bochs_add_libs "$f"
 		fi
-	done < <(find "$repo_root/build" "$repo_root/scripts" "$repo_root/tests" ${out_dir:+"$out_dir"} \
+	done < <(find "$repo_root/build" "$repo_root/scripts" "$repo_root/tests" \
 		\( -name CMakeFiles -o -name .git -o -path "$repo_root/build/emuhost" -o -name _deps \) -prune -o \
 		\( -type f -o -type l \) ! -name '*.o' ! -name '*.a' ! -name '*.cmd' ! -name '*.d' \
 		! -name '*.mod.c' ! -name '*.tmp' -size -"${bochs_max_file_kib}k" -print0 2>/dev/null)
+	# --out DIR's files and the --carry files go in whatever their size.
+	[[ -n $out_dir ]] && while IFS= read -r -d '' f; do
+		bochs_add_entry "$f"
+	done < <(find "$out_dir" \( -type f -o -type l -o -type d \) -print0 2>/dev/null)
+	for f in "${carry_files[@]}"; do
+		bochs_add_path "$f"
+	done
 	(cd / && printf '%s' "$bochs_list" | LC_ALL=C sort -u |
 		cpio --quiet -o -H newc -R 0:0 2>/dev/null | gzip -1) >"$1"
 	# Kernel modules over the size limit (debug info: linhv.ko built

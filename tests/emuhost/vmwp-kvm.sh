@@ -5,6 +5,7 @@
 #   sh tests/emuhost/vmwp-kvm.sh OUTDIR      (run inside scripts/emuhost)
 . tests/lib/check.sh
 . tests/lib/backend.sh
+. tests/lib/vmwp-guest.sh
 BACKEND=${VMWP_BACKEND:-kvm}
 CHECK_PREFIX="$BACKEND: "
 # On linhv.ko two more: the unload and dmesg checks.
@@ -38,17 +39,7 @@ PYEOF
 }
 
 # Guest scripts (run after LINHV-GUEST-READY by mkguest's /init).
-cat >"$tmp/power.sh" <<'G'
-#!/bin/sh
-for c in $(seq 0 $(($(nproc) - 1))); do
-	taskset -c "$c" sh -c 'i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done; echo "WORK-DONE cpu$0"' "$c" &
-done
-wait
-echo "CLOCKSOURCE $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
-echo "MSR-WARNINGS $(dmesg | grep -c 'unchecked MSR access')"
-dmesg | grep -A1 'unchecked MSR access' | sed 's/^/MSR-WARNING: /'
-poweroff
-G
+vmwp_power_script "$tmp/power.sh"
 printf '#!/bin/sh\nreboot\n' >"$tmp/reboot.sh"
 printf '#!/bin/sh\nwhile :; do sleep 1; done\n' >"$tmp/idle.sh"
 for g in power reboot idle; do
@@ -72,15 +63,7 @@ boot() {
 for n in 1 2; do
 	boot "power-$n" "$n" power
 	if [ "$rc" -eq 0 ]; then pass "$n vCPU: poweroff -> exit 0"; else fail "$n vCPU: poweroff -> exit 0" "exit $rc"; fi
-	check_grep "$n vCPU: marker" '^LINHV-GUEST-READY' "$out/power-$n.log"
-	check_grep "$n vCPU: guest sees $n processors" "^guest: nproc=$n([^0-9]|\$)" "$out/power-$n.log"
-	check_grep "$n vCPU: Hyper-V detected" 'Hypervisor detected: Microsoft Hyper-V' "$out/power-$n.log"
-	check_grep "$n vCPU: Hyper-V clocksource" '^CLOCKSOURCE hyperv_clocksource' "$out/power-$n.log"
-	check_grep "$n vCPU: VMBus connected" 'guest: vmbus devices: [1-9]' "$out/power-$n.log"
-	# Every MSR a stock kernel reads at boot is answered (no #GP splat in its log).
-	check_grep "$n vCPU: no unchecked MSR access in the guest's log" '^MSR-WARNINGS 0' "$out/power-$n.log"
-	c=$(grep -c '^WORK-DONE cpu' "$out/power-$n.log")
-	if [ "$c" -eq "$n" ]; then pass "$n vCPU: every VP ran work"; else fail "$n vCPU: every VP ran work" "$c of $n"; fi
+	vmwp_power_checks "$n" "$out/power-$n.log"
 done
 
 # Linux reboots through the reset vector (BIOS path): vmwp's stub writes 0xCF9.

@@ -1,0 +1,42 @@
+# shellcheck shell=sh
+# The stock-Linux "power" guest of the vmwp tiers (vmwp-kvm.sh, vmwp-linhv.sh,
+# vmwp.vmx.slow.sh) and the checks on its console log. Source
+# tests/lib/check.sh first.
+
+# vmwp_power_script FILE: writes the guest's script (run after
+# LINHV-GUEST-READY by scripts/mkguest's /init): work on every CPU, the
+# clocksource, unchecked-MSR warnings, each VMBus device with its driver,
+# then poweroff.
+vmwp_power_script() {
+	cat >"$1" <<'G'
+#!/bin/sh
+for c in $(seq 0 $(($(nproc) - 1))); do
+	taskset -c "$c" sh -c 'i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done; echo "WORK-DONE cpu$0"' "$c" &
+done
+wait
+echo "CLOCKSOURCE $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+echo "MSR-WARNINGS $(dmesg | grep -c 'unchecked MSR access')"
+dmesg | grep -A1 'unchecked MSR access' | sed 's/^/MSR-WARNING: /'
+for d in /sys/bus/vmbus/devices/*; do
+	[ -e "$d" ] || continue
+	drv=$(readlink "$d/driver" 2>/dev/null)
+	echo "VMBUS-DEV ${d##*/} class=$(cat "$d/class_id") driver=${drv##*/}"
+done
+poweroff
+G
+}
+
+# vmwp_power_checks N LOG: the 7 checks on the console log of an N-vCPU boot
+# of that guest.
+vmwp_power_checks() {
+	n=$1 log=$2
+	check_grep "$n vCPU: marker" '^LINHV-GUEST-READY' "$log"
+	check_grep "$n vCPU: guest sees $n processors" "^guest: nproc=$n([^0-9]|\$)" "$log"
+	check_grep "$n vCPU: Hyper-V detected" 'Hypervisor detected: Microsoft Hyper-V' "$log"
+	check_grep "$n vCPU: Hyper-V clocksource" '^CLOCKSOURCE hyperv_clocksource' "$log"
+	check_grep "$n vCPU: VMBus connected" 'guest: vmbus devices: [1-9]' "$log"
+	# Every MSR a stock kernel reads at boot is answered (no #GP splat in its log).
+	check_grep "$n vCPU: no unchecked MSR access in the guest's log" '^MSR-WARNINGS 0' "$log"
+	c=$(grep -c '^WORK-DONE cpu' "$log")
+	if [ "$c" -eq "$n" ]; then pass "$n vCPU: every VP ran work"; else fail "$n vCPU: every VP ran work" "$c of $n"; fi
+}
