@@ -148,7 +148,8 @@ bochs_payload_initrd() { # out-file
 			[[ $magic == $'\x7fELF' ]] && bochs_add_libs "$f"
 		fi
 	done < <(find "$repo_root/build" "$repo_root/scripts" "$repo_root/tests" \
-		\( -name CMakeFiles -o -name .git -o -path "$repo_root/build/emuhost" -o -name _deps \) -prune -o \
+		\( -name CMakeFiles -o -name .git -o -path "$repo_root/build/emuhost" -o -name _deps \
+		-o -path "$repo_root/build/test-logs" -o -path "$repo_root/build/bench" \) -prune -o \
 		\( -type f -o -type l \) ! -name '*.o' ! -name '*.a' ! -name '*.cmd' ! -name '*.d' \
 		! -name '*.mod.c' ! -name '*.tmp' -size -"${bochs_max_file_kib}k" -print0 2>/dev/null)
 	# --out DIR's files and the --carry files go in whatever their size.
