@@ -63,7 +63,6 @@ void linhv_vp_reset_regs(struct linhv_vp *vp)
 static void do_init(struct linhv_vp *vp)
 {
 	linhv_vp_reset_regs(vp);
-	linhv_lapic_lazy_eoi_sync(vp);
 	memset(vp->lapic.isr, 0, sizeof(vp->lapic.isr));
 	vp->exc_pending = false;
 	vp->halted = false;
@@ -470,7 +469,6 @@ int linhv_vp_run(struct linhv_vp *vp)
 				continue;
 		}
 		inject_events(vp);
-		linhv_lapic_lazy_eoi_arm(vp);
 		ret = linhv_vendor->run(vp);
 		if (ret == LINHV_RUN_BAD_STATE) {
 			linhv_vendor->cancel_event(vp);
