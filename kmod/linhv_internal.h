@@ -238,6 +238,7 @@ struct linhv_vp {
 	u32 dead_exit_code;
 
 	int mode; /* enum linhv_vp_mode, read by kickers */
+	int kick_req; /* set by every kick, cleared before each injection decision */
 	wait_queue_head_t wq;
 
 	/* The last exits (vendor codes), printed when the guest triple-faults (dump.c). */

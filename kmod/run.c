@@ -341,6 +341,13 @@ bool linhv_vp_enter_begin(struct linhv_vp *vp, int cpu)
 	 * see need_flush or a new tlb_gen, or get an IPI.
 	 */
 	smp_mb();
+	/*
+	 * Kicked since the injection decision (linhv_vp_kick() saw the VP
+	 * outside the guest): interrupts are off here, so an IPI to this CPU
+	 * stays pending and ends the guest's run at its first instruction.
+	 */
+	if (READ_ONCE(vp->kick_req))
+		smp_send_reschedule(cpu);
 	tlb_gen = atomic64_read(&vp->part->tlb_gen);
 	if (vp->last_cpu != cpu || this_cpu_read(last_vp_uid) != vp->uid ||
 	    READ_ONCE(vp->need_flush) || vp->tlb_gen != tlb_gen) {
@@ -468,6 +475,8 @@ int linhv_vp_run(struct linhv_vp *vp)
 			if (vp->halted)
 				continue;
 		}
+		/* A full barrier: kicks from here on are seen at the entry. */
+		xchg(&vp->kick_req, 0);
 		inject_events(vp);
 		ret = linhv_vendor->run(vp);
 		if (ret == LINHV_RUN_BAD_STATE) {

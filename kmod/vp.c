@@ -277,6 +277,14 @@ void linhv_vp_kick(struct linhv_vp *vp, bool wait)
 {
 	int cpu;
 
+	/*
+	 * Dekker with linhv_vp_enter_begin(): either the VP sees kick_req
+	 * after it sets its mode, or this sees it in the guest and sends the
+	 * IPI. Without the flag, what became pending between the run loop's
+	 * injection decision and the entry would wait for the next exit.
+	 */
+	WRITE_ONCE(vp->kick_req, 1);
+	smp_mb();
 	wake_up_interruptible(&vp->wq);
 	if (READ_ONCE(vp->mode) != LINHV_IN_GUEST)
 		return;
