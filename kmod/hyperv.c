@@ -18,6 +18,9 @@
 #define HV_MSR_REFERENCE_TSC 0x40000021
 #define HV_MSR_TSC_FREQUENCY 0x40000022
 #define HV_MSR_APIC_FREQUENCY 0x40000023
+#define HV_MSR_EOI 0x40000070
+#define HV_MSR_ICR 0x40000071
+#define HV_MSR_TPR 0x40000072
 #define HV_MSR_VP_ASSIST_PAGE 0x40000073
 #define HV_MSR_SCONTROL 0x40000080
 #define HV_MSR_SVERSION 0x40000081
@@ -139,6 +142,10 @@ int linhv_hv_msr_read(struct linhv_vp *vp, u32 msr, u64 *val)
 	case HV_MSR_APIC_FREQUENCY:
 		*val = HV_APIC_FREQUENCY;
 		return 0;
+	case HV_MSR_EOI:
+	case HV_MSR_ICR:
+	case HV_MSR_TPR:
+		return linhv_lapic_hv_msr_read(vp, msr - HV_MSR_EOI, val);
 	case HV_MSR_VP_ASSIST_PAGE:
 		*val = sy->vp_assist;
 		return 0;
@@ -201,6 +208,10 @@ int linhv_hv_msr_write(struct linhv_vp *vp, u32 msr, u64 val)
 		part->hv_ref_tsc = val & (PAGE_MASK | 1);
 		mutex_unlock(&part->lock);
 		return 0;
+	case HV_MSR_EOI:
+	case HV_MSR_ICR:
+	case HV_MSR_TPR:
+		return linhv_lapic_hv_msr_write(vp, msr - HV_MSR_EOI, val);
 	case HV_MSR_VP_ASSIST_PAGE:
 		sy->vp_assist = val & (PAGE_MASK | 1);
 		return 0;

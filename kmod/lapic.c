@@ -113,6 +113,45 @@ static void eoi(struct linhv_vp *vp)
 		__clear_bit(isr, vp->lapic.isr);
 }
 
+/*
+ * Hyper-V lazy EOI (TLFS: bit 0 of the VP assist page's APIC assist word,
+ * "no EOI required"). Before an entry with an interrupt in service and
+ * nothing else requested, the bit is set; a Linux guest then clears it
+ * instead of writing the EOI MSR, one exit less per interrupt. After the
+ * next exit, before anything reads the ISR, a cleared bit means the guest
+ * skipped its EOI, and it is done here.
+ */
+void linhv_lapic_lazy_eoi_arm(struct linhv_vp *vp)
+{
+	struct linhv_lapic *a = &vp->lapic;
+	u64 msr = vp->synic.vp_assist;
+	u32 one = 1;
+
+	if (a->lazy_eoi || !(msr & 1) || !vp->part->hyperv)
+		return;
+	if (highest_bit(a->isr) < 0 || highest_bit(a->irr) >= 0)
+		return;
+	if (!linhv_write_guest(vp->part, msr & PAGE_MASK, &one, sizeof(one)))
+		a->lazy_eoi = true;
+}
+
+void linhv_lapic_lazy_eoi_sync(struct linhv_vp *vp)
+{
+	u64 gpa = vp->synic.vp_assist & PAGE_MASK;
+	u32 v;
+
+	if (likely(!vp->lapic.lazy_eoi))
+		return;
+	vp->lapic.lazy_eoi = false;
+	if (linhv_read_guest(vp->part, gpa, &v, sizeof(v)) || !(v & 1)) {
+		eoi(vp);
+		return;
+	}
+	/* Not taken yet: withdraw the offer, so the guest's EOI exits as usual. */
+	v &= ~1u;
+	linhv_write_guest(vp->part, gpa, &v, sizeof(v));
+}
+
 /* ---- timer ---- */
 
 static u64 divide(u32 dcr)
@@ -426,6 +465,27 @@ int linhv_lapic_msr_write(struct linhv_vp *vp, u32 msr, u64 val)
 	return -1;
 }
 
+/*
+ * The synthetic APIC MSRs (0x40000070-72): EOI, ICR (the x2APIC layout: the
+ * lapic is always in x2APIC mode) and TPR.
+ */
+int linhv_lapic_hv_msr_read(struct linhv_vp *vp, u32 reg, u64 *val)
+{
+	if (reg == LINHV_LAPIC_HV_EOI) {
+		*val = 0;
+		return 0;
+	}
+	return linhv_lapic_msr_read(vp, X2APIC_BASE + (reg == LINHV_LAPIC_HV_ICR ? XR_ICR : XR_TPR),
+				    val);
+}
+
+int linhv_lapic_hv_msr_write(struct linhv_vp *vp, u32 reg, u64 val)
+{
+	u32 xr = reg == LINHV_LAPIC_HV_EOI ? XR_EOI : reg == LINHV_LAPIC_HV_ICR ? XR_ICR : XR_TPR;
+
+	return linhv_lapic_msr_write(vp, X2APIC_BASE + xr, val);
+}
+
 void linhv_lapic_init(struct linhv_vp *vp)
 {
 	struct linhv_lapic *a = &vp->lapic;
@@ -437,6 +497,7 @@ void linhv_lapic_init(struct linhv_vp *vp)
 		a->lvt[i] = LVT_MASKED;
 	a->svr = 0xff;
 	a->tpr = 0;
+	a->lazy_eoi = false;
 	spin_lock_init(&a->timer_lock);
 	hrtimer_init(&a->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS);
 	a->timer.function = timer_fire;

@@ -144,6 +144,7 @@ struct linhv_lapic {
 	u64 timer_period_ns; /* periodic mode */
 	ktime_t timer_expires;
 	u64 tsc_deadline;
+	bool lazy_eoi; /* we set the guest's "no EOI required" bit (VP assist page) */
 };
 
 enum linhv_mp_state {
@@ -371,6 +372,11 @@ bool linhv_is_lapic_msr(u32 msr);
 int linhv_lapic_msr_read(struct linhv_vp *vp, u32 msr, u64 *val);
 int linhv_lapic_msr_write(struct linhv_vp *vp, u32 msr, u64 val);
 void linhv_lapic_sync_tpr(struct linhv_vp *vp);
+void linhv_lapic_lazy_eoi_arm(struct linhv_vp *vp); /* just before an entry */
+void linhv_lapic_lazy_eoi_sync(struct linhv_vp *vp); /* after an exit, before its handler */
+enum { LINHV_LAPIC_HV_EOI, LINHV_LAPIC_HV_ICR, LINHV_LAPIC_HV_TPR };
+int linhv_lapic_hv_msr_read(struct linhv_vp *vp, u32 reg, u64 *val);
+int linhv_lapic_hv_msr_write(struct linhv_vp *vp, u32 reg, u64 val);
 
 /* hyperv.c */
 bool linhv_hv_cpuid(struct linhv_vp *vp, u32 fn, u32 r[4]);

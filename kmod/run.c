@@ -63,6 +63,7 @@ void linhv_vp_reset_regs(struct linhv_vp *vp)
 static void do_init(struct linhv_vp *vp)
 {
 	linhv_vp_reset_regs(vp);
+	linhv_lapic_lazy_eoi_sync(vp);
 	memset(vp->lapic.isr, 0, sizeof(vp->lapic.isr));
 	vp->exc_pending = false;
 	vp->halted = false;
@@ -478,6 +479,7 @@ int linhv_vp_run(struct linhv_vp *vp)
 		/* A full barrier: kicks from here on are seen at the entry. */
 		xchg(&vp->kick_req, 0);
 		inject_events(vp);
+		linhv_lapic_lazy_eoi_arm(vp);
 		ret = linhv_vendor->run(vp);
 		if (ret == LINHV_RUN_BAD_STATE) {
 			linhv_vendor->cancel_event(vp);

@@ -815,6 +815,7 @@ static int svm_run(struct linhv_vp *vp)
 	injected = svm(vp)->vmcb->control.event_inj;
 	enter_guest(vp);
 	record_exit(vp, injected);
+	linhv_lapic_lazy_eoi_sync(vp);
 	return handle_exit(vp);
 }
 

@@ -1533,6 +1533,7 @@ static int vmx_run(struct linhv_vp *vp)
 		return LINHV_RUN_BAD_STATE;
 	}
 	record_exit(vp, injected);
+	linhv_lapic_lazy_eoi_sync(vp);
 	return handle_exit(vp);
 }
 

@@ -232,20 +232,21 @@ struct hv_message {
  * The Hyper-V interface every linhv partition shows its guest (CPUID
  * 0x40000000-0x40000005), whichever hypervisor runs it: linhv.ko builds its
  * leaves from these, and the kvm backend cuts KVM's leaves down to them, so
- * a guest takes the same code paths on both (no PV TLB flush, PV IPIs,
- * enlightened APIC or synthetic timers, which linhv.ko does not offer).
+ * a guest takes the same code paths on both (no PV TLB flush, PV IPIs or
+ * synthetic timers, which linhv.ko does not offer).
  */
 #define HV_CPUID_MAX_LEAF_LINHV 0x40000005u
 /* 0x40000003 EAX: partition privileges */
 #define HV_PRIV_TIME_REF_COUNT (1u << 1)
 #define HV_PRIV_SYNIC (1u << 2)
+#define HV_PRIV_APIC_MSRS (1u << 4)
 #define HV_PRIV_HYPERCALL (1u << 5)
 #define HV_PRIV_VP_INDEX (1u << 6)
 #define HV_PRIV_REFERENCE_TSC (1u << 9)
 #define HV_PRIV_FREQUENCY_MSRS (1u << 11)
 #define HV_LINHV_PRIVILEGES_EAX                                                                    \
-	(HV_PRIV_TIME_REF_COUNT | HV_PRIV_SYNIC | HV_PRIV_HYPERCALL | HV_PRIV_VP_INDEX |           \
-	 HV_PRIV_REFERENCE_TSC | HV_PRIV_FREQUENCY_MSRS)
+	(HV_PRIV_TIME_REF_COUNT | HV_PRIV_SYNIC | HV_PRIV_APIC_MSRS | HV_PRIV_HYPERCALL |          \
+	 HV_PRIV_VP_INDEX | HV_PRIV_REFERENCE_TSC | HV_PRIV_FREQUENCY_MSRS)
 /* 0x40000003 EBX */
 #define HV_PRIV_POST_MESSAGES (1u << 4)
 #define HV_PRIV_SIGNAL_EVENTS (1u << 5)
@@ -261,7 +262,12 @@ struct hv_message {
  * is understood.
  */
 #define HV_HINT_DEPRECATING_AEOI (1u << 9)
-#define HV_LINHV_HINTS_EAX HV_HINT_DEPRECATING_AEOI
+/*
+ * EOI through the synthetic EOI MSR, which Linux then skips when the
+ * hypervisor set "no EOI required" in the VP assist page (lazy EOI).
+ */
+#define HV_HINT_APIC_ACCESS (1u << 3)
+#define HV_LINHV_HINTS_EAX (HV_HINT_DEPRECATING_AEOI | HV_HINT_APIC_ACCESS)
 /* 0x40000004 EBX: never notify about long spin waits */
 #define HV_LINHV_SPIN_RETRIES 0xffffffffu
 

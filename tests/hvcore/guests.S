@@ -426,6 +426,13 @@ guest_hv_start:
 	mov $0x80f, %ecx		/* x2APIC SVR */
 	mov $0x1ff, %eax
 	wrmsr
+	mov $0x40000004, %eax
+	cpuid
+	out %eax, $0x34			/* recommendations */
+	mov $0x40000073, %ecx		/* VP assist page at 0x24000 */
+	xor %edx, %edx
+	mov $0x24001, %eax
+	wrmsr
 	out %al, $0x24			/* the root now posts a message to SINT2 */
 1:	cli				/* ... which arrives as vector 0x40 */
 	cmpl $0, 0x25000
@@ -453,6 +460,11 @@ guest_hv_start:
 	hlt
 	jmp 1b
 2:
+	mov 0x24000, %eax		/* the offer the timer handler ignored: withdrawn */
+	out %eax, $0x36
+	mov $0x812, %ecx		/* ISR, vectors 0x40-0x5f: all EOIed */
+	rdmsr
+	out %eax, $0x37
 	mov $0x40000020, %ecx		/* TIME_REF_COUNT advances */
 	rdmsr
 	mov %eax, %ebx
@@ -470,16 +482,21 @@ guest_hv_sint_handler:
 	out %eax, $0x33
 	movl $0, 0x20200		/* free the slot */
 	movl $1, 0x25000
-	mov $0x80b, %ecx		/* EOI */
+	xor %eax, %eax			/* lazy EOI, as Linux does it */
+	xchg %eax, 0x24000
+	out %eax, $0x35
+	test $1, %al
+	jnz 1f				/* "no EOI required": the hypervisor does it */
+	mov $0x40000070, %ecx		/* synthetic EOI MSR */
 	xor %eax, %eax
 	xor %edx, %edx
 	wrmsr
-	iretq
+1:	iretq
 guest_hv_timer_handler:
 	mov $0x88, %al
 	out %al, $0x32
 	movl $1, 0x25004
-	mov $0x80b, %ecx
+	mov $0x40000070, %ecx		/* EOI through the MSR, offer or not */
 	xor %eax, %eax
 	xor %edx, %edx
 	wrmsr

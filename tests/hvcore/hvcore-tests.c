@@ -707,8 +707,17 @@ static void test_hyperv(void)
 	       c.t.port_val[0x31] == 0x1234 && c.t.port_val[0x33] == 0xcafebabe && c.t.port_val[0x30] == 0x77,
 	       "type %#x payload %#x after %#x", c.t.port_val[0x31], c.t.port_val[0x33],
 	       c.t.port_val[0x30]);
+	result("CPUID 0x40000004 recommends the synthetic APIC MSRs (lazy EOI)",
+	       c.t.port_seen[0x34] && (c.t.port_val[0x34] & 0x8), "got %#x", c.t.port_val[0x34]);
+	result("the SINT interrupt comes with \"no EOI required\" in the VP assist page",
+	       c.t.port_seen[0x35] && c.t.port_val[0x35] == 1, "apic assist %#x",
+	       c.t.port_val[0x35]);
 	result("APIC timer fires (one-shot)", c.t.port_val[0x32] == 0x88, "got %#x",
 	       c.t.port_val[0x32]);
+	result("an EOI through the MSR withdraws the offer; the ISR ends empty",
+	       c.t.port_seen[0x36] && c.t.port_val[0x36] == 0 && c.t.port_seen[0x37] &&
+		       c.t.port_val[0x37] == 0,
+	       "apic assist %#x, ISR 0x40-0x5f %#x", c.t.port_val[0x36], c.t.port_val[0x37]);
 	result("TIME_REF_COUNT advances", c.t.port_seen[0x26] && (int32_t)c.t.port_val[0x26] > 0,
 	       "delta %d", (int32_t)c.t.port_val[0x26]);
 	{
