@@ -243,19 +243,19 @@ u64 linhv_guest_cr4_mask(struct linhv_vp *vp)
 
 	linhv_cpuid(vp, 1, 0, r1, &forward);
 	linhv_cpuid(vp, 7, 0, r7, &forward);
-	if (boot_cpu_has(X86_FEATURE_PCID) && (r1[2] & C1_ECX_PCID))
+	if (r1[2] & C1_ECX_PCID)
 		ok |= X86_CR4_PCIDE;
-	if (boot_cpu_has(X86_FEATURE_OSXSAVE) && (r1[2] & C1_ECX_XSAVE))
+	if (r1[2] & C1_ECX_XSAVE)
 		ok |= X86_CR4_OSXSAVE;
-	if (boot_cpu_has(X86_FEATURE_FSGSBASE) && (r7[1] & C7_EBX_FSGSBASE))
+	if (r7[1] & C7_EBX_FSGSBASE)
 		ok |= X86_CR4_FSGSBASE;
-	if (boot_cpu_has(X86_FEATURE_SMEP) && (r7[1] & C7_EBX_SMEP))
+	if (r7[1] & C7_EBX_SMEP)
 		ok |= X86_CR4_SMEP;
-	if (boot_cpu_has(X86_FEATURE_SMAP) && (r7[1] & C7_EBX_SMAP))
+	if (r7[1] & C7_EBX_SMAP)
 		ok |= X86_CR4_SMAP;
-	if (boot_cpu_has(X86_FEATURE_UMIP) && (r7[2] & C7_ECX_UMIP))
+	if (r7[2] & C7_ECX_UMIP)
 		ok |= X86_CR4_UMIP;
-	if (boot_cpu_has(X86_FEATURE_OSPKE) && (r7[2] & C7_ECX_PKU))
+	if (r7[2] & C7_ECX_PKU)
 		ok |= X86_CR4_PKE;
-	return ok;
+	return ok & linhv_host_cr4;
 }

@@ -39,6 +39,7 @@
 extern struct linhv_caps linhv_host_caps;
 int linhv_caps_probe(void);
 extern u64 linhv_host_xcr0;
+extern u64 linhv_host_cr4; /* the CR4 bits a guest may set on this host (vendor.c) */
 
 /*
  * A range of the root's address space mapped into a partition's GPA space.

@@ -231,27 +231,10 @@ int linhv_vp_set_registers(struct linhv_vp *vp, const struct hv_register_assoc *
  */
 bool linhv_arch_state_valid(const struct linhv_arch_state *st)
 {
-	u64 cr4_ok = 0x7ff; /* VME..OSXMMEXCPT */
-
-	if (boot_cpu_has(X86_FEATURE_FSGSBASE))
-		cr4_ok |= X86_CR4_FSGSBASE;
-	if (boot_cpu_has(X86_FEATURE_PCID))
-		cr4_ok |= X86_CR4_PCIDE;
-	if (boot_cpu_has(X86_FEATURE_OSXSAVE))
-		cr4_ok |= X86_CR4_OSXSAVE;
-	if (boot_cpu_has(X86_FEATURE_SMEP))
-		cr4_ok |= X86_CR4_SMEP;
-	if (boot_cpu_has(X86_FEATURE_SMAP))
-		cr4_ok |= X86_CR4_SMAP;
-	if (boot_cpu_has(X86_FEATURE_UMIP))
-		cr4_ok |= X86_CR4_UMIP;
-	if (boot_cpu_has(X86_FEATURE_OSPKE))
-		cr4_ok |= X86_CR4_PKE; /* PKRU is switched at entry and exit */
-
 	if ((st->cr0 >> 32) || ((st->cr0 & X86_CR0_NW) && !(st->cr0 & X86_CR0_CD)) ||
 	    ((st->cr0 & X86_CR0_PG) && !(st->cr0 & X86_CR0_PE)))
 		return false;
-	if (st->cr4 & ~cr4_ok)
+	if (st->cr4 & ~linhv_host_cr4)
 		return false;
 	if ((st->dr6 >> 32) || (st->dr7 >> 32) || (st->rflags >> 22))
 		return false;
