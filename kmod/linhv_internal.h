@@ -52,6 +52,8 @@ struct linhv_region {
 	u64 gfn;
 	u64 npages;
 	u32 flags; /* HV_MAP_GPA_* */
+	struct page **pinned; /* while a device is attached (iommu.c) */
+	u64 npinned;
 };
 
 #define LINHV_NPT_LEVELS 4
@@ -132,6 +134,12 @@ struct linhv_partition {
 	u32 msr_forward[LINHV_MAX_MSR_FORWARD];
 	/* Ports the root emulates (bit set); NULL: every port goes to the root. */
 	unsigned long *io_claimed;
+
+	/* Device domain (iommu.c), under mem_lock. */
+	struct {
+		struct iommu_domain *domain; /* while a device is attached */
+		struct list_head devs;
+	} iommu;
 };
 
 /* x2APIC state of one VP (lapic.c). */
@@ -254,6 +262,14 @@ struct linhv_vp {
 /* vendor.c: choose the vendor, turn virtualization on for every CPU, and off again. */
 int linhv_arch_init(void);
 void linhv_arch_exit(void);
+
+/* iommu.c: assigned devices, under mem_lock */
+void linhv_iommu_init(struct linhv_partition *part);
+void linhv_iommu_destroy(struct linhv_partition *part);
+u16 linhv_iommu_attach(struct linhv_partition *part, const void *in, u32 in_size);
+u16 linhv_iommu_detach(struct linhv_partition *part, const void *in, u32 in_size);
+int linhv_iommu_region_added(struct linhv_partition *part, struct linhv_region *r);
+void linhv_iommu_region_removed(struct linhv_partition *part, struct linhv_region *r);
 
 /* partition.c */
 long linhv_partition_create(struct linhv_hvcall *hc);

@@ -129,6 +129,8 @@ int linhv_map_gpa(struct linhv_partition *part, const struct linhv_in_map_gpa_pa
 		if (r->gfn < o->gfn + o->npages && o->gfn < r->gfn + r->npages)
 			ret = HV_STATUS_INVALID_PARAMETER; /* overlap */
 	}
+	if (ret == HV_STATUS_SUCCESS && linhv_iommu_region_added(part, r))
+		ret = HV_STATUS_INSUFFICIENT_MEMORY; /* an assigned device needs it pinned */
 	if (ret == HV_STATUS_SUCCESS)
 		part->regions[part->nr_regions++] = r;
 	up_write(&part->mem_lock);
@@ -166,6 +168,7 @@ int linhv_unmap_gpa(struct linhv_partition *part, const struct linhv_in_unmap_gp
 	spin_lock(&part->npt.lock);
 	linhv_npt_unmap_range_locked(&part->npt, r->gfn << PAGE_SHIFT, r->npages << PAGE_SHIFT);
 	spin_unlock(&part->npt.lock);
+	linhv_iommu_region_removed(part, r);
 	up_write(&part->mem_lock);
 	region_free(r);
 	return HV_STATUS_SUCCESS;

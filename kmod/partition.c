@@ -25,6 +25,7 @@ static int part_release(struct inode *inode, struct file *filp)
 
 	/* VP fds hold a file reference, so every VP is gone by now. */
 	linhv_partition_hv_destroy(part);
+	linhv_iommu_destroy(part);
 	linhv_memory_destroy(part);
 	linhv_npt_destroy(&part->npt);
 	kvfree(part->cpuid);
@@ -279,6 +280,12 @@ static long part_hvcall(struct linhv_partition *part, struct linhv_hvcall __user
 		status = hc.in_size == sizeof(struct linhv_in_unmap_gpa_pages) ?
 				 linhv_unmap_gpa(part, in) : HV_STATUS_INVALID_PARAMETER;
 		break;
+	case HvCallAttachDeviceDomain:
+		status = linhv_iommu_attach(part, in, hc.in_size);
+		break;
+	case HvCallDetachDeviceDomain:
+		status = linhv_iommu_detach(part, in, hc.in_size);
+		break;
 	case HvCallCreateVp:
 		if (hc.in_size != sizeof(struct linhv_in_create_vp) ||
 		    hc.out_size != sizeof(struct linhv_out_create_vp)) {
@@ -416,6 +423,7 @@ long linhv_partition_create(struct linhv_hvcall *hc)
 	}
 	mutex_init(&part->lock);
 	init_rwsem(&part->mem_lock);
+	linhv_iommu_init(part);
 	part->max_vps = in.max_vps;
 	part->id = atomic64_inc_return(&next_partition_id);
 	part->tsc_offset = -rdtsc();

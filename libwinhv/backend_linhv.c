@@ -184,6 +184,15 @@ static int linhv_unmap(struct winhv_partition *p, uint64_t gpa, uint64_t bytes)
 	return hvcall(pfd(p), HvCallUnmapGpaPages, 0, &in, sizeof(in), NULL, 0);
 }
 
+static int linhv_device_domain(struct winhv_partition *p, bool attach, uint32_t segment,
+			       uint32_t bus, uint32_t devfn)
+{
+	struct linhv_in_device_domain in = {.segment = segment, .bus = bus, .devfn = devfn};
+
+	return hvcall(pfd(p), attach ? HvCallAttachDeviceDomain : HvCallDetachDeviceDomain, 0, &in,
+		      sizeof(in), NULL, 0);
+}
+
 /* Cancel interrupts the VP thread with SIGUSR1; it must not kill us. */
 static void sigusr1_noop(int sig)
 {
@@ -461,6 +470,7 @@ const struct winhv_backend_ops winhv_linhv_ops = {
 	.initialize = linhv_initialize,
 	.map = linhv_map,
 	.unmap = linhv_unmap,
+	.device_domain = linhv_device_domain,
 	.create_vp = linhv_create_vp,
 	.delete_vp = linhv_delete_vp,
 	.get_regs = linhv_get_regs,

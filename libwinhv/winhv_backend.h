@@ -31,6 +31,9 @@ struct winhv_backend_ops {
 	int (*initialize)(struct winhv_partition *p);
 	int (*map)(struct winhv_partition *p, uint64_t gpa, void *hva, uint64_t bytes, uint32_t flags);
 	int (*unmap)(struct winhv_partition *p, uint64_t gpa, uint64_t bytes);
+	/* NULL: the backend cannot assign devices */
+	int (*device_domain)(struct winhv_partition *p, bool attach, uint32_t segment, uint32_t bus,
+			     uint32_t devfn);
 	int (*create_vp)(struct winhv_vp *vp);
 	void (*delete_vp)(struct winhv_vp *vp);
 	int (*get_regs)(struct winhv_vp *vp, const uint32_t *names, union hv_register_value *v,

@@ -61,6 +61,8 @@
 #define HvCallAssertVirtualInterrupt 0x0094
 #define HvCallSignalEventDirect 0x00C0
 #define HvCallPostMessageDirect 0x00C1
+#define HvCallAttachDeviceDomain 0x00B2
+#define HvCallDetachDeviceDomain 0x00C4
 
 /* Partition property codes (TLFS HV_PARTITION_PROPERTY_CODE subset). */
 #define HvPartitionPropertyProcessorCount 0x00060002 /* linhv: max VPs */

@@ -45,6 +45,8 @@ enum linhv_vendor {
 #define LINHV_FEAT_APICV (1ULL << 11)
 #define LINHV_FEAT_LBRV (1ULL << 12)
 #define LINHV_FEAT_TSC_SCALING (1ULL << 13)
+/* HvCallAttachDeviceDomain/HvCallDetachDeviceDomain: an IOMMU domain per partition */
+#define LINHV_FEAT_DEVICE_DOMAIN (1ULL << 14)
 /* What this build of the module can run guests with (not just detect). */
 #define LINHV_FEAT_CAN_RUN (1ULL << 63)
 
@@ -159,6 +161,24 @@ struct linhv_io_port_range {
  * HvCallMapGpaPages. Unlike the TLFS (a list of SPA pages) the root names a
  * range of its own address space; the module pins it long-term.
  */
+/*
+ * HvCallAttachDeviceDomain / HvCallDetachDeviceDomain: give a host PCI
+ * device (its whole IOMMU group) to the partition's device domain, whose
+ * DMA addresses are the partition's GPAs, or take it back. Statuses:
+ * NOT_FOUND (no such device; not attached, for detach), FEATURE_UNAVAILABLE
+ * (no IOMMU translates it), OPERATION_DENIED (a device of its group is bound
+ * to a host driver other than vfio-pci or pci-stub), OBJECT_IN_USE (already
+ * attached here), ACCESS_DENIED (not the process holding the partition's
+ * memory).
+ */
+struct linhv_in_device_domain {
+	__u64 partition_id; /* ignored: the partition fd names the partition */
+	__u32 segment; /* PCI segment (domain) */
+	__u32 bus;
+	__u32 devfn; /* device << 3 | function */
+	__u32 reserved;
+};
+
 struct linhv_in_map_gpa_pages {
 	__u64 partition_id;
 	__u64 target_gpa_page; /* GPA >> 12 */

@@ -93,6 +93,15 @@ int WinHvInitializePartition(struct winhv_partition *partition);
 int WinHvMapGpaPages(struct winhv_partition *partition, uint64_t gpa, void *hva, uint64_t bytes,
 		     uint32_t flags);
 int WinHvUnmapGpaPages(struct winhv_partition *partition, uint64_t gpa, uint64_t bytes);
+
+/*
+ * Device assignment: give a host PCI device ("SSSS:BB:DD.F" or "BB:DD.F")
+ * to the partition's IOMMU domain, where its DMA addresses are the
+ * partition's GPAs (every mapped page is pinned while one is attached), or
+ * take it back. The partition's end (or the process's) detaches it too.
+ */
+int WinHvAttachDevice(struct winhv_partition *partition, const char *pci_address);
+int WinHvDetachDevice(struct winhv_partition *partition, const char *pci_address);
 /*
  * Host address of [gpa, gpa+len) when the whole range lies in one mapping,
  * else NULL. Guest-provided GPAs must go through this (or a caller's own
