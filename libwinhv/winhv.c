@@ -350,53 +350,6 @@ int WinHvUnmapGpaPages(struct winhv_partition *p, uint64_t gpa, uint64_t bytes)
 	return winhv_set_error(HV_STATUS_INVALID_PARAMETER, "no mapping at exactly that GPA range");
 }
 
-static int device_domain(struct winhv_partition *p, bool attach, const char *addr)
-{
-	unsigned seg = 0, bus = 0, dev = 0, fn = 0;
-	char tail;
-	int ret;
-
-	/* Hex digits and separators only: sscanf's %x would also take "0x" and signs. */
-	if (!addr || addr[strspn(addr, "0123456789abcdefABCDEF:.")] ||
-	    (sscanf(addr, "%x:%x:%x.%x%c", &seg, &bus, &dev, &fn, &tail) != 4 &&
-		      (seg = 0, sscanf(addr, "%x:%x.%x%c", &bus, &dev, &fn, &tail) != 3)) ||
-	    seg > 0xffff || bus > 0xff || dev > 31 || fn > 7)
-		return winhv_set_error(HV_STATUS_INVALID_PARAMETER,
-				       "'%s' is not a PCI address (SSSS:BB:DD.F)", addr ? addr : "");
-	if (!p->ops->device_domain)
-		return winhv_set_error(HV_STATUS_FEATURE_UNAVAILABLE,
-				       "the %s backend cannot assign devices (linhv can)",
-				       WinHvBackendName(p->backend));
-	ret = p->ops->device_domain(p, attach, seg, bus, dev << 3 | fn);
-	switch (ret) {
-	case HV_STATUS_SUCCESS:
-		return 0;
-	case HV_STATUS_NOT_FOUND:
-		return winhv_set_error(ret, attach ? "no PCI device %s" : "%s is not attached", addr);
-	case HV_STATUS_FEATURE_UNAVAILABLE:
-		return winhv_set_error(ret, "no IOMMU translates %s's DMA", addr);
-	case HV_STATUS_OPERATION_DENIED:
-		return winhv_set_error(ret,
-				       "%s or a device of its IOMMU group is in use by a host driver "
-				       "(bind it to vfio-pci or pci-stub)",
-				       addr);
-	case HV_STATUS_OBJECT_IN_USE:
-		return winhv_set_error(ret, "%s is attached already", addr);
-	default:
-		return ret;
-	}
-}
-
-int WinHvAttachDevice(struct winhv_partition *p, const char *pci_address)
-{
-	return device_domain(p, true, pci_address);
-}
-
-int WinHvDetachDevice(struct winhv_partition *p, const char *pci_address)
-{
-	return device_domain(p, false, pci_address);
-}
-
 void *WinHvGpaToHva(struct winhv_partition *p, uint64_t gpa, uint64_t len)
 {
 	void *hva = NULL;

@@ -11,7 +11,7 @@ KO=build/kmod/linhv.ko
 B=build
 OUT=${1:-/tmp}
 mkdir -p "$OUT"
-check_expect 27
+check_expect 28
 
 dmesg -C
 edu=
