@@ -126,7 +126,7 @@ static const char *check_leaf(u64 leaf, int level, const struct root_map *m)
 {
 	unsigned long pfn = linhv_npt_leaf_pfn(leaf);
 
-	if (!pfn_valid(pfn) || page_count(pfn_to_page(pfn)) <= 0)
+	if (!linhv_npt_leaf_noref(leaf) && (!pfn_valid(pfn) || page_count(pfn_to_page(pfn)) <= 0))
 		return "freed frame";
 	if (!m->present || m->pfn != pfn)
 		return "frame differs from the root's";

@@ -38,7 +38,7 @@ static void dump_cr3_page(struct linhv_vp *vp)
 		kunmap_local(va);
 		put_page(pg);
 	}
-	if (leaf && level == 1 && pfn_valid(linhv_npt_leaf_pfn(leaf))) {
+	if (leaf && level == 1 && !linhv_npt_leaf_noref(leaf) && pfn_valid(linhv_npt_leaf_pfn(leaf))) {
 		va = kmap_local_page(pfn_to_page(linhv_npt_leaf_pfn(leaf)));
 		via_npt[0] = va[0];
 		via_npt[1] = va[508];

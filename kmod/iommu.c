@@ -64,8 +64,8 @@ static int region_pin(struct linhv_partition *part, struct linhv_region *r)
 	u64 done = 0, i, run;
 	int ret = 0;
 
-	if (r->pinned)
-		return 0;
+	if (r->pinned || r->mmio)
+		return 0; /* device memory: no DMA from one device to another's BAR */
 	r->pinned = kvcalloc(r->npages, sizeof(*r->pinned), GFP_KERNEL_ACCOUNT);
 	if (!r->pinned)
 		return -ENOMEM;

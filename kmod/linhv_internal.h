@@ -52,6 +52,7 @@ struct linhv_region {
 	u64 gfn;
 	u64 npages;
 	u32 flags; /* HV_MAP_GPA_* */
+	bool mmio; /* device memory (VM_IO|VM_PFNMAP): mapped by PFN, never pinned */
 	struct page **pinned; /* while a device is attached (iommu.c) */
 	u64 npinned;
 };
@@ -71,7 +72,17 @@ struct linhv_npt_format {
 	u64 write; /* a writable leaf (dirty too, where the format has it) */
 	u64 exec; /* an executable leaf */
 	u64 noexec; /* a leaf that may not be executed */
+	/*
+	 * A leaf on device memory (an assigned device's BAR, mapped by the root
+	 * with VM_IO|VM_PFNMAP): these bits instead of leaf, uncached, with a
+	 * software bit (noref) saying that it holds no page reference.
+	 */
+	u64 leaf_mmio;
+	u64 noref;
 };
+
+/* linhv_npt_map_locked() flag: hpa is device memory (leaf_mmio, no reference). */
+#define LINHV_NPT_MAP_MMIO BIT(31)
 
 /* Nested page table of one partition (4-level, 4 KiB and 2 MiB leaves). */
 struct linhv_npt {
@@ -307,6 +318,7 @@ u64 linhv_npt_lookup_locked(struct linhv_npt *npt, u64 gpa);
 u64 linhv_npt_lookup_level_locked(struct linhv_npt *npt, u64 gpa, int *leaf_level);
 unsigned long linhv_npt_leaf_pfn(u64 leaf);
 bool linhv_npt_leaf_writable(u64 leaf);
+bool linhv_npt_leaf_noref(u64 leaf); /* device memory: no page behind it */
 int linhv_npt_walk_leaves_locked(struct linhv_npt *npt,
 				 int (*fn)(void *ctx, u64 gpa, u64 leaf, int level), void *ctx);
 

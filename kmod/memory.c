@@ -19,6 +19,7 @@
  * allocations done by the fault path may recurse into it through reclaim.
  */
 #include <linux/highmem.h>
+#include <linux/version.h>
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
 #include <linux/sched/mm.h>
@@ -75,8 +76,10 @@ static void region_free(struct linhv_region *r)
 
 int linhv_map_gpa(struct linhv_partition *part, const struct linhv_in_map_gpa_pages *in)
 {
+	struct vm_area_struct *vma;
 	struct linhv_region *r;
 	unsigned long addr = in->user_address;
+	bool mmio;
 	u32 i;
 	int ret;
 
@@ -105,9 +108,24 @@ int linhv_map_gpa(struct linhv_partition *part, const struct linhv_in_map_gpa_pa
 	if (ret != HV_STATUS_SUCCESS)
 		return ret;
 
+	/*
+	 * Device memory (an assigned device's BAR, mapped VM_IO|VM_PFNMAP by the
+	 * root) has no pages to fault in: it is mapped by PFN, uncached. One
+	 * such region lies within one of the root's mappings.
+	 */
+	mmap_read_lock(current->mm);
+	vma = vma_lookup(current->mm, addr);
+	mmio = vma && (vma->vm_flags & (VM_IO | VM_PFNMAP));
+	if (mmio && (in->page_count << PAGE_SHIFT) > vma->vm_end - addr)
+		ret = HV_STATUS_INVALID_PARAMETER;
+	mmap_read_unlock(current->mm);
+	if (ret != HV_STATUS_SUCCESS)
+		return ret;
+
 	r = kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
 	if (!r)
 		return HV_STATUS_INSUFFICIENT_MEMORY;
+	r->mmio = mmio;
 	r->part = part;
 	r->uaddr = addr;
 	r->gfn = in->target_gpa_page;
@@ -328,6 +346,90 @@ static int map_fault(struct linhv_partition *part, const struct linhv_region *r,
 }
 
 /*
+ * The PFN the root maps at hva in a VM_IO/VM_PFNMAP mapping, and whether it
+ * is writable there. mmap_lock held.
+ */
+static int host_pfn(struct vm_area_struct *vma, unsigned long hva, unsigned long *pfn,
+		    bool *writable)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+	struct follow_pfnmap_args args = {.vma = vma, .address = hva};
+	int ret = follow_pfnmap_start(&args);
+
+	if (ret)
+		return ret;
+	*pfn = args.pfn;
+	*writable = args.writable;
+	follow_pfnmap_end(&args);
+	return 0;
+#else
+	spinlock_t *ptl;
+	pte_t *ptep;
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+	int ret = follow_pte(vma, hva, &ptep, &ptl);
+#else
+	int ret = follow_pte(vma->vm_mm, hva, &ptep, &ptl);
+#endif
+
+	if (ret)
+		return ret;
+	*pfn = pte_pfn(*ptep);
+	*writable = pte_write(*ptep);
+	pte_unmap_unlock(ptep, ptl);
+	return 0;
+#endif
+}
+
+/*
+ * A fault on device memory: the root's PTE gives the frame (faulted in
+ * first where the mapping fills lazily, as vfio-pci's does); the leaf holds
+ * no reference, and the notifier zaps it when the root's mapping goes.
+ * mem_lock held for reading.
+ */
+static int mmio_fault(struct linhv_partition *part, struct linhv_region *r, u64 gpa,
+		      unsigned long hva, bool write, unsigned long seq)
+{
+	struct mm_struct *mm = part->mm;
+	struct vm_area_struct *vma;
+	unsigned long pfn = 0;
+	bool writable = false;
+	int ret;
+
+	if (!mmget_not_zero(mm))
+		return -EFAULT;
+	if (mmap_read_lock_killable(mm)) {
+		mmput(mm);
+		return -EINTR;
+	}
+	vma = vma_lookup(mm, hva);
+	ret = vma && (vma->vm_flags & (VM_IO | VM_PFNMAP)) ? host_pfn(vma, hva, &pfn, &writable) :
+							      -EFAULT;
+	if (ret && vma && (vma->vm_flags & (VM_IO | VM_PFNMAP))) {
+		bool unlocked = false;
+
+		ret = fixup_user_fault(mm, hva, write ? FAULT_FLAG_WRITE : 0, &unlocked);
+		vma = ret ? NULL : vma_lookup(mm, hva);
+		ret = vma && (vma->vm_flags & (VM_IO | VM_PFNMAP)) ?
+			      host_pfn(vma, hva, &pfn, &writable) :
+			      -EFAULT;
+	}
+	mmap_read_unlock(mm);
+	mmput(mm);
+	if (ret)
+		return ret;
+	if (write && !writable)
+		return -EFAULT;
+	spin_lock(&part->npt.lock);
+	if (!mmu_interval_read_retry(&r->notifier, seq))
+		ret = linhv_npt_map_locked(&part->npt, gpa & PAGE_MASK, (u64)pfn << PAGE_SHIFT,
+					   (writable ? r->flags : r->flags & ~HV_MAP_GPA_WRITABLE) |
+						   LINHV_NPT_MAP_MMIO,
+					   1);
+	spin_unlock(&part->npt.lock);
+	return ret;
+}
+
+/*
  * A nested page fault at gpa that the guest's mapping permits: map the page.
  * Returns 0 when mapped (or when the fault must simply be retried), 1 when
  * gpa is not in a region that allows the access (the root handles it), or a
@@ -357,6 +459,13 @@ int linhv_memory_fault(struct linhv_partition *part, u64 gpa, u8 access)
 	}
 	hva = r->uaddr + ((gfn - r->gfn) << PAGE_SHIFT);
 	seq = mmu_interval_read_begin(&r->notifier);
+	if (r->mmio) {
+		ret = mmio_fault(part, r, gpa, hva, write, seq);
+		up_read(&part->mem_lock);
+		if (ret == -EINTR || ret == -ERESTARTSYS || ret == -EAGAIN)
+			return 0;
+		return ret;
+	}
 	writable = r->flags & HV_MAP_GPA_WRITABLE;
 	ret = get_host_page(part->mm, hva, write, &writable, &pg);
 	if (ret) {

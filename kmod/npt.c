@@ -119,6 +119,11 @@ static void zap_release(struct npt_zap *z)
 
 static void zap_add(struct npt_zap *z, u64 pte)
 {
+	/* Device memory holds no reference, but its TLB entries go all the same. */
+	if (pte & z->npt->fmt->noref) {
+		z->npt->stale_2m = true;
+		return;
+	}
 	z->pages[z->n++] = leaf_page(pte);
 	if (z->n == ARRAY_SIZE(z->pages))
 		zap_release(z);
@@ -143,8 +148,10 @@ static void free_level(const struct linhv_npt_format *f, u64 *table, int level)
 	for (i = 0; i < 512; i++) {
 		if (!present(f, table[i]))
 			continue;
-		if (is_leaf(f, table[i], level))
-			put_page(leaf_page(table[i]));
+		if (is_leaf(f, table[i], level)) {
+			if (!(table[i] & f->noref))
+				put_page(leaf_page(table[i]));
+		}
 		else
 			free_level(f, __va(table[i] & NPT_ADDR_MASK), level - 1);
 	}
@@ -211,13 +218,14 @@ int linhv_npt_map_locked(struct linhv_npt *npt, u64 gpa, u64 hpa, u32 flags, int
 		if (present(f, old) && !(old & f->large))
 			return -EEXIST;
 	}
-	pte = (hpa & NPT_ADDR_MASK) | f->leaf;
+	pte = (hpa & NPT_ADDR_MASK) | (flags & LINHV_NPT_MAP_MMIO ? f->leaf_mmio : f->leaf);
 	if (leaf_level == 2)
 		pte |= f->large;
 	if (flags & HV_MAP_GPA_WRITABLE)
 		pte |= f->write;
 	pte |= (flags & HV_MAP_GPA_EXECUTABLE) ? f->exec : f->noexec;
-	get_page(leaf_page(pte));
+	if (!(pte & f->noref))
+		get_page(leaf_page(pte));
 	old = xchg(&table[npt_index(gpa, leaf_level)], pte);
 	/* A leaf replaced in place (e.g. read-only made writable): its page after a flush. */
 	if (present(f, old)) {
@@ -298,6 +306,11 @@ u64 linhv_npt_lookup_locked(struct linhv_npt *npt, u64 gpa)
 unsigned long linhv_npt_leaf_pfn(u64 leaf)
 {
 	return (leaf & NPT_ADDR_MASK) >> PAGE_SHIFT;
+}
+
+bool linhv_npt_leaf_noref(u64 leaf)
+{
+	return leaf & linhv_vendor->npt_format->noref;
 }
 
 bool linhv_npt_leaf_writable(u64 leaf)

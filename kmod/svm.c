@@ -990,6 +990,9 @@ static void svm_fill_intercept_header(struct linhv_vp *vp,
 #define NPT_A BIT_ULL(5)
 #define NPT_D BIT_ULL(6)
 #define NPT_PS BIT_ULL(7)
+#define NPT_PWT BIT_ULL(3)
+#define NPT_PCD BIT_ULL(4)
+#define NPT_AVL_NOREF BIT_ULL(11) /* software: no page reference (device memory) */
 #define NPT_NX BIT_ULL(63)
 
 static const struct linhv_npt_format svm_npt_format = {
@@ -1000,6 +1003,8 @@ static const struct linhv_npt_format svm_npt_format = {
 	.write = NPT_RW | NPT_D,
 	.exec = 0,
 	.noexec = NPT_NX,
+	.leaf_mmio = NPT_P | NPT_US | NPT_A | NPT_PCD | NPT_PWT | NPT_AVL_NOREF,
+	.noref = NPT_AVL_NOREF,
 };
 
 const struct linhv_vendor_ops linhv_svm_ops = {

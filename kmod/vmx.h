@@ -54,6 +54,8 @@
 #define VMX_EPTE_MT_WB (6ULL << 3)
 #define VMX_EPTE_IPAT BIT_ULL(6)
 #define VMX_EPTE_LARGE BIT_ULL(7)
+#define VMX_EPTE_MT_UC (0ULL << 3)
+#define VMX_EPTE_NOREF BIT_ULL(11) /* ignored by the CPU: no page reference (device memory) */
 
 /*
  * Guest GPRs in ModRM order (RAX = 0 ... R15 = 15). The world switch moves

@@ -11,7 +11,7 @@ KO=build/kmod/linhv.ko
 B=build
 OUT=${1:-/tmp}
 mkdir -p "$OUT"
-check_expect 28
+check_expect 32
 
 dmesg -C
 edu=

@@ -28,10 +28,11 @@
 
 #include <linhv/linhv.h>
 #include <linhv/winhv.h>
+#include <linhv/winhv_emulate.h>
 
 #include "guestlib.h"
 
-#define EXPECTED 16
+#define EXPECTED 20
 #define RAM (64u << 20)
 #define SRC_GPA 0x100000u
 #define DST_GPA 0x200000u
@@ -131,6 +132,77 @@ static int open_device(const char *addr)
 	bar = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	close(fd);
 	return bar == MAP_FAILED ? -1 : 0;
+}
+
+static int bar_io(void *ctx, uint16_t port, bool write, uint8_t size, uint32_t *val)
+{
+	uint32_t *ports = ctx;
+
+	(void)size;
+	if (write && port < 0x100)
+		ports[port] = *val;
+	else if (!write)
+		*val = 0xffffffff;
+	return 0;
+}
+
+/*
+ * The device's BAR mapped into the partition (the root's mmap of it, as
+ * HvCallMapGpaPages memory): a long-mode guest reads and writes the
+ * registers itself, with no exit to the root.
+ */
+static void test_bar(const char *addr)
+{
+	uint32_t ports[0x100] = {0};
+	struct hv_message msg;
+	int mmio_exits = 0, halted = 0;
+	char path[256];
+	struct guest g;
+	void *bar0;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource0", addr);
+	fd = open(path, O_RDWR | O_SYNC | O_CLOEXEC);
+	bar0 = fd < 0 ? MAP_FAILED : mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (fd >= 0)
+		close(fd);
+	if (bar0 == MAP_FAILED || guest_create(&g, WINHV_BACKEND_LINHV, 4 << 20, 1)) {
+		result("bar: set-up", 0, "%s",
+		       bar0 == MAP_FAILED ? strerror(errno) : WinHvLastError());
+		return;
+	}
+	result("bar: the BAR mapped at a GPA",
+	       WinHvMapGpaPages(g.part, 0xd0000000, bar0, 4096,
+				HV_MAP_GPA_READABLE | HV_MAP_GPA_WRITABLE) == 0,
+	       "%s", WinHvLastError());
+	guest_load(&g, guest_bar_start, guest_bar_end);
+	guest_set_mode(&g, 0, MODE_LM64);
+	for (int i = 0; i < 1000 && !halted; i++) {
+		if (WinHvRunVp(g.vp[0], &msg))
+			break;
+		switch (msg.header.message_type) {
+		case HvMessageTypeX64IoPortIntercept:
+			if (WinHvEmulateIoPort(g.vp[0], &msg, bar_io, ports))
+				i = 1000;
+			break;
+		case HvMessageTypeX64Halt:
+			halted = 1;
+			break;
+		default: /* an MMIO intercept: the BAR did not reach the guest */
+			mmio_exits++;
+			i = 1000;
+			break;
+		}
+	}
+	result("bar: the guest reads the device's ID register itself",
+	       halted && !mmio_exits && ports[0x25] == 0x010000ed,
+	       "halted %d, mmio exits %d, id %#x", halted, mmio_exits, ports[0x25]);
+	result("bar: the guest's write reaches the device", ports[0x26] == ~0x12345678u,
+	       "liveness %#x", ports[0x26]);
+	result("bar: unmapped again", WinHvUnmapGpaPages(g.part, 0xd0000000, 4096) == 0, "%s",
+	       WinHvLastError());
+	guest_destroy(&g);
+	munmap(bar0, 4096);
 }
 
 /* HvCallAttachDeviceDomain straight to linhv.ko, past libwinhv's own checks. */
@@ -269,6 +341,7 @@ int main(int argc, char **argv)
 	       "%s", ret ? WinHvLastError() : "no data");
 	guest_destroy(&g); /* the partition's end detaches the device */
 
+	test_bar(addr);
 	test_kill(addr);
 	ret = guest_create(&g, WINHV_BACKEND_LINHV, RAM, 1);
 	result("after the partition's end and a SIGKILL, the device can be assigned again",

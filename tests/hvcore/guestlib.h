@@ -32,6 +32,7 @@ enum guest_mode { MODE_REAL, MODE_PM32, MODE_LM64 };
 BLOB(real);
 BLOB(pm32);
 BLOB(lm64);
+BLOB(bar);
 BLOB(ioports);
 BLOB(irq);
 BLOB(fpu);

@@ -112,6 +112,24 @@ lm_msg:
 lm_msg_end:
 guest_lm64_end:
 
+/*
+ * An assigned device's BAR at GPA 0xd0000000 (QEMU's edu device): its ID
+ * register to port 0x25, then its liveness register (reads back the
+ * complement of what was written) to port 0x26; 32-bit accesses only.
+ */
+	.globl guest_bar_start, guest_bar_end
+	.code64
+guest_bar_start:
+	mov $0xd0000000, %ebx
+	mov (%rbx), %eax
+	out %eax, $0x25
+	movl $0x12345678, 4(%rbx)
+	mov 4(%rbx), %eax
+	out %eax, $0x26
+	cli
+	hlt
+guest_bar_end:
+
 /* Port policy: IN/OUT on ports the root did not claim (0x80, 0x81), then one it did (0x22). */
 	.globl guest_ioports_start, guest_ioports_end
 	.code64
