@@ -11,7 +11,7 @@ KO=build/kmod/linhv.ko
 B=build
 OUT=${1:-/tmp}
 mkdir -p "$OUT"
-check_expect 32
+check_expect 35
 
 dmesg -C
 edu=
@@ -41,6 +41,8 @@ dmesg >"$OUT/dmesg-assign.txt"
 check_grep "the DMA outside the partition faulted in the IOMMU at its GPA" \
 	"DMAR: \[DMA Write.*\] Request device \[00:0*${edu#*:00:}" "$OUT/dmesg-assign.txt"
 check_grep "fault address 0x8000000 logged" "fault addr 0x8000000" "$OUT/dmesg-assign.txt"
+check_grep "the DMA the guest itself aimed outside its memory faulted at 0x9000000" "fault addr 0x9000000" \
+	"$OUT/dmesg-assign.txt"
 check_grep "linhv.ko logged the attach" "linhv: attached to partition" "$OUT/dmesg-assign.txt"
 check "rmmod linhv" rmmod linhv
 check "edu still bound to pci-stub" test "$(basename "$(readlink "/sys/bus/pci/devices/$edu/driver")")" = pci-stub

@@ -32,7 +32,7 @@
 
 #include "guestlib.h"
 
-#define EXPECTED 20
+#define EXPECTED 22
 #define RAM (64u << 20)
 #define SRC_GPA 0x100000u
 #define DST_GPA 0x200000u
@@ -175,6 +175,10 @@ static void test_bar(const char *addr)
 	       WinHvMapGpaPages(g.part, 0xd0000000, bar0, 4096,
 				HV_MAP_GPA_READABLE | HV_MAP_GPA_WRITABLE) == 0,
 	       "%s", WinHvLastError());
+	result("bar: the device attached to the same partition",
+	       WinHvAttachDevice(g.part, addr) == 0, "%s", WinHvLastError());
+	for (int i = 0; i < 4096; i++)
+		g.ram[0x100000 + i] = (uint8_t)(0x5a ^ i);
 	guest_load(&g, guest_bar_start, guest_bar_end);
 	guest_set_mode(&g, 0, MODE_LM64);
 	for (int i = 0; i < 1000 && !halted; i++) {
@@ -199,6 +203,10 @@ static void test_bar(const char *addr)
 	       "halted %d, mmio exits %d, id %#x", halted, mmio_exits, ports[0x25]);
 	result("bar: the guest's write reaches the device", ports[0x26] == ~0x12345678u,
 	       "liveness %#x", ports[0x26]);
+	result("bar: the guest's own DMA through the device reaches its memory",
+	       ports[0x27] == 1 && !memcmp(g.ram + 0x100000, g.ram + 0x200000, 4096),
+	       "done %u, bytes %s", ports[0x27],
+	       memcmp(g.ram + 0x100000, g.ram + 0x200000, 4096) ? "differ" : "match");
 	result("bar: unmapped again", WinHvUnmapGpaPages(g.part, 0xd0000000, 4096) == 0, "%s",
 	       WinHvLastError());
 	guest_destroy(&g);

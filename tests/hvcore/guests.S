@@ -115,7 +115,11 @@ guest_lm64_end:
 /*
  * An assigned device's BAR at GPA 0xd0000000 (QEMU's edu device): its ID
  * register to port 0x25, then its liveness register (reads back the
- * complement of what was written) to port 0x26; 32-bit accesses only.
+ * complement of what was written) to port 0x26 (32-bit accesses there).
+ * Then the guest drives the device's DMA engine itself: its RAM at
+ * 0x100000 to the device's buffer, the buffer to RAM at 0x200000, and the
+ * buffer to 0x9000000, outside its memory (the IOMMU must stop that one);
+ * 1 to port 0x27 when all three completed.
  */
 	.globl guest_bar_start, guest_bar_end
 	.code64
@@ -126,6 +130,23 @@ guest_bar_start:
 	movl $0x12345678, 4(%rbx)
 	mov 4(%rbx), %eax
 	out %eax, $0x26
+	movq $0x100000, 0x80(%rbx)	/* source: guest RAM */
+	movq $0x40000, 0x88(%rbx)	/* destination: the device's buffer */
+	movq $4096, 0x90(%rbx)
+	movq $1, 0x98(%rbx)		/* start, RAM to device */
+1:	testl $1, 0x98(%rbx)
+	jnz 1b
+	movq $0x40000, 0x80(%rbx)
+	movq $0x200000, 0x88(%rbx)
+	movq $3, 0x98(%rbx)		/* start, device to RAM */
+2:	testl $1, 0x98(%rbx)
+	jnz 2b
+	movq $0x9000000, 0x88(%rbx)	/* outside the partition's 4 MiB */
+	movq $3, 0x98(%rbx)
+3:	testl $1, 0x98(%rbx)
+	jnz 3b
+	mov $1, %eax
+	out %eax, $0x27
 	cli
 	hlt
 guest_bar_end:
