@@ -237,10 +237,8 @@ START_TEST(handshake_v14)
 	w32(m + 4, 0x10005);
 	ck_assert_int_eq(call(&e, m, 8, out), (int32_t)0xc0000059u);
 	ck_assert_uint_eq(vpci_version(e.v), 0);
+	/* pci-hyperv's order: version, device list and BAR probes, D0, resources. */
 	negotiate(&e, 0x10004);
-	d0_entry(&e, 0);
-	ck_assert_int_eq(e.o.d0_entries, 1);
-	ck_assert_uint_eq(e.o.mmio_base, 0xfe0000000ull);
 	query_relations(&e, 0x42490019, 28);
 
 	/* BAR probe values. */
@@ -252,6 +250,9 @@ START_TEST(handshake_v14)
 	/* An unknown slot. */
 	w32(m + 4, 1);
 	ck_assert_int_eq(call(&e, m, 8, out), (int32_t)0xc000000eu);
+	d0_entry(&e, 0);
+	ck_assert_int_eq(e.o.d0_entries, 1);
+	ck_assert_uint_eq(e.o.mmio_base, 0xfe0000000ull);
 
 	/* An interrupt before the resources: refused. */
 	memset(m, 0, sizeof(m));
@@ -308,9 +309,11 @@ START_TEST(handshake_v11)
 
 	setup(&e);
 	negotiate(&e, 0x10001);
-	d0_entry(&e, 0);
 	query_relations(&e, 0x42490000, 20);
 	w32(m, 0x42490010);
+	/* Resources before D0: refused. */
+	ck_assert_int_eq(call(&e, m, 148, out), (int32_t)0xc0000184u);
+	d0_entry(&e, 0);
 	ck_assert_int_eq(call(&e, m, 148, out), 0);
 	ck_assert_int_eq(e.o.assigned, 1);
 	/* Closing the channel gives back what the guest held. */
