@@ -180,7 +180,7 @@ static int32_t call(struct env *e, const void *m, uint32_t len, uint8_t *out)
 	uint32_t n = request(e, m, len, true, out, &type);
 
 	ck_assert_uint_eq(type, VMBUS_PKT_COMP);
-	ck_assert_uint_ge(n, 8); /* pci-hyperv drops shorter ones */
+	ck_assert_uint_ge(n, 8); /* longer than the status pci-hyperv requires */
 	return (int32_t)r32(out);
 }
 

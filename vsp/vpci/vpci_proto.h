@@ -234,8 +234,8 @@ _Static_assert(sizeof(struct vpci_wire_delete_int) == 24, "delete interrupt");
 
 /*
  * Host completions (VMBus completion packets, payload after the descriptor).
- * The guest drops any packet not longer than descriptor + status, so even a
- * bare status carries 4 more bytes.
+ * The guest drops any packet not longer than descriptor + status, so a bare
+ * status carries 4 more bytes rather than rely on the ring's padding.
  */
 struct vpci_wire_status {
 	int32_t status;
