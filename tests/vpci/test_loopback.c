@@ -12,7 +12,7 @@
 #include "vpci.h"
 
 struct owner {
-	int d0_entries, d0_exits, assigned, released, created, deleted;
+	int d0_entries, d0_exits, assigned, released, created, deleted, ejected;
 	uint64_t mmio_base;
 	uint32_t msi_count, last_vector;
 	uint64_t deleted_address;
@@ -71,7 +71,14 @@ static void cb_delete(void *ctx, const struct vpci_device *d, uint64_t address, 
 	o->deleted_address = address;
 }
 
+static void cb_ejected(void *ctx, const struct vpci_device *d)
+{
+	ck_assert_uint_eq(d->serial, 5);
+	((struct owner *)ctx)->ejected++;
+}
+
 static const struct vpci_callbacks cbs = {
+    .ejection_complete = cb_ejected,
     .d0_entry = cb_d0_entry,
     .d0_exit = cb_d0_exit,
     .resources_assigned = cb_assigned,
@@ -325,6 +332,46 @@ START_TEST(handshake_v11)
 }
 END_TEST
 
+START_TEST(eject)
+{
+	struct env e;
+	uint8_t m[202] = {0}, out[512];
+	uint32_t n;
+	uint16_t type;
+
+	setup(&e);
+	/* Not before the guest has seen the function. */
+	ck_assert_int_eq(vpci_eject(e.v, 0, 0), -ENOENT);
+	negotiate(&e, 0x10003);
+	query_relations(&e, 0x42490019, 28);
+	d0_entry(&e, 0);
+	w32(m, 0x42490016);
+	ck_assert_int_eq(call(&e, m, 202, out), 0);
+	ck_assert_int_eq(vpci_eject(e.v, 1, 0), -ENOENT);
+	ck_assert_int_eq(vpci_eject(e.v, 0, 0), 0);
+	ck_assert(recv_pkt(&e.h, &e.ch, out, sizeof(out), &n));
+	ck_assert_uint_eq(((struct vmbus_packet_descriptor *)out)->type, VMBUS_PKT_DATA_INBAND);
+	ck_assert_uint_eq(r32(out + 16), 0x4249000b);
+	ck_assert_uint_eq(r32(out + 20), 0);
+	/* The guest's answer: the function is released and off the bus. */
+	memset(m, 0, sizeof(m));
+	w32(m, 0x4249000f);
+	send_only(&e, m, 12);
+	ck_assert_int_eq(e.o.ejected, 1);
+	ck_assert_int_eq(e.o.released, 1);
+	w32(m, 0x42490001);
+	n = request(&e, m, 4, false, out, &type);
+	ck_assert_uint_eq(type, VMBUS_PKT_DATA_INBAND);
+	ck_assert_uint_eq(n, 8);
+	ck_assert_uint_eq(r32(out + 4), 0);
+	/* A second completion for it is ignored. */
+	w32(m, 0x4249000f);
+	send_only(&e, m, 12);
+	ck_assert_int_eq(e.o.ejected, 1);
+	teardown(&e);
+}
+END_TEST
+
 /* After a bad input: the channel is closed and the reason logged. */
 static void expect_closed(struct env *e, const char *why)
 {
@@ -394,5 +441,5 @@ START_TEST(hostile_short_and_unknown)
 }
 END_TEST
 
-TEST_MAIN("vpci-loopback", handshake_v14, handshake_v11, hostile_before_version, hostile_wrong_form,
-	  hostile_short_and_unknown)
+TEST_MAIN("vpci-loopback", handshake_v14, handshake_v11, eject, hostile_before_version,
+	  hostile_wrong_form, hostile_short_and_unknown)

@@ -18,6 +18,7 @@
 struct vpci_func {
 	struct vpci_device dev;
 	bool assigned; /* between RESOURCES_ASSIGNED and RESOURCES_RELEASED */
+	bool ejecting; /* EJECT sent, EJECTION_COMPLETE not yet seen */
 };
 
 struct vpci {
@@ -179,6 +180,44 @@ static void on_create_int(struct vpci *v, const struct vmbus_packet *pkt, uint32
 	      vpci_build_create_int_resp(buf, sizeof(buf), st, in->vector_count, address, data));
 }
 
+/* The guest gave the function up: tell the owner, then drop it from the bus. */
+static void ejected(struct vpci *v, struct vpci_func *f)
+{
+	struct vpci_device dev = f->dev;
+	size_t i = (size_t)(f - v->funcs);
+
+	release(v, f);
+	memmove(&v->funcs[i], &v->funcs[i + 1], (v->nfuncs - i - 1) * sizeof(v->funcs[0]));
+	v->nfuncs--;
+	if (v->cb && v->cb->ejection_complete)
+		v->cb->ejection_complete(v->cb_ctx, &dev);
+}
+
+int vpci_eject(struct vpci *v, uint8_t dev, uint8_t func)
+{
+	uint8_t buf[sizeof(struct vpci_wire_child)];
+	struct vpci_func *f;
+	int len, ret;
+
+	if (!v->chan || !vmbus_channel_is_open(v->chan))
+		return -ENOTCONN;
+	if (dev > VPCI_SLOT_DEV_MASK || func > VPCI_SLOT_FUNC_MASK)
+		return -ENOENT;
+	f = find(v, VPCI_SLOT(dev, func));
+	if (!f)
+		return -ENOENT;
+	len = vpci_build_eject(buf, sizeof(buf), VPCI_SLOT(dev, func));
+	if (len < 0)
+		return len;
+	ret = vmbus_channel_send(v->chan, 0, buf, (uint32_t)len, false);
+	if (ret == -EAGAIN)
+		return ret;
+	if (ret)
+		return -ENOTCONN;
+	f->ejecting = true;
+	return 0;
+}
+
 static void on_packet(struct vmbus_channel *chan, const struct vmbus_packet *pkt, void *ctx)
 {
 	struct vpci *v = ctx;
@@ -238,8 +277,8 @@ static void on_packet(struct vmbus_channel *chan, const struct vmbus_packet *pkt
 		break;
 	case VPCI_REQ_EJECTION_COMPLETE:
 		f = find(v, req.slot);
-		if (f && v->cb && v->cb->ejection_complete)
-			v->cb->ejection_complete(v->cb_ctx, &f->dev);
+		if (f && f->ejecting)
+			ejected(v, f);
 		break;
 	}
 }
@@ -262,6 +301,9 @@ static void on_close(struct vmbus_channel *chan, void *ctx)
 
 	(void)chan;
 	on_d0_exit(v);
+	/* An eject the guest never answered: the owner may ask again. */
+	for (size_t i = 0; i < v->nfuncs; i++)
+		v->funcs[i].ejecting = false;
 	v->version = 0;
 	v->listed = false;
 }

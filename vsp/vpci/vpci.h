@@ -54,6 +54,15 @@ int vpci_create(const struct vpci_params *p, struct vpci **out);
 /* Withdraw the bus; no callback runs after it returns. */
 void vpci_destroy(struct vpci *v);
 
+/*
+ * Ask the guest to give up the function at dev/func (EJECT). Its
+ * ejection_complete callback runs when the guest has, and the function is
+ * off the bus from then on. 0; -ENOENT for a function the guest has not been
+ * shown; -ENOTCONN when the channel is not open; -EAGAIN when the guest's
+ * ring is full (try again later).
+ */
+int vpci_eject(struct vpci *v, uint8_t dev, uint8_t func);
+
 /* The negotiated protocol version, 0 before negotiation or when closed. */
 uint32_t vpci_version(const struct vpci *v);
 

@@ -174,8 +174,7 @@ static int check_vector_count(uint16_t n, uint8_t mode, const char **why)
 	return 0;
 }
 
-static int decode_vps(struct vpci_interrupt *in, uint16_t count, const void *vps,
-		      const char **why)
+static int decode_vps(struct vpci_interrupt *in, uint16_t count, const void *vps, const char **why)
 {
 	if (count == 0 || count > VPCI_MAX_TARGET_VPS)
 		return fail(why, "interrupt target count not 1-32");
