@@ -13,10 +13,10 @@ mkdir -p "$OUT"
 # LINHV_NPT_AUDIT=N sets the audit interval (0: off).
 if [ "${LINHV_SLOW:-0}" = 1 ]; then
 	AUDIT=${LINHV_NPT_AUDIT:-64}
-	n=123
+	n=125
 else
 	AUDIT=${LINHV_NPT_AUDIT:-0}
-	n=120
+	n=122
 fi
 [ "$AUDIT" = 0 ] || n=$((n + 2))
 check_expect $n
@@ -63,6 +63,9 @@ else
 fi
 
 check_prog hvcore-tests $B/tests/hvcore/hvcore-tests
+# Device assignment on a host without an IOMMU (2 checks): refused, saying why.
+check_prog "assign-tests --no-iommu" $B/tests/hvcore/assign-tests --no-iommu \
+	"$(basename "$(ls -d /sys/bus/pci/devices/* | head -n 1)")"
 check_prog "ioctl-fuzz seed 1" $B/tests/hvcore/ioctl-fuzz --calls 100000 --seed 1
 check_prog "ioctl-fuzz seed 12345" $B/tests/hvcore/ioctl-fuzz --calls 20000 --seed 12345
 if [ "$AUDIT" != 0 ]; then

@@ -9,7 +9,8 @@
  * The edu device must be bound to pci-stub or vfio-pci (or no driver);
  * BUSY-DEVICE, when given, is one bound to a host driver, which must be
  * refused. A DMA aimed outside the partition's memory must fault in the
- * IOMMU (the caller checks the kernel's fault line). One PASS/FAIL line per
+ * IOMMU (the caller checks the kernel's fault line). With --no-iommu, on a
+ * host without an IOMMU, any device must be refused with a reason. One PASS/FAIL line per
  * check, "EXPECT: N checks" first; the exit status is the number of failures.
  */
 #include <errno.h>
@@ -271,14 +272,39 @@ static void test_kill(const char *addr)
 	result("kill: a child partition attached the device", c == 1, "attach failed in the child");
 }
 
+/* A host without an IOMMU: refused with a message that says so, by libwinhv and by linhv.ko. */
+static int no_iommu(const char *addr)
+{
+	struct guest g;
+	int ret;
+
+	printf("EXPECT: 2 checks\n");
+	if (guest_create(&g, WINHV_BACKEND_LINHV, RAM, 1)) {
+		result("no-iommu: partition created", 0, "%s", WinHvLastError());
+		return 1;
+	}
+	ret = WinHvAttachDevice(g.part, addr);
+	result("no IOMMU: assignment refused with a message naming the IOMMU",
+	       ret == HV_STATUS_FEATURE_UNAVAILABLE && strstr(WinHvLastError(), "IOMMU"),
+	       "status %d: %s", ret, WinHvLastError());
+	guest_destroy(&g);
+	ret = raw_attach(addr);
+	result("no IOMMU: linhv.ko refuses it too, asked directly",
+	       ret == HV_STATUS_FEATURE_UNAVAILABLE, "status %d", ret);
+	return failures;
+}
+
 int main(int argc, char **argv)
 {
 	const char *addr = argc > 1 ? argv[1] : NULL;
 	struct guest g;
 	int ret;
 
-	if (!addr) {
-		fprintf(stderr, "usage: assign-tests SSSS:BB:DD.F [BUSY-DEVICE]\n");
+	if (argc == 3 && !strcmp(argv[1], "--no-iommu"))
+		return no_iommu(argv[2]);
+	if (!addr || addr[0] == '-') {
+		fprintf(stderr, "usage: assign-tests SSSS:BB:DD.F [BUSY-DEVICE]\n"
+				"       assign-tests --no-iommu SSSS:BB:DD.F\n");
 		return 2;
 	}
 	printf("EXPECT: %d checks\n", EXPECTED - (argc > 2 ? 0 : 2));
