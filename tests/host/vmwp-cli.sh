@@ -2,7 +2,7 @@
 # Host tier: vmwp's command-line and input errors, which need no VM. Each
 # must give one clear line on stderr and the documented status.
 . tests/lib/check.sh
-check_expect 27
+check_expect 28
 
 B=${BUILD_DIR:-build}/vmm/vmwp/vmwp
 K=$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -n 1)
