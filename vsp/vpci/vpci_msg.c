@@ -164,6 +164,18 @@ static int check_slot(uint32_t slot, const char **why)
 	return 0;
 }
 
+/* Both forms of RESOURCES_ASSIGNED: they differ only in the size of their reserved tail. */
+static int res_assigned(uint32_t slot, uint32_t msi_count, const void *reserved,
+			size_t reserved_len, struct vpci_request *out, const char **why)
+{
+	if (!all_zero(reserved, reserved_len))
+		return fail(why, "resources assigned reserved bytes not zero");
+	out->kind = VPCI_REQ_RESOURCES_ASSIGNED;
+	out->slot = slot;
+	out->u.msi_count = msi_count;
+	return check_slot(slot, why);
+}
+
 static int check_vector_count(uint16_t n, uint8_t mode, const char **why)
 {
 	/* Multi-message MSI allows up to 32 vectors; MSI-X asks one at a time. */
@@ -228,23 +240,13 @@ static int decode(const uint8_t *p, const struct msg_rule *r, struct vpci_reques
 		struct vpci_wire_res_assigned m;
 
 		memcpy(&m, p, sizeof(m));
-		if (!all_zero(m.reserved, sizeof(m.reserved)))
-			return fail(why, "resources assigned reserved bytes not zero");
-		out->kind = VPCI_REQ_RESOURCES_ASSIGNED;
-		out->slot = m.slot;
-		out->u.msi_count = m.msi_count;
-		return check_slot(m.slot, why);
+		return res_assigned(m.slot, m.msi_count, m.reserved, sizeof(m.reserved), out, why);
 	}
 	case VPCI_MSG_RESOURCES_ASSIGNED2: {
 		struct vpci_wire_res_assigned2 m;
 
 		memcpy(&m, p, sizeof(m));
-		if (!all_zero(m.reserved, sizeof(m.reserved)))
-			return fail(why, "resources assigned reserved bytes not zero");
-		out->kind = VPCI_REQ_RESOURCES_ASSIGNED;
-		out->slot = m.slot;
-		out->u.msi_count = m.msi_count;
-		return check_slot(m.slot, why);
+		return res_assigned(m.slot, m.msi_count, m.reserved, sizeof(m.reserved), out, why);
 	}
 	case VPCI_MSG_CREATE_INTERRUPT: {
 		struct vpci_wire_create_int m;
