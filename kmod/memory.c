@@ -74,6 +74,12 @@ static void region_free(struct linhv_region *r)
 	kfree(r);
 }
 
+/* Device memory (VM_IO/VM_PFNMAP): no pages to fault in, only the root's PFNs. */
+static bool is_device_vma(const struct vm_area_struct *vma)
+{
+	return vma && (vma->vm_flags & (VM_IO | VM_PFNMAP));
+}
+
 int linhv_map_gpa(struct linhv_partition *part, const struct linhv_in_map_gpa_pages *in)
 {
 	struct vm_area_struct *vma;
@@ -115,7 +121,7 @@ int linhv_map_gpa(struct linhv_partition *part, const struct linhv_in_map_gpa_pa
 	 */
 	mmap_read_lock(current->mm);
 	vma = vma_lookup(current->mm, addr);
-	mmio = vma && (vma->vm_flags & (VM_IO | VM_PFNMAP));
+	mmio = is_device_vma(vma);
 	if (mmio && (in->page_count << PAGE_SHIFT) > vma->vm_end - addr)
 		ret = HV_STATUS_INVALID_PARAMETER;
 	mmap_read_unlock(current->mm);
@@ -402,16 +408,18 @@ static int mmio_fault(struct linhv_partition *part, struct linhv_region *r, u64 
 		return -EINTR;
 	}
 	vma = vma_lookup(mm, hva);
-	ret = vma && (vma->vm_flags & (VM_IO | VM_PFNMAP)) ? host_pfn(vma, hva, &pfn, &writable) :
-							      -EFAULT;
-	if (ret && vma && (vma->vm_flags & (VM_IO | VM_PFNMAP))) {
-		bool unlocked = false;
+	if (!is_device_vma(vma)) {
+		ret = -EFAULT;
+	} else {
+		ret = host_pfn(vma, hva, &pfn, &writable);
+		if (ret) {
+			bool unlocked = false;
 
-		ret = fixup_user_fault(mm, hva, write ? FAULT_FLAG_WRITE : 0, &unlocked);
-		vma = ret ? NULL : vma_lookup(mm, hva);
-		ret = vma && (vma->vm_flags & (VM_IO | VM_PFNMAP)) ?
-			      host_pfn(vma, hva, &pfn, &writable) :
-			      -EFAULT;
+			/* Not filled in yet; the lock may be dropped meanwhile: look again. */
+			ret = fixup_user_fault(mm, hva, write ? FAULT_FLAG_WRITE : 0, &unlocked);
+			vma = ret ? NULL : vma_lookup(mm, hva);
+			ret = is_device_vma(vma) ? host_pfn(vma, hva, &pfn, &writable) : -EFAULT;
+		}
 	}
 	mmap_read_unlock(mm);
 	mmput(mm);
