@@ -47,11 +47,5 @@ check_grep "linhv.ko logged the attach" "linhv: attached to partition" "$OUT/dme
 check "rmmod linhv" rmmod linhv
 check "edu still bound to pci-stub" test "$(basename "$(readlink "/sys/bus/pci/devices/$edu/driver")")" = pci-stub
 
-dmesg >"$OUT/dmesg.txt"
-if grep -qE "WARNING|BUG:|Oops|general protection|Call Trace|leak|refcount_t" "$OUT/dmesg.txt"; then
-	fail "dmesg clean" "see $OUT/dmesg.txt"
-	grep -E -A5 "WARNING|BUG:|Oops|general protection|Call Trace|leak" "$OUT/dmesg.txt" | head -40
-else
-	pass "dmesg clean"
-fi
+check_dmesg_clean "dmesg clean" "$OUT/dmesg.txt"
 check_done

@@ -65,11 +65,5 @@ swapoff /dev/zram0 2>/dev/null
 check "rmmod linhv after the suite (VMX)" rmmod linhv
 check "/dev/linhv is gone" test ! -e /dev/linhv
 
-dmesg >"$OUT/dmesg.txt"
-if grep -qE "WARNING|BUG:|Oops|general protection|Call Trace|leak|refcount_t" "$OUT/dmesg.txt"; then
-	fail "dmesg clean after the suite (VMX)" "see $OUT/dmesg.txt"
-	grep -E -A5 "WARNING|BUG:|Oops|general protection|Call Trace|leak" "$OUT/dmesg.txt" | head -40
-else
-	pass "dmesg clean after the suite (VMX)"
-fi
+check_dmesg_clean "dmesg clean after the suite (VMX)" "$OUT/dmesg.txt"
 check_done

@@ -96,6 +96,18 @@ check_prog() {
 	[ "${_st:-255}" -eq 0 ] || fail "$_name exits 0" "exit ${_st:-unknown} after $_p passed, $_f failed"
 }
 
+# check_dmesg_clean NAME FILE: the kernel log, saved to FILE, shows no
+# warning, oops, leak or refcount report; otherwise FAIL with its first lines.
+check_dmesg_clean() {
+	dmesg >"$2"
+	if grep -qE "WARNING|BUG:|Oops|general protection|Call Trace|leak|refcount_t" "$2"; then
+		fail "$1" "see $2"
+		grep -E -A5 "WARNING|BUG:|Oops|general protection|Call Trace|leak" "$2" | head -40
+	else
+		pass "$1"
+	fi
+}
+
 # Exit status for a tier script: non-zero when any check failed or fewer
 # checks ran than check_expect declared.
 check_done() {

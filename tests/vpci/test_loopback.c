@@ -10,6 +10,7 @@
 
 #include "../vmbus/test_common.h"
 #include "vpci.h"
+#include "wire_bytes.h"
 
 struct owner {
 	int d0_entries, d0_exits, assigned, released, created, deleted, ejected;
@@ -94,37 +95,6 @@ struct env {
 	struct vsc_channel ch;
 	uint64_t tid;
 };
-
-static void w16(uint8_t *p, uint16_t v)
-{
-	memcpy(p, &v, 2);
-}
-
-static void w32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, 4);
-}
-
-static void w64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, 8);
-}
-
-static uint32_t r32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
-}
-
-static uint64_t r64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
 
 static void setup(struct env *e)
 {

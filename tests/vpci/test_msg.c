@@ -11,51 +11,13 @@
 #include <string.h>
 
 #include "check_main.h"
+#include "wire_bytes.h"
 #include "vpci_msg.h"
 
 #define V11 0x10001u
 #define V12 0x10002u
 #define V13 0x10003u
 #define V14 0x10004u
-
-static void w16(uint8_t *p, uint16_t v)
-{
-	memcpy(p, &v, 2);
-}
-
-static void w32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, 4);
-}
-
-static void w64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, 8);
-}
-
-static uint16_t r16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, 2);
-	return v;
-}
-
-static uint32_t r32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
-}
-
-static uint64_t r64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
 
 /* Parse len bytes of m from an exact-size heap copy (ASan sees overreads). */
 static int parse(const uint8_t *m, size_t len, uint32_t version, struct vpci_request *req,
