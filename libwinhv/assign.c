@@ -179,3 +179,54 @@ int WinHvDetachDevice(struct winhv_partition *p, const char *pci_address)
 {
 	return device_domain(p, false, pci_address);
 }
+
+static int device_interrupt(struct winhv_partition *p, bool map, const char *addr,
+			    const struct winhv_device_interrupt *irq)
+{
+	struct pci_address a;
+	char name[16];
+	int ret;
+
+	if (parse(addr, &a))
+		return winhv_set_error(HV_STATUS_INVALID_PARAMETER,
+				       "'%s' is not a PCI address (SSSS:BB:DD.F)",
+				       addr ? addr : "");
+	if (irq->kind != WINHV_DEVICE_INTERRUPT_MSIX && irq->kind != WINHV_DEVICE_INTERRUPT_MSI)
+		return winhv_set_error(HV_STATUS_INVALID_PARAMETER,
+				       "interrupt kind %u is neither MSI-X nor MSI", irq->kind);
+	if (!p->ops->device_interrupt)
+		return winhv_set_error(HV_STATUS_FEATURE_UNAVAILABLE,
+				       "the %s backend cannot route device interrupts (linhv can)",
+				       WinHvBackendName(p->backend));
+	snprintf(name, sizeof(name), "%04x:%02x:%02x.%x", a.seg, a.bus, a.dev, a.fn);
+	ret = p->ops->device_interrupt(p, map, a.seg, a.bus, a.dev << 3 | a.fn, irq);
+	switch (ret) {
+	case HV_STATUS_SUCCESS:
+		return 0;
+	case HV_STATUS_NOT_FOUND:
+		return winhv_set_error(ret, "%s is not attached here, or has no interrupt %s %u",
+				       name, irq->kind == WINHV_DEVICE_INTERRUPT_MSIX ? "MSI-X" : "MSI",
+				       irq->index);
+	case HV_STATUS_INVALID_PARAMETER:
+		return winhv_set_error(ret, "bad interrupt route for %s (vector %u, VP %u)", name,
+				       irq->vector, irq->vp_index);
+	default:
+		return ret;
+	}
+}
+
+int WinHvMapDeviceInterrupt(struct winhv_partition *p, const char *pci_address,
+			    const struct winhv_device_interrupt *irq)
+{
+	if (!irq)
+		return winhv_set_error(HV_STATUS_INVALID_PARAMETER, "no interrupt route given");
+	return device_interrupt(p, true, pci_address, irq);
+}
+
+int WinHvUnmapDeviceInterrupt(struct winhv_partition *p, const char *pci_address, uint32_t kind,
+			      uint32_t index)
+{
+	struct winhv_device_interrupt irq = {.kind = kind, .index = index};
+
+	return device_interrupt(p, false, pci_address, &irq);
+}

@@ -34,6 +34,9 @@ struct winhv_backend_ops {
 	/* NULL: the backend cannot assign devices */
 	int (*device_domain)(struct winhv_partition *p, bool attach, uint32_t segment, uint32_t bus,
 			     uint32_t devfn);
+	/* NULL: no device interrupts. map false: unmap (irq: kind and index only). */
+	int (*device_interrupt)(struct winhv_partition *p, bool map, uint32_t segment, uint32_t bus,
+				uint32_t devfn, const struct winhv_device_interrupt *irq);
 	int (*create_vp)(struct winhv_vp *vp);
 	void (*delete_vp)(struct winhv_vp *vp);
 	int (*get_regs)(struct winhv_vp *vp, const uint32_t *names, union hv_register_value *v,

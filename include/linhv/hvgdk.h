@@ -58,6 +58,9 @@
 #define HvCallSetVpRegisters 0x0051
 #define HvCallPostMessage 0x005C
 #define HvCallSignalEvent 0x005D
+#define HvCallMapDeviceInterrupt 0x007C
+#define HvCallUnmapDeviceInterrupt 0x007D
+#define HvCallRetargetDeviceInterrupt 0x007E
 #define HvCallAssertVirtualInterrupt 0x0094
 #define HvCallSignalEventDirect 0x00C0
 #define HvCallPostMessageDirect 0x00C1

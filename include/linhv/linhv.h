@@ -47,6 +47,9 @@ enum linhv_vendor {
 #define LINHV_FEAT_TSC_SCALING (1ULL << 13)
 /* HvCallAttachDeviceDomain/HvCallDetachDeviceDomain: an IOMMU domain per partition */
 #define LINHV_FEAT_DEVICE_DOMAIN (1ULL << 14)
+/* HvCallMapDeviceInterrupt / HvCallUnmapDeviceInterrupt, and the guest's
+ * HvCallRetargetDeviceInterrupt. */
+#define LINHV_FEAT_DEVICE_INTERRUPT (1ULL << 15)
 /* What this build of the module can run guests with (not just detect). */
 #define LINHV_FEAT_CAN_RUN (1ULL << 63)
 
@@ -176,6 +179,36 @@ struct linhv_in_device_domain {
 	__u32 segment; /* PCI segment (domain) */
 	__u32 bus;
 	__u32 devfn; /* device << 3 | function */
+	__u32 reserved;
+};
+
+/*
+ * HvCallMapDeviceInterrupt / HvCallUnmapDeviceInterrupt: route one MSI-X
+ * table entry or MSI vector (index) of a device attached to the partition to
+ * a fixed interrupt (vector) on one VP, or remove the route. The first route
+ * of a device makes the module enable the device's MSI-X (or MSI) with host
+ * vectors it owns; the guest never programs the device's table. address and
+ * data are what the guest was told; its HvCallRetargetDeviceInterrupt finds
+ * the route by them. LINHV_DEVICE_INTERRUPT_MASKED holds deliveries (one
+ * held is delivered when a later call clears it). Statuses: NOT_FOUND (device
+ * not attached; no such index; unmap of no route), INVALID_PARAMETER (kind,
+ * vector < 16, no such VP, reserved bits), INSUFFICIENT_MEMORY.
+ */
+#define LINHV_DEVICE_INTERRUPT_MSIX 1u
+#define LINHV_DEVICE_INTERRUPT_MSI 2u
+#define LINHV_DEVICE_INTERRUPT_MASKED (1u << 0)
+struct linhv_in_device_interrupt {
+	__u64 partition_id; /* ignored: the partition fd names the partition */
+	__u32 segment;
+	__u32 bus;
+	__u32 devfn;
+	__u32 kind; /* LINHV_DEVICE_INTERRUPT_MSIX or _MSI */
+	__u32 index;
+	__u32 vector;  /* map only */
+	__u32 vp_index; /* map only */
+	__u32 flags;   /* map only: LINHV_DEVICE_INTERRUPT_MASKED */
+	__u64 address; /* map only */
+	__u32 data;    /* map only */
 	__u32 reserved;
 };
 

@@ -103,6 +103,30 @@ int WinHvUnmapGpaPages(struct winhv_partition *partition, uint64_t gpa, uint64_t
 int WinHvAttachDevice(struct winhv_partition *partition, const char *pci_address);
 int WinHvDetachDevice(struct winhv_partition *partition, const char *pci_address);
 /*
+ * Route one interrupt of an attached device to the partition: MSI-X table
+ * entry (or MSI vector) index is delivered as fixed interrupt vector to VP
+ * vp_index. address/data are the values the guest was given for it (the
+ * guest names the interrupt by them when it retargets it with
+ * HvCallRetargetDeviceInterrupt). masked: keep the route, hold deliveries
+ * until a later call unmasks it (one held while masked is delivered then).
+ * Calling again for the same index updates the route.
+ */
+#define WINHV_DEVICE_INTERRUPT_MSIX 1u
+#define WINHV_DEVICE_INTERRUPT_MSI 2u
+struct winhv_device_interrupt {
+	uint32_t kind; /* WINHV_DEVICE_INTERRUPT_* */
+	uint32_t index;
+	uint32_t vector; /* 16-255 */
+	uint32_t vp_index;
+	uint64_t address;
+	uint32_t data;
+	bool masked;
+};
+int WinHvMapDeviceInterrupt(struct winhv_partition *partition, const char *pci_address,
+			    const struct winhv_device_interrupt *irq);
+int WinHvUnmapDeviceInterrupt(struct winhv_partition *partition, const char *pci_address,
+			      uint32_t kind, uint32_t index);
+/*
  * Host address of [gpa, gpa+len) when the whole range lies in one mapping,
  * else NULL. Guest-provided GPAs must go through this (or a caller's own
  * bounds checks) before any access.
