@@ -624,6 +624,10 @@ uint32_t vsc_hostile_run(struct vsc_hostile *h)
 	vsc_memset(h->skip_poll, 0, sizeof(h->skip_poll));
 	if (!connect_and_open(h, "connect, four IC offers, open and negotiate"))
 		return h->failed;
+	if (h->vpci_only) {
+		vsc_hostile_vpci(h);
+		return h->failed;
+	}
 	malformed_messages(h);
 	gpadls_outside_ram(h);
 	gpadl_layouts(h);
@@ -635,5 +639,6 @@ uint32_t vsc_hostile_run(struct vsc_hostile *h)
 	heartbeat_still_answered(h);
 	vsc_hostile_storage(h);
 	vsc_hostile_net(h);
+	vsc_hostile_vpci(h);
 	return h->failed;
 }

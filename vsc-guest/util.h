@@ -43,4 +43,14 @@ static inline void vsc_store32(void *p, uint32_t v)
 	__atomic_store_n((uint32_t *)p, v, __ATOMIC_RELEASE);
 }
 
+static inline void vsc_store16(void *p, uint16_t v)
+{
+	vsc_memcpy(p, &v, sizeof(v));
+}
+
+static inline void vsc_store64(void *p, uint64_t v)
+{
+	vsc_memcpy(p, &v, sizeof(v));
+}
+
 #endif /* VSC_UTIL_H */

@@ -125,6 +125,49 @@ static void *hv_map(void *ctx, uint64_t gpa, uint64_t len)
 	return (void *)(uintptr_t)gpa;
 }
 
+/*
+ * Device registers, through the identity map (the boot page tables cover
+ * 4 GiB), with one instruction of the exact size so that the host sees
+ * the access as the guest made it.
+ */
+static uint64_t hv_mmio_read(void *ctx, uint64_t gpa, uint32_t size)
+{
+	volatile void *p = (volatile void *)(uintptr_t)gpa;
+
+	(void)ctx;
+	switch (size) {
+	case 1:
+		return *(volatile uint8_t *)p;
+	case 2:
+		return *(volatile uint16_t *)p;
+	case 4:
+		return *(volatile uint32_t *)p;
+	default:
+		return *(volatile uint64_t *)p;
+	}
+}
+
+static void hv_mmio_write(void *ctx, uint64_t gpa, uint32_t size, uint64_t val)
+{
+	volatile void *p = (volatile void *)(uintptr_t)gpa;
+
+	(void)ctx;
+	switch (size) {
+	case 1:
+		*(volatile uint8_t *)p = (uint8_t)val;
+		break;
+	case 2:
+		*(volatile uint16_t *)p = (uint16_t)val;
+		break;
+	case 4:
+		*(volatile uint32_t *)p = (uint32_t)val;
+		break;
+	default:
+		*(volatile uint64_t *)p = val;
+		break;
+	}
+}
+
 static int hv_alloc(void *ctx, uint32_t count, uint64_t *gpa)
 {
 	struct hv_platform *hp = ctx;
@@ -280,6 +323,8 @@ const char *hv_platform_init(struct hv_platform *hp, const uint8_t *boot_params)
 	    .eom = hv_eom,
 	    .wait = hv_wait,
 	    .log = hv_log,
+	    .mmio_read = hv_mmio_read,
+	    .mmio_write = hv_mmio_write,
 	};
 	return NULL;
 }

@@ -60,6 +60,64 @@ static const struct vsc_kvp_pair kvp_pool[] = {
     {"OSName", "vsc-guest test image"},
 };
 
+/*
+ * Options on the kernel command line (boot_params' cmd_line_ptr):
+ * hostile.vpci_window=HEX places the vPCI config window (and enables the
+ * vPCI attacks), hostile.vps=N is the VM's VP count, hostile.only=vpci runs
+ * the vPCI attacks alone after connecting.
+ */
+static uint64_t parse_num(const char *s, int base)
+{
+	uint64_t v = 0;
+
+	if (base == 16 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		s += 2;
+	for (;; s++) {
+		int d = *s >= '0' && *s <= '9'	 ? *s - '0'
+			: *s >= 'a' && *s <= 'f' ? *s - 'a' + 10
+			: *s >= 'A' && *s <= 'F' ? *s - 'A' + 10
+						 : 99;
+
+		if (d >= base)
+			return v;
+		v = v * (uint64_t)base + (uint64_t)d;
+	}
+}
+
+static bool word_is(const char *w, const char *key, const char **val)
+{
+	while (*key && *w == *key) {
+		w++;
+		key++;
+	}
+	if (*key)
+		return false;
+	*val = w;
+	return true;
+}
+
+static void parse_cmdline(const uint8_t *boot_params, struct vsc_hostile *h)
+{
+	uint32_t ptr;
+	const char *c, *v;
+
+	__builtin_memcpy(&ptr, boot_params + 0x228, 4);
+	if (!ptr)
+		return;
+	for (c = (const char *)(uintptr_t)ptr; *c;) {
+		while (*c == ' ')
+			c++;
+		if (word_is(c, "hostile.vpci_window=", &v))
+			h->vpci_window = parse_num(v, 16);
+		else if (word_is(c, "hostile.vps=", &v))
+			h->nr_vps = (uint32_t)parse_num(v, 10);
+		else if (word_is(c, "hostile.only=vpci", &v) && (*v == ' ' || !*v))
+			h->vpci_only = true;
+		while (*c && *c != ' ')
+			c++;
+	}
+}
+
 static void on_result(void *ctx, const char *name, bool ok, const char *detail)
 {
 	(void)ctx;
@@ -90,6 +148,7 @@ void image_main(const uint8_t *boot_params)
 	hs.result = on_result;
 	hs.kvp_pool = kvp_pool;
 	hs.kvp_count = sizeof(kvp_pool) / sizeof(kvp_pool[0]);
+	parse_cmdline(boot_params, &hs);
 	vsc_hostile_run(&hs);
 	hv_print("GUEST-DONE passed=%u failed=%u\n", hs.passed, hs.failed);
 	if (!sd->ch.open) {

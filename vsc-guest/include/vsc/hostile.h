@@ -32,6 +32,12 @@ struct vsc_hostile {
 	/* Optional: the KVP auto pool the guest reports, as hv_kvp_daemon would. */
 	const struct vsc_kvp_pair *kvp_pool;
 	uint32_t kvp_count;
+	/* Optional: where the vPCI attacks place the config window (in the
+	 * host's VMBus MMIO range; 0: no vPCI attacks), the VM's VP count, and
+	 * true to run, after connecting, the vPCI attacks alone. */
+	uint64_t vpci_window;
+	uint32_t nr_vps;
+	bool vpci_only;
 	/* Kept by the suite; after vsc_hostile_run the four ICs are open again. */
 	struct vsc_ic ic[VSC_HOSTILE_NR_IC];
 	bool skip_poll[VSC_HOSTILE_NR_IC];
@@ -55,6 +61,13 @@ void vsc_hostile_storage(struct vsc_hostile *h);
  * NVSP INIT on the re-offered one.
  */
 void vsc_hostile_net(struct vsc_hostile *h);
+/*
+ * The vPCI attacks alone (part of vsc_hostile_run when vpci_window is set):
+ * nothing when the host offers no vPCI bus, else requests it must refuse
+ * with a status, the config window probed (with an MMIO-capable platform),
+ * and one check per lying message, each expecting a rescind.
+ */
+void vsc_hostile_vpci(struct vsc_hostile *h);
 /* Take messages and answer the ICs for about n platform waits. */
 void vsc_hostile_pump(struct vsc_hostile *h, uint32_t n);
 /*

@@ -31,6 +31,10 @@ struct vsc_platform {
 	bool (*wait)(void *ctx);
 	/* Optional. */
 	void (*log)(void *ctx, const char *msg);
+	/* Optional (NULL: no MMIO): an access of 1, 2, 4 or 8 bytes at a guest
+	 * physical address that is not RAM (a device's registers). */
+	uint64_t (*mmio_read)(void *ctx, uint64_t gpa, uint32_t size);
+	void (*mmio_write)(void *ctx, uint64_t gpa, uint32_t size, uint64_t val);
 };
 
 #endif /* VSC_PLATFORM_H */
