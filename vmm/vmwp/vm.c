@@ -106,8 +106,8 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 	    WinHvMapGpaPages(vm->part, BOOT_HIGH_RAM_BASE, vm->ram + low, vm->ram_size - low, rwx))
 		return fail(err, errlen, "cannot map guest RAM above 4 GiB");
 
-	acpi_len =
-	    acpi_build(vm->ram + BOOT_ACPI, BOOT_ACPI, BOOT_RESET_VECTOR - BOOT_ACPI, o->cpus);
+	acpi_len = acpi_build(vm->ram + BOOT_ACPI, BOOT_ACPI, BOOT_RESET_VECTOR - BOOT_ACPI,
+			      o->cpus, NULL);
 	if (!acpi_len) {
 		snprintf(err, errlen, "ACPI tables do not fit");
 		return -1;
