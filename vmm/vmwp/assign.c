@@ -168,6 +168,50 @@ static unsigned parse_resource(const char *text, struct host_res *r, unsigned ma
 	return n;
 }
 
+int assign_parse_bars(const char *text, const char *addr, struct assign_bar_info out[VPCI_NUM_BARS],
+		      unsigned *io_bars, char *err, size_t errlen)
+{
+	struct host_res r[VPCI_NUM_BARS];
+	unsigned n = parse_resource(text, r, VPCI_NUM_BARS);
+
+	memset(out, 0, VPCI_NUM_BARS * sizeof(*out));
+	*io_bars = 0;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t size = r[i].end - r[i].start + 1;
+
+		if (!r[i].flags || !r[i].end)
+			continue;
+		if (r[i].flags & IORES_IO) {
+			*io_bars |= 1u << i;
+			continue;
+		}
+		if (!(r[i].flags & IORES_MEM))
+			continue;
+		if (!r[i].start || r[i].end < r[i].start || (size & (size - 1)))
+			return err_set(err, errlen,
+				       "--assign-pci %s: BAR %u has no usable host address "
+				       "(%#" PRIx64 "-%#" PRIx64 ")",
+				       addr, i, r[i].start, r[i].end);
+		if (r[i].flags & IORES_MEM_64 && i == VPCI_NUM_BARS - 1)
+			return err_set(err, errlen, "--assign-pci %s: a 64-bit BAR in slot 5",
+				       addr);
+		if (r[i].start & (PAGE - 1))
+			return err_set(err, errlen,
+				       "--assign-pci %s: BAR %u (%#" PRIx64 ", %#" PRIx64 " bytes) "
+				       "does not start on a page; the guest would see what shares "
+				       "the page (try pci=resource_alignment=%s on the host)",
+				       addr, i, r[i].start, size, addr);
+		out[i].start = r[i].start;
+		out[i].host_size = size;
+		out[i].bar.size = size < PAGE ? PAGE : size;
+		out[i].bar.flags = (r[i].flags & IORES_MEM_64 ? VPCI_BAR_MEM64 : 0) |
+				   (r[i].flags & IORES_PREFETCH ? VPCI_BAR_PREFETCH : 0);
+		if (r[i].flags & IORES_MEM_64)
+			i++; /* its upper half: the next line is empty */
+	}
+	return 0;
+}
+
 /* Another host device with a BAR in the page at page: its name, else NULL. */
 static const char *page_shared(const char *self, uint64_t page, char *who, size_t wlen)
 {
@@ -216,9 +260,9 @@ static int cfg_pread(struct assign_dev *d, uint32_t off, void *buf, size_t len)
 static int dev_open(struct assign_dev *d, char *err, size_t errlen)
 {
 	char path[300], text[4096], who[64];
-	struct host_res r[VPCI_NUM_BARS];
+	struct assign_bar_info info[VPCI_NUM_BARS];
+	unsigned io_bars;
 	uint8_t hdr[64];
-	unsigned n;
 	int ret;
 
 	snprintf(path, sizeof(path), SYSFS_PCI "/%s/resource", d->addr);
@@ -226,7 +270,6 @@ static int dev_open(struct assign_dev *d, char *err, size_t errlen)
 	if (ret)
 		return err_set(err, errlen, "--assign-pci %s: cannot read %s: %s", d->addr, path,
 			       strerror(-ret));
-	n = parse_resource(text, r, VPCI_NUM_BARS);
 	snprintf(path, sizeof(path), SYSFS_PCI "/%s/config", d->addr);
 	d->cfg_fd = open(path, O_RDWR | O_CLOEXEC);
 	if (d->cfg_fd < 0)
@@ -242,43 +285,22 @@ static int dev_open(struct assign_dev *d, char *err, size_t errlen)
 			       "can be assigned, not bridges",
 			       d->addr, hdr[0x0e] & 0x7f);
 
-	for (unsigned i = 0; i < n; i++) {
-		uint64_t size = r[i].end - r[i].start + 1;
-
-		if (!r[i].flags || !r[i].end)
+	if (assign_parse_bars(text, d->addr, info, &io_bars, err, errlen))
+		return -1;
+	for (unsigned i = 0; i < VPCI_NUM_BARS; i++) {
+		if (io_bars & (1u << i))
+			logf_dev(
+			    d, "I/O BAR %u is not offered to the guest (vPCI has no I/O space)", i);
+		if (!info[i].bar.size)
 			continue;
-		if (r[i].flags & IORES_IO) {
-			logf_dev(d,
-				 "I/O BAR %u (%#" PRIx64 " ports) is not offered to the guest "
-				 "(vPCI has no I/O space)",
-				 i, size);
-			continue;
-		}
-		if (!(r[i].flags & IORES_MEM))
-			continue;
-		if (!r[i].start || (size & (size - 1)))
-			return err_set(err, errlen,
-				       "--assign-pci %s: BAR %u has no usable host address "
-				       "(%#" PRIx64 "-%#" PRIx64 ")",
-				       d->addr, i, r[i].start, r[i].end);
-		if (r[i].flags & IORES_MEM_64 && i == VPCI_NUM_BARS - 1)
-			return err_set(err, errlen, "--assign-pci %s: a 64-bit BAR in slot 5",
-				       d->addr);
 		/* The guest maps whole pages: a small BAR must have its page to itself. */
-		if (r[i].start & (PAGE - 1))
-			return err_set(err, errlen,
-				       "--assign-pci %s: BAR %u (%#" PRIx64 ", %#" PRIx64 " bytes) "
-				       "does not start on a page; the guest would see what shares "
-				       "the page (try pci=resource_alignment=%s on the host)",
-				       d->addr, i, r[i].start, size, d->addr);
-		if (size < PAGE && page_shared(d->addr, r[i].start, who, sizeof(who)))
+		if (info[i].host_size < PAGE &&
+		    page_shared(d->addr, info[i].start, who, sizeof(who)))
 			return err_set(err, errlen,
 				       "--assign-pci %s: BAR %u shares its page with a BAR of %s "
 				       "(try pci=resource_alignment=%s on the host)",
 				       d->addr, i, who, d->addr);
-		d->bars[i].size = size < PAGE ? PAGE : size;
-		d->bars[i].flags = (r[i].flags & IORES_MEM_64 ? VPCI_BAR_MEM64 : 0) |
-				   (r[i].flags & IORES_PREFETCH ? VPCI_BAR_PREFETCH : 0);
+		d->bars[i] = info[i].bar;
 		snprintf(path, sizeof(path), SYSFS_PCI "/%s/resource%u", d->addr, i);
 		int fd = open(path, O_RDWR | O_SYNC | O_CLOEXEC);
 		void *m =
@@ -293,8 +315,6 @@ static int dev_open(struct assign_dev *d, char *err, size_t errlen)
 				       path, strerror(ret));
 		d->bar_map[i] = m;
 		d->bar_map_len[i] = d->bars[i].size;
-		if (r[i].flags & IORES_MEM_64)
-			i++; /* its upper half: the next line is empty */
 	}
 
 	d->model = (struct vpci_device){

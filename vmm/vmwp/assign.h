@@ -26,6 +26,7 @@
 
 #include "acpi.h"
 #include "mmio.h"
+#include "vpci_msg.h"
 
 struct assign;
 struct vmbus_server;
@@ -62,5 +63,20 @@ void assign_stop(struct assign *a);
  * takes its PCI domain from bytes 4-5: distinct per slot, never 0, stable.
  */
 struct vmbus_guid assign_instance(const uint8_t vm_id[16], unsigned slot);
+
+/*
+ * A device's BARs from the text of its sysfs "resource" file (lines of
+ * "start end flags"; the first six are the BARs): the memory BARs as the
+ * guest is offered them (at least a page; a 64-bit BAR's upper slot empty),
+ * with their host address and size. *io_bars gets a bit per I/O BAR left
+ * out. A memory BAR without a host address, not a power of two, not starting
+ * on a page, or 64-bit in the last slot: -1 with err.
+ */
+struct assign_bar_info {
+	uint64_t start, host_size;
+	struct vpci_bar bar;
+};
+int assign_parse_bars(const char *text, const char *addr, struct assign_bar_info out[VPCI_NUM_BARS],
+		      unsigned *io_bars, char *err, size_t errlen);
 
 #endif /* VMWP_ASSIGN_H */
