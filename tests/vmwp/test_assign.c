@@ -127,7 +127,7 @@ START_TEST(refused)
 	char err[400];
 
 	ck_assert_int_eq(WinHvCreatePartition(&pp, &p), 0);
-	ck_assert_int_eq(assign_create(addrs, 2, &a), 0);
+	ck_assert_int_eq(assign_create(addrs, 2, NULL, &a), 0);
 	ck_assert_int_eq(assign_attach(a, p, err, sizeof(err)), -1);
 	ck_assert_msg(strstr(err, "--assign-pci 0000:00:02.0: ") == err, "%s", err);
 	ck_assert_msg(strstr(err, "loopback backend cannot assign devices"), "%s", err);
@@ -135,8 +135,8 @@ START_TEST(refused)
 	assign_stop(a); /* again: nothing to undo */
 	assign_destroy(a);
 	WinHvDeletePartition(p);
-	ck_assert_int_eq(assign_create(addrs, 0, &a), -EINVAL);
-	ck_assert_int_eq(assign_create(addrs, VMWP_MAX_ASSIGNED + 1, &a), -EINVAL);
+	ck_assert_int_eq(assign_create(addrs, 0, NULL, &a), -EINVAL);
+	ck_assert_int_eq(assign_create(addrs, VMWP_MAX_ASSIGNED + 1, NULL, &a), -EINVAL);
 }
 END_TEST
 

@@ -32,7 +32,6 @@
 #include "vpci.h"
 #include "vpci_func.h"
 
-#define SYSFS_PCI "/sys/bus/pci/devices"
 #define PAGE 4096ull
 #define CFG_WINDOW 0x2000ull	/* pci-hyperv's config window: selector page, config page */
 #define CFG_PAGE_OFFSET 0x1000u /* where the selected function's config space starts */
@@ -69,6 +68,7 @@ struct assign_dev {
 };
 
 struct assign {
+	char sysfs[200]; /* the devices' directory: /sys/bus/pci/devices */
 	unsigned n;
 	struct assign_dev devs[VMWP_MAX_ASSIGNED];
 
@@ -213,22 +213,23 @@ int assign_parse_bars(const char *text, const char *addr, struct assign_bar_info
 }
 
 /* Another host device with a BAR in the page at page: its name, else NULL. */
-static const char *page_shared(const char *self, uint64_t page, char *who, size_t wlen)
+static const char *page_shared(const char *root, const char *self, uint64_t page, char *who,
+			       size_t wlen)
 {
-	DIR *dir = opendir(SYSFS_PCI);
+	DIR *dir = opendir(root);
 	const char *found = NULL;
 	struct dirent *e;
 
 	if (!dir)
 		return NULL;
 	while (!found && (e = readdir(dir))) {
-		char path[300], text[4096];
+		char path[400], text[4096];
 		struct host_res r[13];
 		unsigned n;
 
 		if (e->d_name[0] == '.' || !strcmp(e->d_name, self))
 			continue;
-		snprintf(path, sizeof(path), SYSFS_PCI "/%.64s/resource", e->d_name);
+		snprintf(path, sizeof(path), "%s/%.64s/resource", root, e->d_name);
 		if (read_text(path, text, sizeof(text)))
 			continue;
 		/* BARs, ROM and SR-IOV BARs; not a bridge's windows (13 on). */
@@ -259,18 +260,19 @@ static int cfg_pread(struct assign_dev *d, uint32_t off, void *buf, size_t len)
 /* Read the function's BARs and IDs from sysfs, map its memory BARs. */
 static int dev_open(struct assign_dev *d, char *err, size_t errlen)
 {
-	char path[300], text[4096], who[64];
+	const char *root = d->a->sysfs;
+	char path[400], text[4096], who[64];
 	struct assign_bar_info info[VPCI_NUM_BARS];
 	unsigned io_bars;
 	uint8_t hdr[64];
 	int ret;
 
-	snprintf(path, sizeof(path), SYSFS_PCI "/%s/resource", d->addr);
+	snprintf(path, sizeof(path), "%s/%s/resource", root, d->addr);
 	ret = read_text(path, text, sizeof(text));
 	if (ret)
 		return err_set(err, errlen, "--assign-pci %s: cannot read %s: %s", d->addr, path,
 			       strerror(-ret));
-	snprintf(path, sizeof(path), SYSFS_PCI "/%s/config", d->addr);
+	snprintf(path, sizeof(path), "%s/%s/config", root, d->addr);
 	d->cfg_fd = open(path, O_RDWR | O_CLOEXEC);
 	if (d->cfg_fd < 0)
 		return err_set(err, errlen, "--assign-pci %s: cannot open %s: %s", d->addr, path,
@@ -295,13 +297,13 @@ static int dev_open(struct assign_dev *d, char *err, size_t errlen)
 			continue;
 		/* The guest maps whole pages: a small BAR must have its page to itself. */
 		if (info[i].host_size < PAGE &&
-		    page_shared(d->addr, info[i].start, who, sizeof(who)))
+		    page_shared(root, d->addr, info[i].start, who, sizeof(who)))
 			return err_set(err, errlen,
 				       "--assign-pci %s: BAR %u shares its page with a BAR of %s "
 				       "(try pci=resource_alignment=%s on the host)",
 				       d->addr, i, who, d->addr);
 		d->bars[i] = info[i].bar;
-		snprintf(path, sizeof(path), SYSFS_PCI "/%s/resource%u", d->addr, i);
+		snprintf(path, sizeof(path), "%s/%s/resource%u", root, d->addr, i);
 		int fd = open(path, O_RDWR | O_SYNC | O_CLOEXEC);
 		void *m =
 		    fd < 0 ? MAP_FAILED
@@ -740,7 +742,7 @@ static int on_mmio(void *ctx, uint64_t gpa, bool write, uint8_t size, uint64_t *
 
 /* ---- Lifetimes ---- */
 
-int assign_create(const char (*addrs)[16], unsigned n, struct assign **out)
+int assign_create(const char (*addrs)[16], unsigned n, const char *sysfs, struct assign **out)
 {
 	struct assign *a;
 
@@ -750,6 +752,7 @@ int assign_create(const char (*addrs)[16], unsigned n, struct assign **out)
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
+	snprintf(a->sysfs, sizeof(a->sysfs), "%s", sysfs ? sysfs : "/sys/bus/pci/devices");
 	a->n = n;
 	for (unsigned i = 0; i < n; i++) {
 		struct assign_dev *d = &a->devs[i];

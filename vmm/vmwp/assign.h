@@ -40,8 +40,12 @@ struct assign_boot {
 	uint8_t vm_id[16]; /* the buses' instance GUIDs derive from it */
 };
 
-/* addrs: canonical "ssss:bb:dd.f" (options.c), n 1..VMWP_MAX_ASSIGNED. 0 or -ENOMEM. */
-int assign_create(const char (*addrs)[16], unsigned n, struct assign **out);
+/*
+ * addrs: canonical "ssss:bb:dd.f" (options.c), n 1..VMWP_MAX_ASSIGNED.
+ * sysfs: where the devices' directories are; NULL: /sys/bus/pci/devices
+ * (another for tests). 0, -EINVAL or -ENOMEM.
+ */
+int assign_create(const char (*addrs)[16], unsigned n, const char *sysfs, struct assign **out);
 void assign_destroy(struct assign *a);
 
 /*

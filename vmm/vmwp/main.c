@@ -294,7 +294,7 @@ int main(int argc, char **argv)
 		return VMWP_EXIT_ERROR;
 	}
 
-	if (o.nassigned && assign_create(o.assigned, o.nassigned, &vm.assign)) {
+	if (o.nassigned && assign_create(o.assigned, o.nassigned, NULL, &vm.assign)) {
 		fprintf(stderr, "vmwp: out of memory\n");
 		return VMWP_EXIT_ERROR;
 	}
