@@ -267,6 +267,7 @@ static int dev_open(struct assign_dev *d, char *err, size_t errlen)
 	uint8_t hdr[64];
 	int ret;
 
+	memset(d->bars, 0, sizeof(d->bars));
 	snprintf(path, sizeof(path), "%s/%s/resource", root, d->addr);
 	ret = read_text(path, text, sizeof(text));
 	if (ret)
