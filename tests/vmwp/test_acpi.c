@@ -6,6 +6,7 @@
 
 #include "check_main.h"
 #include "acpi.h"
+#include "boot.h"
 
 static uint8_t buf[0x20000];
 
@@ -36,7 +37,7 @@ static const uint8_t *table(uint64_t gpa)
 START_TEST(checksums)
 {
 	for (uint32_t n = 1; n <= 64; n *= 2) {
-		size_t used = acpi_build(buf, 0xe0000, sizeof(buf), n);
+		size_t used = acpi_build(buf, 0xe0000, sizeof(buf), n, NULL);
 		uint64_t xsdt, fadt, madt;
 		uint32_t dsdt;
 
@@ -75,10 +76,10 @@ END_TEST
 
 START_TEST(too_small)
 {
-	ck_assert_uint_eq(acpi_build(buf, 0xe0000, 64, 1), 0);
-	ck_assert_uint_eq(acpi_build(buf, 0xe0000, 400, 1), 0);
-	ck_assert_uint_eq(acpi_build(buf, 0xe0000, sizeof(buf), 0), 0);
-	ck_assert_uint_eq(acpi_build(buf, 0xe0000, sizeof(buf), 256), 0);
+	ck_assert_uint_eq(acpi_build(buf, 0xe0000, 64, 1, NULL), 0);
+	ck_assert_uint_eq(acpi_build(buf, 0xe0000, 400, 1, NULL), 0);
+	ck_assert_uint_eq(acpi_build(buf, 0xe0000, sizeof(buf), 0, NULL), 0);
+	ck_assert_uint_eq(acpi_build(buf, 0xe0000, sizeof(buf), 256, NULL), 0);
 }
 END_TEST
 
@@ -91,4 +92,127 @@ START_TEST(checksum_fn)
 }
 END_TEST
 
-TEST_MAIN("vmwp-acpi", checksums, too_small, checksum_fn)
+static uint64_t rd(const uint8_t *p, unsigned n)
+{
+	uint64_t v = 0;
+
+	memcpy(&v, p, n);
+	return v;
+}
+
+/* The DSDT of a build with mmio: the VMBus device's _CRS buffer. */
+static const uint8_t *vmbus_crs(const struct acpi_vmbus_mmio *mmio, uint8_t *len)
+{
+	size_t used = acpi_build(buf, 0xe0000, sizeof(buf), 2, mmio);
+	uint64_t xsdt, fadt;
+	uint32_t dsdt;
+
+	ck_assert_uint_gt(used, 0);
+	memcpy(&xsdt, buf + 24, 8);
+	memcpy(&fadt, table(xsdt) + 36, 8);
+	memcpy(&dsdt, table(fadt) + 40, 4);
+	const uint8_t *d = table(dsdt);
+	const uint8_t *vmbs = memmem(d, len_of(d), "VMBS", 4);
+
+	ck_assert_uint_eq(sum(d, len_of(d)), 0);
+	ck_assert_ptr_nonnull(vmbs);
+	/* The first _CRS after the VMBus device's name: Name(_CRS, Buffer(...)). */
+	const uint8_t *crs = memmem(vmbs, len_of(d) - (size_t)(vmbs - d), "_CRS", 4);
+
+	ck_assert_ptr_nonnull(crs);
+	ck_assert_uint_eq(crs[-1], 0x08); /* NameOp */
+	ck_assert_uint_eq(crs[4], 0x11);  /* BufferOp */
+	/* PkgLength (1 or 2 bytes here), BytePrefix, the size, the bytes. */
+	unsigned nb = 1 + (crs[5] >> 6), pkg = crs[5] & 0x3f;
+
+	ck_assert_uint_le(nb, 2);
+	if (nb == 2)
+		pkg = (crs[5] & 0x0f) | (unsigned)crs[6] << 4;
+	ck_assert_uint_eq(crs[5 + nb], 0x0a);
+	*len = crs[6 + nb];
+	ck_assert_uint_eq(pkg, nb + 2 + *len);
+	return crs + 7 + nb;
+}
+
+START_TEST(vmbus_crs_empty)
+{
+	struct acpi_vmbus_mmio none = {0};
+	uint8_t len, dsdt_none[4096], dsdt_zero[4096];
+	size_t n1, n2;
+
+	/* No assigned devices: the same DSDT as always, an empty template. */
+	const uint8_t *c = vmbus_crs(NULL, &len);
+
+	ck_assert_uint_eq(len, 2);
+	ck_assert_uint_eq(c[0], 0x79);
+	ck_assert_uint_eq(c[1], 0x00);
+	n1 = acpi_build(buf, 0xe0000, sizeof(buf), 2, NULL);
+	memcpy(dsdt_none, buf, n1 < sizeof(dsdt_none) ? n1 : sizeof(dsdt_none));
+	n2 = acpi_build(buf, 0xe0000, sizeof(buf), 2, &none);
+	memcpy(dsdt_zero, buf, n2 < sizeof(dsdt_zero) ? n2 : sizeof(dsdt_zero));
+	ck_assert_uint_eq(n1, n2);
+	ck_assert_mem_eq(dsdt_none, dsdt_zero, n1 < sizeof(dsdt_none) ? n1 : sizeof(dsdt_none));
+}
+END_TEST
+
+START_TEST(vmbus_crs_ranges)
+{
+	static const uint64_t mems[] = {32ULL << 20, 512ULL << 20, 3ULL << 30,
+					4ULL << 30,  100ULL << 30, 1ULL << 40};
+	static const unsigned bits[] = {36, 39, 40, 46, 48, 52};
+
+	for (unsigned i = 0; i < sizeof(mems) / sizeof(mems[0]); i++) {
+		for (unsigned j = 0; j < sizeof(bits) / sizeof(bits[0]); j++) {
+			struct acpi_vmbus_mmio m;
+			uint64_t mem = mems[i], low = boot_low_ram(mem);
+			uint64_t ram_top = BOOT_HIGH_RAM_BASE + (mem - low);
+			unsigned pb = bits[j] > 48 ? 48 : bits[j];
+			uint8_t len;
+
+			boot_pci_mmio(mem, bits[j], &m);
+			/* Low: clear of low RAM, the IOAPIC and the local APIC, below 4 GiB. */
+			ck_assert_uint_ge(m.low_base, low);
+			ck_assert_uint_le(m.low_base + m.low_size, 0xfec00000);
+			ck_assert_uint_gt(m.low_size, 512ULL << 20);
+			/* High: past the end of RAM, aligned to its size, inside the width. */
+			if (ram_top + (1ULL << 30) <= (1ULL << pb)) {
+				ck_assert_uint_ge(m.high_size, 1ULL << 30);
+			}
+			if (m.high_size) {
+				ck_assert_uint_ge(m.high_base, ram_top);
+				ck_assert_uint_ge(m.high_base, BOOT_HIGH_RAM_BASE);
+				ck_assert_uint_eq(m.high_base & (m.high_size - 1), 0);
+				ck_assert_uint_le(m.high_base + m.high_size, 1ULL << pb);
+			}
+
+			const uint8_t *c = vmbus_crs(&m, &len);
+
+			ck_assert_uint_eq(len, 26 + (m.high_size ? 46 : 0) + 2);
+			/* DWord memory range: producer, fixed min and max. */
+			ck_assert_uint_eq(c[0], 0x87);
+			ck_assert_uint_eq(rd(c + 1, 2), 23);
+			ck_assert_uint_eq(c[3], 0);
+			ck_assert_uint_eq(c[4], 0x0c);
+			ck_assert_uint_eq(rd(c + 10, 4), m.low_base);
+			ck_assert_uint_eq(rd(c + 14, 4), m.low_base + m.low_size - 1);
+			ck_assert_uint_eq(rd(c + 18, 4), 0);
+			ck_assert_uint_eq(rd(c + 22, 4), m.low_size);
+			c += 26;
+			if (m.high_size) {
+				ck_assert_uint_eq(c[0], 0x8a);
+				ck_assert_uint_eq(rd(c + 1, 2), 43);
+				ck_assert_uint_eq(c[3], 0);
+				ck_assert_uint_eq(c[4], 0x0c);
+				ck_assert_uint_eq(rd(c + 14, 8), m.high_base);
+				ck_assert_uint_eq(rd(c + 22, 8), m.high_base + m.high_size - 1);
+				ck_assert_uint_eq(rd(c + 30, 8), 0);
+				ck_assert_uint_eq(rd(c + 38, 8), m.high_size);
+				c += 46;
+			}
+			ck_assert_uint_eq(c[0], 0x79);
+		}
+	}
+}
+END_TEST
+
+TEST_MAIN("vmwp-acpi", checksums, too_small, checksum_fn, vmbus_crs_empty, vmbus_crs_ranges)

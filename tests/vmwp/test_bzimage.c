@@ -3,8 +3,10 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "check_main.h"
+#include "acpi.h"
 #include "boot.h"
 #include "bzimage.h"
 
@@ -129,4 +131,40 @@ START_TEST(loads)
 }
 END_TEST
 
-TEST_MAIN("vmwp-bzimage", accepts_good, rejects_bad, layout_checks, loads)
+/* The e820 map never claims the vPCI MMIO ranges (--assign-pci's _CRS). */
+START_TEST(e820_clear_of_pci_mmio)
+{
+	static const uint64_t mems[] = {32ULL << 20, 3ULL << 30, 5ULL << 30};
+	struct bzimage_info bz;
+	struct boot_entry e;
+	char err[200];
+
+	good();
+	ck_assert_int_eq(bzimage_parse(img, IMG, &bz, err, sizeof(err)), 0);
+	for (unsigned i = 0; i < sizeof(mems) / sizeof(mems[0]); i++) {
+		uint64_t mem = mems[i];
+		uint8_t *ram = mmap(NULL, mem, PROT_READ | PROT_WRITE,
+				    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		struct boot_image bi = {img, IMG, NULL, 0, "console=ttyS0"};
+		struct acpi_vmbus_mmio m;
+
+		ck_assert_ptr_ne(ram, MAP_FAILED);
+		ck_assert_int_eq(boot_load_linux(ram, mem, &bz, &bi, 0xe0000, &e, err, sizeof(err)),
+				 0);
+		boot_pci_mmio(mem, 40, &m);
+		ck_assert_uint_gt(m.high_size, 0);
+		for (unsigned k = 0; k < ram[BOOT_PARAMS + 0x1e8]; k++) {
+			const uint8_t *ent = ram + BOOT_PARAMS + 0x2d0 + k * 20;
+			uint64_t a, n;
+
+			memcpy(&a, ent, 8);
+			memcpy(&n, ent + 8, 8);
+			ck_assert(a + n <= m.low_base || a >= m.low_base + m.low_size);
+			ck_assert(a + n <= m.high_base || a >= m.high_base + m.high_size);
+		}
+		munmap(ram, mem);
+	}
+}
+END_TEST
+
+TEST_MAIN("vmwp-bzimage", accepts_good, rejects_bad, layout_checks, loads, e820_clear_of_pci_mmio)

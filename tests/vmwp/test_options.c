@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Command-line and size parsing. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -207,4 +208,62 @@ START_TEST(rtc_base)
 }
 END_TEST
 
-TEST_MAIN("vmwp-options", sizes, options_ok, disk_specs, options_bad, rtc_base)
+START_TEST(assign_pci)
+{
+	struct vmwp_options o;
+	char a[16], err[256];
+
+	ck_assert_int_eq(vmwp_parse_pci_address("0000:01:00.0", a), 0);
+	ck_assert_str_eq(a, "0000:01:00.0");
+	ck_assert_int_eq(vmwp_parse_pci_address("01:1F.7", a), 0);
+	ck_assert_str_eq(a, "0000:01:1f.7");
+	ck_assert_int_eq(vmwp_parse_pci_address("ABCD:ff:1f.7", a), 0);
+	ck_assert_str_eq(a, "abcd:ff:1f.7");
+	ck_assert_int_eq(vmwp_parse_pci_address("1:2:3.4", a), 0);
+	ck_assert_str_eq(a, "0001:02:03.4");
+	const char *bad[] = {"",
+			     "0000:01:00",
+			     "0000:01:20.0",
+			     "0000:01:00.8",
+			     "10000:01:00.0",
+			     "0000:100:00.0",
+			     "0000:01:00.0x",
+			     "0x00:01:00.0",
+			     "0000:01.00.0",
+			     "0000:01:00:0",
+			     "+000:01:00.0",
+			     "0000:01:00.0.0",
+			     "0000::00.0",
+			     "00001:00.0",
+			     ":01:00.0",
+			     "0000:01:00."};
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(vmwp_parse_pci_address(bad[i], a) == -1, "'%s' accepted", bad[i]);
+
+	ck_assert_int_eq(parse(&o, "--assign-pci", "0000:01:00.0", "--assign-pci=02:00.1"), 0);
+	ck_assert_uint_eq(o.nassigned, 2);
+	ck_assert_str_eq(o.assigned[0], "0000:01:00.0");
+	ck_assert_str_eq(o.assigned[1], "0000:02:00.1");
+	ck_assert_int_eq(parse(&o, "--assign-pci", "01:00.0", "--assign-pci=0000:01:00.0"), -1);
+
+	char *argv[32] = {"vmwp", "--kernel", "k"};
+	char addrs[9][16];
+	int n = 3;
+
+	for (int i = 0; i < 9; i++) {
+		snprintf(addrs[i], sizeof(addrs[i]), "0000:%02x:00.0", i + 1);
+		argv[n++] = "--assign-pci";
+		argv[n++] = addrs[i];
+	}
+	ck_assert_int_eq(vmwp_parse_options(n - 2, argv, &o, err, sizeof(err)), 0);
+	ck_assert_uint_eq(o.nassigned, 8);
+	ck_assert_int_eq(vmwp_parse_options(n, argv, &o, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "at most 8"));
+	argv[4] = "0000:01:00";
+	ck_assert_int_eq(vmwp_parse_options(5, argv, &o, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "not a PCI address"));
+	ck_assert_ptr_null(strchr(err, '\n'));
+}
+END_TEST
+
+TEST_MAIN("vmwp-options", sizes, options_ok, disk_specs, options_bad, rtc_base, assign_pci)

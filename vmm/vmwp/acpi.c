@@ -165,10 +165,53 @@ static void device_begin(struct aml *a, const char *name, size_t *start)
 	name_seg(a, name);
 }
 
-static void build_dsdt_body(struct aml *a)
+/*
+ * Address space descriptors for memory (ACPI 6.x 6.4.3.5): resource type 0,
+ * a fixed minimum and maximum (flags MIF | MAF, the device produces the
+ * range, positive decode), read-write and non-cacheable, no translation.
+ */
+size_t acpi_vmbus_crs(uint8_t *buf, const struct acpi_vmbus_mmio *mmio)
 {
-	/* ResourceTemplates: end tag only; COM1 I/O 0x3F8-0x3FF and IRQ 4 (edge, high). */
-	static const uint8_t empty_crs[] = {0x79, 0x00};
+	size_t n = 0;
+
+	if (mmio && mmio->low_size) {
+		uint8_t *d = buf + n;
+
+		memset(d, 0, 26);
+		d[0] = 0x87; /* DWord Address Space Descriptor */
+		wr16(d + 1, 23);
+		d[3] = 0;    /* memory range */
+		d[4] = 0x0c; /* MIF | MAF */
+		d[5] = 0x01; /* read-write, non-cacheable */
+		wr32(d + 10, (uint32_t)mmio->low_base);
+		wr32(d + 14, (uint32_t)(mmio->low_base + mmio->low_size - 1));
+		wr32(d + 22, (uint32_t)mmio->low_size);
+		n += 26;
+	}
+	if (mmio && mmio->high_size) {
+		uint8_t *d = buf + n;
+
+		memset(d, 0, 46);
+		d[0] = 0x8a; /* QWord Address Space Descriptor */
+		wr16(d + 1, 43);
+		d[3] = 0;
+		d[4] = 0x0c;
+		d[5] = 0x01;
+		wr64(d + 14, mmio->high_base);
+		wr64(d + 22, mmio->high_base + mmio->high_size - 1);
+		wr64(d + 38, mmio->high_size);
+		n += 46;
+	}
+	buf[n++] = 0x79; /* end tag, checksum 0 (not checked) */
+	buf[n++] = 0x00;
+	return n;
+}
+
+static void build_dsdt_body(struct aml *a, const struct acpi_vmbus_mmio *mmio)
+{
+	/* ResourceTemplate: COM1 I/O 0x3F8-0x3FF and IRQ 4 (edge, high). */
+	uint8_t vmbus_crs[ACPI_VMBUS_CRS_MAX];
+	size_t vmbus_crs_len = acpi_vmbus_crs(vmbus_crs, mmio);
 	static const uint8_t com1_crs[] = {0x47, 0x01, 0xf8, 0x03, 0xf8, 0x03, 0x01,
 					   0x08, 0x22, 0x10, 0x00, 0x79, 0x00};
 	size_t scope, dev, pkg;
@@ -177,13 +220,17 @@ static void build_dsdt_body(struct aml *a)
 	scope = a->n;
 	emit(a, "\\_SB_", 5);
 
-	/* Hyper-V's VMBus: Linux's hv_vmbus binds to _HID "VMBus" and needs a _CRS. */
+	/*
+	 * Hyper-V's VMBus: Linux's hv_vmbus binds to _HID "VMBus" and needs a
+	 * _CRS; its memory ranges (only with assigned devices) are where
+	 * pci-hyperv places its windows.
+	 */
 	device_begin(a, "VMBS", &dev);
 	name_string(a, "_HID", "VMBus");
 	name_int(a, "_UID", 0);
 	name_string(a, "_DDN", "VMBUS");
 	name_int(a, "_STA", 0x0f);
-	name_buffer(a, "_CRS", empty_crs, sizeof(empty_crs));
+	name_buffer(a, "_CRS", vmbus_crs, (uint8_t)vmbus_crs_len);
 	pkg_close(a, dev);
 
 	device_begin(a, "COM1", &dev);
@@ -209,7 +256,8 @@ static void build_dsdt_body(struct aml *a)
 	pkg_close(a, pkg);
 }
 
-size_t acpi_build(uint8_t *buf, uint64_t gpa, size_t room, uint32_t ncpus)
+size_t acpi_build(uint8_t *buf, uint64_t gpa, size_t room, uint32_t ncpus,
+		  const struct acpi_vmbus_mmio *mmio)
 {
 	size_t off = 0, xsdt, fadt, madt, dsdt, madt_len, rsdp = 0;
 	struct aml a;
@@ -228,7 +276,7 @@ size_t acpi_build(uint8_t *buf, uint64_t gpa, size_t room, uint32_t ncpus)
 
 	/* DSDT */
 	a = (struct aml){.b = buf + dsdt + HDR, .room = room - dsdt - HDR};
-	build_dsdt_body(&a);
+	build_dsdt_body(&a, mmio);
 	if (a.overflow)
 		return 0;
 	header(buf + dsdt, "DSDT", (uint32_t)(HDR + a.n), 2);

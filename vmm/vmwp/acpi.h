@@ -19,10 +19,30 @@
 #define ACPI_LAPIC_BASE 0xfee00000u
 
 /*
- * Builds the tables into buf (guest physical address gpa, room bytes). The
- * RSDP is at gpa. Returns the bytes used, or 0 when room is too small.
+ * MMIO ranges the VMBus device's _CRS offers its children: Linux's hv_vmbus
+ * collects them, and pci-hyperv allocates each vPCI bus's config window and
+ * BAR windows there (32-bit BARs in a range below 4 GiB, 64-bit BARs above).
+ * A size of 0 leaves a range out; both 0 (or no struct): an empty _CRS.
  */
-size_t acpi_build(uint8_t *buf, uint64_t gpa, size_t room, uint32_t ncpus);
+struct acpi_vmbus_mmio {
+	uint64_t low_base, low_size;   /* below 4 GiB: a DWord descriptor */
+	uint64_t high_base, high_size; /* a QWord descriptor */
+};
+
+/*
+ * Builds the tables into buf (guest physical address gpa, room bytes). The
+ * RSDP is at gpa. mmio: NULL for none. Returns the bytes used, or 0 when
+ * room is too small.
+ */
+size_t acpi_build(uint8_t *buf, uint64_t gpa, size_t room, uint32_t ncpus,
+		  const struct acpi_vmbus_mmio *mmio);
+
+/*
+ * The VMBus device's _CRS resource template for mmio (NULL: empty), end tag
+ * included, into buf (at least ACPI_VMBUS_CRS_MAX bytes). Returns its length.
+ */
+#define ACPI_VMBUS_CRS_MAX 80
+size_t acpi_vmbus_crs(uint8_t *buf, const struct acpi_vmbus_mmio *mmio);
 
 /* The byte that makes the sum of p[0..n) zero when stored at the checksum field. */
 uint8_t acpi_checksum(const uint8_t *p, size_t n);

@@ -40,6 +40,27 @@ uint64_t boot_low_ram(uint64_t mem)
 	return mem < BOOT_LOW_RAM_MAX ? mem : BOOT_LOW_RAM_MAX;
 }
 
+void boot_pci_mmio(uint64_t mem, unsigned phys_bits, struct acpi_vmbus_mmio *out)
+{
+	uint64_t low = boot_low_ram(mem), top = BOOT_HIGH_RAM_BASE + (mem - low), limit;
+
+	out->low_base = BOOT_PCI_LOW_BASE;
+	out->low_size = BOOT_PCI_LOW_END - BOOT_PCI_LOW_BASE;
+	if (phys_bits > 48 || phys_bits < 32)
+		phys_bits = 48;
+	limit = 1ULL << phys_bits;
+	out->high_base = out->high_size = 0;
+	for (uint64_t size = BOOT_PCI_HIGH_SIZE; size >= (1ULL << 30); size >>= 1) {
+		uint64_t base = (top + size - 1) & ~(size - 1);
+
+		if (base < limit && size <= limit - base) {
+			out->high_base = base;
+			out->high_size = size;
+			break;
+		}
+	}
+}
+
 static void e820_add(uint8_t *bp, uint64_t addr, uint64_t size, uint32_t type)
 {
 	uint8_t n = bp[0x1e8];

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "assign.h"
 #include "console.h"
 #include "control.h"
 #include "disk.h"
@@ -293,6 +294,11 @@ int main(int argc, char **argv)
 		return VMWP_EXIT_ERROR;
 	}
 
+	if (o.nassigned && assign_create(o.assigned, o.nassigned, NULL, &vm.assign)) {
+		fprintf(stderr, "vmwp: out of memory\n");
+		return VMWP_EXIT_ERROR;
+	}
+
 	if (evloop_create(&vm.loop)) {
 		fprintf(stderr, "vmwp: cannot create the event loop\n");
 		return VMWP_EXIT_ERROR;
@@ -348,6 +354,7 @@ int main(int argc, char **argv)
 	status = vm.exit_status;
 out:
 	vm_stop(&vm);
+	assign_destroy(vm.assign);
 	for (unsigned i = 0; i < o.nnics; i++)
 		tap_destroy(vm.taps[i]);
 	control_close(vm.ctl);

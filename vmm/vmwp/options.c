@@ -19,6 +19,7 @@ const char vmwp_usage_text[] =
     "            [--rtc-base utc|localtime|YYYY-MM-DD[THH:MM:SS]]\n"
     "            [--disk FILE[,readonly][,serial=S][,cache=none|writeback]]... [--nic "
     "tap=NAME|bridge=BR[,mac=MAC][,queues=N]]...\n"
+    "            [--assign-pci SSSS:BB:DD.F]...\n"
     "\n"
     "Runs one VM: boots a Linux bzImage directly (64-bit boot protocol) on linhv.ko or KVM.\n"
     "\n"
@@ -47,6 +48,11 @@ const char vmwp_usage_text[] =
     "                  a synthetic network adapter (netvsp) on a tap device or a bridge;\n"
     "                  both: the TAP NAME (created if missing) on the bridge BR;\n"
     "                  repeat for more\n"
+    "  --assign-pci SSSS:BB:DD.F\n"
+    "                  give the host PCI function at that address to the guest, which\n"
+    "                  sees it on its own vPCI bus (pci-hyperv); repeat for more (up to\n"
+    "                  8). Needs the linhv backend, an IOMMU, and the device (and its\n"
+    "                  IOMMU group) bound to vfio-pci or pci-stub\n"
     "  --help          show this text\n"
     "\n"
     "Exit status: 0 guest powered off, 3 guest crashed, 4 guest rebooted with --no-reboot,\n"
@@ -341,9 +347,52 @@ int64_t vmwp_rtc_offset(const struct vmwp_options *o, time_t now)
 	}
 }
 
+int vmwp_parse_pci_address(const char *s, char out[16])
+{
+	unsigned v[4] = {0, 0, 0, 0}, n = 0, max[4] = {0xffff, 0xff, 0x1f, 0x7};
+	const char *p = s;
+	char seps[4];
+
+	/* Up to four hex fields: [segment:]bus:device.function. */
+	while (n < 4) {
+		const char *start = p;
+		unsigned long x = 0;
+
+		while (isxdigit((unsigned char)*p) && p - start < 4) {
+			x = x * 16 + (unsigned long)(isdigit((unsigned char)*p)
+							 ? *p - '0'
+							 : tolower((unsigned char)*p) - 'a' + 10);
+			p++;
+		}
+		if (p == start || isxdigit((unsigned char)*p))
+			return -1;
+		v[n] = (unsigned)x;
+		seps[n++] = *p;
+		if (*p != ':' && *p != '.')
+			break;
+		p++;
+	}
+	/* The separators must read ::. (or :. without the segment), then the end. */
+	if (n == 4 && !strncmp(seps, "::.", 3) && seps[3] == '\0') {
+		/* segment:bus:device.function */
+	} else if (n == 3 && seps[0] == ':' && seps[1] == '.' && seps[2] == '\0') {
+		v[3] = v[2];
+		v[2] = v[1];
+		v[1] = v[0];
+		v[0] = 0;
+	} else {
+		return -1;
+	}
+	for (int i = 0; i < 4; i++)
+		if (v[i] > max[i])
+			return -1;
+	snprintf(out, 16, "%04x:%02x:%02x.%x", v[0], v[1], v[2], v[3]);
+	return 0;
+}
+
 static const char *const value_opts[] = {
-    "kernel", "initrd",	 "cmdline", "memory", "cpus", "console",  "backend", "name",
-    "uuid",   "control", "pidfile", "disk",   "nic",  "rtc-base", NULL,
+    "kernel", "initrd",	 "cmdline", "memory", "cpus", "console",  "backend",	"name",
+    "uuid",   "control", "pidfile", "disk",   "nic",  "rtc-base", "assign-pci", NULL,
 };
 
 int vmwp_parse_options(int argc, char **argv, struct vmwp_options *o, char *err, size_t errlen)
@@ -456,6 +505,22 @@ int vmwp_parse_options(int argc, char **argv, struct vmwp_options *o, char *err,
 			if (vmwp_parse_nic(val, &o->nics[o->nnics], err, errlen))
 				return -1;
 			o->nnics++;
+		} else if (!strcmp(name, "assign-pci")) {
+			char addr[16];
+
+			if (vmwp_parse_pci_address(val, addr))
+				return err_set(err, errlen,
+					       "--assign-pci %s: not a PCI address (SSSS:BB:DD.F, "
+					       "hex, e.g. 0000:01:00.0)",
+					       val);
+			for (unsigned k = 0; k < o->nassigned; k++)
+				if (!strcmp(o->assigned[k], addr))
+					return err_set(err, errlen, "--assign-pci %s: given twice",
+						       addr);
+			if (o->nassigned == VMWP_MAX_ASSIGNED)
+				return err_set(err, errlen, "at most %d --assign-pci devices",
+					       VMWP_MAX_ASSIGNED);
+			memcpy(o->assigned[o->nassigned++], addr, sizeof(addr));
 		}
 	}
 	if (!o->kernel)

@@ -13,6 +13,7 @@
 #define VMWP_MAX_DISKS 16
 #define VMWP_MAX_NICS 8
 #define VMWP_MAX_CPUS 64
+#define VMWP_MAX_ASSIGNED 8
 #define VMWP_MIN_MEMORY (32ULL << 20)
 #define VMWP_MAX_MEMORY (1ULL << 40)
 
@@ -51,6 +52,9 @@ struct vmwp_options {
 	unsigned ndisks;
 	struct vmwp_nic nics[VMWP_MAX_NICS];
 	unsigned nnics;
+	/* --assign-pci: host PCI functions in canonical form "ssss:bb:dd.f". */
+	char assigned[VMWP_MAX_ASSIGNED][16];
+	unsigned nassigned;
 };
 
 /*
@@ -68,6 +72,12 @@ int vmwp_uuid_bytes(const char *s, uint8_t out[16]);
  */
 int vmwp_parse_disk(char *spec, struct vmwp_disk *out, char *err, size_t errlen);
 int vmwp_parse_nic(const char *spec, struct vmwp_nic *out, char *err, size_t errlen);
+/*
+ * A host PCI address, "SSSS:BB:DD.F" (hex; the segment may be left out for
+ * 0000), written to out in canonical form "ssss:bb:dd.f" (lower case, as
+ * sysfs names the device). Returns 0 or -1.
+ */
+int vmwp_parse_pci_address(const char *s, char out[16]);
 /*
  * --rtc-base utc|localtime|YYYY-MM-DD[THH:MM:SS] (a UTC date, years 1970-9999).
  * Returns 0 or -1.

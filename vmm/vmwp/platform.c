@@ -46,10 +46,12 @@ void platform_init(struct platform *pl, struct winhv_partition *p, uint32_t nr_v
 	uart_init(&pl->com1, com1_tx, com1_irq, pl);
 	ioapic_init(&pl->ioapic, nr_vps, nr_vps, deliver, pl);
 	cmos_init(&pl->cmos, rtc_offset);
+	mmio_bus_init(&pl->mmio);
 }
 
 void platform_destroy(struct platform *pl)
 {
+	mmio_bus_destroy(&pl->mmio);
 	pthread_mutex_destroy(&pl->lock);
 }
 
@@ -150,6 +152,10 @@ int platform_mmio(void *ctx, uint64_t gpa, bool write, uint8_t size, uint64_t *v
 		pthread_mutex_unlock(&pl->lock);
 		return 0;
 	}
+	int ret;
+
+	if (mmio_bus_dispatch(&pl->mmio, gpa, write, size, val, &ret))
+		return ret;
 	if (!write)
 		*val = ~0ULL;
 	return 0;

@@ -2,7 +2,8 @@
 /*
  * The emulated platform behind port I/O and MMIO intercepts: COM1, the
  * IOAPIC, CMOS, the ACPI sleep/reset registers and the legacy reset ports.
- * Unknown ports read all-ones and ignore writes; unknown MMIO likewise.
+ * Unknown ports read all-ones and ignore writes; unknown MMIO likewise, after
+ * the ranges claimed at run time in mmio (their own locking, not lock's).
  * rtc_offset: the CMOS RTC's offset from host UTC in seconds (cmos.h).
  * One lock serializes VP threads and the event loop.
  */
@@ -17,6 +18,7 @@
 
 #include "cmos.h"
 #include "ioapic.h"
+#include "mmio.h"
 #include "uart.h"
 
 #define COM1_BASE 0x3f8
@@ -38,7 +40,8 @@ struct platform {
 	/* When the guest last wrote the CMOS shutdown status byte (0x0F): CLOCK_MONOTONIC ns, or 0.
 	 */
 	int64_t cmos_shutdown_ns;
-	bool trace_io; /* VMWP_DEBUG_IO set: log every non-UART port access */
+	bool trace_io;	      /* VMWP_DEBUG_IO set: log every non-UART port access */
+	struct mmio_bus mmio; /* run-time claims: the vPCI ranges of assigned devices */
 };
 
 void platform_init(struct platform *pl, struct winhv_partition *p, uint32_t nr_vps,

@@ -3,6 +3,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <cpuid.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "acpi.h"
+#include "assign.h"
 #include "console.h"
 #include "vm.h"
 #include "vmbus_host.h"
@@ -53,6 +55,16 @@ static void power(void *ctx, enum platform_power what)
 		vm_raise(vm, VM_EV_RESET, "reset port");
 }
 
+/* The guest's physical address width: the host's (linhv passes CPUID 0x80000008 through). */
+static unsigned phys_bits(void)
+{
+	unsigned eax, ebx, ecx, edx;
+
+	if (!__get_cpuid(0x80000008, &eax, &ebx, &ecx, &edx))
+		return 36;
+	return eax & 0xff;
+}
+
 static int fail(char *err, size_t len, const char *what)
 {
 	snprintf(err, len, "%s: %s", what, WinHvLastError());
@@ -83,6 +95,9 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 	ret = WinHvSetIoPortPolicy(vm->part, ports, nports);
 	if (ret && ret != -ENOSYS)
 		return fail(err, errlen, "cannot set the I/O port policy");
+	/* Before anything else: a device that cannot be assigned stops the VM here. */
+	if (vm->assign && assign_attach(vm->assign, vm->part, err, errlen))
+		return -1;
 	vm->ram_size = o->memory;
 	vm->ram_fd = memfd_create("vmwp-ram", MFD_CLOEXEC);
 	if (vm->ram_fd < 0 || ftruncate(vm->ram_fd, (off_t)vm->ram_size) < 0) {
@@ -106,8 +121,13 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 	    WinHvMapGpaPages(vm->part, BOOT_HIGH_RAM_BASE, vm->ram + low, vm->ram_size - low, rwx))
 		return fail(err, errlen, "cannot map guest RAM above 4 GiB");
 
-	acpi_len =
-	    acpi_build(vm->ram + BOOT_ACPI, BOOT_ACPI, BOOT_RESET_VECTOR - BOOT_ACPI, o->cpus);
+	/* The vPCI MMIO ranges exist only with assigned devices: else the DSDT is as always. */
+	struct acpi_vmbus_mmio pci_mmio = {0};
+
+	if (vm->assign)
+		boot_pci_mmio(o->memory, phys_bits(), &pci_mmio);
+	acpi_len = acpi_build(vm->ram + BOOT_ACPI, BOOT_ACPI, BOOT_RESET_VECTOR - BOOT_ACPI,
+			      o->cpus, vm->assign ? &pci_mmio : NULL);
 	if (!acpi_len) {
 		snprintf(err, errlen, "ACPI tables do not fit");
 		return -1;
@@ -151,6 +171,21 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 	for (unsigned i = 0; vm->vmbus && i < o->nnics; i++)
 		if (vmbus_host_add_nic(vm->vmbus, vm->taps[i], vm->macs[i], i))
 			fprintf(stderr, "vmwp: nic %u: the network VSP did not start\n", i);
+	if (vm->assign) {
+		struct assign_boot ab = {
+		    .mmio = &vm->plat.mmio, .ranges = pci_mmio, .nr_vps = o->cpus};
+
+		if (!vm->vmbus) {
+			snprintf(err, errlen,
+				 "--assign-pci: the guest sees devices over VMBus, "
+				 "which is not running");
+			return -1;
+		}
+		ab.server = vmbus_host_server(vm->vmbus);
+		memcpy(ab.vm_id, vm->id, sizeof(ab.vm_id));
+		if (assign_start(vm->assign, &ab, err, errlen))
+			return -1;
+	}
 	vm->boots++;
 	return vcpu_start_all(vm, err, errlen);
 }
@@ -158,6 +193,8 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 void vm_stop(struct vm *vm)
 {
 	vcpu_stop_all(vm);
+	/* Buses, BAR mappings and interrupt routes go before VMBus; then the detach. */
+	assign_stop(vm->assign);
 	vmbus_host_destroy(vm->vmbus);
 	vm->vmbus = NULL;
 	if (vm->part) {

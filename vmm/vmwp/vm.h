@@ -26,6 +26,7 @@ enum vm_event { VM_EV_NONE, VM_EV_POWEROFF, VM_EV_RESET, VM_EV_CRASH, VM_EV_ERRO
 #define VMWP_EXIT_CRASH 3
 #define VMWP_EXIT_REBOOT 4
 
+struct assign;
 struct console;
 struct control;
 struct disk;
@@ -63,6 +64,7 @@ struct vm {
 	struct control *ctl;
 	struct vmbus_host *vmbus;
 	struct tap *taps[VMWP_MAX_NICS]; /* one per --nic, kept across reboots */
+	struct assign *assign;		 /* --assign-pci devices, or NULL; re-attached per boot */
 	uint8_t macs[VMWP_MAX_NICS][6];
 
 	pthread_mutex_t pause_lock;

@@ -142,6 +142,11 @@ fail:
 	return -EIO;
 }
 
+struct vmbus_server *vmbus_host_server(struct vmbus_host *h)
+{
+	return h->server;
+}
+
 static void on_link(void *ctx, bool up)
 {
 	netvsp_set_link(ctx, up);

@@ -36,6 +36,7 @@ enum vmbus_host_kind {
 	VMBUS_HOST_IC_KVP = 4,
 	VMBUS_HOST_SCSI = 0x10,
 	VMBUS_HOST_NIC = 0x20,
+	VMBUS_HOST_PCI = 0x30, /* --assign-pci: one vPCI bus per device */
 };
 /* The instance GUID of device (kind, slot) of the VM vm_id. */
 struct vmbus_guid vmbus_host_instance(const uint8_t vm_id[16], enum vmbus_host_kind kind,
@@ -44,6 +45,9 @@ struct vmbus_guid vmbus_host_instance(const uint8_t vm_id[16], enum vmbus_host_k
 /* -ENOSYS when the backend has no SynIC (then the VM runs without VMBus). */
 int vmbus_host_create(const struct vmbus_host_params *params, struct vmbus_host **out);
 void vmbus_host_destroy(struct vmbus_host *h);
+struct vmbus_server;
+/* The server, for VSPs its owner creates (the vPCI buses); destroy those first. */
+struct vmbus_server *vmbus_host_server(struct vmbus_host *h);
 struct tap;
 /* A synthetic NIC (netvsp) on tap, in slot (0..VMWP_MAX_NICS-1). 0 or -errno. */
 int vmbus_host_add_nic(struct vmbus_host *h, struct tap *tap, const uint8_t mac[6], unsigned slot);
