@@ -696,6 +696,58 @@ START_TEST(msi)
 }
 END_TEST
 
+/* What a report carries: changes while disabled are not reported; a report
+ * that turns an interrupt off names the route last reported on. */
+START_TEST(irq_reports)
+{
+	struct model *m = model_new();
+	struct vpci_func *f = func_new(m);
+	int n;
+
+	assign(f);
+	mmio_wr(f, TABLE(1), 8, 0xfee05000ull);
+	mmio_wr(f, TABLE(1) + 8, 8, 0x71);
+	WR(f, MSIX_CAP + 2, 2, 0x8000);
+	n = m->nev;
+	expect_irq(m, n - 1, true, 1, 0xfee05000ull, 0x71, true);
+	/* Masked, reprogrammed, unmasked: off, then on at the new route. */
+	mmio_wr(f, TABLE(1) + 12, 4, 1);
+	mmio_wr(f, TABLE(1), 4, 0xfee06000);
+	mmio_wr(f, TABLE(1) + 8, 4, 0x72);
+	ck_assert_int_eq(m->nev, n + 1);
+	expect_irq(m, n, true, 1, 0xfee05000ull, 0x71, false);
+	mmio_wr(f, TABLE(1) + 12, 4, 0);
+	ck_assert_int_eq(m->nev, n + 2);
+	expect_irq(m, n + 1, true, 1, 0xfee06000ull, 0x72, true);
+	/* Reprogrammed while on: the owner sees each step, all enabled. */
+	mmio_wr(f, TABLE(1) + 4, 4, 0x3);
+	expect_irq(m, n + 2, true, 1, 0x3fee06000ull, 0x72, true);
+	/* Turned off by the capability: the last route, off. */
+	WR(f, MSIX_CAP + 2, 2, 0x0000);
+	expect_irq(m, n + 3, true, 1, 0x3fee06000ull, 0x72, false);
+	ck_assert_int_eq(m->nev, n + 4);
+
+	/* MSI: eight vectors, then one; the seven dropped go off as they were. */
+	WR(f, MSI_CAP + 4, 4, 0xfee07000);
+	WR(f, MSI_CAP + 12, 2, 0x5008);
+	WR(f, MSI_CAP + 2, 2, 0x0031);
+	ck_assert_int_eq(m->nev, n + 12);
+	WR(f, MSI_CAP + 12, 2, 0x5010);
+	ck_assert_int_eq(m->nev, n + 20);
+	n = m->nev;
+	WR(f, MSI_CAP + 2, 2, 0x0001);
+	ck_assert_int_eq(m->nev, n + 7);
+	for (uint32_t i = 1; i < 8; i++)
+		expect_irq(m, n + (int)i - 1, false, i, 0xfee07000u, 0x5010 | i, false);
+	/* The data's low bits are the index: 0x5017 with one vector is 0x5017. */
+	WR(f, MSI_CAP + 12, 2, 0x5017);
+	expect_irq(m, n + 7, false, 0, 0xfee07000u, 0x5017, true);
+	vpci_func_destroy(f);
+	expect_irq(m, m->nev - 1, false, 0, 0xfee07000u, 0x5017, false);
+	model_free(m);
+}
+END_TEST
+
 START_TEST(trapped_pass_through)
 {
 	struct model *m = model_new();
@@ -929,5 +981,5 @@ START_TEST(hostile)
 }
 END_TEST
 
-TEST_MAIN("vpci-func", ids_pass_through, bar_sizing, command, map_unmap, msix, msi,
+TEST_MAIN("vpci-func", ids_pass_through, bar_sizing, command, map_unmap, msix, msi, irq_reports,
 	  trapped_pass_through, reset, create_checks, hostile)

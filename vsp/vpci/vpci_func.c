@@ -319,9 +319,19 @@ static void report(struct vpci_func *f, bool msix, uint32_t index, struct irq_st
 	bool changed = now.enabled != last->enabled ||
 		       (now.enabled && (now.address != last->address || now.data != last->data));
 
+	if (!changed) {
+		/* What a disabled interrupt would carry is not reported. */
+		if (!now.enabled)
+			*last = now;
+		return;
+	}
+	/* Turned off: the owner is told about the route it set up last. */
+	if (!now.enabled) {
+		now.address = last->address;
+		now.data = last->data;
+	}
 	*last = now;
-	if (changed)
-		f->ops.irq_update(f->ctx, msix, index, now.address, now.data, now.enabled);
+	f->ops.irq_update(f->ctx, msix, index, now.address, now.data, now.enabled);
 }
 
 static void msi_sync(struct vpci_func *f)
