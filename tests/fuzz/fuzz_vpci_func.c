@@ -42,10 +42,17 @@ struct model {
 	int enabled;
 };
 
-static void check(bool ok)
+#include <stdio.h>
+
+/* Abort, naming the broken rule's line. */
+#define check(ok) check_at(ok, __LINE__)
+
+static void check_at(bool ok, int line)
 {
-	if (!ok)
+	if (!ok) {
+		fprintf(stderr, "fuzz_vpci_func.c:%d: model check failed\n", line);
 		abort();
+	}
 }
 
 static uint32_t rd_le(const uint8_t *p, uint32_t n)
@@ -107,6 +114,10 @@ static int m_map(void *ctx, unsigned bar, uint64_t off, uint64_t gpa, uint64_t l
 {
 	struct model *m = ctx;
 
+	if (getenv("FUZZ_VPCI_FUNC_TRACE"))
+		fprintf(stderr, "map bar %u off %llx gpa %llx len %llx\n", bar,
+			(unsigned long long)off, (unsigned long long)gpa, (unsigned long long)len);
+
 	check(bar < VPCI_NUM_BARS);
 	check(!(off % 4096) && !(gpa % 4096) && len && !(len % 4096));
 	check(off < m->bars[bar].size && len <= m->bars[bar].size - off);
@@ -115,10 +126,11 @@ static int m_map(void *ctx, unsigned bar, uint64_t off, uint64_t gpa, uint64_t l
 	check(((gpa - off) & (m->bars[bar].size - 1)) == 0);
 	if (m->fail_map || m->nmaps == MAX_MAPS)
 		return -ENOSPC;
+	/* Never a map over what the function has mapped, even with the
+	 * guest's BARs on top of each other (ends may be 2^64). */
 	for (int i = 0; i < m->nmaps; i++)
-		if (m->maps[i].bar == bar)
-			check(m->maps[i].gpa + m->maps[i].len <= gpa ||
-			      gpa + len <= m->maps[i].gpa);
+		check(m->maps[i].gpa + (m->maps[i].len - 1) < gpa ||
+		      gpa + (len - 1) < m->maps[i].gpa);
 	m->maps[m->nmaps].bar = bar;
 	m->maps[m->nmaps].gpa = gpa;
 	m->maps[m->nmaps].len = len;
@@ -130,6 +142,9 @@ static void m_unmap(void *ctx, uint64_t gpa, uint64_t len)
 {
 	struct model *m = ctx;
 
+	if (getenv("FUZZ_VPCI_FUNC_TRACE"))
+		fprintf(stderr, "unmap gpa %llx len %llx\n", (unsigned long long)gpa,
+			(unsigned long long)len);
 	for (int i = 0; i < m->nmaps; i++) {
 		if (m->maps[i].gpa == gpa && m->maps[i].len == len) {
 			m->maps[i] = m->maps[--m->nmaps];

@@ -127,6 +127,10 @@ static int m_map(void *ctx, unsigned bar, uint64_t off, uint64_t gpa, uint64_t l
 	log_ev(m, (struct event){.kind = EV_MAP, .bar = bar, .off = off, .gpa = gpa, .len = len});
 	if (m->fail_map)
 		return -EEXIST;
+	/* The function never maps over what it has mapped. */
+	for (int i = 0; i < m->nmaps; i++)
+		ck_assert(m->maps[i].gpa + (m->maps[i].len - 1) < gpa ||
+			  gpa + (len - 1) < m->maps[i].gpa);
 	ck_assert_int_lt(m->nmaps, MAX_MAPS);
 	m->maps[m->nmaps].bar = bar;
 	m->maps[m->nmaps].gpa = gpa;
@@ -940,6 +944,29 @@ START_TEST(hostile)
 		}
 	}
 	ck_assert_int_eq(memcmp(before, m->cfg, sizeof(before)), 0);
+
+	/* BAR0 on top of BAR2: its first piece waits while BAR2 is there,
+	 * and is mapped once BAR2 moves away. */
+	assign(f);
+	WR(f, 0x10, 4, BAR2_GPA);
+	WR(f, 0x14, 4, 0);
+	ck_assert_int_eq(m->nmaps, 3);
+	ck_assert(mapped(m, 2, BAR2_GPA, 0x2000));
+	ck_assert(!mapped(m, 0, BAR2_GPA, 0x2000));
+	ck_assert(mapped(m, 0, BAR2_GPA + 0x3000, 0x2000));
+	WR(f, 0x18, 4, 0xc0100000);
+	ck_assert(mapped(m, 0, BAR2_GPA, 0x2000));
+	ck_assert(mapped(m, 2, 0xc0100000, 0x2000));
+	ck_assert_int_eq(m->nmaps, 4);
+	/* BAR2 into the middle of BAR0: waits again. */
+	WR(f, 0x18, 4, BAR2_GPA + 0x8000);
+	ck_assert_int_eq(m->nmaps, 3);
+	WR(f, 0x04, 2, 0);
+	ck_assert_int_eq(m->nmaps, 0);
+	/* With memory back on, the lower BAR number wins the range. */
+	WR(f, 0x04, 2, 6);
+	ck_assert_int_eq(m->nmaps, 3);
+	ck_assert(mapped(m, 0, BAR2_GPA + 0x6000, 0xa000));
 
 	/* BARs on top of each other, at absurd addresses, while decoding. */
 	assign(f);

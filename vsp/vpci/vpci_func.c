@@ -76,10 +76,7 @@ struct fbar {
 	struct seg trap[2];
 	unsigned nmap; /* ranges mapped straight into the guest */
 	struct seg map[3];
-	unsigned nmapped; /* ranges that are mapped now (map succeeded) */
-	struct {
-		uint64_t gpa, len;
-	} mapped[3];
+	bool mapped[3]; /* map[k] is mapped now, at addr + map[k].off */
 };
 
 /* What the owner was last told about one interrupt. */
@@ -189,24 +186,59 @@ static void bar_unmap(struct vpci_func *f, unsigned i)
 {
 	struct fbar *b = &f->bars[i];
 
-	for (unsigned k = 0; k < b->nmapped; k++)
-		f->ops.unmap(f->ctx, b->mapped[k].gpa, b->mapped[k].len);
-	b->nmapped = 0;
+	for (unsigned k = 0; k < b->nmap; k++) {
+		if (b->mapped[k])
+			f->ops.unmap(f->ctx, b->addr + b->map[k].off, b->map[k].len);
+		b->mapped[k] = false;
+	}
 }
 
-static void bar_map(struct vpci_func *f, unsigned i)
+static void unmap_all(struct vpci_func *f)
 {
-	struct fbar *b = &f->bars[i];
+	for (unsigned i = 0; i < VPCI_NUM_BARS; i++)
+		bar_unmap(f, i);
+}
 
-	if (!bar_live(f, i) || b->nmapped)
-		return;
-	for (unsigned k = 0; k < b->nmap; k++) {
-		uint64_t gpa = b->addr + b->map[k].off;
+/* Whether [a, a + alen) and [b, b + blen) meet; either may end at 2^64. */
+static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return alen && blen && a <= b + (blen - 1) && b <= a + (alen - 1);
+}
 
-		if (f->ops.map(f->ctx, i, b->map[k].off, gpa, b->map[k].len) == 0) {
-			b->mapped[b->nmapped].gpa = gpa;
-			b->mapped[b->nmapped].len = b->map[k].len;
-			b->nmapped++;
+/* Whether [gpa, gpa + len) meets a piece of the function that is mapped. */
+static bool meets_mapped(const struct vpci_func *f, uint64_t gpa, uint64_t len)
+{
+	for (unsigned i = 0; i < VPCI_NUM_BARS; i++) {
+		const struct fbar *b = &f->bars[i];
+
+		for (unsigned k = 0; k < b->nmap; k++)
+			if (b->mapped[k] &&
+			    overlaps(gpa, len, b->addr + b->map[k].off, b->map[k].len))
+				return true;
+	}
+	return false;
+}
+
+/*
+ * Map every piece of every decoded BAR that is not mapped yet. A piece the
+ * guest placed on top of another BAR's mapped piece waits (unmap names a
+ * range, so one range is mapped once) until that one moves away; a piece
+ * the owner refused is tried again at the next change.
+ */
+static void map_all(struct vpci_func *f)
+{
+	for (unsigned i = 0; i < VPCI_NUM_BARS; i++) {
+		struct fbar *b = &f->bars[i];
+
+		if (!bar_live(f, i))
+			continue;
+		for (unsigned k = 0; k < b->nmap; k++) {
+			uint64_t gpa = b->addr + b->map[k].off;
+
+			if (b->mapped[k] || meets_mapped(f, gpa, b->map[k].len))
+				continue;
+			if (f->ops.map(f->ctx, i, b->map[k].off, gpa, b->map[k].len) == 0)
+				b->mapped[k] = true;
 		}
 	}
 }
@@ -222,7 +254,7 @@ static void set_bar_addr(struct vpci_func *f, unsigned i, uint64_t addr)
 		return;
 	bar_unmap(f, i);
 	b->addr = addr;
-	bar_map(f, i);
+	map_all(f);
 }
 
 /* The register value of BAR slot s as the guest reads it. */
@@ -516,8 +548,7 @@ static void virt_write(struct vpci_func *f, uint32_t aoff, uint32_t wbytes, uint
 				return;
 			/* Turning memory off: unmap before the device stops decoding. */
 			if ((old & CMD_MEM) && !(cmd & CMD_MEM))
-				for (unsigned i = 0; i < VPCI_NUM_BARS; i++)
-					bar_unmap(f, i);
+				unmap_all(f);
 			f->cmd = cmd;
 			if (((old ^ cmd) & CMD_DEVICE) &&
 			    f->ops.cfg_read(f->ctx, CFG_COMMAND, 2, &real) == 0)
@@ -525,8 +556,7 @@ static void virt_write(struct vpci_func *f, uint32_t aoff, uint32_t wbytes, uint
 						 ((real & ~CMD_DEVICE) | (cmd & CMD_DEVICE)) &
 						     0xffff);
 			if (!(old & CMD_MEM) && (cmd & CMD_MEM))
-				for (unsigned i = 0; i < VPCI_NUM_BARS; i++)
-					bar_map(f, i);
+				map_all(f);
 		} else if (aoff >= CFG_BAR0 && aoff < CFG_BAR_END) {
 			bar_reg_write(f, (aoff - CFG_BAR0) / 4, v);
 		}
@@ -601,11 +631,6 @@ void vpci_func_cfg_write(struct vpci_func *f, uint32_t off, uint32_t size, uint3
 }
 
 /* ---- Trapped BAR pages ---- */
-
-static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
-{
-	return a < b + blen && b < a + alen;
-}
 
 /* An access of size at off into BAR i, within its trapped range. */
 static void trapped_access(struct vpci_func *f, unsigned i, uint64_t off, bool write, uint32_t size,
@@ -902,8 +927,7 @@ void vpci_func_destroy(struct vpci_func *f)
 	if (!f)
 		return;
 	pthread_mutex_lock(&f->lock);
-	for (unsigned i = 0; i < VPCI_NUM_BARS; i++)
-		bar_unmap(f, i);
+	unmap_all(f);
 	irq_all_off(f);
 	pthread_mutex_unlock(&f->lock);
 	pthread_mutex_destroy(&f->lock);

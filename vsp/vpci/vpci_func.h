@@ -57,7 +57,11 @@ struct vpci_func_ops {
 	int (*bar_read)(void *ctx, unsigned bar, uint64_t off, uint32_t size, uint64_t *val);
 	int (*bar_write)(void *ctx, unsigned bar, uint64_t off, uint32_t size, uint64_t val);
 	/* Map [off, off + len) of memory BAR bar at gpa, direct (no exit per
-	 * access); page-aligned. 0 or -errno. unmap undoes one such map. */
+	 * access); page-aligned. 0 or -errno. unmap undoes one such map
+	 * (only maps that succeeded are ever unmapped). The function never
+	 * maps over a range it has mapped (a BAR the guest placed on top of
+	 * another waits until that one moves); a range that meets RAM or
+	 * another function's mapping is the owner's to refuse. */
 	int (*map)(void *ctx, unsigned bar, uint64_t off, uint64_t gpa, uint64_t len);
 	void (*unmap)(void *ctx, uint64_t gpa, uint64_t len);
 	/*
