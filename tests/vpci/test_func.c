@@ -512,6 +512,8 @@ START_TEST(map_unmap)
 	WR(f, 0x18, 4, BAR2_GPA);
 	ck_assert_int_eq(m->nmaps, 3);
 	m->fail_map = false;
+	/* Its accesses come to the function and go to the device. */
+	ck_assert_uint_eq(mmio_rd(f, BAR2_GPA + 0x1ffc, 4), r32(m->mem[2] + 0x1ffc));
 	WR(f, 0x18, 4, 0xc0200000);
 	ck_assert(mapped(m, 2, 0xc0200000, 0x2000));
 	ck_assert_int_eq(m->nmaps, 4);
@@ -967,6 +969,9 @@ START_TEST(hostile)
 	WR(f, 0x04, 2, 6);
 	ck_assert_int_eq(m->nmaps, 3);
 	ck_assert(mapped(m, 0, BAR2_GPA + 0x6000, 0xa000));
+	/* BAR2, waiting under BAR0's mapping: an exit there is BAR2's. */
+	ck_assert_uint_eq(mmio_rd(f, BAR2_GPA + 0x8010, 4), r32(m->mem[2] + 0x10));
+	ck_assert(!vpci_func_mmio(f, BAR2_GPA + 0x6000, false, 4, &v));
 
 	/* BARs on top of each other, at absurd addresses, while decoding. */
 	assign(f);

@@ -699,16 +699,20 @@ bool vpci_func_mmio(struct vpci_func *f, uint64_t gpa, bool write, uint32_t size
 	for (unsigned i = 0; i < VPCI_NUM_BARS && !hit; i++) {
 		const struct fbar *b = &f->bars[i];
 
-		if (!bar_live(f, i) || gpa < b->addr || gpa - b->addr >= b->size)
-			continue;
-		for (unsigned k = 0; k < b->ntrap && !hit; k++) {
-			uint64_t off = gpa - b->addr;
+		uint64_t off = gpa - b->addr;
 
-			if (off >= b->trap[k].off && off - b->trap[k].off < b->trap[k].len) {
+		if (!bar_live(f, i) || gpa < b->addr || off >= b->size)
+			continue;
+		for (unsigned k = 0; k < b->ntrap; k++)
+			if (off >= b->trap[k].off && off - b->trap[k].off < b->trap[k].len)
 				hit = true;
-				trapped_access(f, i, off, write, size, val);
-			}
-		}
+		/* A piece the owner would not map: the slow way, to the device. */
+		for (unsigned k = 0; k < b->nmap; k++)
+			if (!b->mapped[k] && off >= b->map[k].off &&
+			    off - b->map[k].off < b->map[k].len)
+				hit = true;
+		if (hit)
+			trapped_access(f, i, off, write, size, val);
 	}
 	pthread_mutex_unlock(&f->lock);
 	return hit;

@@ -99,7 +99,9 @@ uint32_t vpci_func_cfg_read(struct vpci_func *f, uint32_t off, uint32_t size);
 void vpci_func_cfg_write(struct vpci_func *f, uint32_t off, uint32_t size, uint32_t val);
 
 /* An MMIO exit at gpa: true when it is inside one of the function's trapped
- * pages (then a read fills *val, a write takes its low size bytes from *val),
+ * pages, or in a part of a decoded BAR that is not mapped (the owner's map
+ * failed, or the guest put another BAR there): then a read fills *val, a
+ * write takes its low size bytes from *val,
  * false when it is not the function's. In the MSI-X table and PBA only
  * naturally aligned accesses of 1, 2, 4 or 8 bytes inside them count (others
  * read all ones, writes dropped); elsewhere in a trapped page accesses of
