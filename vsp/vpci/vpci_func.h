@@ -10,17 +10,23 @@
  * - IDs, class, status, capabilities and the rest: the device's own bytes.
  * - BARs: virtual. The guest's addresses, sized and typed as the device's
  *   (a write of all ones reads back the size mask, as on real hardware).
- *   No I/O BARs, no expansion ROM (reads 0).
- * - Command: memory space and bus master go to the device; I/O space, INTx
- *   disable and the rest stay as the host left them, and the guest reads its
- *   own value back. While memory space is on, each memory BAR is mapped at
- *   the guest's address (ops->map), except the pages holding the MSI-X table
- *   and PBA, which trap (vpci_func_mmio); a BAR moved or memory space turned
- *   off is unmapped first.
+ *   No I/O BARs, no expansion ROM (reads 0), interrupt line and pin read 0.
+ * - Command: memory space and bus master go to the device (read-modify-write
+ *   of its register); I/O space, INTx disable and the rest stay as the host
+ *   left them. The guest reads back its own memory space, bus master, parity,
+ *   SERR and INTx disable bits; I/O space and the rest read 0. Status is the
+ *   device's (writes dropped). While memory space is on, each memory BAR the
+ *   guest placed (address not 0) is mapped at the guest's address
+ *   (ops->map), except the 4 KiB pages holding the MSI-X table and PBA, which
+ *   trap (vpci_func_mmio); a BAR smaller than a page traps whole (it cannot
+ *   be mapped at a page-aligned GPA). A BAR moved or memory space turned off
+ *   is unmapped first.
  * - MSI and MSI-X capabilities: virtual. The guest's enable bits, masks,
  *   addresses and data never reach the device (the host kernel programs the
- *   device's own table); each change of an interrupt's address, data or
- *   effective mask is reported through ops->irq_update.
+ *   device's own table); changes of an interrupt's effective state are
+ *   reported through ops->irq_update. Their read-only fields (vector counts,
+ *   64-bit, per-vector masking, table and PBA location) are the device's;
+ *   pending bits (MSI and the PBA) read 0.
  * - Every other write is dropped.
  *
  * Thread safety: every entry point may be called from any thread (config
@@ -51,16 +57,24 @@ struct vpci_func_ops {
 	int (*bar_read)(void *ctx, unsigned bar, uint64_t off, uint32_t size, uint64_t *val);
 	int (*bar_write)(void *ctx, unsigned bar, uint64_t off, uint32_t size, uint64_t val);
 	/* Map [off, off + len) of memory BAR bar at gpa, direct (no exit per
-	 * access); page-aligned. 0 or -errno. unmap undoes one such map. */
+	 * access); page-aligned. 0 or -errno. unmap undoes one such map
+	 * (only maps that succeeded are ever unmapped). The function never
+	 * maps over a range it has mapped (a BAR the guest placed on top of
+	 * another waits until that one moves); a range that meets RAM or
+	 * another function's mapping is the owner's to refuse. */
 	int (*map)(void *ctx, unsigned bar, uint64_t off, uint64_t gpa, uint64_t len);
 	void (*unmap)(void *ctx, uint64_t gpa, uint64_t len);
 	/*
 	 * The guest's interrupt index (an MSI-X table entry; for MSI the
-	 * vector index within the capability's block) now carries address and
-	 * data, and is enabled (capability enabled, function not masked, entry
-	 * not masked) or not. Called on every change of any of these, and with
-	 * enabled false for every interrupt that was enabled when the guest
-	 * turns the capability off, at reset and at destroy.
+	 * vector index within the capability's block, data's low bits then
+	 * being the index) is enabled (capability enabled, function not
+	 * masked, entry not masked) with address and data, or is no longer.
+	 * Called when an interrupt becomes enabled, when an enabled one's
+	 * address or data change, and with enabled false when it stops being
+	 * enabled (masked, capability off, fewer MSI vectors, reset, destroy);
+	 * a report with enabled false carries the address and data last
+	 * reported enabled. Changes to a disabled interrupt's address or data
+	 * are not reported (they come with the report that enables it).
 	 */
 	void (*irq_update)(void *ctx, bool msix, uint32_t index, uint64_t address, uint32_t data,
 			   bool enabled);
@@ -85,7 +99,13 @@ uint32_t vpci_func_cfg_read(struct vpci_func *f, uint32_t off, uint32_t size);
 void vpci_func_cfg_write(struct vpci_func *f, uint32_t off, uint32_t size, uint32_t val);
 
 /* An MMIO exit at gpa: true when it is inside one of the function's trapped
- * pages (then a read fills *val), false when it is not the function's. */
+ * pages, or in a part of a decoded BAR that is not mapped (the owner's map
+ * failed, or the guest put another BAR there): then a read fills *val, a
+ * write takes its low size bytes from *val,
+ * false when it is not the function's. In the MSI-X table and PBA only
+ * naturally aligned accesses of 1, 2, 4 or 8 bytes inside them count (others
+ * read all ones, writes dropped); elsewhere in a trapped page accesses of
+ * 1-8 bytes inside the BAR go to the device. */
 bool vpci_func_mmio(struct vpci_func *f, uint64_t gpa, bool write, uint32_t size, uint64_t *val);
 
 /* Back to power-on state (the guest released the function or left D0):
