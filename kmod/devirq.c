@@ -142,6 +142,14 @@ static u16 enable(struct linhv_partition *part, struct pci_dev *pdev, u32 kind,
 	d = kzalloc(struct_size(d, routes, n), GFP_KERNEL_ACCOUNT);
 	if (!d)
 		return HV_STATUS_INSUFFICIENT_MEMORY;
+	/*
+	 * MSI needs the device in D0, and a device bound to pci-stub (or to
+	 * no driver) may never have been put there (a device without PM
+	 * capability stays "unknown" until someone does). Only the power
+	 * state: the command register stays the guest's, through the root.
+	 */
+	if (pdev->current_state != PCI_D0)
+		pci_set_power_state(pdev, PCI_D0);
 	got = pci_alloc_irq_vectors(pdev, n, n,
 				    kind == LINHV_DEVICE_INTERRUPT_MSIX ? PCI_IRQ_MSIX : PCI_IRQ_MSI);
 	if (got < 0 && kind == LINHV_DEVICE_INTERRUPT_MSI && n > 1)
