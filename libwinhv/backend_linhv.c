@@ -194,7 +194,8 @@ static int linhv_device_domain(struct winhv_partition *p, bool attach, uint32_t 
 }
 
 static int linhv_device_interrupt(struct winhv_partition *p, bool map, uint32_t segment,
-				  uint32_t bus, uint32_t devfn, const struct winhv_device_interrupt *irq)
+				  uint32_t bus, uint32_t devfn,
+				  const struct winhv_device_interrupt *irq)
 {
 	struct linhv_in_device_interrupt in = {
 	    .segment = segment,

@@ -283,7 +283,7 @@ static void test_kill(const char *addr)
 
 /* ---- device interrupts: edu's MSI routed to a VP ---- */
 
-#define DV_CMD 0x26000 /* the guest issues the hypercall whose control word is here */
+#define DV_CMD 0x26000	 /* the guest issues the hypercall whose control word is here */
 #define DV_INPUT 0x27000 /* ... with its input here */
 #define DV_SENTINEL 0x20 /* asserted by the root: ends each run */
 #define MSI_ADDR 0xfee00000u
@@ -408,7 +408,7 @@ struct retarget_in {
 	uint32_t vector;
 	uint32_t flags;
 	uint64_t vp_mask; /* or the VP set's format */
-	uint64_t var[2]; /* a sparse VP set's valid-bank mask and bank 0 */
+	uint64_t var[2];  /* a sparse VP set's valid-bank mask and bank 0 */
 };
 
 /* Let the guest issue HvCallRetargetDeviceInterrupt with in; its status, or -1. */
@@ -546,8 +546,9 @@ static void test_devirq(const char *addr)
 	result("irq: edu's MSI wakes the halted VP at vector 0x50", ret == 0 && dv_only(&io, 0x50),
 	       "run %d, %d delivered, first %#x", ret, io.n, io.seen[0]);
 	ret = dv_collect(&g, &io, 1);
-	result("irq: and again, while the VP is stopped in the root", ret == 0 && dv_only(&io, 0x50),
-	       "run %d, %d delivered, first %#x", ret, io.n, io.seen[0]);
+	result("irq: and again, while the VP is stopped in the root",
+	       ret == 0 && dv_only(&io, 0x50), "run %d, %d delivered, first %#x", ret, io.n,
+	       io.seen[0]);
 
 	/* Masked: held, then delivered once on unmask. */
 	irq.masked = true;
@@ -598,8 +599,9 @@ static void test_devirq(const char *addr)
 		       "statuses %d %d %d %d %d", st[0], st[1], st[2], st[3], st[4]);
 	}
 	ret = dv_collect(&g, &io, 1);
-	result("irq: ... and change nothing: it arrives at vector 0x70", ret == 0 && dv_only(&io, 0x70),
-	       "run %d, %d delivered, first %#x", ret, io.n, io.seen[0]);
+	result("irq: ... and change nothing: it arrives at vector 0x70",
+	       ret == 0 && dv_only(&io, 0x70), "run %d, %d delivered, first %#x", ret, io.n,
+	       io.seen[0]);
 
 	/* Unmapped: dropped, and the host vector is given back. */
 	ret = WinHvUnmapDeviceInterrupt(g.part, addr, WINHV_DEVICE_INTERRUPT_MSI, 0);
@@ -615,7 +617,8 @@ static void test_devirq(const char *addr)
 	ret = WinHvMapDeviceInterrupt(g.part, addr, &irq);
 	ret = ret ? ret : WinHvDetachDevice(g.part, addr);
 	result("irq: detach with a route mapped frees the host vector",
-	       ret == 0 && host_irq_listed(addr) == 0, "%s", ret ? WinHvLastError() : "still listed");
+	       ret == 0 && host_irq_listed(addr) == 0, "%s",
+	       ret ? WinHvLastError() : "still listed");
 	ret = WinHvMapDeviceInterrupt(g.part, addr, &irq);
 	result("irq: a device not attached is not found", ret == HV_STATUS_NOT_FOUND, "status %d",
 	       ret);

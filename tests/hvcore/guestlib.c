@@ -78,7 +78,8 @@ void guest_set_gate(struct guest *g, int vec, const uint8_t *start, const uint8_
 	uint64_t *idt = (uint64_t *)(g->ram + GUEST_IDT);
 	uint64_t h = GUEST_LOAD + (handler - start);
 
-	idt[vec * 2] = (h & 0xffff) | (0x08ULL << 16) | (0x8eULL << 40) | ((h >> 16 & 0xffff) << 48);
+	idt[vec * 2] =
+	    (h & 0xffff) | (0x08ULL << 16) | (0x8eULL << 40) | ((h >> 16 & 0xffff) << 48);
 	idt[vec * 2 + 1] = h >> 32;
 }
 

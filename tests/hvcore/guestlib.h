@@ -59,8 +59,7 @@ extern const uint8_t guest_hard_xcr[], guest_hard_len[], guest_hard_len_hcall[],
 extern const uint8_t guest_hv_sint_handler[], guest_hv_timer_handler[];
 extern const uint8_t guest_irq_handler[];
 BLOB(devirq);
-extern const uint8_t guest_devirq_h20[], guest_devirq_h50[], guest_devirq_h60[],
-    guest_devirq_h70[];
+extern const uint8_t guest_devirq_h20[], guest_devirq_h50[], guest_devirq_h60[], guest_devirq_h70[];
 extern const uint8_t guest_fpu_handler[];
 
 int guest_create(struct guest *g, enum winhv_backend backend, size_t ram_size, int nvps);
