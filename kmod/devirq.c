@@ -25,6 +25,7 @@
 #include <linux/interrupt.h>
 #include <linux/pci.h>
 #include <linux/slab.h>
+#include <linux/mm.h>
 
 #include "linhv_internal.h"
 
@@ -121,7 +122,7 @@ static void disable(struct linhv_partition *part, struct linhv_devirq_dev *d)
 		if (d->routes[i].requested)
 			free_irq(pci_irq_vector(d->pdev, i), &d->routes[i]);
 	pci_free_irq_vectors(d->pdev);
-	kfree(d);
+	kvfree(d);
 }
 
 /*
@@ -139,7 +140,7 @@ static u16 enable(struct linhv_partition *part, struct pci_dev *pdev, u32 kind,
 						   pci_msi_vec_count(pdev);
 	if (n <= 0)
 		return HV_STATUS_NOT_FOUND; /* no such capability: no such index */
-	d = kzalloc(struct_size(d, routes, n), GFP_KERNEL_ACCOUNT);
+	d = kvzalloc(struct_size(d, routes, n), GFP_KERNEL_ACCOUNT); /* up to 2048 */
 	if (!d)
 		return HV_STATUS_INSUFFICIENT_MEMORY;
 	/*
@@ -157,7 +158,7 @@ static u16 enable(struct linhv_partition *part, struct pci_dev *pdev, u32 kind,
 	if (got < 0) {
 		pci_warn(pdev, "linhv: cannot enable %s (%d)\n",
 			 kind == LINHV_DEVICE_INTERRUPT_MSIX ? "MSI-X" : "MSI", got);
-		kfree(d);
+		kvfree(d);
 		return got == -ENOMEM || got == -ENOSPC ? HV_STATUS_INSUFFICIENT_MEMORY :
 							  HV_STATUS_OPERATION_DENIED;
 	}

@@ -285,6 +285,7 @@ static void test_kill(const char *addr)
 
 #define DV_CMD 0x26000	 /* the guest issues the hypercall whose control word is here */
 #define DV_INPUT 0x27000 /* ... with its input here */
+#define DV_SPIN 0x26008	 /* non-zero: the guest spins with interrupts on instead of halting */
 #define DV_SENTINEL 0x20 /* asserted by the root: ends each run */
 #define MSI_ADDR 0xfee00000u
 #define MSI_DATA 0x4051u
@@ -549,6 +550,14 @@ static void test_devirq(const char *addr)
 	result("irq: and again, while the VP is stopped in the root",
 	       ret == 0 && dv_only(&io, 0x50), "run %d, %d delivered, first %#x", ret, io.n,
 	       io.seen[0]);
+	*(volatile uint64_t *)(g.ram + DV_SPIN) = 1;
+	memset(&io, 0, sizeof(io));
+	pthread_create(&tid, NULL, fire_later, &g);
+	ret = dv_run(&g, &io, 0x31);
+	pthread_join(tid, NULL);
+	*(volatile uint64_t *)(g.ram + DV_SPIN) = 0;
+	result("irq: and while the VP runs guest code (a kick)", ret == 0 && dv_only(&io, 0x50),
+	       "run %d, %d delivered, first %#x", ret, io.n, io.seen[0]);
 
 	/* Masked: held, then delivered once on unmask. */
 	irq.masked = true;

@@ -611,7 +611,8 @@ guest_bp_end:
  * hypercall page at 0x22000 and its x2APIC enabled, halting with interrupts
  * on. Each handler reports its vector on port 0x31 and EOIs. When the root
  * leaves a control word at 0x26000, the guest issues that hypercall with
- * its input at 0x27000 and reports the status on port 0x32.
+ * its input at 0x27000 and reports the status on port 0x32. While 0x26008
+ * is non-zero it spins with interrupts on instead of halting.
  */
 	.globl guest_devirq_start, guest_devirq_end
 	.globl guest_devirq_h20, guest_devirq_h50, guest_devirq_h60, guest_devirq_h70
@@ -631,10 +632,17 @@ guest_devirq_start:
 	mov $0x11, %al
 	out %al, $0x30			/* ready */
 1:	cli
+	cmpq $0, 0x26008
+	jne 3f
 	cmpq $0, 0x26000
 	jne 2f
 	sti
 	hlt				/* STI shadow: no wakeup is lost */
+	jmp 1b
+3:	sti				/* spin in the guest until the root says stop */
+	pause
+	cmpq $0, 0x26008
+	jne 3b
 	jmp 1b
 2:	mov 0x26000, %rcx		/* the root's control word */
 	movq $0, 0x26000
