@@ -160,7 +160,7 @@ int linhv_caps_probe(void)
 	memcpy(c->cpu_vendor + 4, &edx, 4);
 	memcpy(c->cpu_vendor + 8, &ecx, 4);
 
-	c->features |= LINHV_FEAT_DEVICE_DOMAIN;
+	c->features |= LINHV_FEAT_DEVICE_DOMAIN | LINHV_FEAT_DEVICE_INTERRUPT;
 	if (boot_cpu_has(X86_FEATURE_SVM))
 		ret = probe_svm(c);
 	else if (boot_cpu_has(X86_FEATURE_VMX))

@@ -268,7 +268,7 @@ void linhv_hv_hypercall(struct linhv_vp *vp)
 		/* 32-bit convention is EDX:EAX, EBX:ECX, EDI:ESI; not offered. */
 		status = HV_STATUS_INVALID_HYPERCALL_INPUT;
 	} else if ((control >> 32) & 0xfff) {
-		status = HV_STATUS_INVALID_HYPERCALL_INPUT; /* neither call is a rep call */
+		status = HV_STATUS_INVALID_HYPERCALL_INPUT; /* no call here is a rep call */
 	} else {
 		switch (code) {
 		case HvCallPostMessage:
@@ -286,6 +286,12 @@ void linhv_hv_hypercall(struct linhv_vp *vp)
 				else
 					status = linhv_synic_guest_signal(vp, in[0]);
 			}
+			break;
+		case HvCallRetargetDeviceInterrupt:
+			/* Variable header size: 8-byte units, control bits 17-26. */
+			status = fast ? HV_STATUS_INVALID_HYPERCALL_INPUT :
+					linhv_devirq_guest_retarget(vp, rdx,
+								    (control >> 17) & 0x3ff);
 			break;
 		default:
 			status = HV_STATUS_INVALID_HYPERCALL_CODE;

@@ -134,10 +134,18 @@ static struct linhv_assigned *find_assigned(struct linhv_partition *part, struct
 	return NULL;
 }
 
+/* The device is attached to the partition (mem_lock held). */
+bool linhv_iommu_attached(struct linhv_partition *part, struct pci_dev *pdev)
+{
+	return find_assigned(part, pdev) != NULL;
+}
+
 static void detach_locked(struct linhv_partition *part, struct linhv_assigned *a)
 {
 	u32 i;
 
+	/* Its host interrupt vectors first: they are the partition's until now. */
+	linhv_devirq_detach(part, a->pdev);
 	iommu_detach_group(part->iommu.domain, a->group);
 	iommu_group_release_dma_owner(a->group);
 	pci_info(a->pdev, "linhv: detached from partition %llu\n", part->id);

@@ -151,6 +151,11 @@ struct linhv_partition {
 		struct iommu_domain *domain; /* while a device is attached */
 		struct list_head devs;
 	} iommu;
+	/* Assigned devices' interrupts (devirq.c): the list and the routes. */
+	struct {
+		spinlock_t lock; /* taken with interrupts off (the host IRQ handler) */
+		struct list_head devs;
+	} devirq;
 };
 
 /* x2APIC state of one VP (lapic.c). */
@@ -279,8 +284,17 @@ void linhv_iommu_init(struct linhv_partition *part);
 void linhv_iommu_destroy(struct linhv_partition *part);
 u16 linhv_iommu_attach(struct linhv_partition *part, const void *in, u32 in_size);
 u16 linhv_iommu_detach(struct linhv_partition *part, const void *in, u32 in_size);
+bool linhv_iommu_attached(struct linhv_partition *part, struct pci_dev *pdev);
 int linhv_iommu_region_added(struct linhv_partition *part, struct linhv_region *r);
 void linhv_iommu_region_removed(struct linhv_partition *part, struct linhv_region *r);
+
+/* devirq.c: assigned devices' MSI-X/MSI routed to VPs */
+struct pci_dev;
+void linhv_devirq_init(struct linhv_partition *part);
+u16 linhv_devirq_call(struct linhv_partition *part, bool map, const void *in, u32 in_size);
+void linhv_devirq_detach(struct linhv_partition *part, struct pci_dev *pdev); /* mem_lock held */
+void linhv_devirq_vp_gone(struct linhv_partition *part);
+u16 linhv_devirq_guest_retarget(struct linhv_vp *vp, u64 in_gpa, u32 var_size);
 
 /* partition.c */
 long linhv_partition_create(struct linhv_hvcall *hc);

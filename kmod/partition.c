@@ -286,6 +286,11 @@ static long part_hvcall(struct linhv_partition *part, struct linhv_hvcall __user
 	case HvCallDetachDeviceDomain:
 		status = linhv_iommu_detach(part, in, hc.in_size);
 		break;
+	case HvCallMapDeviceInterrupt:
+	case HvCallUnmapDeviceInterrupt:
+		status = linhv_devirq_call(part, hc.code == HvCallMapDeviceInterrupt, in,
+					   hc.in_size);
+		break;
 	case HvCallCreateVp:
 		if (hc.in_size != sizeof(struct linhv_in_create_vp) ||
 		    hc.out_size != sizeof(struct linhv_out_create_vp)) {
@@ -424,6 +429,7 @@ long linhv_partition_create(struct linhv_hvcall *hc)
 	mutex_init(&part->lock);
 	init_rwsem(&part->mem_lock);
 	linhv_iommu_init(part);
+	linhv_devirq_init(part);
 	part->max_vps = in.max_vps;
 	part->id = atomic64_inc_return(&next_partition_id);
 	part->tsc_offset = -rdtsc();

@@ -366,6 +366,7 @@ static int vp_release(struct inode *inode, struct file *filp)
 	mutex_lock(&part->lock);
 	part->vps[vp->index] = NULL;
 	mutex_unlock(&part->lock);
+	linhv_devirq_vp_gone(part); /* no device interrupt handler still holds vp */
 	vp_free(vp);
 	fput(part->file);
 	return 0;

@@ -193,6 +193,29 @@ static int linhv_device_domain(struct winhv_partition *p, bool attach, uint32_t 
 		      sizeof(in), NULL, 0);
 }
 
+static int linhv_device_interrupt(struct winhv_partition *p, bool map, uint32_t segment,
+				  uint32_t bus, uint32_t devfn,
+				  const struct winhv_device_interrupt *irq)
+{
+	struct linhv_in_device_interrupt in = {
+	    .segment = segment,
+	    .bus = bus,
+	    .devfn = devfn,
+	    .kind = irq->kind,
+	    .index = irq->index,
+	};
+
+	if (map) {
+		in.vector = irq->vector;
+		in.vp_index = irq->vp_index;
+		in.flags = irq->masked ? LINHV_DEVICE_INTERRUPT_MASKED : 0;
+		in.address = irq->address;
+		in.data = irq->data;
+	}
+	return hvcall(pfd(p), map ? HvCallMapDeviceInterrupt : HvCallUnmapDeviceInterrupt, 0, &in,
+		      sizeof(in), NULL, 0);
+}
+
 /* Cancel interrupts the VP thread with SIGUSR1; it must not kill us. */
 static void sigusr1_noop(int sig)
 {
@@ -471,6 +494,7 @@ const struct winhv_backend_ops winhv_linhv_ops = {
 	.map = linhv_map,
 	.unmap = linhv_unmap,
 	.device_domain = linhv_device_domain,
+	.device_interrupt = linhv_device_interrupt,
 	.create_vp = linhv_create_vp,
 	.delete_vp = linhv_delete_vp,
 	.get_regs = linhv_get_regs,

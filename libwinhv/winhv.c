@@ -111,6 +111,7 @@ void WinHvFeatureNames(uint64_t f, char *buf, size_t len)
 		{LINHV_FEAT_LBRV, "LBRV"},
 		{LINHV_FEAT_TSC_SCALING, "tsc_scaling"},
 		{LINHV_FEAT_DEVICE_DOMAIN, "device_domain"},
+		{LINHV_FEAT_DEVICE_INTERRUPT, "device_interrupt"},
 		{LINHV_FEAT_CAN_RUN, "can_run_guests"},
 	};
 	size_t used = 0;

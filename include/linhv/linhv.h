@@ -192,7 +192,9 @@ struct linhv_in_device_domain {
  * the route by them. LINHV_DEVICE_INTERRUPT_MASKED holds deliveries (one
  * held is delivered when a later call clears it). Statuses: NOT_FOUND (device
  * not attached; no such index; unmap of no route), INVALID_PARAMETER (kind,
- * vector < 16, no such VP, reserved bits), INSUFFICIENT_MEMORY.
+ * vector < 16, no such VP, reserved bits, a route of the other kind while
+ * this kind has routes), INSUFFICIENT_MEMORY, OPERATION_DENIED (the host
+ * would not enable the device's MSI-X/MSI).
  */
 #define LINHV_DEVICE_INTERRUPT_MSIX 1u
 #define LINHV_DEVICE_INTERRUPT_MSI 2u

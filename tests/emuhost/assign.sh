@@ -3,7 +3,10 @@
 # to pci-stub, a partition gets it, its DMA lands at guest physical addresses
 # in the partition's memory, a DMA outside that memory faults in the IOMMU,
 # detach and the partition's end (also by SIGKILL) give it back, and the
-# module unloads with a clean dmesg.
+# module unloads with a clean dmesg. Its MSI, routed to a VP of a Hyper-V
+# partition, arrives at the route's vector, is held while masked, moves when
+# the guest retargets it, and its host vector goes with the route, the
+# detach, the partition's end and a SIGKILL.
 # Usage: sh tests/emuhost/assign.sh [OUTDIR]
 cd "$(dirname "$0")/../.." || exit 2
 . tests/lib/check.sh
@@ -11,7 +14,7 @@ KO=build/kmod/linhv.ko
 B=build
 OUT=${1:-/tmp}
 mkdir -p "$OUT"
-check_expect 35
+check_expect 69
 
 dmesg -C
 edu=
@@ -36,6 +39,7 @@ check "edu bound to pci-stub" test "$(basename "$(readlink "/sys/bus/pci/devices
 check "insmod linhv.ko" insmod $KO
 $B/libwinhv/linhv-info >"$OUT/info.txt" 2>&1
 check_grep "linhv-info reports the device domain" "^features:.*device_domain" "$OUT/info.txt"
+check_grep "linhv-info reports device interrupts" "^features:.*device_interrupt" "$OUT/info.txt"
 check_prog assign-tests $B/tests/hvcore/assign-tests "$edu" "$busy"
 dmesg >"$OUT/dmesg-assign.txt"
 check_grep "the DMA outside the partition faulted in the IOMMU at its GPA" \

@@ -73,6 +73,26 @@ uint64_t guest_get_reg(struct guest *g, int vp, uint32_t name)
 	return v.reg64;
 }
 
+void guest_set_gate(struct guest *g, int vec, const uint8_t *start, const uint8_t *handler)
+{
+	uint64_t *idt = (uint64_t *)(g->ram + GUEST_IDT);
+	uint64_t h = GUEST_LOAD + (handler - start);
+
+	idt[vec * 2] =
+	    (h & 0xffff) | (0x08ULL << 16) | (0x8eULL << 40) | ((h >> 16 & 0xffff) << 48);
+	idt[vec * 2 + 1] = h >> 32;
+}
+
+void guest_load_idt(struct guest *g, int vp)
+{
+	union hv_register_value v = {0};
+	uint32_t name = HvX64RegisterIdtr;
+
+	v.table.base = GUEST_IDT;
+	v.table.limit = 256 * 16 - 1;
+	WinHvSetVpRegisters(g->vp[vp], &name, &v, 1);
+}
+
 static union hv_register_value seg(uint16_t sel, uint64_t base, uint32_t limit, uint16_t attr)
 {
 	union hv_register_value v;

@@ -58,6 +58,8 @@ extern const uint8_t guest_hard_xcr[], guest_hard_len[], guest_hard_len_hcall[],
     guest_hard_exit_loop[], guest_hard_timer[];
 extern const uint8_t guest_hv_sint_handler[], guest_hv_timer_handler[];
 extern const uint8_t guest_irq_handler[];
+BLOB(devirq);
+extern const uint8_t guest_devirq_h20[], guest_devirq_h50[], guest_devirq_h60[], guest_devirq_h70[];
 extern const uint8_t guest_fpu_handler[];
 
 int guest_create(struct guest *g, enum winhv_backend backend, size_t ram_size, int nvps);
@@ -68,5 +70,9 @@ void guest_load(struct guest *g, const uint8_t *start, const uint8_t *end);
 int guest_set_mode(struct guest *g, int vp, enum guest_mode mode);
 int guest_set_reg(struct guest *g, int vp, uint32_t name, uint64_t value);
 uint64_t guest_get_reg(struct guest *g, int vp, uint32_t name);
+/* A 64-bit interrupt gate (selector 0x08) for vec at handler, inside the blob loaded from start. */
+void guest_set_gate(struct guest *g, int vec, const uint8_t *start, const uint8_t *handler);
+/* Point the VP's IDTR at the 256-entry table at GUEST_IDT. */
+void guest_load_idt(struct guest *g, int vp);
 
 #endif

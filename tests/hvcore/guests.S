@@ -606,4 +606,73 @@ guest_bp_handler:
 	iretq
 guest_bp_end:
 
+/*
+ * Device interrupts (assign-tests): a Hyper-V partition's guest with the
+ * hypercall page at 0x22000 and its x2APIC enabled, halting with interrupts
+ * on. Each handler reports its vector on port 0x31 and EOIs. When the root
+ * leaves a control word at 0x26000, the guest issues that hypercall with
+ * its input at 0x27000 and reports the status on port 0x32. While 0x26008
+ * is non-zero it spins with interrupts on instead of halting.
+ */
+	.globl guest_devirq_start, guest_devirq_end
+	.globl guest_devirq_h20, guest_devirq_h50, guest_devirq_h60, guest_devirq_h70
+	.code64
+guest_devirq_start:
+	mov $0x40000000, %ecx		/* GUEST_OS_ID */
+	mov $0x81000000, %edx
+	xor %eax, %eax
+	wrmsr
+	mov $0x40000001, %ecx		/* HYPERCALL: enable at 0x22000 */
+	xor %edx, %edx
+	mov $0x22001, %eax
+	wrmsr
+	mov $0x80f, %ecx		/* x2APIC SVR: software-enable */
+	mov $0x1ff, %eax
+	wrmsr
+	mov $0x11, %al
+	out %al, $0x30			/* ready */
+1:	cli
+	cmpq $0, 0x26008
+	jne 3f
+	cmpq $0, 0x26000
+	jne 2f
+	sti
+	hlt				/* STI shadow: no wakeup is lost */
+	jmp 1b
+3:	sti				/* spin in the guest until the root says stop */
+	pause
+	cmpq $0, 0x26008
+	jne 3b
+	jmp 1b
+2:	mov 0x26000, %rcx		/* the root's control word */
+	movq $0, 0x26000
+	mov $0x27000, %edx
+	xor %r8d, %r8d
+	mov $0x22000, %eax
+	call *%rax
+	out %eax, $0x32
+	jmp 1b
+
+.macro devirq_handler vec
+guest_devirq_h\vec:
+	push %rax
+	push %rcx
+	push %rdx
+	mov $0x\vec, %eax
+	out %eax, $0x31
+	mov $0x80b, %ecx		/* x2APIC EOI */
+	xor %eax, %eax
+	xor %edx, %edx
+	wrmsr
+	pop %rdx
+	pop %rcx
+	pop %rax
+	iretq
+.endm
+	devirq_handler 20
+	devirq_handler 50
+	devirq_handler 60
+	devirq_handler 70
+guest_devirq_end:
+
 	.section .note.GNU-stack, "", @progbits

@@ -453,27 +453,6 @@ static void test_isolation(void)
 	munmap(extra, 4096);
 }
 
-/* A 64-bit interrupt gate (selector 0x08) for vec at handler, inside the blob loaded from start. */
-static void set_gate(struct guest *g, int vec, const uint8_t *start, const uint8_t *handler)
-{
-	uint64_t *idt = (uint64_t *)(g->ram + GUEST_IDT);
-	uint64_t h = GUEST_LOAD + (handler - start);
-
-	idt[vec * 2] = (h & 0xffff) | (0x08ULL << 16) | (0x8eULL << 40) | ((h >> 16 & 0xffff) << 48);
-	idt[vec * 2 + 1] = h >> 32;
-}
-
-/* Point the VP's IDTR at the 256-entry table at GUEST_IDT. */
-static void load_idt(struct guest *g, int vp)
-{
-	union hv_register_value v = {0};
-	uint32_t name = HvX64RegisterIdtr;
-
-	v.table.base = GUEST_IDT;
-	v.table.limit = 256 * 16 - 1;
-	WinHvSetVpRegisters(g->vp[vp], &name, &v, 1);
-}
-
 struct irq_ctx {
 	struct guest *g;
 };
@@ -502,8 +481,8 @@ static void test_interrupt(void)
 	}
 	guest_load(&g, guest_irq_start, guest_irq_end);
 	guest_set_mode(&g, 0, MODE_LM64);
-	set_gate(&g, 0x30, guest_irq_start, guest_irq_handler);
-	load_idt(&g, 0);
+	guest_set_gate(&g, 0x30, guest_irq_start, guest_irq_handler);
+	guest_load_idt(&g, 0);
 	pthread_create(&tid, NULL, assert_later, &c);
 	r = run(&g, 0, &t, &msg);
 	pthread_join(tid, NULL);
@@ -566,8 +545,8 @@ static void test_fpu_across_hlt(void)
 	}
 	guest_load(&g, guest_fpu_start, guest_fpu_end);
 	guest_set_mode(&g, 0, MODE_LM64);
-	set_gate(&g, 0x30, guest_fpu_start, guest_fpu_handler);
-	load_idt(&g, 0);
+	guest_set_gate(&g, 0x30, guest_fpu_start, guest_fpu_handler);
+	guest_load_idt(&g, 0);
 	/* Both threads on one CPU: the polluter is the last FPU user there. */
 	CPU_ZERO(&one);
 	CPU_SET(0, &one);
@@ -668,9 +647,9 @@ static void test_hyperv(void)
 	in->payload_size = 8;
 	memcpy(in->payload, "LINHVMSG", 8);
 	guest_set_mode(&g, 0, MODE_LM64);
-	set_gate(&g, 0x40, guest_hv_start, guest_hv_sint_handler);
-	set_gate(&g, 0x41, guest_hv_start, guest_hv_timer_handler);
-	load_idt(&g, 0);
+	guest_set_gate(&g, 0x40, guest_hv_start, guest_hv_sint_handler);
+	guest_set_gate(&g, 0x41, guest_hv_start, guest_hv_timer_handler);
+	guest_load_idt(&g, 0);
 
 	for (i = 0; i < 1000; i++) {
 		ret = WinHvRunVp(g.vp[0], &msg);
@@ -784,8 +763,8 @@ static void test_int3_reinject(void)
 	guest_load(&g, guest_bp_start, guest_bp_end);
 	guest_set_mode(&g, 0, MODE_LM64);
 	after = GUEST_LOAD + (guest_bp_after - guest_bp_start);
-	set_gate(&g, 3, guest_bp_start, guest_bp_handler);
-	load_idt(&g, 0);
+	guest_set_gate(&g, 3, guest_bp_start, guest_bp_handler);
+	guest_load_idt(&g, 0);
 	r = run(&g, 0, &t, &msg);
 	result("INT3 delivered across a nested page fault returns after the int3",
 	       r == 0 && t.port_val[0x61] == after && t.port_val[0x60] == 0x55,
@@ -1300,12 +1279,12 @@ static int hard_guest(struct guest *g, uint32_t flags, const uint8_t *entry, uin
 		return -1;
 	guest_load(g, guest_hard_start, guest_hard_end);
 	guest_set_mode(g, 0, MODE_LM64);
-	set_gate(g, 1, guest_hard_start, guest_hard_exc1);
-	set_gate(g, 6, guest_hard_start, guest_hard_exc6);
-	set_gate(g, 13, guest_hard_start, guest_hard_exc13);
-	set_gate(g, 14, guest_hard_start, guest_hard_exc14);
-	set_gate(g, 17, guest_hard_start, guest_hard_exc17);
-	load_idt(g, 0);
+	guest_set_gate(g, 1, guest_hard_start, guest_hard_exc1);
+	guest_set_gate(g, 6, guest_hard_start, guest_hard_exc6);
+	guest_set_gate(g, 13, guest_hard_start, guest_hard_exc13);
+	guest_set_gate(g, 14, guest_hard_start, guest_hard_exc14);
+	guest_set_gate(g, 17, guest_hard_start, guest_hard_exc17);
+	guest_load_idt(g, 0);
 	guest_set_reg(g, 0, HvX64RegisterRip, GUEST_LOAD + (entry - guest_hard_start));
 	if (cr4 && guest_set_reg(g, 0, HvX64RegisterCr4, cr4))
 		return -1;
@@ -1573,7 +1552,7 @@ static void test_hard_single_step(void)
 		result("tf", 0, "create: %s", WinHvLastError());
 		return;
 	}
-	set_gate(&g, 1, guest_hard_start, guest_hard_db_count);
+	guest_set_gate(&g, 1, guest_hard_start, guest_hard_db_count);
 	r = run(&g, 0, &t, &msg);
 	result("single-step guest runs to hlt", r == 0, "%s", why_run(r));
 	result("#DB reflected for every single-stepped instruction, CPUID included",
