@@ -14,7 +14,7 @@ KO=build/kmod/linhv.ko
 B=build
 OUT=${1:-/tmp}
 mkdir -p "$OUT"
-check_expect 69
+check_expect 70
 
 dmesg -C
 edu=
