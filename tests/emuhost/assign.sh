@@ -10,11 +10,13 @@
 # Usage: sh tests/emuhost/assign.sh [OUTDIR]
 cd "$(dirname "$0")/../.." || exit 2
 . tests/lib/check.sh
+. tests/emuhost/assign.d/nvme.sh
+. tests/emuhost/assign.d/hostile.sh
 KO=build/kmod/linhv.ko
 B=build
 OUT=${1:-/tmp}
 mkdir -p "$OUT"
-check_expect 70
+check_expect $((70 + NVME_CHECKS + HOSTILE_VPCI_CHECKS))
 
 dmesg -C
 edu=
@@ -48,6 +50,9 @@ check_grep "fault address 0x8000000 logged" "fault addr 0x8000000" "$OUT/dmesg-a
 check_grep "the DMA the guest itself aimed outside its memory faulted at 0x9000000" "fault addr 0x9000000" \
 	"$OUT/dmesg-assign.txt"
 check_grep "linhv.ko logged the attach" "linhv: attached to partition" "$OUT/dmesg-assign.txt"
+# vmwp --assign-pci: the NVMe controller to a stock guest; edu to the hostile image.
+nvme_guest_checks "$B" "$OUT" "${OUT%/}.carry/nvme.img"
+vpci_hostile_checks "$B" "$OUT" "$edu"
 check "rmmod linhv" rmmod linhv
 check "edu still bound to pci-stub" test "$(basename "$(readlink "/sys/bus/pci/devices/$edu/driver")")" = pci-stub
 

@@ -643,6 +643,9 @@ static int32_t on_create_interrupt(void *ctx, const struct vpci_device *dev,
 	}
 	if (vp >= a->boot.nr_vps)
 		return VPCI_STATUS_INVALID_PARAMETER;
+	/* x86 vectors: 0-15 are exceptions (and reserved), a fixed interrupt is 16-255. */
+	if (in->vector < 16 || in->vector > 255)
+		return VPCI_STATUS_INVALID_PARAMETER;
 	pthread_mutex_lock(&a->irq_lock);
 	ret = a->irqs
 		  ? irqmap_alloc(a->irqs, d->slot, in->vector, in->vector_count, vp, address, data)
