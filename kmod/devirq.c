@@ -51,6 +51,7 @@ struct linhv_devirq_dev {
 	u32 kind; /* LINHV_DEVICE_INTERRUPT_MSIX or _MSI */
 	u32 nvec; /* host vectors enabled */
 	u32 nroutes; /* routes mapped */
+	bool held; /* the root asked for the vectors (LINHV_DEVICE_INTERRUPT_VECTORS) */
 	char name[32]; /* "linhv-dev:SSSS:BB:DD.F", as /proc/interrupts shows it */
 	struct linhv_devirq_route routes[];
 };
@@ -198,9 +199,18 @@ static u16 check_input(struct linhv_partition *part, const struct linhv_in_devic
 		return HV_STATUS_INVALID_PARAMETER;
 	if (in->kind != LINHV_DEVICE_INTERRUPT_MSIX && in->kind != LINHV_DEVICE_INTERRUPT_MSI)
 		return HV_STATUS_INVALID_PARAMETER;
+	if (in->flags & ~(LINHV_DEVICE_INTERRUPT_MASKED | LINHV_DEVICE_INTERRUPT_VECTORS))
+		return HV_STATUS_INVALID_PARAMETER;
+	if (in->flags & LINHV_DEVICE_INTERRUPT_VECTORS) {
+		/* the vectors alone: nothing of a route */
+		if (in->flags & LINHV_DEVICE_INTERRUPT_MASKED || in->index || in->vector ||
+		    in->vp_index || in->address || in->data)
+			return HV_STATUS_INVALID_PARAMETER;
+		return HV_STATUS_SUCCESS;
+	}
 	if (!map)
-		return HV_STATUS_SUCCESS; /* the rest is map only */
-	if (in->vector < 16 || in->vector > 255 || in->flags & ~LINHV_DEVICE_INTERRUPT_MASKED)
+		return in->flags ? HV_STATUS_INVALID_PARAMETER : HV_STATUS_SUCCESS;
+	if (in->vector < 16 || in->vector > 255)
 		return HV_STATUS_INVALID_PARAMETER;
 	if (in->vp_index >= part->max_vps || in->vp_index >= LINHV_MAX_VPS ||
 	    !READ_ONCE(part->vps[array_index_nospec(in->vp_index, LINHV_MAX_VPS)]))
@@ -222,8 +232,12 @@ static u16 map_locked(struct linhv_partition *part, struct pci_dev *pdev,
 		if (status)
 			return status;
 	}
+	if (in->flags & LINHV_DEVICE_INTERRUPT_VECTORS) {
+		d->held = true;
+		return HV_STATUS_SUCCESS;
+	}
 	if (in->index >= d->nvec) {
-		if (!d->nroutes)
+		if (!d->nroutes && !d->held)
 			disable(part, d);
 		return HV_STATUS_NOT_FOUND;
 	}
@@ -254,6 +268,12 @@ static u16 unmap_locked(struct linhv_partition *part, struct pci_dev *pdev,
 
 	if (!d || d->kind != in->kind || in->index >= d->nvec)
 		return HV_STATUS_NOT_FOUND;
+	if (in->flags & LINHV_DEVICE_INTERRUPT_VECTORS) {
+		d->held = false;
+		if (!d->nroutes)
+			disable(part, d);
+		return HV_STATUS_SUCCESS;
+	}
 	r = &d->routes[array_index_nospec(in->index, d->nvec)];
 	spin_lock_irq(&part->devirq.lock);
 	if (!r->mapped) {
@@ -264,7 +284,7 @@ static u16 unmap_locked(struct linhv_partition *part, struct pci_dev *pdev,
 	r->pending = false;
 	last = --d->nroutes == 0;
 	spin_unlock_irq(&part->devirq.lock);
-	if (last)
+	if (last && !d->held)
 		disable(part, d);
 	return HV_STATUS_SUCCESS;
 }

@@ -204,9 +204,9 @@ static int device_interrupt(struct winhv_partition *p, bool map, const char *add
 	case HV_STATUS_SUCCESS:
 		return 0;
 	case HV_STATUS_NOT_FOUND:
-		return winhv_set_error(ret, "%s is not attached here, or has no interrupt %s %u",
-				       name, irq->kind == WINHV_DEVICE_INTERRUPT_MSIX ? "MSI-X" : "MSI",
-				       irq->index);
+		return winhv_set_error(
+		    ret, "%s is not attached here, or has no interrupt %s %u", name,
+		    irq->kind == WINHV_DEVICE_INTERRUPT_MSIX ? "MSI-X" : "MSI", irq->index);
 	case HV_STATUS_INVALID_PARAMETER:
 		return winhv_set_error(ret, "bad interrupt route for %s (vector %u, VP %u)", name,
 				       irq->vector, irq->vp_index);
@@ -221,6 +221,14 @@ int WinHvMapDeviceInterrupt(struct winhv_partition *p, const char *pci_address,
 	if (!irq)
 		return winhv_set_error(HV_STATUS_INVALID_PARAMETER, "no interrupt route given");
 	return device_interrupt(p, true, pci_address, irq);
+}
+
+int WinHvEnableDeviceInterrupts(struct winhv_partition *p, const char *pci_address, uint32_t kind,
+				bool on)
+{
+	struct winhv_device_interrupt irq = {.kind = kind, .vectors = true};
+
+	return device_interrupt(p, on, pci_address, &irq);
 }
 
 int WinHvUnmapDeviceInterrupt(struct winhv_partition *p, const char *pci_address, uint32_t kind,

@@ -205,7 +205,9 @@ static int linhv_device_interrupt(struct winhv_partition *p, bool map, uint32_t 
 	    .index = irq->index,
 	};
 
-	if (map) {
+	if (irq->vectors) {
+		in.flags = LINHV_DEVICE_INTERRUPT_VECTORS;
+	} else if (map) {
 		in.vector = irq->vector;
 		in.vp_index = irq->vp_index;
 		in.flags = irq->masked ? LINHV_DEVICE_INTERRUPT_MASKED : 0;

@@ -309,8 +309,14 @@ void vsc_hostile_vpci(struct vsc_hostile *h)
 	st = create_int(h, &b, 2, 1, 1, 0);
 	report(h, "vpci: an interrupt at exception vector 2: failure", st < 0 && st != 1,
 	       "status %x", (uint32_t)st);
-	if (p->mmio_read && p->mmio_write)
+	if (p->mmio_read && p->mmio_write) {
+		uint8_t reqs[28] __attribute__((aligned(8)));
+
+		/* The probe values the sizing check compares with. */
+		if (child_msg(h, &b, MSG_RESOURCE_REQS, b.slot, reqs, sizeof(reqs)) == 0)
+			b.probed_bar0 = vsc_load32(reqs + 4);
 		config_window(h, &b, window);
+	}
 	close_vpci(h, &b);
 
 	for (int a = 0; a < NR_ATTACKS; a++) {

@@ -199,6 +199,14 @@ struct linhv_in_device_domain {
 #define LINHV_DEVICE_INTERRUPT_MSIX 1u
 #define LINHV_DEVICE_INTERRUPT_MSI 2u
 #define LINHV_DEVICE_INTERRUPT_MASKED (1u << 0)
+/*
+ * No route (index, vector, vp_index, address and data 0): map enables the
+ * kind's host vectors now and keeps them while routes come and go (the
+ * guest turned the capability on: a device may only signal through vectors
+ * enabled before it set up its queues); unmap with it lets them go once no
+ * route is left.
+ */
+#define LINHV_DEVICE_INTERRUPT_VECTORS (1u << 1)
 struct linhv_in_device_interrupt {
 	__u64 partition_id; /* ignored: the partition fd names the partition */
 	__u32 segment;
@@ -208,7 +216,7 @@ struct linhv_in_device_interrupt {
 	__u32 index;
 	__u32 vector;  /* map only */
 	__u32 vp_index; /* map only */
-	__u32 flags;   /* map only: LINHV_DEVICE_INTERRUPT_MASKED */
+	__u32 flags;   /* LINHV_DEVICE_INTERRUPT_MASKED (map), _VECTORS */
 	__u64 address; /* map only */
 	__u32 data;    /* map only */
 	__u32 reserved;

@@ -121,11 +121,21 @@ struct winhv_device_interrupt {
 	uint64_t address;
 	uint32_t data;
 	bool masked;
+	bool vectors; /* no route: the kind's vectors (WinHvEnableDeviceInterrupts) */
 };
 int WinHvMapDeviceInterrupt(struct winhv_partition *partition, const char *pci_address,
 			    const struct winhv_device_interrupt *irq);
 int WinHvUnmapDeviceInterrupt(struct winhv_partition *partition, const char *pci_address,
 			      uint32_t kind, uint32_t index);
+/*
+ * The guest turned its MSI or MSI-X capability on (or off): enable the
+ * device's real vectors of that kind now, before any route, and keep them
+ * while routes come and go (on), or let them go once no route is left (off).
+ * A device model may only signal through vectors that were enabled when it
+ * set up its queues.
+ */
+int WinHvEnableDeviceInterrupts(struct winhv_partition *partition, const char *pci_address,
+				uint32_t kind, bool on);
 /*
  * Host address of [gpa, gpa+len) when the whole range lies in one mapping,
  * else NULL. Guest-provided GPAs must go through this (or a caller's own

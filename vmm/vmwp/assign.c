@@ -560,6 +560,22 @@ static void op_irq_update(void *ctx, bool msix, uint32_t index, uint64_t address
 	pthread_mutex_unlock(&a->irq_lock);
 }
 
+/* The guest turned MSI or MSI-X on or off: the device's real vectors follow. */
+static void op_irq_enable(void *ctx, bool msix, bool on)
+{
+	struct assign_dev *d = ctx;
+	struct assign *a = d->a;
+
+	pthread_mutex_lock(&a->irq_lock);
+	if (!a->stopping && a->part &&
+	    WinHvEnableDeviceInterrupts(
+		a->part, d->addr, msix ? WINHV_DEVICE_INTERRUPT_MSIX : WINHV_DEVICE_INTERRUPT_MSI,
+		on) &&
+	    on)
+		winhv_failed(d, "enabling the device's interrupts failed");
+	pthread_mutex_unlock(&a->irq_lock);
+}
+
 /* ---- The vPCI bus's callbacks (event loop) ---- */
 
 static int32_t on_d0_entry(void *ctx, uint64_t base)
@@ -695,6 +711,7 @@ static const struct vpci_func_ops func_ops = {
     .map = op_map,
     .unmap = op_unmap,
     .irq_update = op_irq_update,
+    .irq_enable = op_irq_enable,
 };
 
 /* ---- MMIO exits in the vPCI ranges (VP threads) ---- */

@@ -122,6 +122,7 @@ struct vpci_func {
 	struct fbar bars[VPCI_NUM_BARS];
 	struct msi msi;
 	struct msix msix;
+	bool msi_on, msix_on; /* the capability enable last told to irq_enable */
 };
 
 static bool is_pow2(uint64_t v)
@@ -366,6 +367,18 @@ static void report(struct vpci_func *f, bool msix, uint32_t index, struct irq_st
 	f->ops.irq_update(f->ctx, msix, index, now.address, now.data, now.enabled);
 }
 
+/* Tell the owner a capability's enable bit changed (see irq_enable). */
+static void cap_enable(struct vpci_func *f, bool msix, bool on)
+{
+	bool *told = msix ? &f->msix_on : &f->msi_on;
+
+	if (*told == on)
+		return;
+	*told = on;
+	if (f->ops.irq_enable)
+		f->ops.irq_enable(f->ctx, msix, on);
+}
+
 static void msi_sync(struct vpci_func *f)
 {
 	struct msi *m = &f->msi;
@@ -373,8 +386,12 @@ static void msi_sync(struct vpci_func *f)
 	uint32_t count = 1u << mme;
 	uint64_t address = m->is64 ? (uint64_t)m->addr_hi << 32 | m->addr_lo : m->addr_lo;
 
+	bool on = m->cap && (m->ctrl & MSI_CTRL_ENABLE);
+
 	if (!m->cap)
 		return;
+	if (on)
+		cap_enable(f, false, true);
 	for (uint32_t i = 0; i < MSI_MAX_VECTORS; i++) {
 		struct irq_state now = {
 		    .address = address,
@@ -385,6 +402,8 @@ static void msi_sync(struct vpci_func *f)
 
 		report(f, false, i, &m->last[i], now);
 	}
+	if (!on)
+		cap_enable(f, false, false);
 }
 
 static void msix_sync_one(struct vpci_func *f, uint32_t i)
@@ -403,8 +422,14 @@ static void msix_sync_one(struct vpci_func *f, uint32_t i)
 
 static void msix_sync(struct vpci_func *f)
 {
+	bool on = f->msix.n && (f->msix.ctrl & MSIX_CTRL_ENABLE);
+
+	if (on)
+		cap_enable(f, true, true);
 	for (uint32_t i = 0; i < f->msix.n; i++)
 		msix_sync_one(f, i);
+	if (!on)
+		cap_enable(f, true, false);
 }
 
 /* Power-on state of both capabilities (the caller syncs). */
@@ -924,6 +949,8 @@ static void irq_all_off(struct vpci_func *f)
 		now.enabled = false;
 		report(f, true, i, &f->msix.last[i], now);
 	}
+	cap_enable(f, false, false);
+	cap_enable(f, true, false);
 }
 
 void vpci_func_destroy(struct vpci_func *f)

@@ -78,6 +78,16 @@ struct vpci_func_ops {
 	 */
 	void (*irq_update)(void *ctx, bool msix, uint32_t index, uint64_t address, uint32_t data,
 			   bool enabled);
+	/*
+	 * Optional (NULL: not told). The guest turned the MSI (msix false) or
+	 * MSI-X capability's enable bit on or off (or reset, destroy turned
+	 * it off). Called before any irq_update that enables one of its
+	 * interrupts, and after the reports that disable them: a device model
+	 * may only deliver through vectors that existed when its queues were
+	 * set up, so the owner enables the device's real vectors here, before
+	 * any entry is unmasked.
+	 */
+	void (*irq_enable)(void *ctx, bool msix, bool on);
 };
 
 /*
