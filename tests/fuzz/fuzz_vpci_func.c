@@ -40,6 +40,7 @@ struct model {
 		bool enabled;
 	} irq[2][MAX_IRQ];
 	int enabled;
+	bool cap_on[2]; /* what irq_enable said, per capability (MSI, MSI-X) */
 };
 
 #include <stdio.h>
@@ -162,14 +163,22 @@ static void m_irq(void *ctx, bool msix, uint32_t index, uint64_t address, uint32
 
 	check(index < limit);
 	/* Each report changes something the owner acts on. */
-	check(enabled != m->irq[msix][index].enabled ||
-	      (enabled &&
-	       (address != m->irq[msix][index].address || data != m->irq[msix][index].data)));
+	check(enabled != m->irq[msix][index].enabled || address != m->irq[msix][index].address ||
+	      data != m->irq[msix][index].data);
 	if (enabled != m->irq[msix][index].enabled)
 		m->enabled += enabled ? 1 : -1;
 	m->irq[msix][index].address = address;
 	m->irq[msix][index].data = data;
 	m->irq[msix][index].enabled = enabled;
+}
+
+/* A capability is only turned on when off and off when on. */
+static void m_irq_enable(void *ctx, bool msix, bool on)
+{
+	struct model *m = ctx;
+
+	check(m->cap_on[msix] != on);
+	m->cap_on[msix] = on;
 }
 
 static const struct vpci_func_ops ops = {
@@ -180,6 +189,7 @@ static const struct vpci_func_ops ops = {
     .map = m_map,
     .unmap = m_unmap,
     .irq_update = m_irq,
+    .irq_enable = m_irq_enable,
 };
 
 /* The test's device: PM at 0x40, MSI at 0x50, MSI-X at 0x70 (table BAR0
@@ -276,7 +286,7 @@ static void run_ops(struct model *m, struct vpci_func *f, struct input *in)
 			break;
 		case 7:
 			vpci_func_reset(f);
-			check(m->nmaps == 0 && m->enabled == 0);
+			check(m->nmaps == 0 && m->enabled == 0 && !m->cap_on[0] && !m->cap_on[1]);
 			break;
 		case 8:
 			m->fail_cfg = op & 0x10;
@@ -322,6 +332,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	run_ops(&m, f, &in);
 	vpci_func_destroy(f);
-	check(m.nmaps == 0 && m.enabled == 0);
+	check(m.nmaps == 0 && m.enabled == 0 && !m.cap_on[0] && !m.cap_on[1]);
 	return 0;
 }

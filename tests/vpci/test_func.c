@@ -560,10 +560,14 @@ START_TEST(msix)
 	ck_assert_uint_eq(mmio_rd(f, TABLE(15), 8), 0);
 	ck_assert_uint_eq(mmio_rd(f, TABLE(15) + 8, 8), 1ull << 32);
 	ck_assert_uint_eq(mmio_rd(f, BAR0_GPA + PBA_OFF, 8), 0);
-	/* Program entry 3 while masked and disabled: nothing reported. */
+	/* Program entry 3 while masked and disabled: each step reported off
+	 * (the owner knows the route before the guest unmasks it). */
 	mmio_wr(f, TABLE(3), 4, 0xfee01000);
 	mmio_wr(f, TABLE(3) + 4, 4, 0x1);
 	mmio_wr(f, TABLE(3) + 8, 4, 0x41);
+	ck_assert_int_eq(m->nev, n + 3);
+	expect_irq(m, n + 2, true, 3, 0x1fee01000ull, 0x41, false);
+	n = m->nev;
 	ck_assert_uint_eq(mmio_rd(f, TABLE(3), 8), 0x1fee01000ull);
 	ck_assert_uint_eq(mmio_rd(f, TABLE(3) + 8, 4), 0x41);
 	ck_assert_uint_eq(mmio_rd(f, TABLE(3) + 9, 1), 0);
@@ -597,11 +601,12 @@ START_TEST(msix)
 	mmio_wr(f, TABLE(7), 4, 0xfee03000);
 	mmio_wr(f, TABLE(7) + 8, 4, 0x51);
 	mmio_wr(f, TABLE(7) + 12, 4, 0);
-	expect_irq(m, n + 7, true, 7, 0xfee03000ull, 0x51, true);
+	expect_irq(m, n + 8, true, 7, 0xfee03000ull, 0x51, false); /* programmed, masked */
+	expect_irq(m, n + 9, true, 7, 0xfee03000ull, 0x51, true);
 	WR(f, MSIX_CAP, 4, 0x00000000);
-	ck_assert_int_eq(m->nev, n + 10);
-	expect_irq(m, n + 8, true, 3, 0xfee02000ull, 0x42, false);
-	expect_irq(m, n + 9, true, 7, 0xfee03000ull, 0x51, false);
+	ck_assert_int_eq(m->nev, n + 12);
+	expect_irq(m, n + 10, true, 3, 0xfee02000ull, 0x42, false);
+	expect_irq(m, n + 11, true, 7, 0xfee03000ull, 0x51, false);
 	ck_assert_uint_eq(RD(f, MSIX_CAP + 2, 2), 0x000f);
 	/* Table size, table and PBA registers are the device's, read-only. */
 	WR(f, MSIX_CAP + 4, 4, 0x1234);
@@ -617,7 +622,7 @@ START_TEST(msix)
 
 	/* Destroy with entry 3 live reports it off. */
 	WR(f, MSIX_CAP + 2, 2, 0x8000);
-	ck_assert_int_eq(m->nev, n + 12);
+	ck_assert_int_eq(m->nev, n + 14);
 	n = m->nev;
 	vpci_func_destroy(f);
 	/* The four unmaps, then the two live entries off. */
@@ -643,7 +648,10 @@ START_TEST(msi)
 	ck_assert_uint_eq(RD(f, MSI_CAP + 4, 4), 0xfee0100c);
 	ck_assert_uint_eq(RD(f, MSI_CAP + 8, 4), 0x2);
 	ck_assert_uint_eq(RD(f, MSI_CAP + 12, 4), 0x4047);
-	ck_assert_int_eq(m->nev, n);
+	/* Disabled, vector 0 of the block: its address and data steps reported off. */
+	ck_assert_int_eq(m->nev, n + 3);
+	expect_irq(m, n + 2, false, 0, 0x2fee0100cull, 0x4047, false);
+	n = m->nev;
 	/* Enable four vectors: data's low two bits are the index. */
 	WR(f, MSI_CAP + 2, 2, 0x0021);
 	ck_assert_uint_eq(RD(f, MSI_CAP + 2, 2), 0x01a7);
@@ -693,17 +701,17 @@ START_TEST(msi)
 	ck_assert_uint_eq(RD(f, MSI_CAP + 12, 4), r32(m->cfg + MSI_CAP + 12));
 	WR(f, MSI_CAP + 2, 2, 0x0071);
 	ck_assert_uint_eq(RD(f, MSI_CAP + 2, 2), 0x0001);
-	ck_assert_int_eq(m->nev, n + 1);
-	expect_irq(m, n, false, 0, 0xfee00000u, 0x4051, true);
+	ck_assert_int_eq(m->nev, n + 3); /* address and data while off, then on */
+	expect_irq(m, n + 2, false, 0, 0xfee00000u, 0x4051, true);
 	vpci_func_destroy(f);
-	ck_assert_int_eq(m->nev, n + 2);
-	expect_irq(m, n + 1, false, 0, 0xfee00000u, 0x4051, false);
+	ck_assert_int_eq(m->nev, n + 4);
+	expect_irq(m, n + 3, false, 0, 0xfee00000u, 0x4051, false);
 	model_free(m);
 }
 END_TEST
 
-/* What a report carries: changes while disabled are not reported; a report
- * that turns an interrupt off names the route last reported on. */
+/* What a report carries: every change, also while disabled (the owner must
+ * know a masked entry's route before it is unmasked). */
 START_TEST(irq_reports)
 {
 	struct model *m = model_new();
@@ -720,26 +728,29 @@ START_TEST(irq_reports)
 	mmio_wr(f, TABLE(1) + 12, 4, 1);
 	mmio_wr(f, TABLE(1), 4, 0xfee06000);
 	mmio_wr(f, TABLE(1) + 8, 4, 0x72);
-	ck_assert_int_eq(m->nev, n + 1);
+	ck_assert_int_eq(m->nev, n + 3);
 	expect_irq(m, n, true, 1, 0xfee05000ull, 0x71, false);
+	expect_irq(m, n + 2, true, 1, 0xfee06000ull, 0x72, false);
 	mmio_wr(f, TABLE(1) + 12, 4, 0);
-	ck_assert_int_eq(m->nev, n + 2);
-	expect_irq(m, n + 1, true, 1, 0xfee06000ull, 0x72, true);
+	ck_assert_int_eq(m->nev, n + 4);
+	expect_irq(m, n + 3, true, 1, 0xfee06000ull, 0x72, true);
 	/* Reprogrammed while on: the owner sees each step, all enabled. */
 	mmio_wr(f, TABLE(1) + 4, 4, 0x3);
-	expect_irq(m, n + 2, true, 1, 0x3fee06000ull, 0x72, true);
+	expect_irq(m, n + 4, true, 1, 0x3fee06000ull, 0x72, true);
 	/* Turned off by the capability: the last route, off. */
 	WR(f, MSIX_CAP + 2, 2, 0x0000);
-	expect_irq(m, n + 3, true, 1, 0x3fee06000ull, 0x72, false);
-	ck_assert_int_eq(m->nev, n + 4);
+	expect_irq(m, n + 5, true, 1, 0x3fee06000ull, 0x72, false);
+	ck_assert_int_eq(m->nev, n + 6);
+	n = m->nev;
 
-	/* MSI: eight vectors, then one; the seven dropped go off as they were. */
+	/* MSI: eight vectors, then one; the seven dropped go off as they were.
+	 * While off, vector 0's address and data steps are reported off. */
 	WR(f, MSI_CAP + 4, 4, 0xfee07000);
 	WR(f, MSI_CAP + 12, 2, 0x5008);
 	WR(f, MSI_CAP + 2, 2, 0x0031);
-	ck_assert_int_eq(m->nev, n + 12);
+	ck_assert_int_eq(m->nev, n + 10);
 	WR(f, MSI_CAP + 12, 2, 0x5010);
-	ck_assert_int_eq(m->nev, n + 20);
+	ck_assert_int_eq(m->nev, n + 18);
 	n = m->nev;
 	WR(f, MSI_CAP + 2, 2, 0x0001);
 	ck_assert_int_eq(m->nev, n + 7);
@@ -809,7 +820,7 @@ START_TEST(reset)
 	vpci_func_reset(f);
 	ck_assert_int_eq(m->nmaps, 0);
 	ck_assert_uint_eq(r16(m->cfg + 4), 0x0500);
-	ck_assert_int_eq(m->nev, n + 4 + 2 + 1);
+	ck_assert_int_eq(m->nev, n + 4 + 2 + 2); /* + entry 2 cleared while off */
 	expect_irq(m, n + 4, false, 0, 0, 0, false);
 	expect_irq(m, n + 5, true, 2, 0xfee04000ull, 0x61, false);
 	ck_assert_uint_eq(RD(f, 0x04, 2), 0);

@@ -349,20 +349,14 @@ static void plan_bar(struct fbar *b)
 static void report(struct vpci_func *f, bool msix, uint32_t index, struct irq_state *last,
 		   struct irq_state now)
 {
-	bool changed = now.enabled != last->enabled ||
-		       (now.enabled && (now.address != last->address || now.data != last->data));
-
-	if (!changed) {
-		/* What a disabled interrupt would carry is not reported. */
-		if (!now.enabled)
-			*last = now;
+	/*
+	 * Every change, also of a masked interrupt's address or data: the
+	 * guest programs an entry while it is masked and names the interrupt
+	 * by those values (HvCallRetargetDeviceInterrupt) before it unmasks
+	 * it, so the owner must know the route by then.
+	 */
+	if (now.enabled == last->enabled && now.address == last->address && now.data == last->data)
 		return;
-	}
-	/* Turned off: the owner is told about the route it set up last. */
-	if (!now.enabled) {
-		now.address = last->address;
-		now.data = last->data;
-	}
 	*last = now;
 	f->ops.irq_update(f->ctx, msix, index, now.address, now.data, now.enabled);
 }
@@ -400,6 +394,11 @@ static void msi_sync(struct vpci_func *f)
 			(m->ctrl & MSI_CTRL_ENABLE) && i < count && !(m->pvm && (m->mask >> i & 1)),
 		};
 
+		/* Beyond the enabled block a vector does not exist: only its end is news. */
+		if (i >= count) {
+			now.address = m->last[i].address;
+			now.data = m->last[i].data;
+		}
 		report(f, false, i, &m->last[i], now);
 	}
 	if (!on)

@@ -67,14 +67,13 @@ struct vpci_func_ops {
 	/*
 	 * The guest's interrupt index (an MSI-X table entry; for MSI the
 	 * vector index within the capability's block, data's low bits then
-	 * being the index) is enabled (capability enabled, function not
-	 * masked, entry not masked) with address and data, or is no longer.
-	 * Called when an interrupt becomes enabled, when an enabled one's
-	 * address or data change, and with enabled false when it stops being
-	 * enabled (masked, capability off, fewer MSI vectors, reset, destroy);
-	 * a report with enabled false carries the address and data last
-	 * reported enabled. Changes to a disabled interrupt's address or data
-	 * are not reported (they come with the report that enables it).
+	 * being the index) now carries address and data and is enabled
+	 * (capability enabled, function not masked, entry not masked) or not.
+	 * Called on every change of any of the three, also of a disabled
+	 * interrupt's address or data (the guest programs an entry while it
+	 * is masked, and names it by those values before it unmasks it), and
+	 * with enabled false when it stops being enabled (masked, capability
+	 * off, fewer MSI vectors, reset, destroy).
 	 */
 	void (*irq_update)(void *ctx, bool msix, uint32_t index, uint64_t address, uint32_t data,
 			   bool enabled);
