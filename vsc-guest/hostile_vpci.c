@@ -31,7 +31,9 @@ static const struct vmbus_guid vpci_guid =
 #define MSG_QUERY_VERSION 0x42490013u
 #define MSG_CREATE_INTERRUPT3 0x4249001Bu
 #define VERSION_1_4 0x10004u
-#define CONFIG_PAGE 0x1000u /* the function's config space, after the slot selector */
+#define CONFIG_PAGE 0x1000u
+#define STATUS_INVALID_PARAMETER                                                                   \
+	((int32_t)0xC000000Du) /* the function's config space, after the slot selector */
 
 enum attack {
 	SHORT_D0,
@@ -130,6 +132,18 @@ static int32_t d0_entry(struct vsc_hostile *h, struct vbus *b, uint64_t base)
 	vsc_memset(m, 0, sizeof(m));
 	vsc_store32(m, MSG_D0_ENTRY);
 	vsc_store64(m + 8, base);
+	return request(h, b, m, sizeof(m), NULL, 0);
+}
+
+/* RESOURCES_ASSIGNED2 for the first function, as Linux sends it (ranges 0). */
+static int32_t resources_assigned(struct vsc_hostile *h, struct vbus *b)
+{
+	uint8_t m[202] __attribute__((aligned(8)));
+
+	vsc_memset(m, 0, sizeof(m));
+	vsc_store32(m, MSG_RESOURCES_ASSIGNED2);
+	vsc_store32(m + 4, b->slot);
+	vsc_store32(m + 8 + 6 * 0x14, 1); /* msi_count */
 	return request(h, b, m, sizeof(m), NULL, 0);
 }
 
@@ -300,15 +314,17 @@ void vsc_hostile_vpci(struct vsc_hostile *h)
 	st = d0_entry(h, &b, window);
 	report(h, "vpci: a config window in the VMBus MMIO range is taken", st == 0, "status %x",
 	       (uint32_t)st);
+	st = resources_assigned(h, &b);
+	report(h, "vpci: resources assigned for the function", st == 0, "status %x", (uint32_t)st);
 	st = child_msg(h, &b, MSG_RESOURCE_REQS, (b.slot + 1) & 0x1f, NULL, 0);
 	report(h, "vpci: resource requirements of a function that does not exist: failure",
 	       st < 0 && st != 1, "status %x", (uint32_t)st);
 	st = create_int(h, &b, 0x40, 1, 1, (uint16_t)(nr_vps + 7));
-	report(h, "vpci: an interrupt for a VP that does not exist: failure", st < 0 && st != 1,
-	       "status %x", (uint32_t)st);
+	report(h, "vpci: an interrupt for a VP that does not exist: invalid parameter",
+	       st == STATUS_INVALID_PARAMETER, "status %x", (uint32_t)st);
 	st = create_int(h, &b, 2, 1, 1, 0);
-	report(h, "vpci: an interrupt at exception vector 2: failure", st < 0 && st != 1,
-	       "status %x", (uint32_t)st);
+	report(h, "vpci: an interrupt at exception vector 2: invalid parameter",
+	       st == STATUS_INVALID_PARAMETER, "status %x", (uint32_t)st);
 	if (p->mmio_read && p->mmio_write) {
 		uint8_t reqs[28] __attribute__((aligned(8)));
 

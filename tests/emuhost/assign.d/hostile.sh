@@ -9,7 +9,7 @@
 # The window the image places its config window at: inside the low MMIO
 # range vmwp publishes in the VMBus device's _CRS.
 HOSTILE_VPCI_WINDOW=0xf8000000
-HOSTILE_VPCI_GUEST=16 # connect + the vPCI checks with MMIO
+HOSTILE_VPCI_GUEST=17 # connect + the vPCI checks with MMIO
 HOSTILE_VPCI_CHECKS=$((HOSTILE_VPCI_GUEST + 9))
 
 # vpci_hostile_checks BUILD OUTDIR PCI-ADDRESS: the HOSTILE_VPCI_CHECKS checks.

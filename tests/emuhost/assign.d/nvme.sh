@@ -6,9 +6,9 @@
 # them back; the same bytes are in the image afterwards. Source
 # tests/lib/check.sh first; needs linhv.ko loaded.
 
-NVME_CHECKS=9
+NVME_CHECKS=10
 
-# nvme_guest_checks BUILD OUTDIR IMAGE: the 9 checks.
+# nvme_guest_checks BUILD OUTDIR IMAGE: the NVME_CHECKS checks.
 nvme_guest_checks() {
 	nb=$1 nout=$2 nimg=$3
 	nvme=
