@@ -146,6 +146,14 @@ static void detach_locked(struct linhv_partition *part, struct linhv_assigned *a
 
 	/* Its host interrupt vectors first: they are the partition's until now. */
 	linhv_devirq_detach(part, a->pdev);
+	/*
+	 * Then the device itself, while its DMA can still only reach the
+	 * partition: a function reset where it has one (queues the guest left
+	 * running stop here, not later in pages the host reuses), else at
+	 * least no more bus mastering.
+	 */
+	if (pci_reset_function(a->pdev))
+		pci_clear_master(a->pdev);
 	iommu_detach_group(part->iommu.domain, a->group);
 	iommu_group_release_dma_owner(a->group);
 	pci_info(a->pdev, "linhv: detached from partition %llu\n", part->id);

@@ -120,21 +120,44 @@ static int round_trip(struct guest *g, uint8_t seed)
 	return memcmp(src, dst, 4096) == 0;
 }
 
-static int open_device(const char *addr)
+/* Memory decoding and bus mastering on, as a guest driver does after each attach
+ * (a detach resets the device, or at least turns bus mastering off). */
+static int device_on(const char *addr)
 {
 	char path[256];
 	uint16_t cmd;
-	int fd;
+	int fd, ret = -1;
 
-	/* Memory decoding and bus mastering on: the guest driver's job later. */
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", addr);
 	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0 || pread(fd, &cmd, 2, 4) != 2)
+	if (fd < 0)
 		return -1;
-	cmd |= 0x6;
-	if (pwrite(fd, &cmd, 2, 4) != 2)
-		return -1;
+	if (pread(fd, &cmd, 2, 4) == 2) {
+		cmd |= 0x6;
+		if (pwrite(fd, &cmd, 2, 4) == 2)
+			ret = 0;
+	}
 	close(fd);
+	return ret;
+}
+
+/* WinHvAttachDevice, then the device on. */
+static int attach(struct winhv_partition *p, const char *addr)
+{
+	int ret = WinHvAttachDevice(p, addr);
+
+	if (ret == 0 && device_on(addr))
+		return -1;
+	return ret;
+}
+
+static int open_device(const char *addr)
+{
+	char path[256];
+	int fd;
+
+	if (device_on(addr))
+		return -1;
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource0", addr);
 	fd = open(path, O_RDWR | O_SYNC | O_CLOEXEC);
 	if (fd < 0)
@@ -185,8 +208,8 @@ static void test_bar(const char *addr)
 	       WinHvMapGpaPages(g.part, 0xd0000000, bar0, 4096,
 				HV_MAP_GPA_READABLE | HV_MAP_GPA_WRITABLE) == 0,
 	       "%s", WinHvLastError());
-	result("bar: the device attached to the same partition",
-	       WinHvAttachDevice(g.part, addr) == 0, "%s", WinHvLastError());
+	result("bar: the device attached to the same partition", attach(g.part, addr) == 0, "%s",
+	       WinHvLastError());
 	for (int i = 0; i < 4096; i++)
 		g.ram[0x100000 + i] = (uint8_t)(0x5a ^ i);
 	guest_load(&g, guest_bar_start, guest_bar_end);
@@ -265,8 +288,7 @@ static void test_kill(const char *addr)
 		struct guest g;
 
 		close(pipefd[0]);
-		c = guest_create(&g, WINHV_BACKEND_LINHV, RAM, 1) == 0 &&
-		    WinHvAttachDevice(g.part, addr) == 0;
+		c = guest_create(&g, WINHV_BACKEND_LINHV, RAM, 1) == 0 && attach(g.part, addr) == 0;
 		if (write(pipefd[1], &c, 1) != 1)
 			_exit(1);
 		pause();
@@ -482,7 +504,7 @@ static void test_devirq(const char *addr)
 	int ret;
 
 	if (guest_create_flags(&g, WINHV_BACKEND_LINHV, RAM, 1, WINHV_PARTITION_HYPERV) ||
-	    WinHvAttachDevice(g.part, addr)) {
+	    attach(g.part, addr)) {
 		result("irq: set-up", 0, "%s", WinHvLastError());
 		guest_destroy(&g);
 		return;
@@ -662,7 +684,7 @@ static void test_devirq(const char *addr)
 	ret = WinHvMapDeviceInterrupt(g.part, addr, &irq);
 	result("irq: a device not attached is not found", ret == HV_STATUS_NOT_FOUND, "status %d",
 	       ret);
-	ret = WinHvAttachDevice(g.part, addr);
+	ret = attach(g.part, addr);
 	ret = ret ? ret : WinHvMapDeviceInterrupt(g.part, addr, &irq);
 	ret = ret ? ret : dv_collect(&g, &io, 1);
 	result("irq: attached and mapped again, it is delivered again",
@@ -689,8 +711,7 @@ static void test_devirq_kill(const char *addr)
 
 		close(pipefd[0]);
 		c = guest_create(&g, WINHV_BACKEND_LINHV, RAM, 1) == 0 &&
-		    WinHvAttachDevice(g.part, addr) == 0 &&
-		    WinHvMapDeviceInterrupt(g.part, addr, &irq) == 0;
+		    attach(g.part, addr) == 0 && WinHvMapDeviceInterrupt(g.part, addr, &irq) == 0;
 		if (write(pipefd[1], &c, 1) != 1)
 			_exit(1);
 		pause();
@@ -719,7 +740,7 @@ static int no_iommu(const char *addr)
 		result("no-iommu: partition created", 0, "%s", WinHvLastError());
 		return 1;
 	}
-	ret = WinHvAttachDevice(g.part, addr);
+	ret = attach(g.part, addr);
 	result("no IOMMU: assignment refused with a message naming the IOMMU",
 	       ret == HV_STATUS_FEATURE_UNAVAILABLE && strstr(WinHvLastError(), "IOMMU"),
 	       "status %d: %s", ret, WinHvLastError());
@@ -754,10 +775,10 @@ int main(int argc, char **argv)
 		result("partition created", 0, "%s", WinHvLastError());
 		return 1;
 	}
-	ret = WinHvAttachDevice(g.part, addr);
+	ret = attach(g.part, addr);
 	result("attach", ret == 0, "%s", WinHvLastError());
-	result("attach twice is refused",
-	       WinHvAttachDevice(g.part, addr) == HV_STATUS_OBJECT_IN_USE, "%s", WinHvLastError());
+	result("attach twice is refused", attach(g.part, addr) == HV_STATUS_OBJECT_IN_USE, "%s",
+	       WinHvLastError());
 	result("DMA to and from the partition's memory at guest physical addresses",
 	       round_trip(&g, 1) == 1, "the bytes did not arrive");
 
@@ -805,7 +826,7 @@ int main(int argc, char **argv)
 		result("and linhv.ko refuses it too, asked directly",
 		       ret == HV_STATUS_OPERATION_DENIED, "status %d", ret);
 	}
-	ret = WinHvAttachDevice(g.part, addr);
+	ret = attach(g.part, addr);
 	result("attach again after detach, and DMA works again", ret == 0 && round_trip(&g, 9) == 1,
 	       "%s", ret ? WinHvLastError() : "no data");
 	guest_destroy(&g); /* the partition's end detaches the device */
@@ -816,7 +837,7 @@ int main(int argc, char **argv)
 	test_devirq_kill(addr);
 	ret = guest_create(&g, WINHV_BACKEND_LINHV, RAM, 1);
 	result("after the partition's end and a SIGKILL, the device can be assigned again",
-	       ret == 0 && WinHvAttachDevice(g.part, addr) == 0 && round_trip(&g, 3) == 1, "%s",
+	       ret == 0 && attach(g.part, addr) == 0 && round_trip(&g, 3) == 1, "%s",
 	       WinHvLastError());
 	guest_destroy(&g);
 	return failures;
