@@ -51,6 +51,14 @@ void vpci_destroy(struct vpci *v)
 		bus.destroyed++;
 }
 
+int vpci_eject(struct vpci *v, uint8_t dev, uint8_t func)
+{
+	(void)v;
+	(void)dev;
+	(void)func;
+	return -ENOENT; /* the fake guest never sees the function listed */
+}
+
 static struct {
 	const struct vpci_func_ops *ops;
 	void *ctx;

@@ -65,6 +65,7 @@ struct assign_dev {
 	uint64_t window;				 /* a->lock */
 	uint32_t selected;				 /* a->lock: the slot written at offset 0 */
 	bool warned_winhv, warned_unmatched, warned_map; /* one log line each per boot */
+	bool ejecting; /* event loop: asked to give the function back */
 };
 
 struct assign {
@@ -81,6 +82,10 @@ struct assign {
 	pthread_mutex_t irq_lock;
 	struct irqmap *irqs; /* irq_lock */
 	bool stopping;	     /* irq_lock: routes are torn down by assign_stop, not irq_update */
+	/* Event loop: functions still to be given back, and what runs then. */
+	unsigned ejecting;
+	void (*eject_done)(void *ctx);
+	void *eject_ctx;
 };
 
 static void logf_dev(const struct assign_dev *d, const char *fmt, ...)
@@ -689,8 +694,44 @@ static void on_delete_interrupt(void *ctx, const struct vpci_device *dev, uint64
 
 static void on_ejection_complete(void *ctx, const struct vpci_device *dev)
 {
+	struct assign_dev *d = ctx;
+	struct assign *a = d->a;
+	void (*done)(void *);
+
 	(void)dev;
-	logf_dev(ctx, "the guest gave the function back");
+	logf_dev(d, "the guest gave the function back");
+	if (!d->ejecting)
+		return;
+	d->ejecting = false;
+	if (!a->ejecting || --a->ejecting)
+		return;
+	done = a->eject_done;
+	a->eject_done = NULL;
+	if (done)
+		done(a->eject_ctx);
+}
+
+unsigned assign_eject_all(struct assign *a, void (*done)(void *ctx), void *ctx)
+{
+	unsigned n = 0;
+
+	if (!a || !a->started)
+		return 0;
+	for (unsigned i = 0; i < a->n; i++) {
+		struct assign_dev *d = &a->devs[i];
+
+		if (d->bus && !d->ejecting &&
+		    vpci_eject(d->bus, d->model.dev, d->model.func) == 0) {
+			d->ejecting = true;
+			n++;
+		}
+	}
+	a->ejecting += n;
+	if (a->ejecting) {
+		a->eject_done = done;
+		a->eject_ctx = ctx;
+	}
+	return n;
 }
 
 static const struct vpci_callbacks bus_cb = {
@@ -891,7 +932,10 @@ void assign_stop(struct assign *a)
 	for (unsigned i = 0; i < a->n; i++) {
 		vpci_destroy(a->devs[i].bus);
 		a->devs[i].bus = NULL;
+		a->devs[i].ejecting = false;
 	}
+	a->ejecting = 0;
+	a->eject_done = NULL;
 	if (a->low_claimed)
 		mmio_bus_remove(a->boot.mmio, a->boot.ranges.low_base);
 	if (a->high_claimed)

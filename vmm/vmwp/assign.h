@@ -59,6 +59,14 @@ int assign_attach(struct assign *a, struct winhv_partition *p, char *err, size_t
 /* Offer the vPCI buses and claim the MMIO ranges. 0 or -1 with err. */
 int assign_start(struct assign *a, const struct assign_boot *b, char *err, size_t errlen);
 
+/*
+ * Ask the guest to give every assigned function back (vPCI EJECT), as before
+ * a shutdown: its driver lets go of the device first. The number asked (0:
+ * none the guest holds; done is not called then); done(ctx) runs on the
+ * event loop once all have been given back.
+ */
+unsigned assign_eject_all(struct assign *a, void (*done)(void *ctx), void *ctx);
+
 /* Undo assign_start and assign_attach (any part of them); the VPs must be stopped. */
 void assign_stop(struct assign *a);
 

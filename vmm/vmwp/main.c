@@ -31,12 +31,55 @@
 
 #define MAX_KERNEL (256u << 20)
 #define MAX_INITRD (2048u << 20)
+#define EJECT_TIMEOUT_MS 15000 /* how long a shutdown waits for the guest to give devices back */
 
 static const char *state_name(struct vm *vm)
 {
 	if (vm->shutting_down)
 		return "shutting-down";
 	return vm->paused ? "paused" : "running";
+}
+
+/* A shutdown or reboot through the shutdown IC; 0 or -1 with err. */
+static int request_power(struct vm *vm, bool reboot, char *err, size_t errlen)
+{
+	if (vmbus_host_shutdown(vm->vmbus, reboot, err, errlen))
+		return -1;
+	if (!reboot)
+		vm->shutting_down = true;
+	else
+		__atomic_store_n(&vm->plat.reboot_requested, true, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+/* The guest gave its assigned devices back (or did not in time): go on. */
+static void power_after_eject(void *ctx)
+{
+	struct vm *vm = ctx;
+	char err[200];
+	bool reboot = vm->power_after_eject == 2;
+
+	if (vm->eject_timer) {
+		evloop_del_timer(vm->eject_timer);
+		vm->eject_timer = NULL;
+	}
+	if (!vm->power_after_eject)
+		return;
+	vm->power_after_eject = 0;
+	if (request_power(vm, reboot, err, sizeof(err)))
+		fprintf(stderr, "vmwp: %s after ejecting the assigned devices: %s\n",
+			reboot ? "reboot" : "shutdown", err);
+}
+
+static void eject_timeout(struct evloop *loop, struct evloop_timer *t, void *ctx)
+{
+	(void)loop;
+	(void)t;
+	fprintf(stderr,
+		"vmwp: the guest did not give its assigned devices back within %d s: "
+		"going on\n",
+		EJECT_TIMEOUT_MS / 1000);
+	power_after_eject(ctx);
 }
 
 static void control(void *ctx, const char *req, char *reply, size_t len)
@@ -68,15 +111,29 @@ static void control(void *ctx, const char *req, char *reply, size_t len)
 		vmbus_host_io_stats(vm->vmbus, vm->ndisks, reply + n, len - (size_t)n);
 	} else if (!strcmp(req, "shutdown") || !strcmp(req, "reboot")) {
 		bool reboot = req[0] == 'r';
+		unsigned n;
 
-		if (vmbus_host_shutdown(vm->vmbus, reboot, err, sizeof(err))) {
+		if (vm->power_after_eject) {
+			snprintf(reply, len, "ok %s already under way (ejecting assigned devices)",
+				 vm->power_after_eject == 2 ? "reboot" : "shutdown");
+			return;
+		}
+		/* Assigned devices first: the guest's drivers let go of them cleanly. */
+		n = assign_eject_all(vm->assign, power_after_eject, vm);
+		if (n) {
+			vm->power_after_eject = reboot ? 2 : 1;
+			vm->eject_timer =
+			    evloop_add_timer(vm->loop, EJECT_TIMEOUT_MS, 0, eject_timeout, vm);
+			snprintf(reply, len,
+				 "ok %s requested: the guest gives its %u assigned device(s) back "
+				 "first, then through the shutdown integration service",
+				 reboot ? "reboot" : "shutdown", n);
+			return;
+		}
+		if (request_power(vm, reboot, err, sizeof(err))) {
 			snprintf(reply, len, "error: %s", err);
 			return;
 		}
-		if (!reboot)
-			vm->shutting_down = true;
-		else
-			__atomic_store_n(&vm->plat.reboot_requested, true, __ATOMIC_SEQ_CST);
 		snprintf(reply, len, "ok %s requested through the shutdown integration service",
 			 reboot ? "reboot" : "shutdown");
 	} else if (!strcmp(req, "pause") || !strcmp(req, "resume")) {

@@ -72,6 +72,9 @@ struct vm {
 	bool paused;
 	int stopping; /* atomic: VP threads leave */
 	bool shutting_down;
+	int power_after_eject; /* 0, or 1 shutdown / 2 reboot once the guest gave its devices back
+				*/
+	struct evloop_timer *eject_timer;
 	int exit_status;
 	uint64_t boots; /* guest starts in this worker: 1 after the first, +1 per in-place reboot */
 };

@@ -6,7 +6,7 @@
 # them back; the same bytes are in the image afterwards. Source
 # tests/lib/check.sh first; needs linhv.ko loaded.
 
-NVME_CHECKS=10
+NVME_CHECKS=12
 
 # nvme_guest_checks BUILD OUTDIR IMAGE: the NVME_CHECKS checks.
 nvme_guest_checks() {
@@ -27,13 +27,30 @@ nvme_guest_checks() {
 	check mkguest scripts/mkguest -o "$ntmp/g.cpio.gz" --init tests/emuhost/assign.d/nvme-guest-init \
 		--module pci-hyperv --module nvme --bin /usr/bin/sha256sum
 	nlog=$nout/nvme-guest.log
+	nsock=/run/assign-nvme.ctl
+	: >"$nlog"
 	timeout 600 "$nb/vmm/vmwp/vmwp" --backend linhv --kernel "$ntmp/vmlinuz" --initrd "$ntmp/g.cpio.gz" \
-		--memory 512M --cmdline "console=ttyS0 quiet" --assign-pci "$nvme" \
-		>"$nlog" 2>"$nout/nvme-vmwp.log" </dev/null
+		--memory 512M --cmdline "console=ttyS0 quiet" --assign-pci "$nvme" --control "$nsock" \
+		>"$nlog" 2>"$nout/nvme-vmwp.log" </dev/null &
+	npid=$!
+	i=0
+	while ! grep -qE '^NVME-(IDLE|NO-DISK)' "$nlog" && [ $i -lt 3000 ] && kill -0 $npid 2>/dev/null; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+	# A shutdown: vmwp asks for the device back first (eject), then the IC.
+	"$nb/vmm/vmwp/vmwp-ctl" "$nsock" shutdown >"$nout/nvme-shutdown.txt" 2>&1
+	wait $npid
 	rc=$?
-	if [ $rc -eq 0 ]; then pass "vmwp --assign-pci: the guest powered off (exit 0)"; else
-		fail "vmwp --assign-pci: the guest powered off (exit 0)" "exit $rc: $(head -n 3 "$nout/nvme-vmwp.log" | tr '\n' ' ')"
+	if [ $rc -eq 0 ]; then pass "vmwp --assign-pci: the guest shut down (exit 0)"; else
+		fail "vmwp --assign-pci: the guest shut down (exit 0)" "exit $rc: $(head -n 3 "$nout/nvme-vmwp.log" | tr '\n' ' ')"
 	fi
+	check_grep "the shutdown asked for the device back first" 'assigned device\(s\) back first' \
+		"$nout/nvme-shutdown.txt"
+	# pci-hyperv says so only once the device is off its bus, driver removed.
+	check_grep "the guest gave the device back (ejected before the shutdown)" \
+		'the guest gave the function back' \
+		"$nout/nvme-vmwp.log"
 	check_grep "the guest's nvme driver bound the function pci-hyperv found" \
 		'^NVME-PCIDEV .* 0x1b36:0x0010 class=0x010802 driver=nvme' "$nlog"
 	check_grep "the guest sees /dev/nvme0n1" '^NVME-DISK sectors=[1-9]' "$nlog"
