@@ -23,6 +23,7 @@
 #include <linux/iommu.h>
 #include <linux/mm.h>
 #include <linux/pci.h>
+#include <linux/pm_runtime.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 #include <linux/version.h>
@@ -33,6 +34,7 @@ struct linhv_assigned {
 	struct list_head link;
 	struct pci_dev *pdev;
 	struct iommu_group *group;
+	bool pm_ref; /* a runtime-PM reference keeps it powered while attached */
 };
 
 static int map_one(struct iommu_domain *d, u64 iova, phys_addr_t pa, size_t size, int prot)
@@ -155,6 +157,8 @@ static void detach_locked(struct linhv_partition *part, struct linhv_assigned *a
 	if (pci_reset_function(a->pdev))
 		pci_clear_master(a->pdev);
 	iommu_detach_group(part->iommu.domain, a->group);
+	if (a->pm_ref)
+		pm_runtime_put(&a->pdev->dev);
 	iommu_group_release_dma_owner(a->group);
 	pci_info(a->pdev, "linhv: detached from partition %llu\n", part->id);
 	iommu_group_put(a->group);
@@ -245,6 +249,14 @@ u16 linhv_iommu_attach(struct linhv_partition *part, const void *in, u32 in_size
 	}
 	a->pdev = pdev;
 	a->group = group;
+	/*
+	 * Powered while it is the partition's: vfio-pci runtime-suspends a
+	 * device nobody opened (D3hot: its BARs no longer decode), and the
+	 * guest's driver cannot wake it.
+	 */
+	a->pm_ref = pm_runtime_resume_and_get(&pdev->dev) == 0;
+	if (pdev->current_state != PCI_D0)
+		pci_set_power_state(pdev, PCI_D0);
 	list_add(&a->link, &part->iommu.devs);
 	for (i = 0; i < part->nr_regions; i++) {
 		ret = region_pin(part, part->regions[i]);
