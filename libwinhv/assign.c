@@ -128,21 +128,30 @@ out:
 	return ret;
 }
 
+/* Parse addr and write its canonical name (SSSS:BB:DD.F); 0, or the error set. */
+static int parse_named(const char *addr, struct pci_address *a, char name[16])
+{
+	if (parse(addr, a))
+		return winhv_set_error(HV_STATUS_INVALID_PARAMETER,
+				       "'%s' is not a PCI address (SSSS:BB:DD.F)",
+				       addr ? addr : "");
+	snprintf(name, 16, "%04x:%02x:%02x.%x", a->seg, a->bus, a->dev, a->fn);
+	return 0;
+}
+
 static int device_domain(struct winhv_partition *p, bool attach, const char *addr)
 {
 	struct pci_address a;
 	char name[16];
 	int ret;
 
-	if (parse(addr, &a))
-		return winhv_set_error(HV_STATUS_INVALID_PARAMETER,
-				       "'%s' is not a PCI address (SSSS:BB:DD.F)",
-				       addr ? addr : "");
+	ret = parse_named(addr, &a, name);
+	if (ret)
+		return ret;
 	if (!p->ops->device_domain)
 		return winhv_set_error(HV_STATUS_FEATURE_UNAVAILABLE,
 				       "the %s backend cannot assign devices (linhv can)",
 				       WinHvBackendName(p->backend));
-	snprintf(name, sizeof(name), "%04x:%02x:%02x.%x", a.seg, a.bus, a.dev, a.fn);
 	if (attach) {
 		ret = precheck(name);
 		if (ret)
@@ -187,10 +196,9 @@ static int device_interrupt(struct winhv_partition *p, bool map, const char *add
 	char name[16];
 	int ret;
 
-	if (parse(addr, &a))
-		return winhv_set_error(HV_STATUS_INVALID_PARAMETER,
-				       "'%s' is not a PCI address (SSSS:BB:DD.F)",
-				       addr ? addr : "");
+	ret = parse_named(addr, &a, name);
+	if (ret)
+		return ret;
 	if (irq->kind != WINHV_DEVICE_INTERRUPT_MSIX && irq->kind != WINHV_DEVICE_INTERRUPT_MSI)
 		return winhv_set_error(HV_STATUS_INVALID_PARAMETER,
 				       "interrupt kind %u is neither MSI-X nor MSI", irq->kind);
@@ -198,7 +206,6 @@ static int device_interrupt(struct winhv_partition *p, bool map, const char *add
 		return winhv_set_error(HV_STATUS_FEATURE_UNAVAILABLE,
 				       "the %s backend cannot route device interrupts (linhv can)",
 				       WinHvBackendName(p->backend));
-	snprintf(name, sizeof(name), "%04x:%02x:%02x.%x", a.seg, a.bus, a.dev, a.fn);
 	ret = p->ops->device_interrupt(p, map, a.seg, a.bus, a.dev << 3 | a.fn, irq);
 	switch (ret) {
 	case HV_STATUS_SUCCESS:
