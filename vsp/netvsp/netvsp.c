@@ -47,7 +47,8 @@
 #define RSC_MAX_PIECES 48	       /* sub-allocations per coalesced frame */
 #define NDIS_CONFIG_CAP_RSC (1ull << 7)
 #define RX_BUDGET 64
-#define RX_IOV_MAX 1024 /* vnet header, the pieces of up to RSC_MAX_PIECES slots, spill */
+#define XFER_MAX_RANGES 128 /* ranges in one transfer-page packet: several frames */
+#define RX_IOV_MAX 1024	    /* vnet header, the pieces of up to RSC_MAX_PIECES slots, spill */
 #define MAX_PENDING_COMPLETIONS 65536
 #define MAX_PENDING_CONTROL 64
 #define HANDOFF_CAP 1024
@@ -80,6 +81,17 @@ struct handoff {
 	uint32_t gen, first, m, last_len;
 };
 
+/*
+ * One transfer-page packet being built: the ranges of one or more frames
+ * (a coalesced frame takes one range per piece), their sub-allocations
+ * chained from first to last, so that the guest's one completion frees them.
+ */
+struct xfer {
+	uint32_t x[2 + 2 * XFER_MAX_RANGES]; /* pageset id, range count, ranges */
+	uint32_t ranges, first, last, frames;
+	uint64_t bytes;
+};
+
 /* Per-open state of one channel (its data thread only). */
 struct netvsp_queue {
 	struct vmbus_channel *chan;
@@ -96,6 +108,7 @@ struct netvsp_queue {
 	uint32_t ctl_head, nctl;
 
 	struct iovec rx_iov[RX_IOV_MAX];
+	struct xfer batch; /* frames rx_frames read and has not sent yet */
 	struct vmbus_gpa_direct gd;
 	struct stream st;
 	uint8_t ctlbuf[RNDIS_CONTROL_MAX];
@@ -330,7 +343,7 @@ static unsigned free_chain_locked(struct netvsp *n, uint32_t first)
 	unsigned s = 0;
 
 	n->owner[first] = 0;
-	for (uint32_t sl = first, k = 0; sl != UINT32_MAX && k < RSC_MAX_PIECES; k++) {
+	for (uint32_t sl = first, k = 0; sl != UINT32_MAX && k < XFER_MAX_RANGES; k++) {
 		uint32_t next = n->chain[sl];
 
 		s |= pool_give_locked(n, &sl, 1);
@@ -394,38 +407,76 @@ static void flush_comps(struct netvsp_queue *q)
 }
 
 /*
- * Offer m filled sub-allocations chained from first (one frame, or the
- * pieces of one coalesced frame; each but the last is full) in one
- * transfer-page packet on c; the completion frees them all.
- * 0 or -EAGAIN (ring full). buf_lock held.
+ * Append a frame of m filled sub-allocations chained from first (each but
+ * the last full) to x. The caller leaves room: x->ranges + m <= XFER_MAX_RANGES.
  */
-static int send_xfer(struct netvsp *n, struct netvsp_chan *c, uint32_t first, uint32_t m,
-		     uint32_t last_len)
+static void xfer_add(struct netvsp *n, struct xfer *x, uint32_t first, uint32_t m,
+		     uint32_t last_len, uint64_t bytes)
 {
-	uint32_t x[2 + 2 * RSC_MAX_PIECES];
+	uint32_t sl = first, last = first;
+
+	for (uint32_t j = 0; j < m; j++, x->ranges++) {
+		x->x[2 + 2 * x->ranges] = j + 1 < m ? n->sub_size : last_len;
+		x->x[3 + 2 * x->ranges] = slot_offset(n, sl);
+		last = sl;
+		sl = n->chain[sl];
+	}
+	if (x->frames)
+		n->chain[x->last] = first;
+	else
+		x->first = first;
+	x->last = last;
+	x->frames++;
+	x->bytes += bytes;
+}
+
+/*
+ * Offer x's frames in one transfer-page packet on c; the completion frees
+ * every sub-allocation of the chain. 0 or -EAGAIN (ring full): then the
+ * chain is still the caller's. buf_lock held.
+ */
+static int send_xfer(struct netvsp *n, struct netvsp_chan *c, struct xfer *x)
+{
 	struct {
 		uint32_t type;
 		struct nvsp_rndis_pkt p;
 	} __attribute__((packed))
 	msg = {NVSP_MSG1_SEND_RNDIS_PKT, {NVSP_CHANNEL_DATA, NVSP_NO_SECTION, 0}};
-	uint32_t sl = first;
 	int ret;
 
-	x[0] = NVSP_RECV_BUF_ID; /* pageset id; sender_owns_set and reserved 0 */
-	x[1] = m;
-	for (uint32_t j = 0; j < m; j++) {
-		x[2 + 2 * j] = j + 1 < m ? n->sub_size : last_len;
-		x[3 + 2 * j] = slot_offset(n, sl);
-		sl = n->chain[sl];
-	}
-	ret = vmbus_channel_send_raw(
-	    c->q->chan, VMBUS_PKT_DATA_USING_XFER_PAGES, VMBUS_PKT_FLAG_COMPLETION_REQUESTED,
-	    (uint64_t)n->recv_gen << 32 | (first + 1ull), x, 8 + 8 * m, &msg, sizeof(msg));
+	x->x[0] = NVSP_RECV_BUF_ID; /* pageset id; sender_owns_set and reserved 0 */
+	x->x[1] = x->ranges;
+	ret = vmbus_channel_send_raw(c->q->chan, VMBUS_PKT_DATA_USING_XFER_PAGES,
+				     VMBUS_PKT_FLAG_COMPLETION_REQUESTED,
+				     (uint64_t)n->recv_gen << 32 | (x->first + 1ull), x->x,
+				     8 + 8 * x->ranges, &msg, sizeof(msg));
 	if (ret == 0) {
 		pthread_mutex_lock(&n->pool_lock);
-		n->owner[first] = (uint8_t)(c->index + 1);
+		n->owner[x->first] = (uint8_t)(c->index + 1);
 		pthread_mutex_unlock(&n->pool_lock);
 	}
+	return ret;
+}
+
+/* Send the frames rx_frames gathered; a full ring drops them. buf_lock held. */
+static int flush_batch(struct netvsp *n, struct netvsp_chan *c, struct netvsp_queue *q)
+{
+	struct xfer *x = &q->batch;
+	int ret = 0;
+
+	if (!x->frames)
+		return 0;
+	ret = send_xfer(n, c, x);
+	if (ret == 0) {
+		c->stats.rx_frames += x->frames;
+		c->stats.rx_bytes += x->bytes;
+	} else {
+		free_chain(n, c->index, x->first);
+		c->stats.rx_dropped += x->frames - 1;
+		drop(c, &c->stats.rx_dropped, "guest ring full");
+	}
+	x->ranges = x->frames = 0;
+	x->bytes = 0;
 	return ret;
 }
 
@@ -434,13 +485,15 @@ static void flush_ctl(struct netvsp *n, struct netvsp_chan *c, struct netvsp_que
 {
 	while (q->nctl && n->have_recv) {
 		struct pending_ctl *p = &q->ctl[q->ctl_head];
+		struct xfer x = {.ranges = 0, .frames = 0, .bytes = 0};
 		uint32_t slot;
 
 		if (p->len > n->sub_size || !pool_take(n, c->index, 1, &slot))
 			return;
 		n->chain[slot] = UINT32_MAX;
+		xfer_add(n, &x, slot, 1, p->len, 0);
 		if (vmbus_gpadl_view_copy(&n->recv, slot_offset(n, slot), p->data, p->len, true) ||
-		    send_xfer(n, c, slot, 1, p->len)) {
+		    send_xfer(n, c, &x)) {
 			pool_give(n, c->index, &slot, 1);
 			return;
 		}
@@ -531,7 +584,11 @@ static void deliver_handoffs(struct netvsp *n, struct netvsp_chan *c)
 		struct handoff *h = &c->ring[c->head];
 
 		if (h->gen == n->recv_gen && n->have_recv) {
-			int ret = send_xfer(n, c, h->first, h->m, h->last_len);
+			struct xfer x = {.ranges = 0, .frames = 0, .bytes = 0};
+			int ret;
+
+			xfer_add(n, &x, h->first, h->m, h->last_len, 0);
+			ret = send_xfer(n, c, &x);
 
 			if (ret == -EAGAIN)
 				break; /* "writable" comes back here */
@@ -560,9 +617,8 @@ static void deliver_handoffs(struct netvsp *n, struct netvsp_chan *c)
  * coalesced frame (one transfer-page packet, one range per piece). With
  * vRSS on, the frame goes to the channel its hash names. buf_lock held.
  */
-static void rx_frames(struct netvsp *n, struct netvsp_chan *c, struct netvsp_queue *q)
+static void rx_frames_batched(struct netvsp *n, struct netvsp_chan *c, struct netvsp_queue *q)
 {
-	refresh_rss(n, q);
 	for (int budget = RX_BUDGET; budget; budget--) {
 		struct virtio_net_hdr vh;
 		uint8_t hdr[RNDIS_RX_HDR_LEN], peek[HASH_PEEK], spill;
@@ -573,8 +629,10 @@ static void rx_frames(struct netvsp *n, struct netvsp_chan *c, struct netvsp_que
 		int niov = 1;
 		ssize_t got;
 
-		if (c->index == 0)
+		if (c->index == 0 && q->nctl) {
+			flush_batch(n, c, q); /* the ring space goes to the answers first */
 			flush_ctl(n, c, q);
+		}
 		if (n->have_recv && !atomic_load(&n->packet_filter)) {
 			/* the interface is down in the guest: drain the backend */
 			if (read(c->fd, q->discard, sizeof(q->discard)) < 0)
@@ -592,6 +650,9 @@ static void rx_frames(struct netvsp *n, struct netvsp_chan *c, struct netvsp_que
 			need = RSC_MAX_PIECES;
 		if (need > n->sub_count)
 			need = n->sub_count;
+		if (q->batch.ranges + need > XFER_MAX_RANGES ||
+		    vmbus_channel_send_space(q->chan) < 128 + 8 * (q->batch.ranges + need))
+			flush_batch(n, c, q);
 		if (q->nctl || vmbus_channel_send_space(q->chan) < 128 + 8 * need ||
 		    !pool_take(n, c->index, need, slots)) {
 			arm_rx(c, q, false);
@@ -672,15 +733,21 @@ static void rx_frames(struct netvsp *n, struct netvsp_chan *c, struct netvsp_que
 			}
 			/* that channel is not open: deliver here */
 		}
-		if (send_xfer(n, c, slots[0], m, RNDIS_RX_HDR_LEN + len - (m - 1) * cap)) {
-			free_chain(n, c->index, slots[0]);
-			drop(c, &c->stats.rx_dropped, "guest ring full");
-			arm_rx(c, q, false);
-			return;
-		}
-		c->stats.rx_frames++;
-		c->stats.rx_bytes += len;
+		xfer_add(n, &q->batch, slots[0], m, RNDIS_RX_HDR_LEN + len - (m - 1) * cap, len);
 	}
+}
+
+/*
+ * The frames one wake-up reads go to the guest together: several frames
+ * per transfer-page packet, so the guest handles one packet and sends one
+ * completion for all of them, and its NAPI poll sees them at once (GRO).
+ */
+static void rx_frames(struct netvsp *n, struct netvsp_chan *c, struct netvsp_queue *q)
+{
+	refresh_rss(n, q);
+	rx_frames_batched(n, c, q);
+	if (flush_batch(n, c, q))
+		arm_rx(c, q, false);
 }
 
 /* ---- guest to host frames ---- */
