@@ -364,8 +364,13 @@ static void free_chain(struct netvsp *n, unsigned self, uint32_t first)
 
 /* ---- sending to the guest ---- */
 
+static void flush_comps(struct netvsp_queue *q);
+
+/* A completion goes out now, or behind the ones already waiting (in order). */
 static int send_comp(struct netvsp_queue *q, uint64_t tid, const struct nvsp_msg *msg)
 {
+	if (q->ncomps)
+		flush_comps(q);
 	if (q->ncomps == 0) {
 		int ret = vmbus_channel_send_completion(q->chan, tid, msg, sizeof(*msg));
 
@@ -1297,6 +1302,27 @@ static void on_completion(struct netvsp *n, struct netvsp_chan *c, struct netvsp
 
 /* ---- channel callbacks ---- */
 
+/*
+ * Completions and control answers that found the ring full wait for
+ * "writable", which only comes while the ring is marked blocked; any other
+ * packet that gets in clears that mark. So they are retried after every
+ * guest packet and every poll as well (no locks held).
+ */
+static void retry_pending(struct netvsp *n, struct netvsp_chan *c, struct netvsp_queue *q)
+{
+	if (!vmbus_channel_is_open(q->chan))
+		return;
+	if (q->ncomps)
+		flush_comps(q);
+	if (c->index == 0 && q->nctl) {
+		pthread_rwlock_rdlock(&n->buf_lock);
+		flush_ctl(n, c, q);
+		pthread_rwlock_unlock(&n->buf_lock);
+		if (!q->nctl)
+			arm_rx(c, q, true);
+	}
+}
+
 static void on_packet(struct vmbus_channel *chan, const struct vmbus_packet *pkt, void *ctx)
 {
 	struct netvsp_chan *c = ctx;
@@ -1318,6 +1344,7 @@ static void on_packet(struct vmbus_channel *chan, const struct vmbus_packet *pkt
 		fail(q, "unexpected VMBus packet type on the network channel");
 		break;
 	}
+	retry_pending(n, c, q);
 }
 
 static void on_writable(struct vmbus_channel *chan, void *ctx)
@@ -1363,6 +1390,7 @@ static void on_poll(struct vmbus_channel *chan, void *ctx)
 	if (q->rx_armed)
 		rx_frames(n, c, q);
 	pthread_rwlock_unlock(&n->buf_lock);
+	retry_pending(n, c, q);
 }
 
 static void on_drain(struct vmbus_channel *chan, void *ctx)
