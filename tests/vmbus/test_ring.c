@@ -160,6 +160,51 @@ START_TEST(full_ring_and_pending_send_sz)
 }
 END_TEST
 
+/*
+ * The blocked mark outlives other writes: a small packet that still fits
+ * after a large one did not must not cancel the large writer's "writable".
+ * vmbus_hring_want_space() asks for the signal without a failed write.
+ */
+START_TEST(blocked_mark_survives_other_writes)
+{
+	struct rpair rp;
+	uint8_t buf[1000], in[2048];
+	uint32_t len;
+	bool sig;
+
+	memset(buf, 0xcd, sizeof(buf));
+	rp_init(&rp, 2, false);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(vmbus_hring_write(&rp.host,
+						   &(struct vmbus_packet_descriptor){.type = 6},
+						   NULL, 0, buf, 1000, &sig),
+				 VMBUS_RING_OK);
+	ck_assert_int_eq(vmbus_hring_write(&rp.host, &(struct vmbus_packet_descriptor){.type = 6},
+					   NULL, 0, buf, 1000, &sig),
+			 VMBUS_RING_FULL);
+	ck_assert_int_eq(vmbus_hring_write(&rp.host, &(struct vmbus_packet_descriptor){.type = 6},
+					   NULL, 0, buf, 8, &sig),
+			 VMBUS_RING_OK);
+	ck_assert_uint_eq(hdr(&rp)->pending_send_sz, 1024);
+	ck_assert(!vmbus_hring_writable(&rp.host));
+	ck_assert_int_eq(vsc_ring_read(&rp.guest, in, sizeof(in), &len), VSC_RING_OK);
+	ck_assert(vsc_ring_read_done(&rp.guest)); /* the guest signals */
+	ck_assert(vmbus_hring_writable(&rp.host));
+	ck_assert_uint_eq(hdr(&rp)->pending_send_sz, 0);
+	ck_assert(!vmbus_hring_writable(&rp.host)); /* reported once */
+	/* Asking for more room than there is marks the ring blocked as well. */
+	ck_assert(!vmbus_hring_want_space(&rp.host, 3000));
+	ck_assert_uint_ge(hdr(&rp)->pending_send_sz, 3000);
+	ck_assert_int_eq(vsc_ring_read(&rp.guest, in, sizeof(in), &len), VSC_RING_OK);
+	ck_assert_int_eq(vsc_ring_read(&rp.guest, in, sizeof(in), &len), VSC_RING_OK);
+	ck_assert_int_eq(vsc_ring_read(&rp.guest, in, sizeof(in), &len), VSC_RING_OK);
+	ck_assert(vsc_ring_read_done(&rp.guest));
+	ck_assert(vmbus_hring_writable(&rp.host));
+	ck_assert(vmbus_hring_want_space(&rp.host, 3000));
+	rp_free(&rp);
+}
+END_TEST
+
 START_TEST(host_signals_blocked_guest_writer_once)
 {
 	struct rpair rp;
@@ -284,6 +329,7 @@ int main(void)
 	tcase_add_test(tc, interrupt_mask_suppresses_signal);
 	tcase_add_test(tc, second_write_into_nonempty_ring_does_not_signal);
 	tcase_add_test(tc, full_ring_and_pending_send_sz);
+	tcase_add_test(tc, blocked_mark_survives_other_writes);
 	tcase_add_test(tc, host_signals_blocked_guest_writer_once);
 	tcase_add_test(tc, corrupt_indices_and_descriptors);
 	tcase_add_test(tc, host_to_guest_integrity_with_header);

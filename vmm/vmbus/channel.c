@@ -646,3 +646,8 @@ uint32_t vmbus_channel_send_space(const struct vmbus_channel *c)
 {
 	return c->state == VMBUS_CH_OPEN ? vmbus_hring_write_space(&c->out) : 0;
 }
+
+bool vmbus_channel_want_space(struct vmbus_channel *c, uint32_t bytes)
+{
+	return c->state == VMBUS_CH_OPEN && vmbus_hring_want_space(&c->out, bytes);
+}

@@ -208,10 +208,11 @@ int vmbus_hring_write(struct vmbus_hring *r, const struct vmbus_packet_descripto
 	w = copy_to(r, w, &trailer, sizeof(trailer));
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	store(r, WRITE_INDEX, w);
-	if (r->blocked) {
-		store(r, PENDING_SEND_SZ, 0);
-		r->blocked = false;
-	}
+	/*
+	 * A blocked mark stays until vmbus_hring_writable() reports it: the
+	 * writer that hit the full ring may be another queue of the same VSP
+	 * than this one, and it still waits for its "writable".
+	 */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	/* Interrupt only if the reader was idle on an empty ring. */
 	*signal = !load(r, INTERRUPT_MASK) && load(r, READ_INDEX) == r->priv;
@@ -226,5 +227,20 @@ bool vmbus_hring_writable(struct vmbus_hring *r)
 	if (!r->blocked)
 		return false;
 	rd = load(r, READ_INDEX);
-	return index_ok(r, rd) && free_bytes(r, r->priv, rd) > load(r, PENDING_SEND_SZ);
+	if (!index_ok(r, rd) || free_bytes(r, r->priv, rd) <= load(r, PENDING_SEND_SZ))
+		return false;
+	store(r, PENDING_SEND_SZ, 0);
+	r->blocked = false;
+	return true;
+}
+
+bool vmbus_hring_want_space(struct vmbus_hring *r, uint32_t bytes)
+{
+	if (vmbus_hring_write_space(r) >= bytes)
+		return true;
+	store(r, PENDING_SEND_SZ, bytes + VMBUS_PKT_TRAILER + 1);
+	r->blocked = true;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	/* The guest may have made room before it could see pending_send_sz. */
+	return vmbus_hring_write_space(r) >= bytes;
 }

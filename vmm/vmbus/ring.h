@@ -64,7 +64,16 @@ uint32_t vmbus_hring_write_space(const struct vmbus_hring *ring);
 int vmbus_hring_write(struct vmbus_hring *ring, const struct vmbus_packet_descriptor *desc,
 		      const void *hdr, uint32_t hdr_len, const void *data, uint32_t len,
 		      bool *signal);
-/* After the guest signalled: true when a blocked writer may retry now. */
+/*
+ * After the guest signalled: true (once, and the blocked mark is gone) when
+ * a blocked writer may retry now.
+ */
 bool vmbus_hring_writable(struct vmbus_hring *ring);
+/*
+ * true when bytes can be written now; otherwise the ring is marked blocked
+ * with pending_send_sz, so that the guest signals once it has made room
+ * (a "writable" for a writer that did not try, knowing it would not fit).
+ */
+bool vmbus_hring_want_space(struct vmbus_hring *ring, uint32_t bytes);
 
 #endif /* VMBUS_RING_H */

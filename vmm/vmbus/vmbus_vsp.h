@@ -130,6 +130,11 @@ struct vmbus_server *vmbus_channel_server(const struct vmbus_channel *chan);
 struct winhv_partition *vmbus_channel_partition(const struct vmbus_channel *chan);
 /* Bytes the host-to-guest ring can take now (for flow control). */
 uint32_t vmbus_channel_send_space(const struct vmbus_channel *chan);
+/*
+ * true when bytes fit in the host-to-guest ring now; otherwise the VSP's
+ * writable callback runs once the guest has made room. Data thread only.
+ */
+bool vmbus_channel_want_space(struct vmbus_channel *chan, uint32_t bytes);
 
 /*
  * Copy between a GPADL the guest created on this channel (e.g. a receive

@@ -658,7 +658,8 @@ static void rx_frames_batched(struct netvsp *n, struct netvsp_chan *c, struct ne
 		if (q->batch.ranges + need > XFER_MAX_RANGES ||
 		    vmbus_channel_send_space(q->chan) < 128 + 8 * (q->batch.ranges + need))
 			flush_batch(n, c, q);
-		if (q->nctl || vmbus_channel_send_space(q->chan) < 128 + 8 * need ||
+		/* Nothing to send, or no room: "writable" or a completion comes back here. */
+		if (q->nctl || !vmbus_channel_want_space(q->chan, 128 + 8 * need) ||
 		    !pool_take(n, c->index, need, slots)) {
 			arm_rx(c, q, false);
 			return;
