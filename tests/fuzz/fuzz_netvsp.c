@@ -8,7 +8,8 @@
  * whose answer must stay inside the message; receive-scale parameter
  * objects through rss_parse_params (whose table must then name only
  * existing channels), and frames through rss_hash_frame and rss_hash_reply
- * with them.
+ * with them, and through the receive coalescing's rsc_parse/rsc_continues
+ * (their bytes are read back from the guest's receive buffer).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -16,7 +17,32 @@
 
 #include "nvsp.h"
 #include "rndis.h"
+#include "rsc.h"
 #include "rss.h"
+
+/* A received frame's headers for the coalescing: a segment must lie inside its frame. */
+static void rsc_record(const uint8_t *p, uint32_t len)
+{
+	static struct rsc_seg head;
+	static uint32_t head_payload;
+	static bool have_head;
+	struct rsc_seg s;
+	uint32_t have = len < RSC_HDR_PEEK ? len : RSC_HDR_PEEK;
+
+	if (!rsc_parse(p, have, len, &s))
+		return;
+	if (s.hdr_len > have || s.hdr_len + s.payload != len || s.thl < 20 || s.thl > 60)
+		abort();
+	if (have_head && rsc_continues(&head, head_payload, &s)) {
+		if (20ull + head.thl + head_payload + s.payload > RSC_IP_LEN_MAX)
+			abort();
+		head_payload += s.payload;
+		return;
+	}
+	head = s;
+	head_payload = s.payload;
+	have_head = true;
+}
 
 /* cur was accepted for *cur_nchan channels (the VSP checks its table against the channels open). */
 static void rss_record(struct rss_params *cur, uint32_t *cur_nchan, uint32_t nchan,
@@ -42,6 +68,7 @@ static void rss_record(struct rss_params *cur, uint32_t *cur_nchan, uint32_t nch
 	if (cur->enabled && rss_hash_reply(cur, p, len, &hash) &&
 	    rss_channel(cur, hash) >= *cur_nchan)
 		abort();
+	rsc_record(p, len);
 }
 
 static void rndis_stream(struct rndis_state *st, const struct rndis_config *cfg, const uint8_t *p,

@@ -566,6 +566,106 @@ START_TEST(frames_batched)
 }
 END_TEST
 
+/*
+ * With RSC, in-order TCP segments of one flow that wait together may reach
+ * the guest as one coalesced frame: put back together as hv_netvsc does
+ * (the first piece's frame, then each later piece's data), every frame has
+ * an IPv4 total length that matches it and the TCP data arrives whole and
+ * in order, coalesced or not.
+ */
+START_TEST(tcp_segments_coalesced)
+{
+	enum { SEGS = 12, DATA = 1000, ROUNDS = 4 };
+	struct env e;
+	static uint8_t frame[14 + 20 + 20 + DATA], buf[4096], whole[70000], stream[SEGS * DATA];
+	struct virtio_net_hdr vh = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM};
+	struct iovec iov[2] = {{&vh, sizeof(vh)}, {frame, sizeof(frame)}};
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+	const struct vmbus_packet_descriptor *d = (const void *)buf;
+	uint32_t len, seq0 = 5000, frames = 0;
+
+	setup_caps(&e, 1ull << 7, 1514);
+	rndis_up(&e);
+	for (uint32_t round = 0; round < ROUNDS; round++) {
+		uint32_t at = 0, got = 0;
+		bool open = false;
+
+		for (uint32_t k = 0; k < SEGS; k++) {
+			uint32_t seq = seq0 + k * DATA;
+
+			memset(frame, 0, 54);
+			frame[12] = 0x08;
+			frame[14] = 0x45;
+			frame[16] = (20 + 20 + DATA) >> 8;
+			frame[17] = (20 + 20 + DATA) & 0xff;
+			frame[22] = 64;
+			frame[23] = 6;
+			memcpy(frame + 26, "\x0a\x4d\x01\x01\x0a\x4d\x01\x02", 8);
+			frame[34] = 0x13, frame[35] = 0x89, frame[36] = 0xc0, frame[37] = 0x01;
+			for (int i = 0; i < 4; i++)
+				frame[38 + i] = (uint8_t)(seq >> (24 - 8 * i));
+			frame[45] = 1;
+			frame[46] = 5 << 4;
+			frame[47] = k + 1 == SEGS ? 0x18 : 0x10;
+			frame[48] = 0x10;
+			for (uint32_t b = 0; b < DATA; b++)
+				frame[54 + b] = (uint8_t)(k * 31 + b + round);
+			memcpy(stream + k * DATA, frame + 54, DATA);
+			ck_assert_int_eq(sendmsg(e.sock[1], &mh, 0),
+					 (ssize_t)(sizeof(vh) + sizeof(frame)));
+		}
+		while (got < SEGS * DATA) {
+			uint32_t ranges;
+
+			recv_one(&e, buf, sizeof(buf), &len);
+			ck_assert_uint_eq(d->type, VMBUS_PKT_DATA_USING_XFER_PAGES);
+			ranges = get32(buf + 20);
+			for (uint32_t j = 0; j < ranges; j++) {
+				uint32_t rlen = get32(buf + 24 + 8 * j),
+					 off = get32(buf + 28 + 8 * j);
+				const uint8_t *r = e.recv + off;
+				uint8_t flags = r[73];
+				struct rndis_tx_info ti;
+				const char *why;
+
+				ck_assert_int_eq(
+				    rndis_parse_packet(r, RNDIS_RX_HDR_LEN, rlen, &ti, &why), 0);
+				ck_assert_uint_ge(ti.data_len, 1);
+				if (!(flags & RNDIS_RSC_SUBALLOC) || (flags & RNDIS_RSC_FIRST)) {
+					ck_assert(!open);
+					at = 0;
+					open = true;
+				}
+				ck_assert(open);
+				ck_assert_uint_le(at + ti.data_len, sizeof(whole));
+				memcpy(whole + at, r + ti.data_offset, ti.data_len);
+				at += ti.data_len;
+				if ((flags & RNDIS_RSC_SUBALLOC) && !(flags & RNDIS_RSC_LAST))
+					continue;
+				/* a whole frame: its IPv4 length, its place in the stream */
+				open = false;
+				frames++;
+				ck_assert_uint_ge(at, 54);
+				ck_assert_uint_eq((uint32_t)(whole[16] << 8 | whole[17]), at - 14);
+				uint32_t seq = (uint32_t)whole[38] << 24 |
+					       (uint32_t)whole[39] << 16 |
+					       (uint32_t)whole[40] << 8 | whole[41];
+				ck_assert_uint_eq(seq - seq0, got);
+				ck_assert_mem_eq(whole + 54, stream + got, at - 54);
+				got += at - 54;
+				if (got == SEGS * DATA)
+					ck_assert_uint_eq(whole[47], 0x18); /* the push is kept */
+			}
+			ck_assert(!open); /* a coalesced frame never spans two packets */
+			complete_rx(&e, d->trans_id);
+		}
+		seq0 += SEGS * DATA;
+	}
+	ck_assert_uint_le(frames, ROUNDS * SEGS);
+	teardown(&e);
+}
+END_TEST
+
 /* After a bad input: the channel is closed and the reason logged. */
 static void expect_closed(struct env *e, const char *why)
 {
@@ -963,8 +1063,8 @@ START_TEST(hostile_completion_wrong_channel)
 END_TEST
 
 TEST_MAIN("netvsp-loopback", negotiate_and_control, frames_both_ways, section_plus_gpa_direct,
-	  large_send_fixup, coalesced_frame, frames_batched, hostile_section_index,
-	  hostile_section_size, hostile_rndis_lengths, hostile_rndis_data_offset,
-	  hostile_short_control, hostile_unknown_completion, hostile_short_nvsp,
-	  subchannels_and_rss, subchannel_refused_single_queue, hostile_rss_params,
-	  hostile_completion_wrong_channel)
+	  large_send_fixup, coalesced_frame, frames_batched, tcp_segments_coalesced,
+	  hostile_section_index, hostile_section_size, hostile_rndis_lengths,
+	  hostile_rndis_data_offset, hostile_short_control, hostile_unknown_completion,
+	  hostile_short_nvsp, subchannels_and_rss, subchannel_refused_single_queue,
+	  hostile_rss_params, hostile_completion_wrong_channel)

@@ -36,6 +36,7 @@
 #include "netvsp.h"
 #include "nvsp.h"
 #include "rndis.h"
+#include "rsc.h"
 #include "rss.h"
 
 #define NET_CLASS                                                                                  \
@@ -52,7 +53,8 @@
 #define MAX_PENDING_COMPLETIONS 65536
 #define MAX_PENDING_CONTROL 64
 #define HANDOFF_CAP 1024
-#define HASH_PEEK 128 /* frame bytes the RSS hash looks at */
+#define HASH_PEEK 128 /* frame bytes the RSS hash and the coalescing look at */
+_Static_assert(HASH_PEEK >= RSC_HDR_PEEK, "the coalescing needs its headers");
 #define SECTION_IOV 8
 #define STREAM_IOV (SECTION_IOV + VMBUS_GPA_DIRECT_MAX_PAGES)
 #define FRAME_HDR_COPY 192
@@ -109,6 +111,11 @@ struct netvsp_queue {
 
 	struct iovec rx_iov[RX_IOV_MAX];
 	struct xfer batch; /* frames rx_frames read and has not sent yet */
+	/* The batch's last frame, while later segments may still join it (rsc.h). */
+	bool rsc_open;
+	struct rsc_seg rsc_head;
+	uint32_t rsc_payload, rsc_first, rsc_last, rsc_pieces, rsc_csum;
+	uint16_t rsc_id;
 	struct vmbus_gpa_direct gd;
 	struct stream st;
 	uint8_t ctlbuf[RNDIS_CONTROL_MAX];
@@ -482,7 +489,61 @@ static int flush_batch(struct netvsp *n, struct netvsp_chan *c, struct netvsp_qu
 	}
 	x->ranges = x->frames = 0;
 	x->bytes = 0;
+	q->rsc_open = false; /* a coalesced frame never spans two packets */
 	return ret;
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/*
+ * Append the segment just read into slots (m pieces, len bytes) to the
+ * batch's last frame, which becomes or stays a coalesced frame: the head's
+ * first piece gets the RSC flags and "recompute the IPv4 checksum", its last
+ * piece loses the last flag, the segment's pieces follow without its headers,
+ * and the head's IPv4 total length (and PSH) covers them. buf_lock held.
+ */
+static void rsc_append(struct netvsp *n, struct netvsp_queue *q, const uint32_t *slots, uint32_t m,
+		       uint32_t len, uint32_t cap, const struct rsc_seg *seg, bool hashed,
+		       uint32_t hash)
+{
+	uint8_t hdr[RNDIS_RX_HDR_LEN], b[4];
+	uint32_t csum = q->rsc_csum | RNDIS_CSUM_RX_IP_OK | RNDIS_CSUM_RX_IP_INVALID;
+	uint64_t head = slot_offset(n, q->rsc_first);
+
+	if (q->rsc_pieces == 1) {
+		b[0] = RNDIS_RSC_SUBALLOC | RNDIS_RSC_FIRST;
+		vmbus_gpadl_view_copy(&n->recv, head + 73, b, 1, true);
+		put_le32(b, csum);
+		vmbus_gpadl_view_copy(&n->recv, head + 56, b, 4, true);
+	} else {
+		b[0] = RNDIS_RSC_SUBALLOC;
+		vmbus_gpadl_view_copy(&n->recv, slot_offset(n, q->rsc_last) + 73, b, 1, true);
+	}
+	for (uint32_t j = 0; j < m; j++) {
+		uint32_t piece = j + 1 < m ? cap : len - j * cap;
+
+		rndis_build_rx_hdr(hdr, piece, csum,
+				   RNDIS_RSC_SUBALLOC | (j + 1 == m ? RNDIS_RSC_LAST : 0),
+				   q->rsc_id, hashed, hash);
+		if (j == 0)
+			rndis_rx_hdr_skip(hdr, seg->hdr_len);
+		vmbus_gpadl_view_copy(&n->recv, slot_offset(n, slots[j]), hdr, sizeof(hdr), true);
+		n->chain[slots[j]] = j + 1 < m ? slots[j + 1] : UINT32_MAX;
+	}
+	q->rsc_payload += seg->payload;
+	q->rsc_pieces += m;
+	q->rsc_last = slots[m - 1];
+	put_be16(b, (uint16_t)(20 + q->rsc_head.thl + q->rsc_payload));
+	vmbus_gpadl_view_copy(&n->recv, head + RNDIS_RX_HDR_LEN + 16, b, 2, true);
+	if (seg->tcp_flags & 0x08) { /* PSH: the coalesced frame ends here */
+		q->rsc_head.tcp_flags |= 0x08;
+		b[0] = q->rsc_head.tcp_flags;
+		vmbus_gpadl_view_copy(&n->recv, head + RNDIS_RX_HDR_LEN + 34 + 13, b, 1, true);
+	}
 }
 
 /* Control answers and indications go first, whenever a slot is free (primary). */
@@ -629,8 +690,9 @@ static void rx_frames_batched(struct netvsp *n, struct netvsp_chan *c, struct ne
 		uint8_t hdr[RNDIS_RX_HDR_LEN], peek[HASH_PEEK], spill;
 		struct iovec *iov = q->rx_iov;
 		uint32_t slots[RSC_MAX_PIECES];
-		uint32_t cap, need, k, m, len, hash = 0, target = c->index, csum = 0;
-		bool hashed;
+		uint32_t cap, need, k, m, len, hash = 0, target = c->index, csum = 0, have;
+		struct rsc_seg seg;
+		bool hashed, peeked, mergeable;
 		int niov = 1;
 		ssize_t got;
 
@@ -701,15 +763,27 @@ static void rx_frames_batched(struct netvsp *n, struct netvsp_chan *c, struct ne
 			csum = RNDIS_CSUM_RX_TCP_OK | RNDIS_CSUM_RX_UDP_OK;
 		if (m > 1) /* one IPv4 header for all pieces: the guest recomputes its sum */
 			csum |= RNDIS_CSUM_RX_IP_OK | RNDIS_CSUM_RX_IP_INVALID;
-		/* The hash reads the frame back from the buffer: the guest may change
-		 * it meanwhile, which only moves its own frame to another channel. */
-		hashed =
-		    q->rss.enabled &&
+		/* The hash and the coalescing read the frame's headers back from the
+		 * buffer: the guest may change them meanwhile, which only moves its own
+		 * frame to another channel or garbles its own data. */
+		have = len < HASH_PEEK ? len : HASH_PEEK;
+		peeked =
+		    (q->rss.enabled || n->rsc) &&
 		    vmbus_gpadl_view_copy(&n->recv, slot_offset(n, slots[0]) + RNDIS_RX_HDR_LEN,
-					  peek, len < HASH_PEEK ? len : HASH_PEEK, false) == 0 &&
-		    rss_hash_frame(&q->rss, peek, len < HASH_PEEK ? len : HASH_PEEK, &hash);
+					  peek, have, false) == 0;
+		hashed = q->rss.enabled && peeked && rss_hash_frame(&q->rss, peek, have, &hash);
 		if (hashed)
 			target = rss_channel(&q->rss, hash);
+		mergeable = n->rsc && peeked && (csum & RNDIS_CSUM_RX_TCP_OK) &&
+			    rsc_parse(peek, have, len, &seg);
+		if (mergeable && q->rsc_open && (target == c->index || target >= n->nqueues) &&
+		    rsc_continues(&q->rsc_head, q->rsc_payload, &seg)) {
+			rsc_append(n, q, slots, m, len, cap, &seg, hashed, hash);
+			xfer_add(n, &q->batch, slots[0], m, RNDIS_RX_HDR_LEN + len - (m - 1) * cap,
+				 len);
+			c->stats.rx_coalesced++;
+			continue;
+		}
 		for (uint32_t j = 0; j < m; j++) {
 			uint32_t piece = j + 1 < m ? cap : len - j * cap;
 			uint32_t rsc = m > 1 ? RNDIS_RSC_SUBALLOC | (j == 0 ? RNDIS_RSC_FIRST : 0) |
@@ -740,6 +814,17 @@ static void rx_frames_batched(struct netvsp *n, struct netvsp_chan *c, struct ne
 			/* that channel is not open: deliver here */
 		}
 		xfer_add(n, &q->batch, slots[0], m, RNDIS_RX_HDR_LEN + len - (m - 1) * cap, len);
+		/* Later segments of the same flow may join this frame. */
+		q->rsc_open = mergeable;
+		if (mergeable) {
+			q->rsc_head = seg;
+			q->rsc_payload = seg.payload;
+			q->rsc_first = slots[0];
+			q->rsc_last = slots[m - 1];
+			q->rsc_pieces = m;
+			q->rsc_csum = csum;
+			q->rsc_id = (uint16_t)(q->rx_seq - 1);
+		}
 	}
 }
 
@@ -1499,13 +1584,13 @@ static void on_close(struct vmbus_channel *chan, void *ctx)
 	vmbus_channel_log(
 	    chan,
 	    "netvsp: closed: NVSP %#x, to host %llu frames %llu bytes %llu dropped, "
-	    "to guest %llu frames %llu bytes %llu dropped (%llu handed to other channels), "
-	    "%llu control messages",
+	    "to guest %llu frames %llu bytes %llu dropped (%llu handed to other channels, "
+	    "%llu coalesced), %llu control messages",
 	    n->nvsp_version, (unsigned long long)c->stats.tx_frames,
 	    (unsigned long long)c->stats.tx_bytes, (unsigned long long)c->stats.tx_dropped,
 	    (unsigned long long)c->stats.rx_frames, (unsigned long long)c->stats.rx_bytes,
 	    (unsigned long long)c->stats.rx_dropped, (unsigned long long)c->stats.rx_handed_off,
-	    (unsigned long long)c->stats.control_msgs);
+	    (unsigned long long)c->stats.rx_coalesced, (unsigned long long)c->stats.control_msgs);
 	attach_queue(c, false);
 	reclaim(n, c);
 	if (c->index == 0) {
@@ -1671,6 +1756,7 @@ void netvsp_get_stats(struct netvsp *n, struct netvsp_stats *out)
 		out->control_msgs += s->control_msgs;
 		out->indications += s->indications;
 		out->rx_handed_off += s->rx_handed_off;
+		out->rx_coalesced += s->rx_coalesced;
 		out->rx_frames_per_channel[i] = s->rx_frames;
 	}
 	out->nvsp_version = n->ch[0].stats.nvsp_version;

@@ -387,6 +387,12 @@ void rndis_build_rx_hdr(uint8_t *hdr, uint32_t frame_len, uint32_t csum_info, ui
 	}
 }
 
+void rndis_rx_hdr_skip(uint8_t *hdr, uint32_t skip)
+{
+	put32(hdr + 8, get32(hdr + 8) + skip);
+	put32(hdr + 12, get32(hdr + 12) - skip);
+}
+
 void rndis_build_indicate(uint8_t *out, uint32_t status)
 {
 	put32(out, RNDIS_MSG_INDICATE);

@@ -152,6 +152,12 @@ int rndis_parse_packet(const uint8_t *hdr, uint32_t hdr_len, uint32_t msg_len,
  */
 void rndis_build_rx_hdr(uint8_t *hdr, uint32_t frame_len, uint32_t csum_info, uint32_t rsc,
 			uint16_t pkt_id, bool has_hash, uint32_t hash);
+/*
+ * Make a header from rndis_build_rx_hdr() skip the first skip bytes of its
+ * piece (skip < frame_len): a coalesced frame's later segment without its
+ * own Ethernet, IP and TCP headers.
+ */
+void rndis_rx_hdr_skip(uint8_t *hdr, uint32_t skip);
 
 /* A status indication (RNDIS_STATUS_MEDIA_*); RNDIS_INDICATE_LEN bytes. */
 void rndis_build_indicate(uint8_t *out, uint32_t status);

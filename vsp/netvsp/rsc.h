@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Receive segment coalescing in software: which frames from the backend
+ * continue the TCP segment before them, so that netvsp hands the guest one
+ * coalesced frame (RSC pieces) for a run of them, as a Hyper-V host does,
+ * and the guest's driver and stack handle one packet instead of several.
+ * Only plain IPv4/TCP data segments of one flow, in order, with the same
+ * ACK, window and options qualify. Pure functions over a frame's first
+ * bytes, so they can be unit-tested on their own.
+ */
+#ifndef NETVSP_RSC_H
+#define NETVSP_RSC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define RSC_HDR_PEEK 128     /* frame bytes rsc_parse() needs at most */
+#define RSC_IP_LEN_MAX 65535 /* an IPv4 total length */
+
+/* A TCP data segment's identity, from its first bytes. */
+struct rsc_seg {
+	uint32_t saddr, daddr, seq, ack;
+	uint16_t sport, dport, window;
+	uint8_t tcp_flags, tos, ttl, thl;
+	uint32_t hdr_len; /* Ethernet + IPv4 + TCP headers */
+	uint32_t payload; /* TCP data bytes */
+	uint8_t opts[40];
+};
+
+/*
+ * The frame (flen bytes, of which f holds the first `have`) as a segment that may
+ * be coalesced: Ethernet II, IPv4 without options or fragmentation whose
+ * total length is the frame's, TCP with ACK (PSH allowed), no other flags,
+ * and data. False for anything else.
+ */
+bool rsc_parse(const uint8_t *f, uint32_t have, uint32_t flen, struct rsc_seg *out);
+
+/*
+ * Whether b continues the coalesced frame that so far is head with
+ * `payload` data bytes (head's own and the ones appended): same flow, the
+ * next sequence number, same ACK, window, TOS, TTL and options, head not
+ * pushed, and the result still a valid IPv4 length.
+ */
+bool rsc_continues(const struct rsc_seg *head, uint32_t payload, const struct rsc_seg *b);
+
+#endif /* NETVSP_RSC_H */
