@@ -49,6 +49,7 @@
 #define NDIS_CONFIG_CAP_RSC (1ull << 7)
 #define RX_BUDGET 64
 #define XFER_MAX_RANGES 128 /* ranges in one transfer-page packet: several frames */
+#define RX_HOLD_PACKETS 2   /* receive packets the guest has not completed while frames wait */
 #define RX_IOV_MAX 1024	    /* vnet header, the pieces of up to RSC_MAX_PIECES slots, spill */
 #define MAX_PENDING_COMPLETIONS 65536
 #define MAX_PENDING_CONTROL 64
@@ -90,7 +91,7 @@ struct handoff {
  */
 struct xfer {
 	uint32_t x[2 + 2 * XFER_MAX_RANGES]; /* pageset id, range count, ranges */
-	uint32_t ranges, first, last, frames;
+	uint32_t ranges, first, last, frames, gen;
 	uint64_t bytes;
 };
 
@@ -113,6 +114,7 @@ struct netvsp_queue {
 	struct xfer batch; /* frames rx_frames read and has not sent yet */
 	/* The batch's last frame, while later segments may still join it (rsc.h). */
 	bool rsc_open;
+	uint32_t out_pkts, out_gen; /* receive packets sent and not completed yet */
 	struct rsc_seg rsc_head;
 	uint32_t rsc_payload, rsc_first, rsc_last, rsc_pieces, rsc_csum;
 	uint16_t rsc_id;
@@ -433,10 +435,12 @@ static void xfer_add(struct netvsp *n, struct xfer *x, uint32_t first, uint32_t 
 		last = sl;
 		sl = n->chain[sl];
 	}
-	if (x->frames)
+	if (x->frames) {
 		n->chain[x->last] = first;
-	else
+	} else {
 		x->first = first;
+		x->gen = n->recv_gen;
+	}
 	x->last = last;
 	x->frames++;
 	x->bytes += bytes;
@@ -466,6 +470,11 @@ static int send_xfer(struct netvsp *n, struct netvsp_chan *c, struct xfer *x)
 		pthread_mutex_lock(&n->pool_lock);
 		n->owner[x->first] = (uint8_t)(c->index + 1);
 		pthread_mutex_unlock(&n->pool_lock);
+		if (c->q->out_gen != n->recv_gen) {
+			c->q->out_gen = n->recv_gen;
+			c->q->out_pkts = 0;
+		}
+		c->q->out_pkts++;
 	}
 	return ret;
 }
@@ -478,6 +487,8 @@ static int flush_batch(struct netvsp *n, struct netvsp_chan *c, struct netvsp_qu
 
 	if (!x->frames)
 		return 0;
+	if (x->gen != n->recv_gen || !n->have_recv)
+		goto out; /* held across a change of receive buffer: its slots went with it */
 	ret = send_xfer(n, c, x);
 	if (ret == 0) {
 		c->stats.rx_frames += x->frames;
@@ -487,6 +498,7 @@ static int flush_batch(struct netvsp *n, struct netvsp_chan *c, struct netvsp_qu
 		c->stats.rx_dropped += x->frames - 1;
 		drop(c, &c->stats.rx_dropped, "guest ring full");
 	}
+out:
 	x->ranges = x->frames = 0;
 	x->bytes = 0;
 	q->rsc_open = false; /* a coalesced frame never spans two packets */
@@ -829,6 +841,18 @@ static void rx_frames_batched(struct netvsp *n, struct netvsp_chan *c, struct ne
 }
 
 /*
+ * While the guest has not completed RX_HOLD_PACKETS of our receive packets,
+ * it is busy with earlier frames: the batch waits (up to half a packet's
+ * ranges), frames that arrive meanwhile join it and coalesce, and the
+ * guest's next completion sends it. An idle guest gets each frame at once.
+ */
+static bool hold_batch(const struct netvsp *n, const struct netvsp_queue *q)
+{
+	return q->batch.frames && q->batch.ranges < XFER_MAX_RANGES / 2 &&
+	       q->out_gen == n->recv_gen && q->out_pkts >= RX_HOLD_PACKETS;
+}
+
+/*
  * The frames one wake-up reads go to the guest together: several frames
  * per transfer-page packet, so the guest handles one packet and sends one
  * completion for all of them, and its NAPI poll sees them at once (GRO).
@@ -836,8 +860,10 @@ static void rx_frames_batched(struct netvsp *n, struct netvsp_chan *c, struct ne
 static void rx_frames(struct netvsp *n, struct netvsp_chan *c, struct netvsp_queue *q)
 {
 	refresh_rss(n, q);
+	if (q->batch.frames && (q->batch.gen != n->recv_gen || !n->have_recv))
+		flush_batch(n, c, q); /* held for a receive buffer that is gone: dropped */
 	rx_frames_batched(n, c, q);
-	if (flush_batch(n, c, q))
+	if (!hold_batch(n, q) && flush_batch(n, c, q))
 		arm_rx(c, q, false);
 }
 
@@ -1380,6 +1406,10 @@ static void on_completion(struct netvsp *n, struct netvsp_chan *c, struct netvsp
 	s = free_chain_locked(n, (uint32_t)slot);
 	pthread_mutex_unlock(&n->pool_lock);
 	wake_starved(n, s, c->index);
+	if (q->out_gen == n->recv_gen && q->out_pkts)
+		q->out_pkts--;
+	if (flush_batch(n, c, q)) /* frames held while the guest was busy */
+		arm_rx(c, q, false);
 	if (c->index == 0)
 		flush_ctl(n, c, q);
 	deliver_handoffs(n, c);
@@ -1567,6 +1597,13 @@ static void reclaim(struct netvsp *n, struct netvsp_chan *c)
 	for (uint32_t i = 0; n->have_recv && i < n->sub_count; i++)
 		if (n->owner[i] == c->index + 1)
 			s |= free_chain_locked(n, i);
+	if (c->q && c->q->batch.frames && n->have_recv && c->q->batch.gen == n->recv_gen)
+		s |= free_chain_locked(n, c->q->batch.first); /* frames held, never sent */
+	if (c->q) {
+		c->q->batch.frames = c->q->batch.ranges = 0;
+		c->q->rsc_open = false;
+		c->q->out_pkts = 0;
+	}
 	pthread_mutex_unlock(&n->pool_lock);
 	pthread_mutex_unlock(&c->lock);
 	pthread_rwlock_unlock(&n->buf_lock);
