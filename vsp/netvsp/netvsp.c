@@ -512,6 +512,32 @@ static void put_le32(uint8_t *p, uint32_t v)
 }
 
 /*
+ * The RNDIS headers of a frame of len bytes read into slots (m pieces of
+ * cap bytes, the last shorter), chained. A frame of its own is marked as an
+ * RSC frame when it has several pieces; a segment that joins the frame before
+ * it (skip: its header bytes) is all continuation pieces, its first one
+ * skipping its headers. buf_lock held.
+ */
+static void write_pieces(struct netvsp *n, const uint32_t *slots, uint32_t m, uint32_t len,
+			 uint32_t cap, uint32_t csum, uint32_t skip, uint16_t id, bool hashed,
+			 uint32_t hash)
+{
+	uint8_t hdr[RNDIS_RX_HDR_LEN];
+
+	for (uint32_t j = 0; j < m; j++) {
+		uint32_t piece = j + 1 < m ? cap : len - j * cap;
+		uint32_t rsc = RNDIS_RSC_SUBALLOC | (j == 0 && !skip ? RNDIS_RSC_FIRST : 0) |
+			       (j + 1 == m ? RNDIS_RSC_LAST : 0);
+
+		rndis_build_rx_hdr(hdr, piece, csum, m > 1 || skip ? rsc : 0, id, hashed, hash);
+		if (j == 0 && skip)
+			rndis_rx_hdr_skip(hdr, skip);
+		vmbus_gpadl_view_copy(&n->recv, slot_offset(n, slots[j]), hdr, sizeof(hdr), true);
+		n->chain[slots[j]] = j + 1 < m ? slots[j + 1] : UINT32_MAX;
+	}
+}
+
+/*
  * Append the segment just read into slots (m pieces, len bytes) to the
  * batch's last frame, which becomes or stays a coalesced frame: the head's
  * first piece gets the RSC flags and "recompute the IPv4 checksum", its last
@@ -522,7 +548,7 @@ static void rsc_append(struct netvsp *n, struct netvsp_queue *q, const uint32_t 
 		       uint32_t len, uint32_t cap, const struct rsc_seg *seg, bool hashed,
 		       uint32_t hash)
 {
-	uint8_t hdr[RNDIS_RX_HDR_LEN], b[4];
+	uint8_t b[4];
 	uint32_t csum = q->rsc_csum | RNDIS_CSUM_RX_IP_OK | RNDIS_CSUM_RX_IP_INVALID;
 	uint64_t head = slot_offset(n, q->rsc_first);
 
@@ -535,17 +561,7 @@ static void rsc_append(struct netvsp *n, struct netvsp_queue *q, const uint32_t 
 		b[0] = RNDIS_RSC_SUBALLOC;
 		vmbus_gpadl_view_copy(&n->recv, slot_offset(n, q->rsc_last) + 73, b, 1, true);
 	}
-	for (uint32_t j = 0; j < m; j++) {
-		uint32_t piece = j + 1 < m ? cap : len - j * cap;
-
-		rndis_build_rx_hdr(hdr, piece, csum,
-				   RNDIS_RSC_SUBALLOC | (j + 1 == m ? RNDIS_RSC_LAST : 0),
-				   q->rsc_id, hashed, hash);
-		if (j == 0)
-			rndis_rx_hdr_skip(hdr, seg->hdr_len);
-		vmbus_gpadl_view_copy(&n->recv, slot_offset(n, slots[j]), hdr, sizeof(hdr), true);
-		n->chain[slots[j]] = j + 1 < m ? slots[j + 1] : UINT32_MAX;
-	}
+	write_pieces(n, slots, m, len, cap, csum, seg->hdr_len, q->rsc_id, hashed, hash);
 	q->rsc_payload += seg->payload;
 	q->rsc_pieces += m;
 	q->rsc_last = slots[m - 1];
@@ -699,10 +715,11 @@ static void rx_frames_batched(struct netvsp *n, struct netvsp_chan *c, struct ne
 {
 	for (int budget = RX_BUDGET; budget; budget--) {
 		struct virtio_net_hdr vh;
-		uint8_t hdr[RNDIS_RX_HDR_LEN], peek[HASH_PEEK], spill;
+		uint8_t peek[HASH_PEEK], spill;
 		struct iovec *iov = q->rx_iov;
 		uint32_t slots[RSC_MAX_PIECES];
-		uint32_t cap, need, k, m, len, hash = 0, target = c->index, csum = 0, have;
+		uint32_t cap, need, k, m, len, last_len, hash = 0, target = c->index, csum = 0,
+							 have;
 		struct rsc_seg seg;
 		bool hashed, peeked, mergeable;
 		int niov = 1;
@@ -770,6 +787,7 @@ static void rx_frames_batched(struct netvsp *n, struct netvsp_chan *c, struct ne
 		}
 		len = (uint32_t)got - VNET_HDR_LEN;
 		m = (len + cap - 1) / cap;
+		last_len = RNDIS_RX_HDR_LEN + len - (m - 1) * cap; /* the last piece's range */
 		pool_give(n, c->index, slots + m, need - m);
 		if (vh.flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID))
 			csum = RNDIS_CSUM_RX_TCP_OK | RNDIS_CSUM_RX_UDP_OK;
@@ -791,27 +809,14 @@ static void rx_frames_batched(struct netvsp *n, struct netvsp_chan *c, struct ne
 		if (mergeable && q->rsc_open && (target == c->index || target >= n->nqueues) &&
 		    rsc_continues(&q->rsc_head, q->rsc_payload, &seg)) {
 			rsc_append(n, q, slots, m, len, cap, &seg, hashed, hash);
-			xfer_add(n, &q->batch, slots[0], m, RNDIS_RX_HDR_LEN + len - (m - 1) * cap,
-				 len);
+			xfer_add(n, &q->batch, slots[0], m, last_len, len);
 			c->stats.rx_coalesced++;
 			continue;
 		}
-		for (uint32_t j = 0; j < m; j++) {
-			uint32_t piece = j + 1 < m ? cap : len - j * cap;
-			uint32_t rsc = m > 1 ? RNDIS_RSC_SUBALLOC | (j == 0 ? RNDIS_RSC_FIRST : 0) |
-						   (j + 1 == m ? RNDIS_RSC_LAST : 0)
-					     : 0;
-
-			rndis_build_rx_hdr(hdr, piece, csum, rsc, (uint16_t)q->rx_seq, hashed,
-					   hash);
-			vmbus_gpadl_view_copy(&n->recv, slot_offset(n, slots[j]), hdr, sizeof(hdr),
-					      true);
-			n->chain[slots[j]] = j + 1 < m ? slots[j + 1] : UINT32_MAX;
-		}
+		write_pieces(n, slots, m, len, cap, csum, 0, (uint16_t)q->rx_seq, hashed, hash);
 		q->rx_seq++;
 		if (target != c->index && target < n->nqueues) {
-			struct handoff h = {n->recv_gen, slots[0], m,
-					    RNDIS_RX_HDR_LEN + len - (m - 1) * cap};
+			struct handoff h = {n->recv_gen, slots[0], m, last_len};
 			int ret = handoff(&n->ch[target], &h);
 
 			if (ret == 0) {
@@ -825,7 +830,7 @@ static void rx_frames_batched(struct netvsp *n, struct netvsp_chan *c, struct ne
 			}
 			/* that channel is not open: deliver here */
 		}
-		xfer_add(n, &q->batch, slots[0], m, RNDIS_RX_HDR_LEN + len - (m - 1) * cap, len);
+		xfer_add(n, &q->batch, slots[0], m, last_len, len);
 		/* Later segments of the same flow may join this frame. */
 		q->rsc_open = mergeable;
 		if (mergeable) {
