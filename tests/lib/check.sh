@@ -118,3 +118,15 @@ check_done() {
 	fi
 	[ "$check_failed" -eq 0 ]
 }
+
+# wait_or_kill PID SECONDS: wait up to SECONDS for PID (a child) to exit,
+# SIGKILL it after that; returns its exit status.
+wait_or_kill() {
+	_w=0
+	while kill -0 "$1" 2>/dev/null && [ $_w -lt $(($2 * 10)) ]; do
+		sleep 0.1
+		_w=$((_w + 1))
+	done
+	kill -KILL "$1" 2>/dev/null
+	wait "$1"
+}

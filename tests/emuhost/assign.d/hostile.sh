@@ -47,13 +47,7 @@ vpci_hostile_checks() {
 		check_grep "hostile vPCI: vmwp logs: $why" "closing the channel: $why" "$hvlog"
 	done
 	"$hb/vmm/vmwp/vmwp-ctl" "$hsock" shutdown >/dev/null 2>&1
-	i=0
-	while kill -0 $hpid 2>/dev/null && [ $i -lt 60 ]; do
-		sleep 1
-		i=$((i + 1))
-	done
-	kill -KILL $hpid 2>/dev/null
-	wait $hpid
+	wait_or_kill $hpid 60
 	hrc=$?
 	if [ $hrc -eq 0 ]; then pass "hostile vPCI: the VM shut down through its IC (exit 0)"; else
 		fail "hostile vPCI: the VM shut down through its IC (exit 0)" "exit $hrc"

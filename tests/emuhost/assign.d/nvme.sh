@@ -26,13 +26,7 @@ nvme_start() {
 
 # nvme_wait: vmwp's exit status (npid), killing it after 180 s.
 nvme_wait() {
-	i=0
-	while kill -0 $npid 2>/dev/null && [ $i -lt 1800 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	kill -KILL $npid 2>/dev/null
-	wait $npid
+	wait_or_kill $npid 180
 }
 
 # nvme_sums_match LOG: the guest's data and read-back checksums are equal.
