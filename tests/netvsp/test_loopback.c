@@ -100,7 +100,8 @@ static void complete_rx(struct env *e, uint64_t tid)
 			 VSC_RING_OK);
 }
 
-static void setup_queues(struct env *e, uint64_t ndis_caps, uint32_t ndis_mtu, unsigned nqueues)
+static void setup_queues(struct env *e, uint64_t ndis_caps, uint32_t ndis_mtu, unsigned nqueues,
+			 uint32_t recv_pages)
 {
 	struct netvsp_params p = {.mac = {2, 0x4c, 0, 0, 0, 7}, .mtu = 1500, .link_up = true};
 	const struct vsc_offer *o;
@@ -147,9 +148,9 @@ static void setup_queues(struct env *e, uint64_t ndis_caps, uint32_t ndis_mtu, u
 			 VSC_RING_OK);
 
 	/* receive buffer: one section at offset 0 */
-	ck_assert_int_eq(e->h.lb.plat.alloc_pages(&e->h.lb, RECV_PAGES, &e->recv_gpa), 0);
-	e->recv = e->h.lb.plat.map(e->h.lb.plat.ctx, e->recv_gpa, RECV_PAGES * 4096);
-	ck_assert_int_eq(vsc_gpadl_create(&e->h.bus, e->ch.relid, e->recv_gpa, RECV_PAGES, &handle),
+	ck_assert_int_eq(e->h.lb.plat.alloc_pages(&e->h.lb, recv_pages, &e->recv_gpa), 0);
+	e->recv = e->h.lb.plat.map(e->h.lb.plat.ctx, e->recv_gpa, recv_pages * 4096ull);
+	ck_assert_int_eq(vsc_gpadl_create(&e->h.bus, e->ch.relid, e->recv_gpa, recv_pages, &handle),
 			 VSC_OK);
 	memset(&m, 0, sizeof(m));
 	m.type = NVSP_MSG1_SEND_RECV_BUF;
@@ -164,7 +165,7 @@ static void setup_queues(struct env *e, uint64_t ndis_caps, uint32_t ndis_mtu, u
 	e->sub_size = c.recv_buf_complete.section.sub_alloc_size;
 	e->sub_count = c.recv_buf_complete.section.num_sub_allocs;
 	ck_assert_uint_ge(e->sub_size, RNDIS_RX_HDR_LEN + 1514);
-	ck_assert_uint_le((uint64_t)e->sub_size * e->sub_count, RECV_PAGES * 4096);
+	ck_assert_uint_le((uint64_t)e->sub_size * e->sub_count, recv_pages * 4096ull);
 
 	/* send buffer */
 	ck_assert_int_eq(e->h.lb.plat.alloc_pages(&e->h.lb, SEND_PAGES, &e->send_gpa), 0);
@@ -183,7 +184,7 @@ static void setup_queues(struct env *e, uint64_t ndis_caps, uint32_t ndis_mtu, u
 
 static void setup_caps(struct env *e, uint64_t ndis_caps, uint32_t ndis_mtu)
 {
-	setup_queues(e, ndis_caps, ndis_mtu, 1);
+	setup_queues(e, ndis_caps, ndis_mtu, 1, RECV_PAGES);
 }
 
 static void setup(struct env *e)
@@ -455,8 +456,12 @@ START_TEST(large_send_fixup)
 }
 END_TEST
 
-/* With RSC, a 20000-byte frame arrives in pieces of one coalesced frame (MTU 1500 and 9000). */
-static void coalesced(uint32_t ndis_mtu)
+/*
+ * With RSC, a 20000-byte frame arrives in pieces of one coalesced frame (MTU
+ * 1500 and 9000): one frame per sub-allocation in a small receive buffer,
+ * sub-allocations of 16 KiB in a buffer of 16 MiB (as hv_netvsc gives).
+ */
+static void coalesced(uint32_t ndis_mtu, uint32_t recv_pages)
 {
 	struct env e;
 	static uint8_t frame[20000], buf[2048], whole[20000];
@@ -466,7 +471,13 @@ static void coalesced(uint32_t ndis_mtu)
 	const struct vmbus_packet_descriptor *d = (const void *)buf;
 	uint32_t len, ranges, at = 0;
 
-	setup_caps(&e, 1ull << 7, ndis_mtu);
+	setup_queues(&e, 1ull << 7, ndis_mtu, 1, recv_pages);
+	if (recv_pages == RECV_PAGES) {
+		ck_assert_uint_lt(e.sub_size, 2 * ndis_mtu);
+	} else {
+		ck_assert_uint_eq(e.sub_size, 16384);
+		ck_assert_uint_eq(e.sub_count, recv_pages * 4096ull / 16384);
+	}
 	rndis_up(&e);
 	for (unsigned i = 0; i < sizeof(frame); i++)
 		frame[i] = (uint8_t)(i * 7 + 3);
@@ -487,7 +498,7 @@ static void coalesced(uint32_t ndis_mtu)
 
 		ck_assert_int_eq(rndis_parse_packet(r, RNDIS_RX_HDR_LEN, rlen, &ti, &why), 0);
 		ck_assert_uint_eq(get32(r + 64), RNDIS_PPI_PKTINFO_ID);
-		ck_assert_uint_eq(r[73], want);
+		ck_assert_uint_eq(r[RNDIS_RX_HDR_RSC_FLAGS], want);
 		ck_assert(ti.csum & RNDIS_CSUM_RX_IP_INVALID);
 		memcpy(whole + at, r + ti.data_offset, ti.data_len);
 		at += ti.data_len;
@@ -500,8 +511,10 @@ static void coalesced(uint32_t ndis_mtu)
 
 START_TEST(coalesced_frame)
 {
-	coalesced(1514);
-	coalesced(9014);
+	coalesced(1514, RECV_PAGES);
+	coalesced(9014, RECV_PAGES);
+	coalesced(1514, 4096);
+	coalesced(9014, 4096);
 }
 END_TEST
 
@@ -552,7 +565,8 @@ START_TEST(frames_batched)
 				ck_assert_int_eq(
 				    rndis_parse_packet(r, RNDIS_RX_HDR_LEN, rlen, &ti, &why), 0);
 				ck_assert_uint_eq(ti.data_len, sizeof(frame));
-				ck_assert_uint_eq(r[73] & 1, 0); /* no RSC piece */
+				ck_assert_uint_eq(r[RNDIS_RX_HDR_RSC_FLAGS] & 1,
+						  0); /* no RSC piece */
 				for (uint32_t b = 0; b < sizeof(frame); b++)
 					ck_assert_uint_eq(r[ti.data_offset + b], seen + 1);
 			}
@@ -624,7 +638,7 @@ START_TEST(tcp_segments_coalesced)
 				uint32_t rlen = get32(buf + 24 + 8 * j),
 					 off = get32(buf + 28 + 8 * j);
 				const uint8_t *r = e.recv + off;
-				uint8_t flags = r[73];
+				uint8_t flags = r[RNDIS_RX_HDR_RSC_FLAGS];
 				struct rndis_tx_info ti;
 				const char *why;
 
@@ -873,7 +887,7 @@ START_TEST(subchannels_and_rss)
 	uint8_t m[1024], r[256], o[600], f[200];
 	uint32_t itab[128], status, granted, n;
 
-	setup_queues(&e, 0, 1514, 2);
+	setup_queues(&e, 0, 1514, 2, RECV_PAGES);
 	rndis_up(&e);
 	/* two receive queues offered */
 	memset(m, 0, 28);
@@ -982,7 +996,7 @@ static void hostile_rss(void (*mutate)(uint8_t *o, uint32_t *n), const char *why
 	uint8_t m[2048], o[1200];
 	uint32_t itab[128] = {0}, status, granted, n;
 
-	setup_queues(&e, 0, 1514, 2);
+	setup_queues(&e, 0, 1514, 2, RECV_PAGES);
 	rndis_up(&e);
 	subchannel_req(&e, 1, &status, &granted);
 	ck_assert_uint_eq(granted, 1);
@@ -1040,7 +1054,7 @@ START_TEST(hostile_completion_wrong_channel)
 	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
 	const struct vmbus_packet_descriptor *d = (const void *)buf;
 
-	setup_queues(&e, 0, 1514, 2);
+	setup_queues(&e, 0, 1514, 2, RECV_PAGES);
 	rndis_up(&e);
 	subchannel_req(&e, 1, &status, &granted);
 	open_sub(&e, &sub, 1);

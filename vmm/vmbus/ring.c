@@ -164,6 +164,19 @@ uint32_t vmbus_hring_write_space(const struct vmbus_hring *r)
 	return f > VMBUS_PKT_TRAILER + 1 ? f - VMBUS_PKT_TRAILER - 1 : 0;
 }
 
+/*
+ * Ask the guest to signal once more than need bytes are free, and keep the
+ * mark until vmbus_hring_writable() reports it. The caller looks at the
+ * read index again afterwards: the guest may have made room before it could
+ * see pending_send_sz.
+ */
+static void mark_blocked(struct vmbus_hring *r, uint32_t need)
+{
+	store(r, PENDING_SEND_SZ, need);
+	r->blocked = true;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
 int vmbus_hring_write(struct vmbus_hring *r, const struct vmbus_packet_descriptor *desc,
 		      const void *hdr, uint32_t hdr_len, const void *data, uint32_t len,
 		      bool *signal)
@@ -185,10 +198,7 @@ int vmbus_hring_write(struct vmbus_hring *r, const struct vmbus_packet_descripto
 		return VMBUS_RING_CORRUPT;
 	/* "Exactly full" reads as empty to the guest, so one byte stays free. */
 	if (free_bytes(r, w, rd) <= total) {
-		store(r, PENDING_SEND_SZ, total);
-		r->blocked = true;
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		/* The guest may have made room before it could see pending_send_sz. */
+		mark_blocked(r, total);
 		rd = load(r, READ_INDEX);
 		if (!index_ok(r, rd))
 			return VMBUS_RING_CORRUPT;
@@ -238,9 +248,6 @@ bool vmbus_hring_want_space(struct vmbus_hring *r, uint32_t bytes)
 {
 	if (vmbus_hring_write_space(r) >= bytes)
 		return true;
-	store(r, PENDING_SEND_SZ, bytes + VMBUS_PKT_TRAILER + 1);
-	r->blocked = true;
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	/* The guest may have made room before it could see pending_send_sz. */
+	mark_blocked(r, bytes + VMBUS_PKT_TRAILER + 1);
 	return vmbus_hring_write_space(r) >= bytes;
 }

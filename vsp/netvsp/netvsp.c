@@ -48,9 +48,11 @@
 #define RSC_MAX_PIECES 48	       /* sub-allocations per coalesced frame */
 #define NDIS_CONFIG_CAP_RSC (1ull << 7)
 #define RX_BUDGET 64
-#define XFER_MAX_RANGES 128 /* ranges in one transfer-page packet: several frames */
-#define RX_HOLD_PACKETS 2   /* receive packets the guest has not completed while frames wait */
-#define RX_IOV_MAX 1024	    /* vnet header, the pieces of up to RSC_MAX_PIECES slots, spill */
+#define RECV_SUB_TARGET 16384	/* receive sub-allocation size when the buffer is large enough */
+#define RECV_SUB_MIN_COUNT 1024 /* sub-allocations at least, else smaller ones (one frame each) */
+#define XFER_MAX_RANGES 128	/* ranges in one transfer-page packet: several frames */
+#define RX_HOLD_PACKETS 2	/* receive packets the guest has not completed while frames wait */
+#define RX_IOV_MAX 1024		/* vnet header, the pieces of up to RSC_MAX_PIECES slots, spill */
 #define MAX_PENDING_COMPLETIONS 65536
 #define MAX_PENDING_CONTROL 64
 #define HANDOFF_CAP 1024
@@ -373,13 +375,12 @@ static void free_chain(struct netvsp *n, unsigned self, uint32_t first)
 
 /* ---- sending to the guest ---- */
 
-static void flush_comps(struct netvsp_queue *q);
-
-/* A completion goes out now, or behind the ones already waiting (in order). */
+/*
+ * A completion goes out now, or behind the ones already waiting (in order);
+ * those go with "writable", which the ring reports once the guest has read.
+ */
 static int send_comp(struct netvsp_queue *q, uint64_t tid, const struct nvsp_msg *msg)
 {
-	if (q->ncomps)
-		flush_comps(q);
 	if (q->ncomps == 0) {
 		int ret = vmbus_channel_send_completion(q->chan, tid, msg, sizeof(*msg));
 
@@ -475,6 +476,7 @@ static int send_xfer(struct netvsp *n, struct netvsp_chan *c, struct xfer *x)
 			c->q->out_pkts = 0;
 		}
 		c->q->out_pkts++;
+		c->stats.rx_packets++;
 	}
 	return ret;
 }
@@ -554,12 +556,13 @@ static void rsc_append(struct netvsp *n, struct netvsp_queue *q, const uint32_t 
 
 	if (q->rsc_pieces == 1) {
 		b[0] = RNDIS_RSC_SUBALLOC | RNDIS_RSC_FIRST;
-		vmbus_gpadl_view_copy(&n->recv, head + 73, b, 1, true);
+		vmbus_gpadl_view_copy(&n->recv, head + RNDIS_RX_HDR_RSC_FLAGS, b, 1, true);
 		put_le32(b, csum);
-		vmbus_gpadl_view_copy(&n->recv, head + 56, b, 4, true);
+		vmbus_gpadl_view_copy(&n->recv, head + RNDIS_RX_HDR_CSUM, b, 4, true);
 	} else {
 		b[0] = RNDIS_RSC_SUBALLOC;
-		vmbus_gpadl_view_copy(&n->recv, slot_offset(n, q->rsc_last) + 73, b, 1, true);
+		vmbus_gpadl_view_copy(
+		    &n->recv, slot_offset(n, q->rsc_last) + RNDIS_RX_HDR_RSC_FLAGS, b, 1, true);
 	}
 	write_pieces(n, slots, m, len, cap, csum, seg->hdr_len, q->rsc_id, hashed, hash);
 	q->rsc_payload += seg->payload;
@@ -1176,11 +1179,15 @@ static void drop_send(struct netvsp *n)
 static uint32_t setup_recv(struct netvsp *n, struct netvsp_chan *c, uint32_t gpadl)
 {
 	/*
-	 * One frame (with a VLAN tag) and its RNDIS header per sub-allocation,
-	 * sized for the guest's MTU (SEND_NDIS_CONFIG; a change of MTU brings a
-	 * new receive buffer), or for the largest MTU offered without it.
+	 * At least one frame (with a VLAN tag) and its RNDIS header per
+	 * sub-allocation, sized for the guest's MTU (SEND_NDIS_CONFIG; a change
+	 * of MTU brings a new receive buffer), or for the largest MTU offered
+	 * without it. Larger ones while the buffer still has RECV_SUB_MIN_COUNT:
+	 * a large frame from the backend then takes a few pieces instead of
+	 * dozens, and hv_netvsc's cost per piece is what limits a guest's
+	 * receive rate (RNDIS parsing per range; its copy is per frame).
 	 */
-	uint32_t frame = n->ndis_mtu ? n->ndis_mtu : n->cfg.mtu + 14;
+	uint32_t frame = n->ndis_mtu ? n->ndis_mtu : n->cfg.mtu + 14, big;
 
 	if (frame < 1514)
 		frame = 1514;
@@ -1190,6 +1197,11 @@ static uint32_t setup_recv(struct netvsp *n, struct netvsp_chan *c, uint32_t gpa
 	n->views_on = c->q->chan;
 	n->recv_gen++;
 	n->sub_size = (RNDIS_RX_HDR_LEN + frame + 4 + 63) & ~63u;
+	big = n->recv.bytes / RECV_SUB_MIN_COUNT & ~63u;
+	if (big > RECV_SUB_TARGET)
+		big = RECV_SUB_TARGET;
+	if (big > n->sub_size)
+		n->sub_size = big;
 	n->sub_count = n->recv.bytes / n->sub_size;
 	if (n->sub_count < 2) {
 		drop_recv(n);
@@ -1410,6 +1422,14 @@ static void on_completion(struct netvsp *n, struct netvsp_chan *c, struct netvsp
 	}
 	s = free_chain_locked(n, (uint32_t)slot);
 	pthread_mutex_unlock(&n->pool_lock);
+	/* hv_netvsc fails a packet it could not take (no memory for the frame). */
+	if (pkt->len >= 8) {
+		uint32_t status;
+
+		memcpy(&status, pkt->data + 4, sizeof(status));
+		if (status != NVSP_STATUS_SUCCESS)
+			c->stats.rx_refused++;
+	}
 	wake_starved(n, s, c->index);
 	if (q->out_gen == n->recv_gen && q->out_pkts)
 		q->out_pkts--;
@@ -1422,27 +1442,6 @@ static void on_completion(struct netvsp *n, struct netvsp_chan *c, struct netvsp
 }
 
 /* ---- channel callbacks ---- */
-
-/*
- * Completions and control answers that found the ring full wait for
- * "writable", which only comes while the ring is marked blocked; any other
- * packet that gets in clears that mark. So they are retried after every
- * guest packet and every poll as well (no locks held).
- */
-static void retry_pending(struct netvsp *n, struct netvsp_chan *c, struct netvsp_queue *q)
-{
-	if (!vmbus_channel_is_open(q->chan))
-		return;
-	if (q->ncomps)
-		flush_comps(q);
-	if (c->index == 0 && q->nctl) {
-		pthread_rwlock_rdlock(&n->buf_lock);
-		flush_ctl(n, c, q);
-		pthread_rwlock_unlock(&n->buf_lock);
-		if (!q->nctl)
-			arm_rx(c, q, true);
-	}
-}
 
 static void on_packet(struct vmbus_channel *chan, const struct vmbus_packet *pkt, void *ctx)
 {
@@ -1465,7 +1464,6 @@ static void on_packet(struct vmbus_channel *chan, const struct vmbus_packet *pkt
 		fail(q, "unexpected VMBus packet type on the network channel");
 		break;
 	}
-	retry_pending(n, c, q);
 }
 
 static void on_writable(struct vmbus_channel *chan, void *ctx)
@@ -1511,7 +1509,6 @@ static void on_poll(struct vmbus_channel *chan, void *ctx)
 	if (q->rx_armed)
 		rx_frames(n, c, q);
 	pthread_rwlock_unlock(&n->buf_lock);
-	retry_pending(n, c, q);
 }
 
 static void on_drain(struct vmbus_channel *chan, void *ctx)
@@ -1626,13 +1623,15 @@ static void on_close(struct vmbus_channel *chan, void *ctx)
 	vmbus_channel_log(
 	    chan,
 	    "netvsp: closed: NVSP %#x, to host %llu frames %llu bytes %llu dropped, "
-	    "to guest %llu frames %llu bytes %llu dropped (%llu handed to other channels, "
-	    "%llu coalesced), %llu control messages",
+	    "to guest %llu frames %llu bytes %llu dropped in %llu packets (%llu handed to other "
+	    "channels, "
+	    "%llu coalesced, %llu refused by the guest), %llu control messages",
 	    n->nvsp_version, (unsigned long long)c->stats.tx_frames,
 	    (unsigned long long)c->stats.tx_bytes, (unsigned long long)c->stats.tx_dropped,
 	    (unsigned long long)c->stats.rx_frames, (unsigned long long)c->stats.rx_bytes,
-	    (unsigned long long)c->stats.rx_dropped, (unsigned long long)c->stats.rx_handed_off,
-	    (unsigned long long)c->stats.rx_coalesced, (unsigned long long)c->stats.control_msgs);
+	    (unsigned long long)c->stats.rx_dropped, (unsigned long long)c->stats.rx_packets,
+	    (unsigned long long)c->stats.rx_handed_off, (unsigned long long)c->stats.rx_coalesced,
+	    (unsigned long long)c->stats.rx_refused, (unsigned long long)c->stats.control_msgs);
 	attach_queue(c, false);
 	reclaim(n, c);
 	if (c->index == 0) {
@@ -1795,10 +1794,12 @@ void netvsp_get_stats(struct netvsp *n, struct netvsp_stats *out)
 		out->rx_frames += s->rx_frames;
 		out->rx_bytes += s->rx_bytes;
 		out->rx_dropped += s->rx_dropped;
+		out->rx_packets += s->rx_packets;
 		out->control_msgs += s->control_msgs;
 		out->indications += s->indications;
 		out->rx_handed_off += s->rx_handed_off;
 		out->rx_coalesced += s->rx_coalesced;
+		out->rx_refused += s->rx_refused;
 		out->rx_frames_per_channel[i] = s->rx_frames;
 	}
 	out->nvsp_version = n->ch[0].stats.nvsp_version;

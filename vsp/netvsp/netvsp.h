@@ -49,9 +49,11 @@ void netvsp_set_link(struct netvsp *n, bool up);
 struct netvsp_stats {
 	uint64_t tx_frames, tx_bytes, tx_dropped; /* guest to host */
 	uint64_t rx_frames, rx_bytes, rx_dropped; /* host to guest */
+	uint64_t rx_packets;			  /* transfer-page packets that carried them */
 	uint64_t control_msgs, indications;
 	uint64_t rx_handed_off; /* read on one channel's queue, sent on another's (vRSS) */
 	uint64_t rx_coalesced;	/* TCP segments that joined the frame before them (RSC) */
+	uint64_t rx_refused;	/* receive packets the guest completed with a failure (dropped) */
 	uint64_t rx_frames_per_channel[NETVSP_MAX_QUEUES];
 	uint32_t nvsp_version, channels; /* channels: 1 + the sub-channels granted */
 	uint32_t recv_sub_alloc_size, recv_sub_allocs, send_section_size, send_sections;

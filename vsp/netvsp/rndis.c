@@ -372,12 +372,12 @@ void rndis_build_rx_hdr(uint8_t *hdr, uint32_t frame_len, uint32_t csum_info, ui
 	put32(hdr + 44, 16);		     /* PPI: size, type, offset, value */
 	put32(hdr + 48, RNDIS_PPI_CHECKSUM);
 	put32(hdr + 52, 12);
-	put32(hdr + 56, csum_info);
+	put32(hdr + RNDIS_RX_HDR_CSUM, csum_info);
 	put32(hdr + 60, 16);
 	put32(hdr + 64, RNDIS_PPI_PKTINFO_ID);
 	put32(hdr + 68, 12);
 	hdr[72] = 1; /* version */
-	hdr[73] = (uint8_t)rsc;
+	hdr[RNDIS_RX_HDR_RSC_FLAGS] = (uint8_t)rsc;
 	put16(hdr + 74, pkt_id);
 	if (has_hash) {
 		put32(hdr + 76, 16);

@@ -79,13 +79,16 @@
 #define RNDIS_LSO_V2 (1u << 30)
 #define RNDIS_LSO_IPV6 (1u << 31)
 
-#define RNDIS_HDR_LEN 8	       /* type, msg_len */
-#define RNDIS_PACKET_LEN 36    /* the PACKET body before any PPI */
-#define RNDIS_RX_HDR_LEN 92    /* what rndis_build_rx_hdr writes (the frame follows) */
-#define RNDIS_INDICATE_LEN 20  /* what rndis_build_indicate writes */
-#define RNDIS_CONTROL_MAX 4096 /* largest control message accepted */
-#define RNDIS_RESPONSE_MAX 256 /* room rndis_control needs for an answer */
-#define RNDIS_TX_HDR_MAX 256   /* header bytes rndis_parse_packet may need */
+#define RNDIS_HDR_LEN 8	    /* type, msg_len */
+#define RNDIS_PACKET_LEN 36 /* the PACKET body before any PPI */
+#define RNDIS_RX_HDR_LEN 92 /* what rndis_build_rx_hdr writes (the frame follows) */
+/* Fields of that header that change after it is built (a piece joins a coalesced frame). */
+#define RNDIS_RX_HDR_CSUM 56	  /* le32 checksum info (RNDIS_CSUM_RX_*) */
+#define RNDIS_RX_HDR_RSC_FLAGS 73 /* u8 RNDIS_RSC_* of the packet id */
+#define RNDIS_INDICATE_LEN 20	  /* what rndis_build_indicate writes */
+#define RNDIS_CONTROL_MAX 4096	  /* largest control message accepted */
+#define RNDIS_RESPONSE_MAX 256	  /* room rndis_control needs for an answer */
+#define RNDIS_TX_HDR_MAX 256	  /* header bytes rndis_parse_packet may need */
 #define RNDIS_MAX_PKT_PER_MSG 8
 
 /* What the host reports to the guest. */
