@@ -481,6 +481,12 @@ static int send_xfer(struct netvsp *n, struct netvsp_chan *c, struct xfer *x)
 	return ret;
 }
 
+/* A batch gathered for a receive buffer that is gone (its slots went with it). */
+static bool batch_stale(const struct netvsp *n, const struct xfer *x)
+{
+	return x->gen != n->recv_gen || !n->have_recv;
+}
+
 /* Send the frames rx_frames gathered; a full ring drops them. buf_lock held. */
 static int flush_batch(struct netvsp *n, struct netvsp_chan *c, struct netvsp_queue *q)
 {
@@ -489,8 +495,8 @@ static int flush_batch(struct netvsp *n, struct netvsp_chan *c, struct netvsp_qu
 
 	if (!x->frames)
 		return 0;
-	if (x->gen != n->recv_gen || !n->have_recv)
-		goto out; /* held across a change of receive buffer: its slots went with it */
+	if (batch_stale(n, x))
+		goto out; /* held across a change of receive buffer */
 	ret = send_xfer(n, c, x);
 	if (ret == 0) {
 		c->stats.rx_frames += x->frames;
@@ -868,7 +874,7 @@ static bool hold_batch(const struct netvsp *n, const struct netvsp_queue *q)
 static void rx_frames(struct netvsp *n, struct netvsp_chan *c, struct netvsp_queue *q)
 {
 	refresh_rss(n, q);
-	if (q->batch.frames && (q->batch.gen != n->recv_gen || !n->have_recv))
+	if (q->batch.frames && batch_stale(n, &q->batch))
 		flush_batch(n, c, q); /* held for a receive buffer that is gone: dropped */
 	rx_frames_batched(n, c, q);
 	if (!hold_batch(n, q) && flush_batch(n, c, q))
@@ -1408,6 +1414,8 @@ static void on_completion(struct netvsp *n, struct netvsp_chan *c, struct netvsp
 			  const struct vmbus_packet *pkt)
 {
 	uint64_t slot = (uint32_t)pkt->trans_id - 1ull;
+	struct nvsp_msg m;
+	const char *why;
 	unsigned s;
 
 	/* A late completion for a revoked receive buffer is harmless. */
@@ -1423,13 +1431,10 @@ static void on_completion(struct netvsp *n, struct netvsp_chan *c, struct netvsp
 	s = free_chain_locked(n, (uint32_t)slot);
 	pthread_mutex_unlock(&n->pool_lock);
 	/* hv_netvsc fails a packet it could not take (no memory for the frame). */
-	if (pkt->len >= 8) {
-		uint32_t status;
-
-		memcpy(&status, pkt->data + 4, sizeof(status));
-		if (status != NVSP_STATUS_SUCCESS)
-			c->stats.rx_refused++;
-	}
+	if (pkt->len >= 4 + sizeof(m.rndis_pkt_complete) &&
+	    !nvsp_parse(pkt->data, pkt->len, &m, &why) &&
+	    m.rndis_pkt_complete.status != NVSP_STATUS_SUCCESS)
+		c->stats.rx_refused++;
 	wake_starved(n, s, c->index);
 	if (q->out_gen == n->recv_gen && q->out_pkts)
 		q->out_pkts--;
@@ -1599,9 +1604,9 @@ static void reclaim(struct netvsp *n, struct netvsp_chan *c)
 	for (uint32_t i = 0; n->have_recv && i < n->sub_count; i++)
 		if (n->owner[i] == c->index + 1)
 			s |= free_chain_locked(n, i);
-	if (c->q && c->q->batch.frames && n->have_recv && c->q->batch.gen == n->recv_gen)
-		s |= free_chain_locked(n, c->q->batch.first); /* frames held, never sent */
 	if (c->q) {
+		if (c->q->batch.frames && !batch_stale(n, &c->q->batch))
+			s |= free_chain_locked(n, c->q->batch.first); /* frames held, never sent */
 		c->q->batch.frames = c->q->batch.ranges = 0;
 		c->q->rsc_open = false;
 		c->q->out_pkts = 0;
@@ -1623,9 +1628,9 @@ static void on_close(struct vmbus_channel *chan, void *ctx)
 	vmbus_channel_log(
 	    chan,
 	    "netvsp: closed: NVSP %#x, to host %llu frames %llu bytes %llu dropped, "
-	    "to guest %llu frames %llu bytes %llu dropped in %llu packets (%llu handed to other "
-	    "channels, "
-	    "%llu coalesced, %llu refused by the guest), %llu control messages",
+	    "to guest %llu frames %llu bytes %llu dropped in %llu packets "
+	    "(%llu handed to other channels, %llu coalesced, %llu refused by the guest), "
+	    "%llu control messages",
 	    n->nvsp_version, (unsigned long long)c->stats.tx_frames,
 	    (unsigned long long)c->stats.tx_bytes, (unsigned long long)c->stats.tx_dropped,
 	    (unsigned long long)c->stats.rx_frames, (unsigned long long)c->stats.rx_bytes,
