@@ -399,6 +399,63 @@ START_TEST(section_plus_gpa_direct)
 }
 END_TEST
 
+/*
+ * A large GPA-direct send (the path that copies the guest's bytes and
+ * completes before the backend write): the completion comes, and the frame
+ * reaches the backend whole, across six pages.
+ */
+START_TEST(large_gpa_direct_send)
+{
+	enum { FLEN = 20000, PAGES = 6 };
+	struct env e;
+	struct {
+		uint32_t reserved, range_cnt, len, offset;
+		uint64_t pfn[PAGES];
+	} r = {0};
+	struct nvsp_msg m = {0};
+	static uint8_t got[FLEN + 64];
+	uint8_t buf[256], *mem;
+	uint64_t gpa;
+	uint32_t len;
+	ssize_t n = -1;
+
+	setup(&e);
+	rndis_up(&e);
+	ck_assert_int_eq(e.h.lb.plat.alloc_pages(&e.h.lb, PAGES, &gpa), 0);
+	mem = e.h.lb.plat.map(e.h.lb.plat.ctx, gpa, PAGES * 4096);
+	for (int i = 0; i < FLEN; i++)
+		mem[100 + i] = (uint8_t)(i * 7 + 1);
+	memset(e.send + 3 * 6144, 0, 44);
+	put32(e.send + 3 * 6144, RNDIS_MSG_PACKET);
+	put32(e.send + 3 * 6144 + 4, 44 + FLEN);
+	put32(e.send + 3 * 6144 + 8, 36);
+	put32(e.send + 3 * 6144 + 12, FLEN);
+	r.range_cnt = 1;
+	r.len = FLEN;
+	r.offset = 100;
+	for (int i = 0; i < PAGES; i++)
+		r.pfn[i] = gpa / 4096 + (uint64_t)i;
+	m.type = NVSP_MSG1_SEND_RNDIS_PKT;
+	m.rndis_pkt.section_index = 3;
+	m.rndis_pkt.section_size = 44;
+	ck_assert_int_eq(vsc_channel_send_raw(&e.ch, VMBUS_PKT_DATA_USING_GPA_DIRECT,
+					      VMBUS_PKT_FLAG_COMPLETION_REQUESTED, ++e.tid, &r,
+					      sizeof(r), &m, sizeof(m)),
+			 VSC_RING_OK);
+	recv_one(&e, buf, sizeof(buf), &len);
+	ck_assert_uint_eq(((struct vmbus_packet_descriptor *)buf)->type, VMBUS_PKT_COMP);
+	for (int i = 0; i < 200; i++) {
+		n = recv(e.sock[1], got, sizeof(got), 0);
+		if (n >= 0)
+			break;
+		usleep(5000);
+	}
+	ck_assert_int_eq(n, (ssize_t)(sizeof(struct virtio_net_hdr) + FLEN));
+	ck_assert_mem_eq(got + sizeof(struct virtio_net_hdr), mem + 100, FLEN);
+	teardown(&e);
+}
+END_TEST
+
 /* An LSO send: IPv4 total length and header checksum filled, GSO fields set. */
 START_TEST(large_send_fixup)
 {
@@ -1077,8 +1134,8 @@ START_TEST(hostile_completion_wrong_channel)
 END_TEST
 
 TEST_MAIN("netvsp-loopback", negotiate_and_control, frames_both_ways, section_plus_gpa_direct,
-	  large_send_fixup, coalesced_frame, frames_batched, tcp_segments_coalesced,
-	  hostile_section_index, hostile_section_size, hostile_rndis_lengths,
-	  hostile_rndis_data_offset, hostile_short_control, hostile_unknown_completion,
-	  hostile_short_nvsp, subchannels_and_rss, subchannel_refused_single_queue,
-	  hostile_rss_params, hostile_completion_wrong_channel)
+	  large_gpa_direct_send, large_send_fixup, coalesced_frame, frames_batched,
+	  tcp_segments_coalesced, hostile_section_index, hostile_section_size,
+	  hostile_rndis_lengths, hostile_rndis_data_offset, hostile_short_control,
+	  hostile_unknown_completion, hostile_short_nvsp, subchannels_and_rss,
+	  subchannel_refused_single_queue, hostile_rss_params, hostile_completion_wrong_channel)

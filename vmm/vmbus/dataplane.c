@@ -60,6 +60,14 @@ static void flush_signal(struct vmbus_channel *c)
 	}
 }
 
+void vmbus_channel_signal_now(struct vmbus_channel *c)
+{
+	if (!vmbus_on_thread(c) || !c->in_batch || !c->signal_pending)
+		return;
+	flush_signal(c);
+	c->in_batch = true;
+}
+
 static void *thread_main(void *arg)
 {
 	struct vmbus_channel *c = arg;

@@ -119,6 +119,14 @@ int vmbus_channel_send(struct vmbus_channel *chan, uint64_t trans_id, const void
 int vmbus_channel_send_completion(struct vmbus_channel *chan, uint64_t trans_id, const void *data,
 				  uint32_t len);
 
+/*
+ * Send the guest the signal this batch has pending now rather than at the
+ * end of the batch: for a completion the guest waits on before it can send
+ * more, when the host has slow work left in the batch. Data thread only;
+ * nothing when no signal is pending.
+ */
+void vmbus_channel_signal_now(struct vmbus_channel *chan);
+
 /* Close the channel because the guest broke the device protocol (logged). */
 void vmbus_channel_fail(struct vmbus_channel *chan, const char *why);
 

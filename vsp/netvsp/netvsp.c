@@ -61,6 +61,8 @@ _Static_assert(HASH_PEEK >= RSC_HDR_PEEK, "the coalescing needs its headers");
 #define SECTION_IOV 8
 #define STREAM_IOV (SECTION_IOV + VMBUS_GPA_DIRECT_MAX_PAGES)
 #define FRAME_HDR_COPY 192
+#define TX_COPY_MIN (16 * 1024)	 /* a large GPA-direct send is copied so it completes early, */
+#define TX_COPY_MAX (160 * 1024) /* up to this much */
 #define VNET_HDR_LEN ((uint32_t)sizeof(struct virtio_net_hdr))
 
 /* A completion or control answer that could not be sent yet. */
@@ -124,6 +126,7 @@ struct netvsp_queue {
 	struct stream st;
 	uint8_t ctlbuf[RNDIS_CONTROL_MAX];
 	uint8_t discard[65536 + 64];
+	uint8_t txcopy[TX_COPY_MAX];
 };
 
 struct netvsp;
@@ -1138,11 +1141,33 @@ static void on_rndis_pkt(struct netvsp *n, struct netvsp_chan *c, struct netvsp_
 		s->n += q->gd.niov;
 		s->len += q->gd.bytes;
 	}
+	cm.rndis_pkt_complete.status = NVSP_STATUS_SUCCESS;
+	if (pkt->type == VMBUS_PKT_DATA_USING_GPA_DIRECT && r->channel_type == NVSP_CHANNEL_DATA &&
+	    s->len >= TX_COPY_MIN && s->len <= TX_COPY_MAX) {
+		/*
+		 * A large send: the guest's TCP holds back more data until this
+		 * completes, and the backend's write runs the host's whole receive
+		 * path. So copy the bytes, complete and signal first, and let the
+		 * guest go on while the host works.
+		 */
+		if (stream_copy(s, 0, q->txcopy, (uint32_t)s->len)) {
+			fail(q, "SEND_RNDIS_PKT: GPA-direct ranges");
+			return;
+		}
+		s->iov[0].iov_base = q->txcopy;
+		s->iov[0].iov_len = s->len;
+		s->n = 1;
+		if (send_comp(q, pkt->trans_id, &cm))
+			return;
+		vmbus_channel_signal_now(q->chan);
+		if (tx_messages(n, c, q, &why))
+			fail(q, why);
+		return;
+	}
 	if (tx_messages(n, c, q, &why)) {
 		fail(q, why);
 		return;
 	}
-	cm.rndis_pkt_complete.status = NVSP_STATUS_SUCCESS;
 	if (vmbus_channel_is_open(q->chan))
 		send_comp(q, pkt->trans_id, &cm);
 }
