@@ -8,6 +8,7 @@
  * guest: each bad input closes the channel, with the reason logged.
  */
 #include <linux/virtio_net.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -63,6 +64,20 @@ static void recv_one(struct env *e, uint8_t *buf, uint32_t max, uint32_t *len)
 }
 
 /* The next completion, as an NVSP message. */
+/* A frame from the backend socket fd, waiting up to a second: its length, or -1. */
+static ssize_t backend_recv(int fd, uint8_t *buf, size_t max)
+{
+	ssize_t n = -1;
+
+	for (int i = 0; i < 200; i++) {
+		n = recv(fd, buf, max, 0);
+		if (n >= 0)
+			break;
+		usleep(5000);
+	}
+	return n;
+}
+
 static void nvsp_comp(struct env *e, struct nvsp_msg *out)
 {
 	uint8_t buf[256];
@@ -333,12 +348,7 @@ START_TEST(frames_both_ways)
 	send_section(&e, NVSP_CHANNEL_DATA, 2, 44 + sizeof(frame));
 	recv_one(&e, buf, sizeof(buf), &len);
 	ck_assert_uint_eq(((struct vmbus_packet_descriptor *)buf)->type, VMBUS_PKT_COMP);
-	for (int i = 0; i < 200; i++) {
-		n = recv(e.sock[1], got, sizeof(got), 0);
-		if (n >= 0)
-			break;
-		usleep(5000);
-	}
+	n = backend_recv(e.sock[1], got, sizeof(got));
 	ck_assert_int_eq(n, (ssize_t)(sizeof(vh) + sizeof(frame)));
 	ck_assert_mem_eq(got + sizeof(vh), frame, sizeof(frame));
 	teardown(&e);
@@ -346,113 +356,74 @@ START_TEST(frames_both_ways)
 END_TEST
 
 /*
- * hv_netvsc's partial copy: the RNDIS header sits in a send-buffer section,
- * the frame follows in GPA-direct pages; the two make one message.
+ * hv_netvsc's partial copy: the RNDIS header sits in send-buffer section 3,
+ * the flen-byte frame follows in GPA-direct pages from offset; the two make
+ * one message, which completes and reaches the backend whole.
  */
-START_TEST(section_plus_gpa_direct)
+static void partial_copy_send(uint32_t pages, uint32_t offset, uint32_t flen)
 {
 	struct env e;
-	struct {
+	struct gpa_range {
 		uint32_t reserved, range_cnt, len, offset;
-		uint64_t pfn[2];
+		uint64_t pfn[8];
 	} r = {0};
 	struct nvsp_msg m = {0};
-	uint8_t buf[256], got[2048], *mem;
+	static uint8_t got[64 * 1024];
+	uint8_t buf[256], *mem;
 	uint64_t gpa;
 	uint32_t len;
-	ssize_t n = -1;
+	ssize_t n;
 
+	ck_assert_uint_le(pages, 8);
+	ck_assert_uint_le(offset + flen, pages * 4096);
+	ck_assert_uint_le(sizeof(struct virtio_net_hdr) + flen, sizeof(got));
 	setup(&e);
 	rndis_up(&e);
-	ck_assert_int_eq(e.h.lb.plat.alloc_pages(&e.h.lb, 2, &gpa), 0);
-	mem = e.h.lb.plat.map(e.h.lb.plat.ctx, gpa, 2 * 4096);
-	for (int i = 0; i < 1000; i++)
-		mem[4000 + i] = (uint8_t)(i * 3 + 5);
+	ck_assert_int_eq(e.h.lb.plat.alloc_pages(&e.h.lb, pages, &gpa), 0);
+	mem = e.h.lb.plat.map(e.h.lb.plat.ctx, gpa, pages * 4096);
+	for (uint32_t i = 0; i < flen; i++)
+		mem[offset + i] = (uint8_t)(i * 7 + 1);
 	memset(e.send + 3 * 6144, 0, 44);
 	put32(e.send + 3 * 6144, RNDIS_MSG_PACKET);
-	put32(e.send + 3 * 6144 + 4, 44 + 1000);
+	put32(e.send + 3 * 6144 + 4, 44 + flen);
 	put32(e.send + 3 * 6144 + 8, 36);
-	put32(e.send + 3 * 6144 + 12, 1000);
+	put32(e.send + 3 * 6144 + 12, flen);
 	r.range_cnt = 1;
-	r.len = 1000;
-	r.offset = 4000; /* crosses into the second page */
-	r.pfn[0] = gpa / 4096;
-	r.pfn[1] = gpa / 4096 + 1;
+	r.len = flen;
+	r.offset = offset;
+	for (uint32_t i = 0; i < pages; i++)
+		r.pfn[i] = gpa / 4096 + i;
 	m.type = NVSP_MSG1_SEND_RNDIS_PKT;
 	m.rndis_pkt.section_index = 3;
 	m.rndis_pkt.section_size = 44;
-	ck_assert_int_eq(vsc_channel_send_raw(&e.ch, VMBUS_PKT_DATA_USING_GPA_DIRECT,
-					      VMBUS_PKT_FLAG_COMPLETION_REQUESTED, ++e.tid, &r,
-					      sizeof(r), &m, sizeof(m)),
-			 VSC_RING_OK);
+	ck_assert_int_eq(
+	    vsc_channel_send_raw(&e.ch, VMBUS_PKT_DATA_USING_GPA_DIRECT,
+				 VMBUS_PKT_FLAG_COMPLETION_REQUESTED, ++e.tid, &r,
+				 offsetof(struct gpa_range, pfn) + pages * sizeof(r.pfn[0]), &m,
+				 sizeof(m)),
+	    VSC_RING_OK);
 	recv_one(&e, buf, sizeof(buf), &len);
 	ck_assert_uint_eq(((struct vmbus_packet_descriptor *)buf)->type, VMBUS_PKT_COMP);
-	for (int i = 0; i < 200; i++) {
-		n = recv(e.sock[1], got, sizeof(got), 0);
-		if (n >= 0)
-			break;
-		usleep(5000);
-	}
-	ck_assert_int_eq(n, (ssize_t)(sizeof(struct virtio_net_hdr) + 1000));
-	ck_assert_mem_eq(got + sizeof(struct virtio_net_hdr), mem + 4000, 1000);
+	n = backend_recv(e.sock[1], got, sizeof(got));
+	ck_assert_int_eq(n, (ssize_t)(sizeof(struct virtio_net_hdr) + flen));
+	ck_assert_mem_eq(got + sizeof(struct virtio_net_hdr), mem + offset, flen);
 	teardown(&e);
+}
+
+/* A small frame that crosses into the second page. */
+START_TEST(section_plus_gpa_direct)
+{
+	partial_copy_send(2, 4000, 1000);
 }
 END_TEST
 
 /*
- * A large GPA-direct send (the path that copies the guest's bytes and
- * completes before the backend write): the completion comes, and the frame
- * reaches the backend whole, across six pages.
+ * A large send (the path that copies the guest's bytes and completes before
+ * the backend write), across six pages.
  */
 START_TEST(large_gpa_direct_send)
 {
-	enum { FLEN = 20000, PAGES = 6 };
-	struct env e;
-	struct {
-		uint32_t reserved, range_cnt, len, offset;
-		uint64_t pfn[PAGES];
-	} r = {0};
-	struct nvsp_msg m = {0};
-	static uint8_t got[FLEN + 64];
-	uint8_t buf[256], *mem;
-	uint64_t gpa;
-	uint32_t len;
-	ssize_t n = -1;
-
-	setup(&e);
-	rndis_up(&e);
-	ck_assert_int_eq(e.h.lb.plat.alloc_pages(&e.h.lb, PAGES, &gpa), 0);
-	mem = e.h.lb.plat.map(e.h.lb.plat.ctx, gpa, PAGES * 4096);
-	for (int i = 0; i < FLEN; i++)
-		mem[100 + i] = (uint8_t)(i * 7 + 1);
-	memset(e.send + 3 * 6144, 0, 44);
-	put32(e.send + 3 * 6144, RNDIS_MSG_PACKET);
-	put32(e.send + 3 * 6144 + 4, 44 + FLEN);
-	put32(e.send + 3 * 6144 + 8, 36);
-	put32(e.send + 3 * 6144 + 12, FLEN);
-	r.range_cnt = 1;
-	r.len = FLEN;
-	r.offset = 100;
-	for (int i = 0; i < PAGES; i++)
-		r.pfn[i] = gpa / 4096 + (uint64_t)i;
-	m.type = NVSP_MSG1_SEND_RNDIS_PKT;
-	m.rndis_pkt.section_index = 3;
-	m.rndis_pkt.section_size = 44;
-	ck_assert_int_eq(vsc_channel_send_raw(&e.ch, VMBUS_PKT_DATA_USING_GPA_DIRECT,
-					      VMBUS_PKT_FLAG_COMPLETION_REQUESTED, ++e.tid, &r,
-					      sizeof(r), &m, sizeof(m)),
-			 VSC_RING_OK);
-	recv_one(&e, buf, sizeof(buf), &len);
-	ck_assert_uint_eq(((struct vmbus_packet_descriptor *)buf)->type, VMBUS_PKT_COMP);
-	for (int i = 0; i < 200; i++) {
-		n = recv(e.sock[1], got, sizeof(got), 0);
-		if (n >= 0)
-			break;
-		usleep(5000);
-	}
-	ck_assert_int_eq(n, (ssize_t)(sizeof(struct virtio_net_hdr) + FLEN));
-	ck_assert_mem_eq(got + sizeof(struct virtio_net_hdr), mem + 100, FLEN);
-	teardown(&e);
+	partial_copy_send(6, 100, 20000);
 }
 END_TEST
 
@@ -489,12 +460,7 @@ START_TEST(large_send_fixup)
 	f[34 + 12] = 0x50;
 	memcpy(e.send + 6144, pkt, plen);
 	send_section(&e, NVSP_CHANNEL_DATA, 1, plen);
-	for (int i = 0; i < 200; i++) {
-		n = recv(e.sock[1], got, sizeof(got), 0);
-		if (n >= 0)
-			break;
-		usleep(5000);
-	}
+	n = backend_recv(e.sock[1], got, sizeof(got));
 	ck_assert_int_eq(n, (ssize_t)(sizeof(vh) + flen));
 	memcpy(&vh, got, sizeof(vh));
 	ck_assert_uint_eq(vh.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
@@ -991,11 +957,7 @@ START_TEST(subchannels_and_rss)
 		memcpy(e.send + 6144, pkt, sizeof(pkt));
 		send_section(&e, NVSP_CHANNEL_DATA, 1, sizeof(pkt));
 		recv_one(&e, buf, sizeof(buf), &blen);
-		for (int i = 0; i < 200 && k < 0; i++) {
-			k = recv(e.sock1[1], got, sizeof(got), 0);
-			if (k < 0)
-				usleep(5000);
-		}
+		k = backend_recv(e.sock1[1], got, sizeof(got));
 		ck_assert_int_eq(k, (ssize_t)(sizeof(struct virtio_net_hdr) + sizeof(f)));
 		ck_assert_int_lt(recv(e.sock[1], got, sizeof(got), 0), 0);
 	}

@@ -1111,6 +1111,7 @@ static void on_rndis_pkt(struct netvsp *n, struct netvsp_chan *c, struct netvsp_
 	struct nvsp_msg cm = {.type = NVSP_MSG1_SEND_RNDIS_PKT_COMPLETE};
 	const char *why = NULL;
 	struct stream *s = &q->st;
+	bool early;
 	int k;
 
 	s->n = 0;
@@ -1141,34 +1142,30 @@ static void on_rndis_pkt(struct netvsp *n, struct netvsp_chan *c, struct netvsp_
 		s->n += q->gd.niov;
 		s->len += q->gd.bytes;
 	}
+	/*
+	 * A large send: the guest's TCP holds back more data until it
+	 * completes, and the backend's write runs the host's whole receive
+	 * path. So copy the bytes, complete and signal first, and let the
+	 * guest go on while the host works.
+	 */
+	early = pkt->type == VMBUS_PKT_DATA_USING_GPA_DIRECT &&
+		r->channel_type == NVSP_CHANNEL_DATA && s->len >= TX_COPY_MIN &&
+		s->len <= TX_COPY_MAX;
 	cm.rndis_pkt_complete.status = NVSP_STATUS_SUCCESS;
-	if (pkt->type == VMBUS_PKT_DATA_USING_GPA_DIRECT && r->channel_type == NVSP_CHANNEL_DATA &&
-	    s->len >= TX_COPY_MIN && s->len <= TX_COPY_MAX) {
-		/*
-		 * A large send: the guest's TCP holds back more data until this
-		 * completes, and the backend's write runs the host's whole receive
-		 * path. So copy the bytes, complete and signal first, and let the
-		 * guest go on while the host works.
-		 */
-		if (stream_copy(s, 0, q->txcopy, (uint32_t)s->len)) {
-			fail(q, "SEND_RNDIS_PKT: GPA-direct ranges");
-			return;
-		}
+	if (early) {
+		stream_copy(s, 0, q->txcopy, (uint32_t)s->len); /* all of it: cannot fail */
 		s->iov[0].iov_base = q->txcopy;
 		s->iov[0].iov_len = s->len;
 		s->n = 1;
 		if (send_comp(q, pkt->trans_id, &cm))
 			return;
 		vmbus_channel_signal_now(q->chan);
-		if (tx_messages(n, c, q, &why))
-			fail(q, why);
-		return;
 	}
 	if (tx_messages(n, c, q, &why)) {
 		fail(q, why);
 		return;
 	}
-	if (vmbus_channel_is_open(q->chan))
+	if (!early && vmbus_channel_is_open(q->chan))
 		send_comp(q, pkt->trans_id, &cm);
 }
 
