@@ -99,6 +99,13 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 	if (vm->assign && assign_attach(vm->assign, vm->part, err, errlen))
 		return -1;
 	vm->ram_size = o->memory;
+	/*
+	 * Shared memory, not anonymous: linhv.ko's nested leaves hold page
+	 * references, and reclaim refuses an anonymous huge page that has extra
+	 * references before it unmaps it (its split check), while shmem is
+	 * unmapped (dropping them) first. So anonymous THP would make the
+	 * guest's RAM unreclaimable; shmem THP (shmem_enabled=advise) does not.
+	 */
 	vm->ram_fd = memfd_create("vmwp-ram", MFD_CLOEXEC);
 	if (vm->ram_fd < 0 || ftruncate(vm->ram_fd, (off_t)vm->ram_size) < 0) {
 		snprintf(err, errlen, "cannot allocate %llu MiB of guest RAM: %s",
