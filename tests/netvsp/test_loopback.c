@@ -63,7 +63,6 @@ static void recv_one(struct env *e, uint8_t *buf, uint32_t max, uint32_t *len)
 	ck_assert(recv_pkt(&e->h, &e->ch, buf, max, len));
 }
 
-/* The next completion, as an NVSP message. */
 /* A frame from the backend socket fd, waiting up to a second: its length, or -1. */
 static ssize_t backend_recv(int fd, uint8_t *buf, size_t max)
 {
@@ -78,6 +77,7 @@ static ssize_t backend_recv(int fd, uint8_t *buf, size_t max)
 	return n;
 }
 
+/* The next completion, as an NVSP message. */
 static void nvsp_comp(struct env *e, struct nvsp_msg *out)
 {
 	uint8_t buf[256];
