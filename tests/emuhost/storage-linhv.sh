@@ -1,7 +1,7 @@
 #!/bin/sh
 # Emulated-host tier: storage (issue 16's acceptance 1-6) with Debian's stock
-# guest kernel: hv_storvsc talking to vmwp's storvsp, one boot, 2 vCPUs, four
-# disks (LUNs of one controller): sda data, sdb ext4, sdc read-only, sdd a
+# guest kernel: hv_storvsc talking to vmwp's storvsp, one boot, 2 vCPUs (1 on
+# kvm_amd unless LINHV_SLOW=1, see below), four disks (LUNs of one controller): sda data, sdb ext4, sdc read-only, sdd a
 # mailbox the host writes tokens into. The guest side is storage.d/guest-init.
 # linhv backend by default; STORAGE_BACKEND=kvm (storage-kvm.sh) runs the same
 # checks on kvm_amd; STORAGE_BACKEND=qemu runs the guest checks on QEMU's
@@ -11,9 +11,15 @@
 . tests/lib/backend.sh
 BACKEND=${STORAGE_BACKEND:-linhv}
 CHECK_PREFIX="storage $BACKEND: "
+# 2 vCPUs (sub-channels, three checks) on linhv.ko; on kvm_amd only with
+# LINHV_SLOW=1 or STORAGE_CPUS=2: 2-vCPU guests on kvm_amd in the emulated
+# host triple-fault now and then (docs/emuhost.md), as in the network tier.
+if [ "$BACKEND" = kvm ] && [ "${LINHV_SLOW:-0}" != 1 ]; then CPUS=${STORAGE_CPUS:-1}; else CPUS=${STORAGE_CPUS:-2}; fi
 # 25 checks on every backend; vmwp adds its own 6 (module load, missing and
-# locked images, 3 sub-channel checks), linhv 2 more (rmmod, dmesg).
-case $BACKEND in linhv) check_expect 33 ;; kvm) check_expect 31 ;; *) check_expect 25 ;; esac
+# locked images, 3 sub-channel checks with 2 vCPUs), linhv 2 more (rmmod, dmesg).
+case $BACKEND in linhv) n=33 ;; kvm) n=31 ;; *) n=25 ;; esac
+[ "$BACKEND" = qemu ] || [ "$CPUS" -ge 2 ] || n=$((n - 3))
+check_expect "$n"
 
 out=${1:-/tmp/storage-$BACKEND}
 mkdir -p "$out"
@@ -93,7 +99,7 @@ if [ "$BACKEND" = qemu ]; then
 		-device virtio-scsi-pci,num_queues=2 $(dev 0 "$sda" "$1") $(dev 1 "$sdb" "$2") \
 		$(dev 2 "$ro" "$3" ro) $(dev 3 "$mbox" "$4") >"$log" 2>&1 </dev/null &
 else
-	"$B" --backend "$BACKEND" --kernel "$tmp/vmlinuz" --initrd "$tmp/g.cpio.gz" --cpus 2 --memory 512M \
+	"$B" --backend "$BACKEND" --kernel "$tmp/vmlinuz" --initrd "$tmp/g.cpio.gz" --cpus "$CPUS" --memory 512M \
 		--cmdline "console=ttyS0 quiet" --disk "$sda,serial=$1" --disk "$sdb,serial=$2" \
 		--disk "$ro,readonly,serial=$3" --disk "$mbox,serial=$4" >"$log" 2>"$wlog" </dev/null &
 fi
@@ -214,7 +220,7 @@ if [ -n "$ksum" ] && [ "$ksum" = "$hsum" ]; then pass "data synced before SIGKIL
 # (6) Sub-channels: vmwp opened some, the guest has more than one channel on
 # the storvsc device, and more than one took interrupts during the
 # per-vCPU reads.
-if [ "$BACKEND" != qemu ]; then
+if [ "$BACKEND" != qemu ] && [ "$CPUS" -ge 2 ]; then
 	grep -a '^GUEST-CHAN' "$log" | tr -d '\r'
 	n=$(grep -ac 'sub-channel.*opened' "$wlog")
 	if [ "$n" -ge 1 ]; then pass "vmwp opened $n sub-channel(s)"; else fail "vmwp opened sub-channels" "no 'sub-channel ... opened' line"; fi
