@@ -356,25 +356,54 @@ START_TEST(frames_both_ways)
 END_TEST
 
 /*
- * hv_netvsc's partial copy: the RNDIS header sits in send-buffer section 3,
- * the flen-byte frame follows in GPA-direct pages from offset; the two make
- * one message, which completes and reaches the backend whole.
+ * SEND_RNDIS_PKT in GPA-direct pages: its 44-byte RNDIS header in send-buffer
+ * section sec, the flen-byte frame at offset of the pages from gpa; the two
+ * make one message. The completion is read.
  */
-static void partial_copy_send(uint32_t pages, uint32_t offset, uint32_t flen)
+static void send_gpa_frame(struct env *e, uint32_t sec, uint64_t gpa, uint32_t pages,
+			   uint32_t offset, uint32_t flen)
 {
-	struct env e;
 	struct gpa_range {
 		uint32_t reserved, range_cnt, len, offset;
 		uint64_t pfn[8];
 	} r = {0};
 	struct nvsp_msg m = {0};
-	static uint8_t got[64 * 1024];
-	uint8_t buf[256], *mem;
-	uint64_t gpa;
+	uint8_t buf[256];
 	uint32_t len;
-	ssize_t n;
 
 	ck_assert_uint_le(pages, 8);
+	memset(e->send + sec * 6144, 0, 44);
+	put32(e->send + sec * 6144, RNDIS_MSG_PACKET);
+	put32(e->send + sec * 6144 + 4, 44 + flen);
+	put32(e->send + sec * 6144 + 8, 36);
+	put32(e->send + sec * 6144 + 12, flen);
+	r.range_cnt = 1;
+	r.len = flen;
+	r.offset = offset;
+	for (uint32_t i = 0; i < pages; i++)
+		r.pfn[i] = gpa / 4096 + i;
+	m.type = NVSP_MSG1_SEND_RNDIS_PKT;
+	m.rndis_pkt.section_index = sec;
+	m.rndis_pkt.section_size = 44;
+	ck_assert_int_eq(
+	    vsc_channel_send_raw(&e->ch, VMBUS_PKT_DATA_USING_GPA_DIRECT,
+				 VMBUS_PKT_FLAG_COMPLETION_REQUESTED, ++e->tid, &r,
+				 offsetof(struct gpa_range, pfn) + pages * sizeof(r.pfn[0]), &m,
+				 sizeof(m)),
+	    VSC_RING_OK);
+	recv_one(e, buf, sizeof(buf), &len);
+	ck_assert_uint_eq(((struct vmbus_packet_descriptor *)buf)->type, VMBUS_PKT_COMP);
+}
+
+/* One frame in GPA-direct pages reaches the backend whole. */
+static void partial_copy_send(uint32_t pages, uint32_t offset, uint32_t flen)
+{
+	struct env e;
+	static uint8_t got[64 * 1024];
+	uint8_t *mem;
+	uint64_t gpa;
+	ssize_t n;
+
 	ck_assert_uint_le(offset + flen, pages * 4096);
 	ck_assert_uint_le(sizeof(struct virtio_net_hdr) + flen, sizeof(got));
 	setup(&e);
@@ -383,27 +412,7 @@ static void partial_copy_send(uint32_t pages, uint32_t offset, uint32_t flen)
 	mem = e.h.lb.plat.map(e.h.lb.plat.ctx, gpa, pages * 4096);
 	for (uint32_t i = 0; i < flen; i++)
 		mem[offset + i] = (uint8_t)(i * 7 + 1);
-	memset(e.send + 3 * 6144, 0, 44);
-	put32(e.send + 3 * 6144, RNDIS_MSG_PACKET);
-	put32(e.send + 3 * 6144 + 4, 44 + flen);
-	put32(e.send + 3 * 6144 + 8, 36);
-	put32(e.send + 3 * 6144 + 12, flen);
-	r.range_cnt = 1;
-	r.len = flen;
-	r.offset = offset;
-	for (uint32_t i = 0; i < pages; i++)
-		r.pfn[i] = gpa / 4096 + i;
-	m.type = NVSP_MSG1_SEND_RNDIS_PKT;
-	m.rndis_pkt.section_index = 3;
-	m.rndis_pkt.section_size = 44;
-	ck_assert_int_eq(
-	    vsc_channel_send_raw(&e.ch, VMBUS_PKT_DATA_USING_GPA_DIRECT,
-				 VMBUS_PKT_FLAG_COMPLETION_REQUESTED, ++e.tid, &r,
-				 offsetof(struct gpa_range, pfn) + pages * sizeof(r.pfn[0]), &m,
-				 sizeof(m)),
-	    VSC_RING_OK);
-	recv_one(&e, buf, sizeof(buf), &len);
-	ck_assert_uint_eq(((struct vmbus_packet_descriptor *)buf)->type, VMBUS_PKT_COMP);
+	send_gpa_frame(&e, 3, gpa, pages, offset, flen);
 	n = backend_recv(e.sock[1], got, sizeof(got));
 	ck_assert_int_eq(n, (ssize_t)(sizeof(struct virtio_net_hdr) + flen));
 	ck_assert_mem_eq(got + sizeof(struct virtio_net_hdr), mem + offset, flen);
@@ -424,6 +433,51 @@ END_TEST
 START_TEST(large_gpa_direct_send)
 {
 	partial_copy_send(6, 100, 20000);
+}
+END_TEST
+
+/*
+ * Large sends (each completed before its backend write) and then a small one
+ * from a section: the backend gets them whole and in the guest's order,
+ * although the guest rewrote its pages as soon as each send completed (the
+ * copy was taken before the completion).
+ */
+START_TEST(large_sends_then_small_in_order)
+{
+	struct env e;
+	static uint8_t got[64 * 1024];
+	const uint32_t flen = 5 * 4096, small = 100;
+	uint8_t *mem, *sec;
+	uint64_t gpa;
+	ssize_t n;
+
+	setup(&e);
+	rndis_up(&e);
+	ck_assert_int_eq(e.h.lb.plat.alloc_pages(&e.h.lb, 5, &gpa), 0);
+	mem = e.h.lb.plat.map(e.h.lb.plat.ctx, gpa, 5 * 4096);
+	for (uint32_t k = 0; k < 8; k++) { /* the socket queues 10 at most */
+		memset(mem, 0x10 + (int)k, flen);
+		send_gpa_frame(&e, 3, gpa, 5, 0, flen);
+	}
+	memset(mem, 0xff, flen); /* after the completions: must not reach the backend */
+	sec = e.send + 4 * 6144;
+	memset(sec, 0, 44);
+	put32(sec, RNDIS_MSG_PACKET);
+	put32(sec + 4, 44 + small);
+	put32(sec + 8, 36);
+	put32(sec + 12, small);
+	memset(sec + 44, 0xee, small);
+	send_section(&e, NVSP_CHANNEL_DATA, 4, 44 + small);
+	for (uint32_t k = 0; k < 8; k++) { /* the socket queues 10 at most */
+		n = backend_recv(e.sock[1], got, sizeof(got));
+		ck_assert_int_eq(n, (ssize_t)(sizeof(struct virtio_net_hdr) + flen));
+		ck_assert_uint_eq(got[sizeof(struct virtio_net_hdr)], 0x10 + k);
+		ck_assert_uint_eq(got[sizeof(struct virtio_net_hdr) + flen - 1], 0x10 + k);
+	}
+	n = backend_recv(e.sock[1], got, sizeof(got));
+	ck_assert_int_eq(n, (ssize_t)(sizeof(struct virtio_net_hdr) + small));
+	ck_assert_uint_eq(got[sizeof(struct virtio_net_hdr)], 0xee);
+	teardown(&e);
 }
 END_TEST
 
@@ -1096,8 +1150,8 @@ START_TEST(hostile_completion_wrong_channel)
 END_TEST
 
 TEST_MAIN("netvsp-loopback", negotiate_and_control, frames_both_ways, section_plus_gpa_direct,
-	  large_gpa_direct_send, large_send_fixup, coalesced_frame, frames_batched,
-	  tcp_segments_coalesced, hostile_section_index, hostile_section_size,
+	  large_gpa_direct_send, large_sends_then_small_in_order, large_send_fixup, coalesced_frame,
+	  frames_batched, tcp_segments_coalesced, hostile_section_index, hostile_section_size,
 	  hostile_rndis_lengths, hostile_rndis_data_offset, hostile_short_control,
 	  hostile_unknown_completion, hostile_short_nvsp, subchannels_and_rss,
 	  subchannel_refused_single_queue, hostile_rss_params, hostile_completion_wrong_channel)
