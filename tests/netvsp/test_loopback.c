@@ -231,6 +231,16 @@ static void send_section(struct env *e, uint32_t chan_type, uint32_t sec, uint32
 	nvsp_send(e, &m);
 }
 
+/* The 44-byte header of an RNDIS PACKET whose flen-byte frame follows it (no per-packet info). */
+static void put_packet_hdr(uint8_t *p, uint32_t flen)
+{
+	memset(p, 0, 44);
+	put32(p, RNDIS_MSG_PACKET);
+	put32(p + 4, 44 + flen);
+	put32(p + 8, 36);
+	put32(p + 12, flen);
+}
+
 /* An RNDIS control message through section 0; the answer from the receive buffer. */
 static uint32_t control(struct env *e, const uint8_t *msg, uint32_t len, uint8_t *resp)
 {
@@ -338,12 +348,7 @@ START_TEST(frames_both_ways)
 	complete_rx(&e, tid);
 
 	/* guest to host: a PACKET in section 2, then one by GPA-direct pages */
-	memset(buf, 0, 44);
-	put32(buf, RNDIS_MSG_PACKET);
-	put32(buf + 4, 44 + sizeof(frame));
-	put32(buf + 8, 36);
-	put32(buf + 12, sizeof(frame));
-	memcpy(e.send + 2 * 6144, buf, 44);
+	put_packet_hdr(e.send + 2 * 6144, sizeof(frame));
 	memcpy(e.send + 2 * 6144 + 44, frame, sizeof(frame));
 	send_section(&e, NVSP_CHANNEL_DATA, 2, 44 + sizeof(frame));
 	recv_one(&e, buf, sizeof(buf), &len);
@@ -372,11 +377,7 @@ static void send_gpa_frame(struct env *e, uint32_t sec, uint64_t gpa, uint32_t p
 	uint32_t len;
 
 	ck_assert_uint_le(pages, 8);
-	memset(e->send + sec * 6144, 0, 44);
-	put32(e->send + sec * 6144, RNDIS_MSG_PACKET);
-	put32(e->send + sec * 6144 + 4, 44 + flen);
-	put32(e->send + sec * 6144 + 8, 36);
-	put32(e->send + sec * 6144 + 12, flen);
+	put_packet_hdr(e->send + sec * 6144, flen);
 	r.range_cnt = 1;
 	r.len = flen;
 	r.offset = offset;
@@ -461,11 +462,7 @@ START_TEST(large_sends_then_small_in_order)
 	}
 	memset(mem, 0xff, flen); /* after the completions: must not reach the backend */
 	sec = e.send + 4 * 6144;
-	memset(sec, 0, 44);
-	put32(sec, RNDIS_MSG_PACKET);
-	put32(sec + 4, 44 + small);
-	put32(sec + 8, 36);
-	put32(sec + 12, small);
+	put_packet_hdr(sec, small);
 	memset(sec + 44, 0xee, small);
 	send_section(&e, NVSP_CHANNEL_DATA, 4, 44 + small);
 	for (uint32_t k = 0; k < 8; k++) { /* the socket queues 10 at most */
@@ -1002,11 +999,7 @@ START_TEST(subchannels_and_rss)
 		uint32_t blen;
 		ssize_t k = -1;
 
-		memset(pkt, 0, 44);
-		put32(pkt, RNDIS_MSG_PACKET);
-		put32(pkt + 4, sizeof(pkt));
-		put32(pkt + 8, 36);
-		put32(pkt + 12, sizeof(f));
+		put_packet_hdr(pkt, sizeof(f));
 		memcpy(pkt + 44, f, sizeof(f));
 		memcpy(e.send + 6144, pkt, sizeof(pkt));
 		send_section(&e, NVSP_CHANNEL_DATA, 1, sizeof(pkt));
