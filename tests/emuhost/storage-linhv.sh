@@ -1,8 +1,9 @@
 #!/bin/sh
 # Emulated-host tier: storage (issue 16's acceptance 1-6) with Debian's stock
 # guest kernel: hv_storvsc talking to vmwp's storvsp, one boot, 2 vCPUs (1 on
-# kvm_amd unless LINHV_SLOW=1, see below), four disks (LUNs of one controller): sda data, sdb ext4, sdc read-only, sdd a
-# mailbox the host writes tokens into. The guest side is storage.d/guest-init.
+# kvm_amd unless LINHV_SLOW=1, see below), four disks (LUNs of one
+# controller): sda data, sdb ext4, sdc read-only, sdd a mailbox the host
+# writes tokens into. The guest side is storage.d/guest-init.
 # linhv backend by default; STORAGE_BACKEND=kvm (storage-kvm.sh) runs the same
 # checks on kvm_amd; STORAGE_BACKEND=qemu runs the guest checks on QEMU's
 # virtio-scsi instead (a check of the tier itself, -accel kvm or tcg).
