@@ -27,6 +27,8 @@
 #define C1_ECX_PCID BIT(17)
 #define C1_ECX_XSAVE BIT(26)
 /* CPUID.7.0 */
+#define C6_EAX_ARAT BIT(2)
+
 #define C7_EBX_FSGSBASE BIT(0)
 #define C7_EBX_TSC_ADJUST BIT(1)
 #define C7_EBX_SMEP BIT(7)
@@ -144,8 +146,17 @@ void linhv_cpuid(struct linhv_vp *vp, u32 fn, u32 idx, u32 r[4], bool *forward)
 		r[3] &= ~(C1_EDX_ACPI | C1_EDX_TM | C1_EDX_PBE);
 		break;
 	case 5: /* MONITOR/MWAIT are not offered */
-	case 6: /* no thermal/power management */
 		r[0] = r[1] = r[2] = r[3] = 0;
+		break;
+	case 6:
+		/*
+		 * No thermal or power management, but linhv's own APIC timer
+		 * (an hrtimer) runs in every guest state: without ARAT a Linux
+		 * guest thinks it stops in idle and, having no broadcast timer,
+		 * stays on a periodic tick without high-resolution timers.
+		 */
+		r[0] = vp->part->hyperv ? C6_EAX_ARAT : 0;
+		r[1] = r[2] = r[3] = 0;
 		break;
 	case 7:
 		if (idx == 0) {

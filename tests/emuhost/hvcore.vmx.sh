@@ -9,11 +9,11 @@ KO=build/kmod/linhv.ko
 B=build
 OUT=${1:-/tmp}
 mkdir -p "$OUT"
-# 117 checks: 11 of this script, 96 of hvcore-tests (one CPU: the churn
+# 118 checks: 11 of this script, 97 of hvcore-tests (one CPU: the churn
 # test's concurrent page-out check is skipped; no XSAVE, PKU, RDTSCP: the
 # hardening guests that need them are skipped, as with hvcore.sh's CPU) and
 # 5 per ioctl-fuzz run.
-check_expect 117
+check_expect 118
 
 dmesg -c >/dev/null
 if [ ! -f $KO ] || [ ! -x $B/tests/hvcore/hvcore-tests ]; then

@@ -9,7 +9,7 @@
 BACKEND=${VMWP_BACKEND:-kvm}
 CHECK_PREFIX="$BACKEND: "
 # On linhv.ko two more: the unload and dmesg checks.
-if [ "$BACKEND" = linhv ]; then check_expect 43; else check_expect 41; fi
+if [ "$BACKEND" = linhv ]; then check_expect 45; else check_expect 43; fi
 
 out=${1:-/tmp/vmwp-kvm}
 mkdir -p "$out"

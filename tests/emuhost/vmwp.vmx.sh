@@ -13,8 +13,8 @@ cd "$(dirname "$0")/../.." || exit 2
 . tests/lib/backend.sh
 . tests/lib/vmwp-guest.sh
 CHECK_PREFIX="linhv (VMX): "
-# insmod, poweroff, the 7 power-guest checks, the ICs, rmmod and dmesg.
-check_expect 12
+# insmod, poweroff, the 8 power-guest checks, the ICs, rmmod and dmesg.
+check_expect 13
 
 out=${1:-/tmp/vmwp-vmx}
 mkdir -p "$out"

@@ -424,6 +424,10 @@ guest_hv_start:
 	mov $0x40000003, %eax
 	cpuid
 	out %eax, $0x21			/* privileges */
+	mov $6, %eax			/* thermal/power leaf: ARAT only */
+	xor %ecx, %ecx
+	cpuid
+	out %eax, $0x27
 	mov $0x40000000, %ecx		/* GUEST_OS_ID */
 	mov $0x81000000, %edx
 	xor %eax, %eax

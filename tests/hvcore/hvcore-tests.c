@@ -663,6 +663,9 @@ static void test_hyperv(void)
 	       c.t.port_val[0x20]);
 	result("CPUID 0x40000003 offers hypercalls, VP index, SynIC, reference TSC",
 	       (c.t.port_val[0x21] & 0x266) == 0x266, "got %#x", c.t.port_val[0x21]);
+	/* Without ARAT a Linux guest keeps a periodic tick and no high-resolution timers. */
+	result("CPUID 6 says the APIC timer always runs (ARAT)",
+	       c.t.port_seen[0x27] && c.t.port_val[0x27] == 0x4, "got %#x", c.t.port_val[0x27]);
 	result("guest HvPostMessage succeeds", c.t.port_seen[0x22] && c.t.port_val[0x22] == 0,
 	       "status %#x", c.t.port_val[0x22]);
 	ret = WinHvReadPostedMessage(g.part, &pm);

@@ -5,8 +5,8 @@
 
 # vmwp_power_script FILE: writes the guest's script (run after
 # LINHV-GUEST-READY by scripts/mkguest's /init): work on every CPU, the
-# clocksource, unchecked-MSR warnings, each VMBus device with its driver,
-# then poweroff.
+# clocksource, high-resolution timers, unchecked-MSR warnings, each VMBus
+# device with its driver, then poweroff.
 vmwp_power_script() {
 	cat >"$1" <<'G'
 #!/bin/sh
@@ -15,6 +15,7 @@ for c in $(seq 0 $(($(nproc) - 1))); do
 done
 wait
 echo "CLOCKSOURCE $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+echo "HRES $(grep -c 'hres_active *: 1' /proc/timer_list) of $(nproc)"
 echo "MSR-WARNINGS $(dmesg | grep -c 'unchecked MSR access')"
 dmesg | grep -A1 'unchecked MSR access' | sed 's/^/MSR-WARNING: /'
 for d in /sys/bus/vmbus/devices/*; do
@@ -26,7 +27,7 @@ poweroff
 G
 }
 
-# vmwp_power_checks N LOG: the 7 checks on the console log of an N-vCPU boot
+# vmwp_power_checks N LOG: the 8 checks on the console log of an N-vCPU boot
 # of that guest.
 vmwp_power_checks() {
 	n=$1 log=$2
@@ -34,6 +35,8 @@ vmwp_power_checks() {
 	check_grep "$n vCPU: guest sees $n processors" "^guest: nproc=$n([^0-9]|\$)" "$log"
 	check_grep "$n vCPU: Hyper-V detected" 'Hypervisor detected: Microsoft Hyper-V' "$log"
 	check_grep "$n vCPU: Hyper-V clocksource" '^CLOCKSOURCE hyperv_clocksource' "$log"
+	# A one-shot tick on every CPU: the APIC timer is taken to run in idle (ARAT).
+	check_grep "$n vCPU: high-resolution timers on every CPU" "^HRES $n of $n([^0-9]|\$)" "$log"
 	check_grep "$n vCPU: VMBus connected" 'guest: vmbus devices: [1-9]' "$log"
 	# Every MSR a stock kernel reads at boot is answered (no #GP splat in its log).
 	check_grep "$n vCPU: no unchecked MSR access in the guest's log" '^MSR-WARNINGS 0' "$log"
