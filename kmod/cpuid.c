@@ -26,9 +26,9 @@
 #define C1_EDX_PBE BIT(31)
 #define C1_ECX_PCID BIT(17)
 #define C1_ECX_XSAVE BIT(26)
-/* CPUID.7.0 */
+/* CPUID.6 EAX */
 #define C6_EAX_ARAT BIT(2)
-
+/* CPUID.7.0 */
 #define C7_EBX_FSGSBASE BIT(0)
 #define C7_EBX_TSC_ADJUST BIT(1)
 #define C7_EBX_SMEP BIT(7)
