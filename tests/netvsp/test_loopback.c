@@ -363,9 +363,9 @@ END_TEST
 /*
  * SEND_RNDIS_PKT in GPA-direct pages: its 44-byte RNDIS header in send-buffer
  * section sec, the flen-byte frame at offset of the pages from gpa; the two
- * make one message. The completion is read.
+ * make one message. The completion is not read.
  */
-static void send_gpa_frame(struct env *e, uint32_t sec, uint64_t gpa, uint32_t pages,
+static void post_gpa_frame(struct env *e, uint32_t sec, uint64_t gpa, uint32_t pages,
 			   uint32_t offset, uint32_t flen)
 {
 	struct gpa_range {
@@ -373,8 +373,6 @@ static void send_gpa_frame(struct env *e, uint32_t sec, uint64_t gpa, uint32_t p
 		uint64_t pfn[8];
 	} r = {0};
 	struct nvsp_msg m = {0};
-	uint8_t buf[256];
-	uint32_t len;
 
 	ck_assert_uint_le(pages, 8);
 	put_packet_hdr(e->send + sec * 6144, flen);
@@ -392,6 +390,16 @@ static void send_gpa_frame(struct env *e, uint32_t sec, uint64_t gpa, uint32_t p
 				 offsetof(struct gpa_range, pfn) + pages * sizeof(r.pfn[0]), &m,
 				 sizeof(m)),
 	    VSC_RING_OK);
+}
+
+/* post_gpa_frame(), and its completion read. */
+static void send_gpa_frame(struct env *e, uint32_t sec, uint64_t gpa, uint32_t pages,
+			   uint32_t offset, uint32_t flen)
+{
+	uint8_t buf[256];
+	uint32_t len;
+
+	post_gpa_frame(e, sec, gpa, pages, offset, flen);
 	recv_one(e, buf, sizeof(buf), &len);
 	ck_assert_uint_eq(((struct vmbus_packet_descriptor *)buf)->type, VMBUS_PKT_COMP);
 }
@@ -470,6 +478,50 @@ START_TEST(large_sends_then_small_in_order)
 		ck_assert_int_eq(n, (ssize_t)(sizeof(struct virtio_net_hdr) + flen));
 		ck_assert_uint_eq(got[sizeof(struct virtio_net_hdr)], 0x10 + k);
 		ck_assert_uint_eq(got[sizeof(struct virtio_net_hdr) + flen - 1], 0x10 + k);
+	}
+	n = backend_recv(e.sock[1], got, sizeof(got));
+	ck_assert_int_eq(n, (ssize_t)(sizeof(struct virtio_net_hdr) + small));
+	ck_assert_uint_eq(got[sizeof(struct virtio_net_hdr)], 0xee);
+	teardown(&e);
+}
+END_TEST
+
+/*
+ * Large sends queued together (more than the VSP holds before it writes to
+ * the backend), then a small one, without waiting for completions: every
+ * send completes, and the backend gets all of them whole and in order.
+ */
+START_TEST(queued_large_sends_in_order)
+{
+	struct env e;
+	static uint8_t got[64 * 1024];
+	const uint32_t flen = 5 * 4096, small = 100, nlarge = 7;
+	uint8_t *mem, *sec, buf[256];
+	uint64_t gpa;
+	uint32_t len;
+	ssize_t n;
+
+	setup(&e);
+	rndis_up(&e);
+	ck_assert_int_eq(e.h.lb.plat.alloc_pages(&e.h.lb, 5 * nlarge, &gpa), 0);
+	mem = e.h.lb.plat.map(e.h.lb.plat.ctx, gpa, 5 * 4096 * nlarge);
+	for (uint32_t k = 0; k < nlarge; k++) {
+		memset(mem + k * flen, 0x20 + (int)k, flen);
+		post_gpa_frame(&e, 3, gpa + k * flen, 5, 0, flen);
+	}
+	sec = e.send + 4 * 6144;
+	put_packet_hdr(sec, small);
+	memset(sec + 44, 0xee, small);
+	send_section(&e, NVSP_CHANNEL_DATA, 4, 44 + small);
+	for (uint32_t k = 0; k < nlarge + 1; k++) {
+		recv_one(&e, buf, sizeof(buf), &len);
+		ck_assert_uint_eq(((struct vmbus_packet_descriptor *)buf)->type, VMBUS_PKT_COMP);
+	}
+	for (uint32_t k = 0; k < nlarge; k++) {
+		n = backend_recv(e.sock[1], got, sizeof(got));
+		ck_assert_int_eq(n, (ssize_t)(sizeof(struct virtio_net_hdr) + flen));
+		ck_assert_uint_eq(got[sizeof(struct virtio_net_hdr)], 0x20 + k);
+		ck_assert_uint_eq(got[sizeof(struct virtio_net_hdr) + flen - 1], 0x20 + k);
 	}
 	n = backend_recv(e.sock[1], got, sizeof(got));
 	ck_assert_int_eq(n, (ssize_t)(sizeof(struct virtio_net_hdr) + small));
@@ -1143,7 +1195,8 @@ START_TEST(hostile_completion_wrong_channel)
 END_TEST
 
 TEST_MAIN("netvsp-loopback", negotiate_and_control, frames_both_ways, section_plus_gpa_direct,
-	  large_gpa_direct_send, large_sends_then_small_in_order, large_send_fixup, coalesced_frame,
+	  large_gpa_direct_send, large_sends_then_small_in_order, queued_large_sends_in_order,
+	  large_send_fixup, coalesced_frame,
 	  frames_batched, tcp_segments_coalesced, hostile_section_index, hostile_section_size,
 	  hostile_rndis_lengths, hostile_rndis_data_offset, hostile_short_control,
 	  hostile_unknown_completion, hostile_short_nvsp, subchannels_and_rss,
