@@ -1196,8 +1196,8 @@ END_TEST
 
 TEST_MAIN("netvsp-loopback", negotiate_and_control, frames_both_ways, section_plus_gpa_direct,
 	  large_gpa_direct_send, large_sends_then_small_in_order, queued_large_sends_in_order,
-	  large_send_fixup, coalesced_frame,
-	  frames_batched, tcp_segments_coalesced, hostile_section_index, hostile_section_size,
-	  hostile_rndis_lengths, hostile_rndis_data_offset, hostile_short_control,
-	  hostile_unknown_completion, hostile_short_nvsp, subchannels_and_rss,
-	  subchannel_refused_single_queue, hostile_rss_params, hostile_completion_wrong_channel)
+	  large_send_fixup, coalesced_frame, frames_batched, tcp_segments_coalesced,
+	  hostile_section_index, hostile_section_size, hostile_rndis_lengths,
+	  hostile_rndis_data_offset, hostile_short_control, hostile_unknown_completion,
+	  hostile_short_nvsp, subchannels_and_rss, subchannel_refused_single_queue,
+	  hostile_rss_params, hostile_completion_wrong_channel)
