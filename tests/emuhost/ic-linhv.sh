@@ -15,7 +15,7 @@ out=${1:-/tmp/ic-$BACKEND}
 mkdir -p "$out"
 B=$BUILD/vmm/vmwp/vmwp
 CTL=$BUILD/vmm/vmwp/vmwp-ctl
-K=$(ls /boot/vmlinuz-*-amd64 | sort -V | tail -n 1)
+K=${LINHV_GUEST_KERNEL:-$(ls /boot/vmlinuz-*-amd64 | sort -V | tail -n 1)}
 tmp=$(mktemp -d)
 sock=/run/ic-$BACKEND.ctl
 log=$out/ic.log

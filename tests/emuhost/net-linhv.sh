@@ -32,7 +32,7 @@ if [ "${LINHV_SLOW:-0}" = 1 ]; then MB=${NET_MB:-100}; else MB=${NET_MB:-32}; fi
 out=${1:-/tmp/net-$BACKEND}
 mkdir -p "$out"
 B=$BUILD/vmm/vmwp/vmwp
-K=$(ls /boot/vmlinuz-*-amd64 | sort -V | tail -n 1)
+K=${LINHV_GUEST_KERNEL:-$(ls /boot/vmlinuz-*-amd64 | sort -V | tail -n 1)}
 tmp=$(mktemp -d)
 log=$out/net.log
 # vmwp's own lines go to their own file: written into the console log they

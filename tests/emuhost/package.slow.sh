@@ -21,7 +21,7 @@ out=${1:-/tmp/package}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 PKGDIR=${LINHV_PACKAGE_DIR:-build/package}
-K=$(ls /boot/vmlinuz-*-amd64 | sort -V | tail -n 1)
+K=${LINHV_GUEST_KERNEL:-$(ls /boot/vmlinuz-*-amd64 | sort -V | tail -n 1)}
 kver=$(uname -r)
 tmp=$(mktemp -d)
 t0=$(date +%s)

@@ -28,7 +28,7 @@ B=$BUILD/vmm/vmwp/vmwp
 tmp=$(mktemp -d)
 log=$out/storage.log  # the guest's console
 wlog=$out/storage-vmwp.log # vmwp's own lines (apart: they would split console lines)
-K=$(ls /boot/vmlinuz-*-amd64 | sort -V | tail -n 1)
+K=${LINHV_GUEST_KERNEL:-$(ls /boot/vmlinuz-*-amd64 | sort -V | tail -n 1)}
 cp "$K" "$tmp/vmlinuz"
 MiB=1048576
 

@@ -17,7 +17,7 @@ out=${1:-build/vmms-guest}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 VMMS=build/vmm/vmms/vmms
-K=$(ls /boot/vmlinuz-*-amd64 | sort -V | tail -n 1)
+K=${LINHV_GUEST_KERNEL:-$(ls /boot/vmlinuz-*-amd64 | sort -V | tail -n 1)}
 PY=/usr/bin/python3
 CLIENT=tests/host/vmms_client.py
 BOOT_SECS=${VMMS_GUEST_BOOT_SECS:-90} # bound for a boot, and for a graceful shutdown

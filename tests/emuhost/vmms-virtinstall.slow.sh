@@ -21,7 +21,7 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 BUILD=${LINHV_BUILD_DIR:-build}
 VMMS=$BUILD/vmm/vmms/vmms
-K=$(ls /boot/vmlinuz-*-amd64 | sort -V | tail -n 1)
+K=${LINHV_GUEST_KERNEL:-$(ls /boot/vmlinuz-*-amd64 | sort -V | tail -n 1)}
 BOOT_SECS=${VMMS_GUEST_BOOT_SECS:-180} # bound for a boot (to the KVP address), and for a shutdown
 N=vi1
 BR=lhvbr0

@@ -9,12 +9,12 @@
 BACKEND=${VMWP_BACKEND:-kvm}
 CHECK_PREFIX="$BACKEND: "
 # On linhv.ko two more: the unload and dmesg checks.
-if [ "$BACKEND" = linhv ]; then check_expect 45; else check_expect 43; fi
+if [ "$BACKEND" = linhv ]; then check_expect 47; else check_expect 45; fi
 
 out=${1:-/tmp/vmwp-kvm}
 mkdir -p "$out"
 B=$BUILD/vmm/vmwp/vmwp
-K=$(ls /boot/vmlinuz-*-amd64 | sort -V | tail -n 1)
+K=${LINHV_GUEST_KERNEL:-$(ls /boot/vmlinuz-*-amd64 | sort -V | tail -n 1)}
 PY=/usr/bin/python3
 tmp=$(mktemp -d)
 

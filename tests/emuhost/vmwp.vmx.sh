@@ -14,12 +14,12 @@ cd "$(dirname "$0")/../.." || exit 2
 . tests/lib/vmwp-guest.sh
 CHECK_PREFIX="linhv (VMX): "
 # insmod, poweroff, the 8 power-guest checks, the ICs, rmmod and dmesg.
-check_expect 13
+check_expect 14
 
 out=${1:-/tmp/vmwp-vmx}
 mkdir -p "$out"
 B=$BUILD/vmm/vmwp/vmwp
-K=$(ls /boot/vmlinuz-*-amd64 | sort -V | tail -n 1)
+K=${LINHV_GUEST_KERNEL:-$(ls /boot/vmlinuz-*-amd64 | sort -V | tail -n 1)}
 G=${VMWP_VMX_GUEST:-${out%/}.carry/power.cpio.gz}
 tmp=$(mktemp -d)
 

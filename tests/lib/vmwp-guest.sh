@@ -5,8 +5,8 @@
 
 # vmwp_power_script FILE: writes the guest's script (run after
 # LINHV-GUEST-READY by scripts/mkguest's /init): work on every CPU, the
-# clocksource, high-resolution timers, unchecked-MSR warnings, each VMBus
-# device with its driver, then poweroff.
+# clocksource, high-resolution timers, the CMOS clock's device, unchecked-MSR
+# warnings, each VMBus device with its driver, then poweroff.
 vmwp_power_script() {
 	cat >"$1" <<'G'
 #!/bin/sh
@@ -16,6 +16,7 @@ done
 wait
 echo "CLOCKSOURCE $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
 echo "HRES $(grep -c 'hres_active *: 1' /proc/timer_list) of $(nproc)"
+echo "RTC $(cat /sys/class/rtc/rtc0/since_epoch 2>/dev/null || echo none) CLOCK $(date +%s)"
 echo "MSR-WARNINGS $(dmesg | grep -c 'unchecked MSR access')"
 dmesg | grep -A1 'unchecked MSR access' | sed 's/^/MSR-WARNING: /'
 for d in /sys/bus/vmbus/devices/*; do
@@ -27,7 +28,7 @@ poweroff
 G
 }
 
-# vmwp_power_checks N LOG: the 8 checks on the console log of an N-vCPU boot
+# vmwp_power_checks N LOG: the 9 checks on the console log of an N-vCPU boot
 # of that guest.
 vmwp_power_checks() {
 	n=$1 log=$2
@@ -38,6 +39,13 @@ vmwp_power_checks() {
 	# A one-shot tick on every CPU: the APIC timer is taken to run in idle (ARAT).
 	check_grep "$n vCPU: high-resolution timers on every CPU" "^HRES $n of $n([^0-9]|\$)" "$log"
 	check_grep "$n vCPU: VMBus connected" 'guest: vmbus devices: [1-9]' "$log"
+	# rtc_cmos bound to the DSDT's PNP0B00 device and reads the host's time.
+	rtc=$(sed -n 's/^RTC \([0-9][0-9]*\) CLOCK \([0-9][0-9]*\).*/\1 \2/p' "$log" | head -n 1)
+	if [ -n "$rtc" ] && [ "$(echo "$rtc" | awk '{ d = $1 - $2; print (d < 0 ? -d : d) <= 5 }')" = 1 ]; then
+		pass "$n vCPU: guest's rtc0 reads its clock"
+	else
+		fail "$n vCPU: guest's rtc0 reads its clock" "$(grep -m1 '^RTC ' "$log" || echo 'no RTC line')"
+	fi
 	# Every MSR a stock kernel reads at boot is answered (no #GP splat in its log).
 	check_grep "$n vCPU: no unchecked MSR access in the guest's log" '^MSR-WARNINGS 0' "$log"
 	c=$(grep -c '^WORK-DONE cpu' "$log")

@@ -69,6 +69,10 @@ START_TEST(checksums)
 		ck_assert_uint_eq(sum(d, len_of(d)), 0);
 		ck_assert_ptr_nonnull(memmem(d, len_of(d), "VMBus", 6));
 		ck_assert_ptr_nonnull(memmem(d, len_of(d), "_S5_", 4));
+		/* The RTC: EisaId("PNP0B00") and its ports 0x70-0x71 */
+		ck_assert_ptr_nonnull(memmem(d, len_of(d), "RTC0", 4));
+		ck_assert_ptr_nonnull(memmem(d, len_of(d), "\x0c\x41\xd0\x0b\x00", 5));
+		ck_assert_ptr_nonnull(memmem(d, len_of(d), "\x47\x01\x70\x00\x70\x00\x01\x02", 8));
 		ck_assert_uint_le((size_t)(d - buf) + len_of(d), used);
 	}
 }

@@ -214,6 +214,9 @@ static void build_dsdt_body(struct aml *a, const struct acpi_vmbus_mmio *mmio)
 	size_t vmbus_crs_len = acpi_vmbus_crs(vmbus_crs, mmio);
 	static const uint8_t com1_crs[] = {0x47, 0x01, 0xf8, 0x03, 0xf8, 0x03, 0x01,
 					   0x08, 0x22, 0x10, 0x00, 0x79, 0x00};
+	/* The CMOS clock: I/O 0x70-0x71 and no IRQ (cmos.c raises none). */
+	static const uint8_t rtc_crs[] = {0x47, 0x01, 0x70, 0x00, 0x70,
+					  0x00, 0x01, 0x02, 0x79, 0x00};
 	size_t scope, dev, pkg;
 
 	emit1(a, 0x10); /* ScopeOp \_SB_ */
@@ -238,6 +241,16 @@ static void build_dsdt_body(struct aml *a, const struct acpi_vmbus_mmio *mmio)
 	name_int(a, "_UID", 1);
 	name_int(a, "_STA", 0x0f);
 	name_buffer(a, "_CRS", com1_crs, sizeof(com1_crs));
+	pkg_close(a, dev);
+
+	/*
+	 * Without it a hardware-reduced guest has no legacy IRQs, so Linux's
+	 * fallback platform RTC (IRQ 8) fails to probe and there is no rtc0.
+	 */
+	device_begin(a, "RTC0", &dev);
+	name_int(a, "_HID", 0x000bd041); /* EisaId("PNP0B00"): AT real-time clock */
+	name_int(a, "_STA", 0x0f);
+	name_buffer(a, "_CRS", rtc_crs, sizeof(rtc_crs));
 	pkg_close(a, dev);
 	pkg_close(a, scope);
 
