@@ -13,7 +13,7 @@ cd "$(dirname "$0")/../.." || exit 2
 . tests/lib/backend.sh
 . tests/lib/vmwp-guest.sh
 CHECK_PREFIX="linhv (VMX): "
-# insmod, poweroff, the 8 power-guest checks, the ICs, rmmod and dmesg.
+# insmod, poweroff, the 9 power-guest checks, the ICs, rmmod and dmesg.
 check_expect 14
 
 out=${1:-/tmp/vmwp-vmx}

@@ -50,7 +50,7 @@ nvme_guest_checks() {
 	check "NVMe controller bound to pci-stub" \
 		test "$(basename "$(readlink "/sys/bus/pci/devices/$nvme/driver")")" = pci-stub
 	ntmp=$(mktemp -d)
-	K=$(ls /boot/vmlinuz-*-amd64 | sort -V | tail -n 1)
+	K=${LINHV_GUEST_KERNEL:-$(ls /boot/vmlinuz-*-amd64 | sort -V | tail -n 1)}
 	cp "$K" "$ntmp/vmlinuz"
 	check mkguest scripts/mkguest -o "$ntmp/g.cpio.gz" --init tests/emuhost/assign.d/nvme-guest-init \
 		--module pci-hyperv --module nvme --bin /usr/bin/sha256sum
