@@ -28,26 +28,33 @@ poweroff
 G
 }
 
-# vmwp_power_checks N LOG: the 9 checks on the console log of an N-vCPU boot
-# of that guest.
+# vmwp_power_checks N LOG [LABEL]: the 9 checks on the console log of an
+# N-vCPU boot of that guest, named after LABEL (default "N vCPU").
 vmwp_power_checks() {
-	n=$1 log=$2
-	check_grep "$n vCPU: marker" '^LINHV-GUEST-READY' "$log"
-	check_grep "$n vCPU: guest sees $n processors" "^guest: nproc=$n([^0-9]|\$)" "$log"
-	check_grep "$n vCPU: Hyper-V detected" 'Hypervisor detected: Microsoft Hyper-V' "$log"
-	check_grep "$n vCPU: Hyper-V clocksource" '^CLOCKSOURCE hyperv_clocksource' "$log"
+	n=$1 log=$2 label=${3:-$1 vCPU}
+	check_grep "$label: marker" '^LINHV-GUEST-READY' "$log"
+	check_grep "$label: guest sees $n processors" "^guest: nproc=$n([^0-9]|\$)" "$log"
+	check_grep "$label: Hyper-V detected" 'Hypervisor detected: Microsoft Hyper-V' "$log"
+	check_grep "$label: Hyper-V clocksource" '^CLOCKSOURCE hyperv_clocksource' "$log"
 	# A one-shot tick on every CPU: the APIC timer is taken to run in idle (ARAT).
-	check_grep "$n vCPU: high-resolution timers on every CPU" "^HRES $n of $n([^0-9]|\$)" "$log"
-	check_grep "$n vCPU: VMBus connected" 'guest: vmbus devices: [1-9]' "$log"
+	check_grep "$label: high-resolution timers on every CPU" "^HRES $n of $n([^0-9]|\$)" "$log"
+	check_grep "$label: VMBus connected" 'guest: vmbus devices: [1-9]' "$log"
 	# rtc_cmos bound to the DSDT's PNP0B00 device and reads the host's time.
 	rtc=$(sed -n 's/^RTC \([0-9][0-9]*\) CLOCK \([0-9][0-9]*\).*/\1 \2/p' "$log" | head -n 1)
 	if [ -n "$rtc" ] && [ "$(echo "$rtc" | awk '{ d = $1 - $2; print (d < 0 ? -d : d) <= 5 }')" = 1 ]; then
-		pass "$n vCPU: guest's rtc0 reads its clock"
+		pass "$label: guest's rtc0 reads its clock"
 	else
-		fail "$n vCPU: guest's rtc0 reads its clock" "$(grep -m1 '^RTC ' "$log" || echo 'no RTC line')"
+		fail "$label: guest's rtc0 reads its clock" "$(grep -m1 '^RTC ' "$log" || echo 'no RTC line')"
 	fi
 	# Every MSR a stock kernel reads at boot is answered (no #GP splat in its log).
-	check_grep "$n vCPU: no unchecked MSR access in the guest's log" '^MSR-WARNINGS 0' "$log"
+	check_grep "$label: no unchecked MSR access in the guest's log" '^MSR-WARNINGS 0' "$log"
 	c=$(grep -c '^WORK-DONE cpu' "$log")
-	if [ "$c" -eq "$n" ]; then pass "$n vCPU: every VP ran work"; else fail "$n vCPU: every VP ran work" "$c of $n"; fi
+	if [ "$c" -eq "$n" ]; then pass "$label: every VP ran work"; else fail "$label: every VP ran work" "$c of $n"; fi
+}
+
+# vmwp_second_kernel: the newest kernel image scripts/install-deps unpacked
+# into build/guest-kernels (Debian 12's Linux 6.12, not installed), or nothing.
+vmwp_second_kernel() {
+	# shellcheck disable=SC2012
+	ls build/guest-kernels/*/boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1
 }
