@@ -7,7 +7,8 @@
 #   - busybox (as /bin/sh and its applets), bash, kvm/kvm-intel/brd modules
 #     with a reduced modules.dep (cached, like the QEMU initramfs);
 #   - per run: the checkout's build/, scripts/ and tests/ files (without
-#     objects, CMake internals and large files), every ELF found there with
+#     objects, CMake internals, large files and the unpacked guest kernels),
+#     every ELF found there with
 #     its shared libraries and loader at their usual paths, and the command;
 #   - --carry FILE: each such file, whatever its size, at its own path;
 #   - --out DIR: its files (any size) go in with the payload; at the end the
@@ -149,7 +150,8 @@ bochs_payload_initrd() { # out-file
 		fi
 	done < <(find "$repo_root/build" "$repo_root/scripts" "$repo_root/tests" \
 		\( -name CMakeFiles -o -name .git -o -path "$repo_root/build/emuhost" -o -name _deps \
-		-o -path "$repo_root/build/test-logs" -o -path "$repo_root/build/bench" \) -prune -o \
+		-o -path "$repo_root/build/test-logs" -o -path "$repo_root/build/bench" \
+		-o -path "$repo_root/build/guest-kernels" \) -prune -o \
 		\( -type f -o -type l \) ! -name '*.o' ! -name '*.a' ! -name '*.cmd' ! -name '*.d' \
 		! -name '*.mod.c' ! -name '*.tmp' -size -"${bochs_max_file_kib}k" -print0 2>/dev/null)
 	# --out DIR's files and the --carry files go in whatever their size.
