@@ -8,8 +8,8 @@
 #     with a reduced modules.dep (cached, like the QEMU initramfs);
 #   - per run: the checkout's build/, scripts/ and tests/ files (without
 #     objects, CMake internals, large files and the unpacked guest kernels),
-#     every ELF found there with
-#     its shared libraries and loader at their usual paths, and the command;
+#     every ELF found there with its shared libraries and loader at their
+#     usual paths, and the command;
 #   - --carry FILE: each such file, whatever its size, at its own path;
 #   - --out DIR: its files (any size) go in with the payload; at the end the
 #     init sends DIR back as base64 tar.gz over the console and emuhost
