@@ -445,6 +445,38 @@ START_TEST(large_gpa_direct_send)
 }
 END_TEST
 
+/* A 100-byte frame of 0xee from send-buffer section 4 (its completion is not read). */
+#define SMALL_FRAME 100u
+static void post_small_frame(struct env *e)
+{
+	uint8_t *sec = e->send + 4 * 6144;
+
+	put_packet_hdr(sec, SMALL_FRAME);
+	memset(sec + 44, 0xee, SMALL_FRAME);
+	send_section(e, NVSP_CHANNEL_DATA, 4, 44 + SMALL_FRAME);
+}
+
+/*
+ * The backend got count flen-byte frames, frame k filled with fill0 + k, and
+ * then post_small_frame()'s frame: all whole and in that order.
+ */
+static void expect_large_then_small(struct env *e, uint32_t count, uint32_t flen, uint8_t fill0)
+{
+	static uint8_t got[64 * 1024];
+	const size_t h = sizeof(struct virtio_net_hdr);
+	ssize_t n;
+
+	for (uint32_t k = 0; k < count; k++) {
+		n = backend_recv(e->sock[1], got, sizeof(got));
+		ck_assert_int_eq(n, (ssize_t)(h + flen));
+		ck_assert_uint_eq(got[h], fill0 + k);
+		ck_assert_uint_eq(got[h + flen - 1], fill0 + k);
+	}
+	n = backend_recv(e->sock[1], got, sizeof(got));
+	ck_assert_int_eq(n, (ssize_t)(h + SMALL_FRAME));
+	ck_assert_uint_eq(got[h], 0xee);
+}
+
 /*
  * Large sends (each completed before its backend write) and then a small one
  * from a section: the backend gets them whole and in the guest's order,
@@ -454,11 +486,9 @@ END_TEST
 START_TEST(large_sends_then_small_in_order)
 {
 	struct env e;
-	static uint8_t got[64 * 1024];
-	const uint32_t flen = 5 * 4096, small = 100;
-	uint8_t *mem, *sec;
+	const uint32_t flen = 5 * 4096;
+	uint8_t *mem;
 	uint64_t gpa;
-	ssize_t n;
 
 	setup(&e);
 	rndis_up(&e);
@@ -469,19 +499,8 @@ START_TEST(large_sends_then_small_in_order)
 		send_gpa_frame(&e, 3, gpa, 5, 0, flen);
 	}
 	memset(mem, 0xff, flen); /* after the completions: must not reach the backend */
-	sec = e.send + 4 * 6144;
-	put_packet_hdr(sec, small);
-	memset(sec + 44, 0xee, small);
-	send_section(&e, NVSP_CHANNEL_DATA, 4, 44 + small);
-	for (uint32_t k = 0; k < 8; k++) { /* the socket queues 10 at most */
-		n = backend_recv(e.sock[1], got, sizeof(got));
-		ck_assert_int_eq(n, (ssize_t)(sizeof(struct virtio_net_hdr) + flen));
-		ck_assert_uint_eq(got[sizeof(struct virtio_net_hdr)], 0x10 + k);
-		ck_assert_uint_eq(got[sizeof(struct virtio_net_hdr) + flen - 1], 0x10 + k);
-	}
-	n = backend_recv(e.sock[1], got, sizeof(got));
-	ck_assert_int_eq(n, (ssize_t)(sizeof(struct virtio_net_hdr) + small));
-	ck_assert_uint_eq(got[sizeof(struct virtio_net_hdr)], 0xee);
+	post_small_frame(&e);
+	expect_large_then_small(&e, 8, flen, 0x10);
 	teardown(&e);
 }
 END_TEST
@@ -494,12 +513,10 @@ END_TEST
 START_TEST(queued_large_sends_in_order)
 {
 	struct env e;
-	static uint8_t got[64 * 1024];
-	const uint32_t flen = 5 * 4096, small = 100, nlarge = 7;
-	uint8_t *mem, *sec, buf[256];
+	const uint32_t flen = 5 * 4096, nlarge = 7;
+	uint8_t *mem, buf[256];
 	uint64_t gpa;
 	uint32_t len;
-	ssize_t n;
 
 	setup(&e);
 	rndis_up(&e);
@@ -509,23 +526,12 @@ START_TEST(queued_large_sends_in_order)
 		memset(mem + k * flen, 0x20 + (int)k, flen);
 		post_gpa_frame(&e, 3, gpa + k * flen, 5, 0, flen);
 	}
-	sec = e.send + 4 * 6144;
-	put_packet_hdr(sec, small);
-	memset(sec + 44, 0xee, small);
-	send_section(&e, NVSP_CHANNEL_DATA, 4, 44 + small);
+	post_small_frame(&e);
 	for (uint32_t k = 0; k < nlarge + 1; k++) {
 		recv_one(&e, buf, sizeof(buf), &len);
 		ck_assert_uint_eq(((struct vmbus_packet_descriptor *)buf)->type, VMBUS_PKT_COMP);
 	}
-	for (uint32_t k = 0; k < nlarge; k++) {
-		n = backend_recv(e.sock[1], got, sizeof(got));
-		ck_assert_int_eq(n, (ssize_t)(sizeof(struct virtio_net_hdr) + flen));
-		ck_assert_uint_eq(got[sizeof(struct virtio_net_hdr)], 0x20 + k);
-		ck_assert_uint_eq(got[sizeof(struct virtio_net_hdr) + flen - 1], 0x20 + k);
-	}
-	n = backend_recv(e.sock[1], got, sizeof(got));
-	ck_assert_int_eq(n, (ssize_t)(sizeof(struct virtio_net_hdr) + small));
-	ck_assert_uint_eq(got[sizeof(struct virtio_net_hdr)], 0xee);
+	expect_large_then_small(&e, nlarge, flen, 0x20);
 	teardown(&e);
 }
 END_TEST
