@@ -52,6 +52,12 @@ check_grep() {
 	if grep -qE -- "$2" "$3"; then pass "$1"; else fail "$1" "no '$2' in $3"; fi
 }
 
+# check_fixed NAME TEXT FILE: passes when FILE contains TEXT as it is (for
+# paths and names, whose '+' or '.' an extended pattern would misread).
+check_fixed() {
+	if grep -qF -- "$2" "$3"; then pass "$1"; else fail "$1" "no '$2' in $3"; fi
+}
+
 # check_output NAME PATTERN CMD [ARG...]: passes when CMD exits 0 and its
 # output (stdout and stderr) has a line matching PATTERN.
 check_output() {
