@@ -174,6 +174,23 @@ static int open_queue(const char *name, bool multi, char *out_name)
 	return fd;
 }
 
+/* Why the first queue did not open, in words a user can act on (errno kept). */
+static void open_error(const char *name, char *err, size_t errlen)
+{
+	int e = errno;
+	const char *what = name && *name ? name : "(a new one)";
+
+	if (access("/dev/net/tun", F_OK))
+		snprintf(err, errlen, "TAP %s: /dev/net/tun: %s (load the tun module: modprobe tun)",
+			 what, strerror(errno));
+	else if (e == EPERM || e == EACCES)
+		snprintf(err, errlen, "TAP %s: %s (needs CAP_NET_ADMIN, or a TAP owned by this user)",
+			 what, strerror(e));
+	else
+		snprintf(err, errlen, "TAP %s: %s", what, strerror(e));
+	errno = e;
+}
+
 int tap_create(const struct tap_params *p, struct tap **out, char *err, size_t errlen)
 {
 	struct tap *t = calloc(1, sizeof(*t));
@@ -194,7 +211,7 @@ int tap_create(const struct tap_params *p, struct tap **out, char *err, size_t e
 		t->fd = open_queue(p->name, false, t->name);
 	}
 	if (t->fd < 0) {
-		errf(err, errlen, "TAP %s: %s", p->name ? p->name : "", strerror(errno));
+		open_error(p->name, err, errlen);
 		free(t);
 		return -1;
 	}
