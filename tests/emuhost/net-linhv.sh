@@ -21,7 +21,7 @@ CHECK_PREFIX="net $BACKEND: "
 # kvm_amd only with LINHV_SLOW=1 or NET_CPUS=2: 2-vCPU guests on kvm_amd in
 # the emulated host crash now and then (docs/netvsp.md).
 if [ "$BACKEND" = linhv ] || [ "${LINHV_SLOW:-0}" = 1 ]; then CPUS=${NET_CPUS:-2}; else CPUS=${NET_CPUS:-1}; fi
-n=24
+n=26
 [ "$BACKEND" = linhv ] && n=$((n + 2))
 [ "$CPUS" -ge 2 ] || n=$((n - 4))
 check_expect "$n"
@@ -308,10 +308,12 @@ if ip link show "$TAP" >/dev/null 2>&1; then fail "the TAP is gone after vmwp ex
 grep -E 'vmbus: .*closing the channel|netvsp' "$vlog" | head -n 10
 if grep -qE 'vmbus: .*closing the channel' "$vlog"; then fail "no channel closed for a protocol error"; else pass "no channel closed for a protocol error"; fi
 
-# --nic bridge=BR: vmwp creates a TAP on the bridge; it goes away with vmwp, even on SIGKILL.
+# --nic bridge=BR: vmwp creates a TAP on the bridge, and the guest's link stays up and
+# carries traffic through it (the bridge holds the host's address now: the TAP above is
+# gone); the TAP goes away with vmwp, even on SIGKILL.
 BR=lnetbr0
 modprobe bridge 2>/dev/null
-ip link add "$BR" type bridge && ip link set "$BR" up
+ip link add "$BR" type bridge && ip addr add 10.77.0.1/24 dev "$BR" && ip link set "$BR" up
 blog=$out/bridge.log
 "$B" --backend "$BACKEND" --kernel "$K" --initrd "$tmp/net.cpio.gz" --cpus 1 --memory 256M \
 	--nic "bridge=$BR" --cmdline "console=ttyS0 quiet" >"$blog" 2>&1 </dev/null &
@@ -321,6 +323,15 @@ while [ -z "$(ip -o link show master "$BR" 2>/dev/null)" ] && [ $i -lt 30 ]; do 
 port=$(ip -o link show master "$BR" 2>/dev/null | awk -F': ' '{ print $2 }' | head -n 1)
 if [ -n "$port" ]; then pass "--nic bridge: a TAP ($port) is on the bridge while vmwp runs"; else fail "--nic bridge: a TAP is on the bridge while vmwp runs" "$(tail -n 3 "$blog" | tr '\n' '|')"; fi
 check_grep "--nic bridge: vmwp reports a default MAC from the locally administered range" 'nic 0: .* on bridge lnetbr0, mac 02:4c:' "$blog"
+i=0
+while ! grep -qE 'GUEST-PING-(OK|FAIL)' "$blog" && kill -0 "$bpid" 2>/dev/null && [ $i -lt 240 ]; do
+	sleep 1
+	i=$((i + 1))
+done
+check_grep "--nic bridge: the guest pings the bridge's address" "^GUEST-PING-OK" "$blog"
+busybox ping -c 1 -W 2 10.77.0.2 >/dev/null 2>&1 # neighbour resolution
+busybox ping -c 5 -W 2 10.77.0.2 >"$out/bridge-ping.txt" 2>&1
+check_grep "--nic bridge: the bridge's address pings the guest, no loss" " 0% packet loss" "$out/bridge-ping.txt"
 kill -9 "$bpid"
 wait "$bpid" 2>/dev/null
 i=0

@@ -8,6 +8,7 @@
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -49,7 +50,12 @@ static void update(struct tap *t, struct rtnl_link *l)
 {
 	bool up;
 
-	if (rtnl_link_get_ifindex(l) != t->ifindex)
+	/*
+	 * Only the link's own messages: a bridge also reports its ports'
+	 * state (AF_BRIDGE, same ifindex) without the carrier, which would
+	 * read as "down" and take the guest's link down until the next one.
+	 */
+	if (rtnl_link_get_ifindex(l) != t->ifindex || rtnl_link_get_family(l) != AF_UNSPEC)
 		return;
 	up = link_is_up(l);
 	t->mtu = rtnl_link_get_mtu(l);
