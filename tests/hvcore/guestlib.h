@@ -55,7 +55,7 @@ extern const uint8_t guest_hard_exc1[], guest_hard_exc6[], guest_hard_exc13[], g
     guest_hard_exc17[], guest_hard_db_count[];
 extern const uint8_t guest_hard_xcr[], guest_hard_len[], guest_hard_len_hcall[], guest_hard_cr4[],
     guest_hard_pkru[], guest_hard_tscaux[], guest_hard_dr[], guest_hard_tf[],
-    guest_hard_exit_loop[], guest_hard_timer[];
+    guest_hard_exit_loop[], guest_hard_timer[], guest_hard_pio_loop[];
 extern const uint8_t guest_hv_sint_handler[], guest_hv_timer_handler[];
 extern const uint8_t guest_irq_handler[];
 BLOB(devirq);

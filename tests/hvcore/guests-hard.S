@@ -27,7 +27,7 @@
 	.globl guest_hard_exc17, guest_hard_db_count
 	.globl guest_hard_xcr, guest_hard_len, guest_hard_len_hcall, guest_hard_cr4, guest_hard_pkru
 	.globl guest_hard_tscaux, guest_hard_dr, guest_hard_tf, guest_hard_exit_loop
-	.globl guest_hard_timer
+	.globl guest_hard_timer, guest_hard_pio_loop
 	.code64
 guest_hard_start:
 
@@ -263,6 +263,29 @@ guest_hard_exit_loop:
 	mov $0x277, %ecx
 	rdmsr
 	jmp guest_hard_exit_loop
+
+/*
+ * Linux's early PCI scan as the module sees it (no device at 0xcf8/0xcfc:
+ * the module answers both), RES+8 times; iterations done at RES, and any
+ * exception lands in a stub (VEC, CNT), which resumes at the next round.
+ * Two Linux guests triple-faulted in this loop (docs/netvsp.md).
+ */
+guest_hard_pio_loop:
+	movq $0, RES
+	movq $0, CNT
+	lea 2f(%rip), %r8
+	mov %r8, REC
+	mov RES+8, %rcx
+1:	mov $0x80000000, %eax
+	mov $0xcf8, %dx
+	out %eax, %dx
+	mov $0xcfc, %dx
+	in %dx, %eax
+2:	incq RES
+	dec %rcx
+	jnz 1b
+	cli
+	hlt
 
 /* Single-step over plain and emulated instructions: #DB count in CNT. */
 guest_hard_tf:

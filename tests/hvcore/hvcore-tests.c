@@ -1604,6 +1604,39 @@ static void test_hard_timer(void)
 	guest_destroy(&g);
 }
 
+/*
+ * Stress, run only when named (--only stress-pio): port I/O the module
+ * answers, HVCORE_PIO_ROUNDS times (default 2,000,000); every round must
+ * complete without an exception in the guest.
+ */
+static void test_stress_pio(void)
+{
+	const struct linhv_io_port_range claimed = {.base = 0x20, .count = 8};
+	const char *env = getenv("HVCORE_PIO_ROUNDS");
+	uint64_t rounds = env ? strtoull(env, NULL, 0) : 2000000;
+	struct guest g;
+	struct trace t = {0};
+	struct hv_message msg;
+	long r;
+
+	if (hard_guest(&g, 0, guest_hard_pio_loop, 0)) {
+		result("stress-pio", 0, "create: %s", WinHvLastError());
+		return;
+	}
+	if (backend == WINHV_BACKEND_LINHV)
+		WinHvSetIoPortPolicy(g.part, &claimed, 1);
+	*(uint64_t *)(g.ram + 0x9008) = rounds;
+	r = run(&g, 0, &t, &msg);
+	result("stress-pio: every round of module-answered port I/O completes, no exception",
+	       r == 0 && *(uint64_t *)(g.ram + 0x9000) == rounds &&
+		   *(uint64_t *)(g.ram + HARD_CNT) == 0,
+	       "%s, %llu of %llu rounds, %llu exceptions (last vector %#llx)", why_run(r),
+	       (unsigned long long)*(uint64_t *)(g.ram + 0x9000), (unsigned long long)rounds,
+	       (unsigned long long)*(uint64_t *)(g.ram + HARD_CNT),
+	       (unsigned long long)*(uint64_t *)(g.ram + HARD_VEC));
+	guest_destroy(&g);
+}
+
 int main(int argc, char **argv)
 {
 	const char *only = NULL;
@@ -1660,5 +1693,7 @@ int main(int argc, char **argv)
 	T("hard-tf", test_hard_single_step());
 	T("hard-timer", test_hard_timer());
 	T("hard-exitloop", test_hard_exit_loop());
+	if (only && strstr("stress-pio", only))
+		test_stress_pio();
 	return failures ? 1 : 0;
 }
