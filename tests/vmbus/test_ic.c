@@ -80,6 +80,37 @@ START_TEST(heartbeat_negotiates_3_0_and_counts_acks)
 }
 END_TEST
 
+/*
+ * A guest that answers the version negotiation only after the host's
+ * timeout (Linux's KVP waits for hv_kvp_daemon, up to 55 s) still gets the
+ * service: the answer was dropped as unexpected before.
+ */
+START_TEST(ic_late_negotiation_answer_still_brings_the_service_up)
+{
+	struct ic_env e = {0};
+	struct ic_heartbeat *hb;
+	struct ic_heartbeat_status st;
+	struct ic_heartbeat_params p = {.instance = inst, .interval_ms = 10}; /* 30 ms timeout */
+	struct vsc_ic *g;
+
+	h_setup(&e.h, 0, 0);
+	p.server = e.h.server;
+	p.loop = e.h.loop;
+	ck_assert_int_eq(ic_heartbeat_create(&p, &hb), 0);
+	h_connect(&e.h);
+	g = open_ic(&e, IC_MSGTYPE_HEARTBEAT);
+	h_run(&e.h, 150); /* the guest reads nothing: the negotiation times out */
+	ck_assert(h_log_contains(&e.h, "heartbeat IC: no answer to the version negotiation yet"));
+	ic_heartbeat_get_status(hb, &st);
+	ck_assert(!st.negotiated);
+	PUMP_UNTIL(&e, (ic_heartbeat_get_status(hb, &st), st.acks >= 3));
+	ck_assert(g->negotiated);
+	ck_assert_uint_eq(st.version, IC_VERSION(3, 0));
+	ic_heartbeat_destroy(hb);
+	h_teardown(&e.h);
+}
+END_TEST
+
 static uint32_t sd_status = 0x12345678;
 static void sd_result(void *ctx, uint32_t status)
 {
@@ -451,6 +482,7 @@ START_TEST(utf16_conversions_round_trip)
 END_TEST
 
 TEST_MAIN("vmbus-ic", heartbeat_negotiates_3_0_and_counts_acks,
+	  ic_late_negotiation_answer_still_brings_the_service_up,
 	  shutdown_poweroff_reboot_and_refused_hibernate,
 	  timesync_v4_sends_sync_then_samples_with_reference_time,
 	  timesync_real_clock_is_close_to_now,

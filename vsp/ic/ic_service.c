@@ -35,6 +35,17 @@ static void stop_timer(struct ic_service *s)
 	}
 }
 
+static const char *service_name(uint16_t msgtype)
+{
+	switch (msgtype) {
+	case IC_MSGTYPE_HEARTBEAT: return "heartbeat";
+	case IC_MSGTYPE_KVPEXCHANGE: return "KVP";
+	case IC_MSGTYPE_SHUTDOWN: return "shutdown";
+	case IC_MSGTYPE_TIMESYNC: return "time sync";
+	default: return "an";
+	}
+}
+
 static void on_timeout(struct evloop *loop, struct evloop_timer *t, void *ctx)
 {
 	struct ic_service *s = ctx;
@@ -44,12 +55,23 @@ static void on_timeout(struct evloop *loop, struct evloop_timer *t, void *ctx)
 	evloop_del_timer(t);
 	if (!s->busy)
 		return;
-	s->busy = false;
 	s->stats.timeouts++;
-	vmbus_channel_log(s->chan, "IC type %u: no answer from the guest", s->busy_type);
-	if (s->busy_type == IC_MSGTYPE_NEGOTIATE)
-		s->state = IC_FAILED;
-	else if (s->p.on_response)
+	if (s->busy_type == IC_MSGTYPE_NEGOTIATE) {
+		/*
+		 * Keep waiting: Linux answers KVP's negotiation only once
+		 * hv_kvp_daemon connects (or 55 s after the offer), and a late
+		 * answer must still bring the service up.
+		 */
+		vmbus_channel_log(s->chan, "%s IC: no answer to the version negotiation yet%s",
+				  service_name(s->p.msgtype),
+				  s->p.msgtype == IC_MSGTYPE_KVPEXCHANGE
+				      ? " (a Linux guest answers once hv_kvp_daemon runs); still waiting"
+				      : "; still waiting");
+		return;
+	}
+	s->busy = false;
+	vmbus_channel_log(s->chan, "%s IC: no answer from the guest", service_name(s->p.msgtype));
+	if (s->p.on_response)
 		s->p.on_response(s, IC_STATUS_TIMEOUT, NULL, 0, s->p.ctx);
 }
 
