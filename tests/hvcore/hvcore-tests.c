@@ -1625,13 +1625,13 @@ static void test_stress_pio(void)
 	}
 	if (backend == WINHV_BACKEND_LINHV)
 		WinHvSetIoPortPolicy(g.part, &claimed, 1);
-	*(uint64_t *)(g.ram + 0x9008) = rounds;
+	*(uint64_t *)(g.ram + HARD_RES + 8) = rounds; /* the guest's round count */
 	r = run(&g, 0, &t, &msg);
 	result("stress-pio: every round of module-answered port I/O completes, no exception",
-	       r == 0 && *(uint64_t *)(g.ram + 0x9000) == rounds &&
+	       r == 0 && *(uint64_t *)(g.ram + HARD_RES) == rounds &&
 		   *(uint64_t *)(g.ram + HARD_CNT) == 0,
 	       "%s, %llu of %llu rounds, %llu exceptions (last vector %#llx)", why_run(r),
-	       (unsigned long long)*(uint64_t *)(g.ram + 0x9000), (unsigned long long)rounds,
+	       (unsigned long long)*(uint64_t *)(g.ram + HARD_RES), (unsigned long long)rounds,
 	       (unsigned long long)*(uint64_t *)(g.ram + HARD_CNT),
 	       (unsigned long long)*(uint64_t *)(g.ram + HARD_VEC));
 	guest_destroy(&g);

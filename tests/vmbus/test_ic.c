@@ -47,20 +47,26 @@ static struct vsc_ic *open_ic(struct ic_env *e, uint16_t service)
 
 static const struct vmbus_guid inst = VMBUS_GUID_INIT(0x12345678, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10);
 
+/* A heartbeat service beating every 10 ms (30 ms per transaction) and its guest client. */
+static struct vsc_ic *start_heartbeat(struct ic_env *e, struct ic_heartbeat **hb)
+{
+	struct ic_heartbeat_params p = {.instance = inst, .interval_ms = 10};
+
+	h_setup(&e->h, 0, 0);
+	p.server = e->h.server;
+	p.loop = e->h.loop;
+	ck_assert_int_eq(ic_heartbeat_create(&p, hb), 0);
+	h_connect(&e->h);
+	return open_ic(e, IC_MSGTYPE_HEARTBEAT);
+}
+
 START_TEST(heartbeat_negotiates_3_0_and_counts_acks)
 {
 	struct ic_env e = {0};
 	struct ic_heartbeat *hb;
 	struct ic_heartbeat_status st;
-	struct ic_heartbeat_params p = {.instance = inst, .interval_ms = 10};
-	struct vsc_ic *g;
+	struct vsc_ic *g = start_heartbeat(&e, &hb);
 
-	h_setup(&e.h, 0, 0);
-	p.server = e.h.server;
-	p.loop = e.h.loop;
-	ck_assert_int_eq(ic_heartbeat_create(&p, &hb), 0);
-	h_connect(&e.h);
-	g = open_ic(&e, IC_MSGTYPE_HEARTBEAT);
 	ic_heartbeat_get_status(hb, &st);
 	PUMP_UNTIL(&e, (ic_heartbeat_get_status(hb, &st), st.acks >= 5));
 	ck_assert(g->negotiated);
@@ -90,15 +96,8 @@ START_TEST(ic_late_negotiation_answer_still_brings_the_service_up)
 	struct ic_env e = {0};
 	struct ic_heartbeat *hb;
 	struct ic_heartbeat_status st;
-	struct ic_heartbeat_params p = {.instance = inst, .interval_ms = 10}; /* 30 ms timeout */
-	struct vsc_ic *g;
+	struct vsc_ic *g = start_heartbeat(&e, &hb);
 
-	h_setup(&e.h, 0, 0);
-	p.server = e.h.server;
-	p.loop = e.h.loop;
-	ck_assert_int_eq(ic_heartbeat_create(&p, &hb), 0);
-	h_connect(&e.h);
-	g = open_ic(&e, IC_MSGTYPE_HEARTBEAT);
 	h_run(&e.h, 150); /* the guest reads nothing: the negotiation times out */
 	ck_assert(h_log_contains(&e.h, "heartbeat IC: no answer to the version negotiation yet"));
 	ic_heartbeat_get_status(hb, &st);
