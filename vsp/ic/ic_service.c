@@ -62,11 +62,12 @@ static void on_timeout(struct evloop *loop, struct evloop_timer *t, void *ctx)
 		 * hv_kvp_daemon connects (or 55 s after the offer), and a late
 		 * answer must still bring the service up.
 		 */
-		vmbus_channel_log(s->chan, "%s IC: no answer to the version negotiation yet%s",
+		vmbus_channel_log(s->chan,
+				  "%s IC: no answer to the version negotiation yet%s; still waiting",
 				  service_name(s->p.msgtype),
 				  s->p.msgtype == IC_MSGTYPE_KVPEXCHANGE
-				      ? " (a Linux guest answers once hv_kvp_daemon runs); still waiting"
-				      : "; still waiting");
+				      ? " (a Linux guest answers once hv_kvp_daemon runs)"
+				      : "");
 		return;
 	}
 	s->busy = false;

@@ -8,11 +8,11 @@
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
 #include <stdio.h>
-#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "tap.h"
@@ -187,13 +187,13 @@ static void open_error(const char *name, char *err, size_t errlen)
 	const char *what = name && *name ? name : "(a new one)";
 
 	if (access("/dev/net/tun", F_OK))
-		snprintf(err, errlen, "TAP %s: /dev/net/tun: %s (load the tun module: modprobe tun)",
-			 what, strerror(errno));
+		errf(err, errlen, "TAP %s: /dev/net/tun: %s (load the tun module: modprobe tun)", what,
+		     strerror(errno));
 	else if (e == EPERM || e == EACCES)
-		snprintf(err, errlen, "TAP %s: %s (needs CAP_NET_ADMIN, or a TAP owned by this user)",
-			 what, strerror(e));
+		errf(err, errlen, "TAP %s: %s (needs CAP_NET_ADMIN, or a TAP owned by this user)",
+		     what, strerror(e));
 	else
-		snprintf(err, errlen, "TAP %s: %s", what, strerror(e));
+		errf(err, errlen, "TAP %s: %s", what, strerror(e));
 	errno = e;
 }
 
