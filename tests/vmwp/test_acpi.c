@@ -104,8 +104,7 @@ static uint64_t rd(const uint8_t *p, unsigned n)
 	return v;
 }
 
-/* The DSDT of a build with mmio: the VMBus device's _CRS buffer. */
-static const uint8_t *vmbus_crs(const struct acpi_vmbus_mmio *mmio, uint8_t *len)
+static const uint8_t *build_dsdt(const struct acpi_vmbus_mmio *mmio)
 {
 	size_t used = acpi_build(buf, 0xe0000, sizeof(buf), 2, mmio);
 	uint64_t xsdt, fadt;
@@ -116,26 +115,43 @@ static const uint8_t *vmbus_crs(const struct acpi_vmbus_mmio *mmio, uint8_t *len
 	memcpy(&fadt, table(xsdt) + 36, 8);
 	memcpy(&dsdt, table(fadt) + 40, 4);
 	const uint8_t *d = table(dsdt);
-	const uint8_t *vmbs = memmem(d, len_of(d), "VMBS", 4);
 
 	ck_assert_uint_eq(sum(d, len_of(d)), 0);
-	ck_assert_ptr_nonnull(vmbs);
-	/* The first _CRS after the VMBus device's name: Name(_CRS, Buffer(...)). */
-	const uint8_t *crs = memmem(vmbs, len_of(d) - (size_t)(vmbs - d), "_CRS", 4);
+	return d;
+}
+
+/* A PkgLength (1 or 2 bytes here) at p: the value, and its size in nb. */
+static unsigned pkg_length(const uint8_t *p, unsigned *nb)
+{
+	*nb = 1 + (p[0] >> 6);
+	ck_assert_uint_le(*nb, 2);
+	return *nb == 2 ? (p[0] & 0x0fu) | (unsigned)p[1] << 4 : p[0] & 0x3fu;
+}
+
+/* The first Name(_CRS, Buffer(...)) after the device name in the DSDT d. */
+static const uint8_t *device_crs(const uint8_t *d, const char *dev, uint8_t *len)
+{
+	const uint8_t *at = memmem(d, len_of(d), dev, 4);
+
+	ck_assert_ptr_nonnull(at);
+	const uint8_t *crs = memmem(at, len_of(d) - (size_t)(at - d), "_CRS", 4);
+	unsigned nb, pkg;
 
 	ck_assert_ptr_nonnull(crs);
 	ck_assert_uint_eq(crs[-1], 0x08); /* NameOp */
 	ck_assert_uint_eq(crs[4], 0x11);  /* BufferOp */
-	/* PkgLength (1 or 2 bytes here), BytePrefix, the size, the bytes. */
-	unsigned nb = 1 + (crs[5] >> 6), pkg = crs[5] & 0x3f;
-
-	ck_assert_uint_le(nb, 2);
-	if (nb == 2)
-		pkg = (crs[5] & 0x0f) | (unsigned)crs[6] << 4;
+	/* PkgLength, BytePrefix, the size, the bytes. */
+	pkg = pkg_length(crs + 5, &nb);
 	ck_assert_uint_eq(crs[5 + nb], 0x0a);
 	*len = crs[6 + nb];
 	ck_assert_uint_eq(pkg, nb + 2 + *len);
 	return crs + 7 + nb;
+}
+
+/* The ranges' resource template, in the module device's _CRS. */
+static const uint8_t *vmbus_crs(const struct acpi_vmbus_mmio *mmio, uint8_t *len)
+{
+	return device_crs(build_dsdt(mmio), "VMOD", len);
 }
 
 START_TEST(vmbus_crs_empty)
@@ -144,7 +160,7 @@ START_TEST(vmbus_crs_empty)
 	uint8_t len, dsdt_none[4096], dsdt_zero[4096];
 	size_t n1, n2;
 
-	/* No assigned devices: the same DSDT as always, an empty template. */
+	/* No ranges: an empty template, the same DSDT for NULL and for zeros. */
 	const uint8_t *c = vmbus_crs(NULL, &len);
 
 	ck_assert_uint_eq(len, 2);
@@ -156,6 +172,43 @@ START_TEST(vmbus_crs_empty)
 	memcpy(dsdt_zero, buf, n2 < sizeof(dsdt_zero) ? n2 : sizeof(dsdt_zero));
 	ck_assert_uint_eq(n1, n2);
 	ck_assert_mem_eq(dsdt_none, dsdt_zero, n1 < sizeof(dsdt_none) ? n1 : sizeof(dsdt_none));
+}
+END_TEST
+
+/*
+ * The VMBus device lies inside \_SB.VMOD (ACPI0004), whose _CRS carries the
+ * ranges, and has an empty _CRS of its own: Linux 5.10's hv_vmbus walks up
+ * from it until an ancestor's _CRS gives it ranges and oopses when it
+ * reaches the namespace root.
+ */
+START_TEST(vmbus_in_module_device)
+{
+	struct acpi_vmbus_mmio m;
+	uint8_t len;
+
+	boot_pci_mmio(512ULL << 20, 40, &m);
+	const uint8_t *d = build_dsdt(&m);
+	const uint8_t *vmod = memmem(d, len_of(d), "VMOD", 4);
+	const uint8_t *vmbs = memmem(d, len_of(d), "VMBS", 4);
+	unsigned nb, pkg;
+
+	ck_assert_ptr_nonnull(vmod);
+	ck_assert_ptr_nonnull(vmbs);
+	/* DeviceOp, PkgLength, then the name; the package holds VMBS. */
+	ck_assert_uint_eq(vmod[-4], 0x5b);
+	ck_assert_uint_eq(vmod[-3], 0x82);
+	pkg = pkg_length(vmod - 2, &nb);
+	ck_assert_uint_eq(nb, 2);
+	ck_assert(vmbs > vmod && vmbs + 4 <= vmod - 2 + pkg);
+	ck_assert_ptr_nonnull(memmem(vmod, pkg, "ACPI0004", 9));
+	/* Its _CRS comes before VMBS: the ranges (a DWord descriptor first). */
+	const uint8_t *c = device_crs(d, "VMOD", &len);
+
+	ck_assert(c < vmbs);
+	ck_assert_uint_eq(c[0], 0x87);
+	c = device_crs(d, "VMBS", &len);
+	ck_assert_uint_eq(len, 2);
+	ck_assert_uint_eq(c[0], 0x79);
 }
 END_TEST
 
@@ -219,4 +272,5 @@ START_TEST(vmbus_crs_ranges)
 }
 END_TEST
 
-TEST_MAIN("vmwp-acpi", checksums, too_small, checksum_fn, vmbus_crs_empty, vmbus_crs_ranges)
+TEST_MAIN("vmwp-acpi", checksums, too_small, checksum_fn, vmbus_crs_empty, vmbus_in_module_device,
+	  vmbus_crs_ranges)

@@ -209,32 +209,42 @@ size_t acpi_vmbus_crs(uint8_t *buf, const struct acpi_vmbus_mmio *mmio)
 
 static void build_dsdt_body(struct aml *a, const struct acpi_vmbus_mmio *mmio)
 {
+	uint8_t vmod_crs[ACPI_VMBUS_CRS_MAX];
+	size_t vmod_crs_len = acpi_vmbus_crs(vmod_crs, mmio);
+	static const uint8_t empty_crs[] = {0x79, 0x00};
 	/* ResourceTemplate: COM1 I/O 0x3F8-0x3FF and IRQ 4 (edge, high). */
-	uint8_t vmbus_crs[ACPI_VMBUS_CRS_MAX];
-	size_t vmbus_crs_len = acpi_vmbus_crs(vmbus_crs, mmio);
 	static const uint8_t com1_crs[] = {0x47, 0x01, 0xf8, 0x03, 0xf8, 0x03, 0x01,
 					   0x08, 0x22, 0x10, 0x00, 0x79, 0x00};
 	/* The CMOS clock: I/O 0x70-0x71 and no IRQ (cmos.c raises none). */
 	static const uint8_t rtc_crs[] = {0x47, 0x01, 0x70, 0x00, 0x70,
 					  0x00, 0x01, 0x02, 0x79, 0x00};
-	size_t scope, dev, pkg;
+	size_t scope, vmod, dev, pkg;
 
 	emit1(a, 0x10); /* ScopeOp \_SB_ */
 	scope = a->n;
 	emit(a, "\\_SB_", 5);
 
 	/*
-	 * Hyper-V's VMBus: Linux's hv_vmbus binds to _HID "VMBus" and needs a
-	 * _CRS; its memory ranges (only with assigned devices) are where
-	 * pci-hyperv places its windows.
+	 * As on Hyper-V, the VMBus device sits in a module device whose _CRS
+	 * holds the MMIO ranges. hv_vmbus reads its own _CRS, then its
+	 * ancestors' until one has a _CRS and the ranges are known; Linux 5.10
+	 * walks on into the namespace root, which it cannot evaluate (an oops
+	 * in acpi_ns_lookup), so an ancestor below the root must end the walk.
 	 */
+	device_begin(a, "VMOD", &vmod);
+	name_string(a, "_HID", "ACPI0004"); /* module device */
+	name_int(a, "_UID", 0);
+	name_buffer(a, "_CRS", vmod_crs, (uint8_t)vmod_crs_len);
+
+	/* Linux's hv_vmbus binds to _HID "VMBus" and needs a _CRS. */
 	device_begin(a, "VMBS", &dev);
 	name_string(a, "_HID", "VMBus");
 	name_int(a, "_UID", 0);
 	name_string(a, "_DDN", "VMBUS");
 	name_int(a, "_STA", 0x0f);
-	name_buffer(a, "_CRS", vmbus_crs, (uint8_t)vmbus_crs_len);
+	name_buffer(a, "_CRS", empty_crs, sizeof(empty_crs));
 	pkg_close(a, dev);
+	pkg_close(a, vmod);
 
 	device_begin(a, "COM1", &dev);
 	name_int(a, "_HID", 0x0105d041); /* EisaId("PNP0501"): 16550 UART */

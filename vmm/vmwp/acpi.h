@@ -19,8 +19,8 @@
 #define ACPI_LAPIC_BASE 0xfee00000u
 
 /*
- * MMIO ranges the VMBus device's _CRS offers its children: Linux's hv_vmbus
- * collects them, and pci-hyperv allocates each vPCI bus's config window and
+ * MMIO ranges the VMBus device's parent (\_SB.VMOD) offers in its _CRS:
+ * Linux's hv_vmbus collects them, and pci-hyperv allocates each vPCI bus's config window and
  * BAR windows there (32-bit BARs in a range below 4 GiB, 64-bit BARs above).
  * A size of 0 leaves a range out; both 0 (or no struct): an empty _CRS.
  */
@@ -38,7 +38,7 @@ size_t acpi_build(uint8_t *buf, uint64_t gpa, size_t room, uint32_t ncpus,
 		  const struct acpi_vmbus_mmio *mmio);
 
 /*
- * The VMBus device's _CRS resource template for mmio (NULL: empty), end tag
+ * The module device's _CRS resource template for mmio (NULL: empty), end tag
  * included, into buf (at least ACPI_VMBUS_CRS_MAX bytes). Returns its length.
  */
 #define ACPI_VMBUS_CRS_MAX 80

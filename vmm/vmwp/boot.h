@@ -41,8 +41,8 @@ struct boot_entry {
 uint64_t boot_low_ram(uint64_t mem);
 
 /*
- * The MMIO ranges for assigned devices' vPCI buses (published in the VMBus
- * device's _CRS, never in the e820 map): below 4 GiB, from the end of low
+ * The MMIO ranges for assigned devices' vPCI buses (published in the _CRS of
+ * the VMBus device's parent, never in the e820 map): below 4 GiB, from the end of low
  * RAM's window to just below the IOAPIC; above 4 GiB, BOOT_PCI_HIGH_SIZE (or
  * less, down to 1 GiB, to fit) aligned to its size past the end of RAM and
  * below 2^phys_bits (the guest's physical address width; at most 48, what

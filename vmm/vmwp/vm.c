@@ -128,13 +128,15 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 	    WinHvMapGpaPages(vm->part, BOOT_HIGH_RAM_BASE, vm->ram + low, vm->ram_size - low, rwx))
 		return fail(err, errlen, "cannot map guest RAM above 4 GiB");
 
-	/* The vPCI MMIO ranges exist only with assigned devices: else the DSDT is as always. */
-	struct acpi_vmbus_mmio pci_mmio = {0};
+	/*
+	 * The MMIO ranges are published with or without assigned devices: a
+	 * Linux 5.10 guest's hv_vmbus oopses when it finds none (acpi.c).
+	 */
+	struct acpi_vmbus_mmio pci_mmio;
 
-	if (vm->assign)
-		boot_pci_mmio(o->memory, phys_bits(), &pci_mmio);
+	boot_pci_mmio(o->memory, phys_bits(), &pci_mmio);
 	acpi_len = acpi_build(vm->ram + BOOT_ACPI, BOOT_ACPI, BOOT_RESET_VECTOR - BOOT_ACPI,
-			      o->cpus, vm->assign ? &pci_mmio : NULL);
+			      o->cpus, &pci_mmio);
 	if (!acpi_len) {
 		snprintf(err, errlen, "ACPI tables do not fit");
 		return -1;
