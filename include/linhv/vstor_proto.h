@@ -7,6 +7,7 @@
 #ifndef LINHV_VSTOR_PROTO_H
 #define LINHV_VSTOR_PROTO_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <linhv/vmbus_proto.h>
@@ -94,7 +95,7 @@ struct vmscsi_request {
 } VMBUS_PACKED;
 
 #define VSTOR_SRB_SIZE 0x34
-#define VSTOR_SRB_SIZE_PRE_WIN8 0x28 /* without the win8 extension */
+#define VSTOR_SRB_SIZE_PRE_WIN8 0x24 /* without the 16-byte win8 extension */
 
 #define VSTOR_CHANNEL_SUPPORTS_MULTI_CHANNEL 0x1
 
@@ -129,6 +130,8 @@ struct vstor_packet {
 #define VSTOR_PACKET_SIZE_PRE_WIN8 (VSTOR_PACKET_SIZE - (VSTOR_SRB_SIZE - VSTOR_SRB_SIZE_PRE_WIN8))
 
 _Static_assert(sizeof(struct vmscsi_request) == VSTOR_SRB_SIZE, "vmscsi_request size");
+_Static_assert(offsetof(struct vmscsi_request, reserve) == VSTOR_SRB_SIZE_PRE_WIN8,
+	       "vmscsi_request size before the win8 extension");
 _Static_assert(sizeof(struct vstor_packet) == VSTOR_PACKET_SIZE, "vstor_packet size");
 _Static_assert(sizeof(struct vstor_channel_properties) == 24, "properties size");
 

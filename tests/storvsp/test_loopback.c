@@ -14,6 +14,7 @@
 
 #include "disk.h"
 #include "storvsp.h"
+#include "vstor.h"
 #include "test_common.h"
 
 #define RQST_INIT 0xFFFFFFFFFFFFFFFDull
@@ -86,26 +87,43 @@ static void open_scsi(struct env *e, struct vsc_channel *ch, uint16_t sub)
 	ck_assert_int_eq(vsc_channel_open(&e->h.bus, ch, o, 8, 8, 0), VSC_OK);
 }
 
-/* One control operation; returns the reply. */
-static struct vstor_packet control(struct env *e, uint32_t op, const void *body, uint32_t blen)
+/*
+ * One packet of size bytes (the first size bytes of p) on ch; returns the
+ * reply, which comes in the same size.
+ */
+static struct vstor_packet exchange(struct env *e, struct vsc_channel *ch, uint64_t id,
+				    struct vstor_packet p, uint32_t size)
 {
-	struct vstor_packet p = {.operation = op, .flags = VSTOR_FLAG_REQUEST_COMPLETION};
 	uint8_t in[256];
 	uint32_t len;
 
-	if (body)
-		memcpy(p.buffer, body, blen);
-	ck_assert_int_eq(vsc_channel_send(&e->ch, VMBUS_PKT_DATA_INBAND,
-					  VMBUS_PKT_FLAG_COMPLETION_REQUESTED, RQST_INIT, &p,
-					  sizeof(p)),
+	ck_assert_int_eq(vsc_channel_send(ch, VMBUS_PKT_DATA_INBAND,
+					  VMBUS_PKT_FLAG_COMPLETION_REQUESTED, id, &p, size),
 			 VSC_RING_OK);
-	ck_assert(recv_pkt(&e->h, &e->ch, in, sizeof(in), &len));
+	ck_assert(recv_pkt(&e->h, ch, in, sizeof(in), &len));
 	ck_assert_int_eq(((struct vmbus_packet_descriptor *)in)->type, VMBUS_PKT_COMP);
-	ck_assert_uint_eq(((struct vmbus_packet_descriptor *)in)->trans_id, RQST_INIT);
-	ck_assert_uint_eq(len, 16 + 64);
-	memcpy(&p, in + 16, sizeof(p));
+	ck_assert_uint_eq(((struct vmbus_packet_descriptor *)in)->trans_id, id);
+	ck_assert_uint_eq(len, 16 + size);
+	memset(&p, 0, sizeof(p));
+	memcpy(&p, in + 16, size);
 	ck_assert_int_eq(p.operation, VSTOR_OP_COMPLETE_IO);
 	return p;
+}
+
+/* One control operation in a packet of size bytes; returns the reply. */
+static struct vstor_packet control_sized(struct env *e, uint32_t op, const void *body,
+					 uint32_t blen, uint32_t size)
+{
+	struct vstor_packet p = {.operation = op, .flags = VSTOR_FLAG_REQUEST_COMPLETION};
+
+	if (body)
+		memcpy(p.buffer, body, blen);
+	return exchange(e, &e->ch, RQST_INIT, p, size);
+}
+
+static struct vstor_packet control(struct env *e, uint32_t op, const void *body, uint32_t blen)
+{
+	return control_sized(e, op, body, blen, VSTOR_PACKET_SIZE);
 }
 
 static void init_handshake(struct env *e)
@@ -443,6 +461,46 @@ static void unknown_op(struct vstor_packet *p, uint32_t *len, uint64_t *gpa)
 	p->srb.data_transfer_length = 0;
 }
 
+/*
+ * Linux before 5.14 (Debian 11's 5.10) sends the handshake in the pre-win8
+ * size (48 bytes: no win8 extension) until a version is agreed, and a
+ * guest that agrees on WIN7 or WIN6 keeps that size, SRBs included.
+ */
+START_TEST(pre_win8_packet_sizes)
+{
+	static const uint16_t versions[] = {VSTOR_VERSION_WIN10, VSTOR_VERSION_WIN7};
+
+	ck_assert_uint_eq(VSTOR_PACKET_SIZE_PRE_WIN8, 48);
+	for (unsigned i = 0; i < 2; i++) {
+		struct vstor_protocol_version v = {.major_minor = versions[i]};
+		uint32_t size = versions[i] >= VSTOR_VERSION_WIN8 ? VSTOR_PACKET_SIZE
+								  : VSTOR_PACKET_SIZE_PRE_WIN8;
+		uint8_t tur[6] = {0};
+		struct vstor_packet r;
+		struct env e;
+
+		env_setup(&e, true);
+		open_scsi(&e, &e.ch, 0);
+		r = control_sized(&e, VSTOR_OP_BEGIN_INITIALIZATION, NULL, 0, 48);
+		ck_assert_uint_eq(r.status, 0);
+		r = control_sized(&e, VSTOR_OP_QUERY_PROTOCOL_VERSION, &v, sizeof(v), 48);
+		ck_assert_uint_eq(r.status, 0);
+		ck_assert_uint_eq(control_sized(&e, VSTOR_OP_QUERY_PROPERTIES, NULL, 0, size).status, 0);
+		ck_assert_uint_eq(control_sized(&e, VSTOR_OP_END_INITIALIZATION, NULL, 0, size).status,
+				  0);
+		/* TEST UNIT READY in the agreed size, its SRB length to match */
+		struct vstor_packet p = mksrb(0, tur, 6, VSTOR_DATA_NONE, 0);
+
+		p.srb.length = vstor_srb_size(versions[i]);
+		r = exchange(&e, &e.ch, 7, p, size);
+		ck_assert_int_eq(r.srb.srb_status, SRB_STATUS_SUCCESS);
+		ck_assert_int_eq(r.srb.scsi_status, 0);
+		ck_assert_int_eq(vsc_channel_close(&e.ch), VSC_OK);
+		env_teardown(&e);
+	}
+}
+END_TEST
+
 START_TEST(hostile_packets_close_the_channel)
 {
 	hostile(cdb_too_long, "CDB length outside 1-16");
@@ -454,4 +512,4 @@ START_TEST(hostile_packets_close_the_channel)
 END_TEST
 
 TEST_MAIN("storvsp-loopback", init_inquiry_read_write_flush, many_in_flight_and_subchannel,
-	  hostile_packets_close_the_channel)
+	  pre_win8_packet_sizes, hostile_packets_close_the_channel)
