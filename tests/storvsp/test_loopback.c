@@ -485,9 +485,10 @@ START_TEST(pre_win8_packet_sizes)
 		ck_assert_uint_eq(r.status, 0);
 		r = control_sized(&e, VSTOR_OP_QUERY_PROTOCOL_VERSION, &v, sizeof(v), 48);
 		ck_assert_uint_eq(r.status, 0);
-		ck_assert_uint_eq(control_sized(&e, VSTOR_OP_QUERY_PROPERTIES, NULL, 0, size).status, 0);
-		ck_assert_uint_eq(control_sized(&e, VSTOR_OP_END_INITIALIZATION, NULL, 0, size).status,
-				  0);
+		ck_assert_uint_eq(
+		    control_sized(&e, VSTOR_OP_QUERY_PROPERTIES, NULL, 0, size).status, 0);
+		ck_assert_uint_eq(
+		    control_sized(&e, VSTOR_OP_END_INITIALIZATION, NULL, 0, size).status, 0);
 		/* TEST UNIT READY in the agreed size, its SRB length to match */
 		struct vstor_packet p = mksrb(0, tur, 6, VSTOR_DATA_NONE, 0);
 
