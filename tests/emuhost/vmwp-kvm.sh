@@ -9,7 +9,7 @@
 BACKEND=${VMWP_BACKEND:-kvm}
 CHECK_PREFIX="$BACKEND: "
 # On linhv.ko two more: the unload and dmesg checks.
-if [ "$BACKEND" = linhv ]; then check_expect 58; else check_expect 56; fi
+if [ "$BACKEND" = linhv ]; then check_expect 74; else check_expect 72; fi
 
 out=${1:-/tmp/vmwp-kvm}
 mkdir -p "$out"
@@ -45,14 +45,23 @@ printf '#!/bin/sh\nwhile :; do sleep 1; done\n' >"$tmp/idle.sh"
 for g in power reboot idle; do
 	scripts/mkguest -o "$tmp/$g.cpio.gz" --init "$tmp/$g.sh" || fail "mkguest $g"
 done
-# The same power guest on a second stock kernel (Debian's 6.12).
-K2=$(vmwp_second_kernel)
-if [ -z "$K2" ]; then
-	fail "a second guest kernel in build/guest-kernels" "none: run scripts/install-deps"
-elif ! LINHV_GUEST_KERNEL=$K2 scripts/mkguest -o "$tmp/power2.cpio.gz" --init "$tmp/power.sh"; then
-	fail "mkguest for $K2"
-	K2=""
+# The same power guest, with a disk, on the other stock kernels that
+# scripts/install-deps unpacks (Debian 12's 6.12, Debian 11's 5.10).
+KS=""
+for k in $(vmwp_more_kernels); do
+	if LINHV_GUEST_KERNEL=$k scripts/mkguest -o "$tmp/power-${k##*/vmlinuz-}.cpio.gz" --init "$tmp/power.sh"; then
+		KS="$KS $k"
+	else
+		fail "mkguest for $k"
+	fi
+done
+nk=$(echo $KS | wc -w)
+if [ "$nk" -ge 2 ]; then
+	pass "two more guest kernels in build/guest-kernels ($nk)"
+else
+	fail "two more guest kernels in build/guest-kernels" "$nk: run scripts/install-deps"
 fi
+truncate -s 16M "$tmp/more.img"
 
 # boot NAME CPUS GUEST [vmwp args...]: runs vmwp, status in $rc. The guest's
 # console goes to $out/NAME.log, vmwp's own lines to NAME.vmwp.log: in one
@@ -73,19 +82,19 @@ for n in 1 2; do
 	if [ "$rc" -eq 0 ]; then pass "$n vCPU: poweroff -> exit 0"; else fail "$n vCPU: poweroff -> exit 0" "exit $rc"; fi
 	vmwp_power_checks "$n" "$out/power-$n.log"
 done
-if [ -n "$K2" ]; then
-	r2=${K2##*/vmlinuz-}
-	boot_kernel=$K2
-	boot power-2nd 1 power2
+for k in $KS; do
+	r2=${k##*/vmlinuz-}
+	boot_kernel=$k
+	boot "power-$r2" 1 "power-$r2" --disk "$tmp/more.img"
 	boot_kernel=""
 	if [ "$rc" -eq 0 ]; then pass "$r2, 1 vCPU: poweroff -> exit 0"; else fail "$r2, 1 vCPU: poweroff -> exit 0" "exit $rc"; fi
-	if grep -qF "guest: kernel=$r2" "$out/power-2nd.log"; then
+	if grep -qF "guest: kernel=$r2" "$out/power-$r2.log"; then
 		pass "$r2: the guest runs that kernel"
 	else
-		fail "$r2: the guest runs that kernel" "$(grep -m1 '^guest: kernel=' "$out/power-2nd.log" || echo 'no kernel line')"
+		fail "$r2: the guest runs that kernel" "$(grep -m1 '^guest: kernel=' "$out/power-$r2.log" || echo 'no kernel line')"
 	fi
-	vmwp_power_checks 1 "$out/power-2nd.log" "$r2, 1 vCPU"
-fi
+	vmwp_power_checks 1 "$out/power-$r2.log" "$r2, 1 vCPU, a disk"
+done
 
 # Linux reboots through the reset vector (BIOS path): vmwp's stub writes 0xCF9.
 boot_timeout=90

@@ -14,7 +14,7 @@ cd "$(dirname "$0")/../.." || exit 2
 . tests/lib/vmwp-guest.sh
 CHECK_PREFIX="linhv (VMX): "
 # insmod, poweroff, the 9 power-guest checks, the ICs, rmmod and dmesg.
-check_expect 14
+check_expect 15
 
 out=${1:-/tmp/vmwp-vmx}
 mkdir -p "$out"

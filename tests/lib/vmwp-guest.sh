@@ -28,7 +28,7 @@ poweroff
 G
 }
 
-# vmwp_power_checks N LOG [LABEL]: the 9 checks on the console log of an
+# vmwp_power_checks N LOG [LABEL]: the 10 checks on the console log of an
 # N-vCPU boot of that guest, named after LABEL (default "N vCPU").
 vmwp_power_checks() {
 	n=$1 log=$2 label=${3:-$1 vCPU}
@@ -50,11 +50,20 @@ vmwp_power_checks() {
 	check_grep "$label: no unchecked MSR access in the guest's log" '^MSR-WARNINGS 0' "$log"
 	c=$(grep -c '^WORK-DONE cpu' "$log")
 	if [ "$c" -eq "$n" ]; then pass "$label: every VP ran work"; else fail "$label: every VP ran work" "$c of $n"; fi
+	# A driver that failed its handshake with our VSP leaves its device unbound.
+	c=$(grep -c '^VMBUS-DEV ' "$log")
+	u=$(grep '^VMBUS-DEV .* driver=$' "$log" | sed 's/.*class=//' | tr '\n' ' ')
+	if [ "$c" -gt 0 ] && [ -z "$u" ]; then
+		pass "$label: every VMBus device has its driver ($c)"
+	else
+		fail "$label: every VMBus device has its driver ($c)" "unbound: ${u:-no devices}"
+	fi
 }
 
-# vmwp_second_kernel: the newest kernel image scripts/install-deps unpacked
-# into build/guest-kernels (Debian 12's Linux 6.12, not installed), or nothing.
-vmwp_second_kernel() {
+# vmwp_more_kernels: the kernel images scripts/install-deps unpacked into
+# build/guest-kernels (Debian 12's Linux 6.12, Debian 11's 5.10; not
+# installed), oldest first, one per line, or nothing.
+vmwp_more_kernels() {
 	# shellcheck disable=SC2012
-	ls build/guest-kernels/*/boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1
+	ls build/guest-kernels/*/boot/vmlinuz-* 2>/dev/null | sort -V
 }
