@@ -20,7 +20,7 @@ static void dump_cr3_page(struct linhv_vp *vp)
 {
 	struct linhv_partition *part = vp->part;
 	u64 gpa = linhv_get_reg(vp, LINHV_REG_CR3) & 0x000ffffffffff000ULL, leaf, hpa = 0, via_npt[3] = {};
-	u64 via_root[3] = {};
+	u64 via_root[3] = {}, pinned, dma;
 	struct page *pg;
 	int level = 0;
 	u64 *va;
@@ -48,6 +48,15 @@ static void dump_cr3_page(struct linhv_vp *vp)
 	pr_warn("linhv:   cr3 gpa %llx: nested leaf %llx (entries 0/508/511: %llx %llx %llx), the root's page %llx (%llx %llx %llx)\n",
 		gpa, leaf, via_npt[0], via_npt[1], via_npt[2], hpa, via_root[0], via_root[1],
 		via_root[2]);
+	/*
+	 * With a device attached the page is pinned: the same frame as the
+	 * root's with zeros means it was overwritten in place (a stray write
+	 * or DMA), another frame that the root replaced a pinned page.
+	 */
+	linhv_iommu_frames(part, gpa, &pinned, &dma);
+	if (pinned || dma)
+		pr_warn("linhv:   cr3 gpa %llx: pinned frame %llx, device DMA to it reaches %llx\n",
+			gpa, pinned, dma);
 }
 
 /*

@@ -115,6 +115,26 @@ void linhv_iommu_region_removed(struct linhv_partition *part, struct linhv_regio
 		region_unpin(part, r);
 }
 
+/*
+ * For the triple-fault log: the frame pinned for gpa and where the domain
+ * sends a device's DMA to gpa, both 0 while no device is attached.
+ */
+void linhv_iommu_frames(struct linhv_partition *part, u64 gpa, u64 *pinned, u64 *dma)
+{
+	struct linhv_region *r;
+	u64 gfn = gpa >> PAGE_SHIFT;
+
+	*pinned = 0;
+	*dma = 0;
+	down_read(&part->mem_lock);
+	r = linhv_find_region(part, gfn);
+	if (r && r->pinned && gfn - r->gfn < r->npinned)
+		*pinned = page_to_phys(r->pinned[gfn - r->gfn]);
+	if (part->iommu.domain && !list_empty(&part->iommu.devs))
+		*dma = iommu_iova_to_phys(part->iommu.domain, gpa & PAGE_MASK);
+	up_read(&part->mem_lock);
+}
+
 static int fault_handler(struct iommu_domain *d, struct device *dev, unsigned long iova, int flags,
 			 void *token)
 {

@@ -287,6 +287,7 @@ u16 linhv_iommu_detach(struct linhv_partition *part, const void *in, u32 in_size
 bool linhv_iommu_attached(struct linhv_partition *part, struct pci_dev *pdev);
 int linhv_iommu_region_added(struct linhv_partition *part, struct linhv_region *r);
 void linhv_iommu_region_removed(struct linhv_partition *part, struct linhv_region *r);
+void linhv_iommu_frames(struct linhv_partition *part, u64 gpa, u64 *pinned, u64 *dma);
 
 /* devirq.c: assigned devices' MSI-X/MSI routed to VPs */
 struct pci_dev;
