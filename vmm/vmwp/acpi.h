@@ -20,8 +20,9 @@
 
 /*
  * MMIO ranges the VMBus device's parent (\_SB.VMOD) offers in its _CRS:
- * Linux's hv_vmbus collects them, and pci-hyperv allocates each vPCI bus's config window and
- * BAR windows there (32-bit BARs in a range below 4 GiB, 64-bit BARs above).
+ * Linux's hv_vmbus collects them, and pci-hyperv allocates each vPCI bus's
+ * config window and BAR windows there (32-bit BARs in a range below 4 GiB,
+ * 64-bit BARs above).
  * A size of 0 leaves a range out; both 0 (or no struct): an empty _CRS.
  */
 struct acpi_vmbus_mmio {

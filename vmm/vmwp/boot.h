@@ -42,11 +42,11 @@ uint64_t boot_low_ram(uint64_t mem);
 
 /*
  * The MMIO ranges for assigned devices' vPCI buses (published in the _CRS of
- * the VMBus device's parent, never in the e820 map): below 4 GiB, from the end of low
- * RAM's window to just below the IOAPIC; above 4 GiB, BOOT_PCI_HIGH_SIZE (or
- * less, down to 1 GiB, to fit) aligned to its size past the end of RAM and
- * below 2^phys_bits (the guest's physical address width; at most 48, what
- * linhv.ko maps). high_size 0 when nothing fits.
+ * the VMBus device's parent, never in the e820 map): below 4 GiB, from the
+ * end of low RAM's window to just below the IOAPIC; above 4 GiB,
+ * BOOT_PCI_HIGH_SIZE (or less, down to 1 GiB, to fit) aligned to its size
+ * past the end of RAM and below 2^phys_bits (the guest's physical address
+ * width; at most 48, what linhv.ko maps). high_size 0 when nothing fits.
  */
 #define BOOT_PCI_LOW_BASE 0xC0000000ULL
 #define BOOT_PCI_LOW_END 0xFE000000ULL /* exclusive; the IOAPIC is at 0xFEC00000 */
