@@ -47,15 +47,14 @@ for g in power reboot idle; do
 done
 # The same power guest, with a disk, on the other stock kernels that
 # scripts/install-deps unpacks (Debian 12's 6.12, Debian 11's 5.10).
-KS=""
+KS="" nk=0
 for k in $(vmwp_more_kernels); do
 	if LINHV_GUEST_KERNEL=$k scripts/mkguest -o "$tmp/power-${k##*/vmlinuz-}.cpio.gz" --init "$tmp/power.sh"; then
-		KS="$KS $k"
+		KS="$KS $k" nk=$((nk + 1))
 	else
 		fail "mkguest for $k"
 	fi
 done
-nk=$(echo $KS | wc -w)
 if [ "$nk" -ge 2 ]; then
 	pass "two more guest kernels in build/guest-kernels ($nk)"
 else
