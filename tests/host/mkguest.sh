@@ -10,8 +10,8 @@ check_expect 4
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# has_modules NAME IMAGE: mkguest for IMAGE, its initramfs holds hv_netvsc
-# and hv_storvsc for the image's release REL.
+# has_modules NAME IMAGE REL: mkguest for IMAGE, its initramfs holds
+# hv_netvsc and hv_storvsc for release REL.
 has_modules() {
 	name=$1 img=$2 rel=$3
 	if ! LINHV_GUEST_KERNEL=$img scripts/mkguest -o "$tmp/g.cpio" >"$tmp/out" 2>&1; then
@@ -35,12 +35,10 @@ rel=${img##*/vmlinuz-}
 has_modules "ROOT/boot/vmlinuz-$rel: modules from ROOT/lib/modules" "$img" "$rel"
 
 # The same kernel as Debian 14 installs it: the image inside its modules' folder.
-src=${img%/boot/vmlinuz-"$rel"}/lib/modules/$rel
+root=$(cd "${img%/boot/vmlinuz-"$rel"}" && pwd)
 mkdir -p "$tmp/root/usr/lib/modules/$rel"
-for f in "$src"/*; do
-	ln -s "$(cd "$(dirname "$f")" && pwd)/${f##*/}" "$tmp/root/usr/lib/modules/$rel/"
-done
-ln -s "$(cd "$(dirname "$img")" && pwd)/${img##*/}" "$tmp/root/usr/lib/modules/$rel/vmlinuz"
+ln -s "$root/lib/modules/$rel"/* "$root/boot/vmlinuz-$rel" "$tmp/root/usr/lib/modules/$rel/"
+mv "$tmp/root/usr/lib/modules/$rel/vmlinuz-$rel" "$tmp/root/usr/lib/modules/$rel/vmlinuz"
 has_modules "DIR/usr/lib/modules/$rel/vmlinuz: modules beside it" "$tmp/root/usr/lib/modules/$rel/vmlinuz" "$rel"
 
 # No modules anywhere: one message naming the folder, exit 1.

@@ -87,6 +87,23 @@ static void open_scsi(struct env *e, struct vsc_channel *ch, uint16_t sub)
 	ck_assert_int_eq(vsc_channel_open(&e->h.bus, ch, o, 8, 8, 0), VSC_OK);
 }
 
+/* The next packet on ch: the completion of request id, a reply of size bytes. */
+static struct vstor_packet completion(struct env *e, struct vsc_channel *ch, uint64_t id,
+				      uint32_t size)
+{
+	struct vstor_packet p = {0};
+	uint8_t in[256];
+	uint32_t len;
+
+	ck_assert(recv_pkt(&e->h, ch, in, sizeof(in), &len));
+	ck_assert_int_eq(((struct vmbus_packet_descriptor *)in)->type, VMBUS_PKT_COMP);
+	ck_assert_uint_eq(((struct vmbus_packet_descriptor *)in)->trans_id, id);
+	ck_assert_uint_eq(len, 16 + size);
+	memcpy(&p, in + 16, size);
+	ck_assert_int_eq(p.operation, VSTOR_OP_COMPLETE_IO);
+	return p;
+}
+
 /*
  * One packet of size bytes (the first size bytes of p) on ch; returns the
  * reply, which comes in the same size.
@@ -94,20 +111,10 @@ static void open_scsi(struct env *e, struct vsc_channel *ch, uint16_t sub)
 static struct vstor_packet exchange(struct env *e, struct vsc_channel *ch, uint64_t id,
 				    struct vstor_packet p, uint32_t size)
 {
-	uint8_t in[256];
-	uint32_t len;
-
 	ck_assert_int_eq(vsc_channel_send(ch, VMBUS_PKT_DATA_INBAND,
 					  VMBUS_PKT_FLAG_COMPLETION_REQUESTED, id, &p, size),
 			 VSC_RING_OK);
-	ck_assert(recv_pkt(&e->h, ch, in, sizeof(in), &len));
-	ck_assert_int_eq(((struct vmbus_packet_descriptor *)in)->type, VMBUS_PKT_COMP);
-	ck_assert_uint_eq(((struct vmbus_packet_descriptor *)in)->trans_id, id);
-	ck_assert_uint_eq(len, 16 + size);
-	memset(&p, 0, sizeof(p));
-	memcpy(&p, in + 16, size);
-	ck_assert_int_eq(p.operation, VSTOR_OP_COMPLETE_IO);
-	return p;
+	return completion(e, ch, id, size);
 }
 
 /* One control operation in a packet of size bytes; returns the reply. */
@@ -191,16 +198,9 @@ static struct vstor_packet srb_on(struct env *e, struct vsc_channel *ch, uint8_t
 	static uint64_t next_id = 1;
 	struct vstor_packet p = mksrb(lun, cdb, cdb_len, dir, len);
 	uint64_t id = next_id++;
-	uint8_t in[256];
-	uint32_t rlen;
 
 	ck_assert_int_eq(send_srb(ch, id, &p, e->gpa + page_idx * 4096ull, off, len), VSC_RING_OK);
-	ck_assert(recv_pkt(&e->h, ch, in, sizeof(in), &rlen));
-	ck_assert_int_eq(((struct vmbus_packet_descriptor *)in)->type, VMBUS_PKT_COMP);
-	ck_assert_uint_eq(((struct vmbus_packet_descriptor *)in)->trans_id, id);
-	ck_assert_uint_eq(rlen, 16 + 64);
-	memcpy(&p, in + 16, sizeof(p));
-	ck_assert_int_eq(p.operation, VSTOR_OP_COMPLETE_IO);
+	p = completion(e, ch, id, VSTOR_PACKET_SIZE);
 	ck_assert_uint_eq(p.srb.lun, lun);
 	return p;
 }
