@@ -8,8 +8,45 @@
  */
 #include <linux/highmem.h>
 #include <linux/ratelimit.h>
+#include <linux/timekeeping.h>
 
 #include "linhv_internal.h"
+
+/*
+ * Every removal of a nested leaf covering gpa that the history still holds:
+ * when, why (the root's mmu_notifier_event, or unmap / replaced) and which
+ * frame it mapped; and the root's page there now. A leaf that went with a
+ * migration and came back on a frame full of zeros tells a different story
+ * from one that went with an unmap.
+ */
+static void dump_zaps(struct linhv_partition *part, u64 gpa)
+{
+	struct linhv_npt *npt = &part->npt;
+	u64 now = ktime_get_ns();
+	struct page *pg;
+	unsigned int i, seen = 0;
+
+	spin_lock(&npt->lock);
+	for (i = 0; i < LINHV_ZAP_HIST; i++) {
+		const struct linhv_zap_rec *h = &npt->hist[(npt->hist_pos + i) % LINHV_ZAP_HIST];
+
+		if (!h->size || gpa < h->gpa || gpa - h->gpa >= h->size)
+			continue;
+		seen++;
+		pr_warn("linhv:   gpa %llx: leaf %llx (%u KiB at %llx) removed %llu us ago, why %#x\n",
+			gpa, h->pte, h->size >> 10, h->gpa, (now - h->ns) / 1000, h->why);
+	}
+	i = npt->hist_pos;
+	spin_unlock(&npt->lock);
+	pr_warn("linhv:   gpa %llx: %u of the last %u leaf removals covered it\n", gpa, seen,
+		min_t(unsigned int, i, LINHV_ZAP_HIST));
+	pg = linhv_guest_page_get(part, gpa, false);
+	if (pg) {
+		pr_warn("linhv:   gpa %llx: the root's page %llx, %d references, index %lx, flags %pGp\n",
+			gpa, (u64)page_to_phys(pg), page_ref_count(pg) - 1, pg->index, &pg->flags);
+		put_page(pg);
+	}
+}
 
 /*
  * The guest's top page table as the guest sees it (through the nested entry)
@@ -57,6 +94,7 @@ static void dump_cr3_page(struct linhv_vp *vp)
 	if (pinned || dma)
 		pr_warn("linhv:   cr3 gpa %llx: pinned frame %llx, device DMA to it reaches %llx\n",
 			gpa, pinned, dma);
+	dump_zaps(part, gpa);
 }
 
 /*

@@ -84,6 +84,21 @@ struct linhv_npt_format {
 /* linhv_npt_map_locked() flag: hpa is device memory (leaf_mmio, no reference). */
 #define LINHV_NPT_MAP_MMIO BIT(31)
 
+/* Why a leaf went (the root's mmu_notifier_event, or one of these). */
+#define LINHV_ZAP_UNMAP 0x100 /* HvCallUnmapGpaPages */
+#define LINHV_ZAP_REPLACED 0x101 /* a leaf replaced by a new one or by a table */
+
+/* One removed leaf, for the triple-fault log (dump.c). */
+struct linhv_zap_rec {
+	u64 gpa; /* the leaf's first address */
+	u64 pte; /* the leaf as it was */
+	u64 ns; /* ktime_get_ns() */
+	u32 size; /* 4 KiB or 2 MiB */
+	u32 why;
+};
+
+#define LINHV_ZAP_HIST 64
+
 /* Nested page table of one partition (4-level, 4 KiB and 2 MiB leaves). */
 struct linhv_npt {
 	spinlock_t lock; /* the tables and the cache; taken by the mm notifier */
@@ -98,6 +113,9 @@ struct linhv_npt {
 	 * translations although no leaf shows them, so the next zap flushes.
 	 */
 	bool stale_2m;
+	/* The last leaves removed, newest at hist_pos - 1 (under the lock). */
+	struct linhv_zap_rec hist[LINHV_ZAP_HIST];
+	unsigned int hist_pos;
 };
 
 struct linhv_cpuid_policy {
@@ -328,7 +346,7 @@ int linhv_npt_init(struct linhv_npt *npt);
 void linhv_npt_destroy(struct linhv_npt *npt);
 int linhv_npt_topup(struct linhv_npt *npt);
 int linhv_npt_map_locked(struct linhv_npt *npt, u64 gpa, u64 hpa, u32 flags, int leaf_level);
-void linhv_npt_unmap_range_locked(struct linhv_npt *npt, u64 gpa, u64 size);
+void linhv_npt_unmap_range_locked(struct linhv_npt *npt, u64 gpa, u64 size, u32 why);
 u64 linhv_npt_lookup_locked(struct linhv_npt *npt, u64 gpa);
 u64 linhv_npt_lookup_level_locked(struct linhv_npt *npt, u64 gpa, int *leaf_level);
 unsigned long linhv_npt_leaf_pfn(u64 leaf);

@@ -59,7 +59,7 @@ static bool region_invalidate(struct mmu_interval_notifier *mni,
 	mmu_interval_set_seq(mni, cur_seq);
 	if (start < end)
 		linhv_npt_unmap_range_locked(&part->npt, (r->gfn << PAGE_SHIFT) + (start - r->uaddr),
-					     end - start);
+					     end - start, range->event);
 	spin_unlock(&part->npt.lock);
 	return true;
 }
@@ -190,7 +190,8 @@ int linhv_unmap_gpa(struct linhv_partition *part, const struct linhv_in_unmap_gp
 	 * stop listening to the root's mm.
 	 */
 	spin_lock(&part->npt.lock);
-	linhv_npt_unmap_range_locked(&part->npt, r->gfn << PAGE_SHIFT, r->npages << PAGE_SHIFT);
+	linhv_npt_unmap_range_locked(&part->npt, r->gfn << PAGE_SHIFT, r->npages << PAGE_SHIFT,
+				     LINHV_ZAP_UNMAP);
 	spin_unlock(&part->npt.lock);
 	linhv_iommu_region_removed(part, r);
 	up_write(&part->mem_lock);

@@ -18,7 +18,9 @@
  * has freed and reused: a guest could then only see stale data of its own.
  */
 #include <linux/mm.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
+#include <linux/timekeeping.h>
 #include <asm/page.h>
 #include <asm/io.h>
 
@@ -101,6 +103,7 @@ static struct page *leaf_page(u64 pte)
 /* Leaves removed under the lock, released once no CPU can use them. */
 struct npt_zap {
 	struct linhv_npt *npt;
+	u32 why; /* for the history */
 	unsigned int n;
 	struct page *pages[64];
 };
@@ -117,8 +120,21 @@ static void zap_release(struct npt_zap *z)
 	z->n = 0;
 }
 
-static void zap_add(struct npt_zap *z, u64 pte)
+/* Lock held: remember a removed leaf for the triple-fault log. */
+static void zap_record(struct npt_zap *z, u64 gpa, u64 pte)
 {
+	struct linhv_zap_rec *h = &z->npt->hist[z->npt->hist_pos++ % LINHV_ZAP_HIST];
+
+	h->gpa = gpa;
+	h->pte = pte;
+	h->ns = ktime_get_ns();
+	h->size = pte & z->npt->fmt->large ? SZ_2M : PAGE_SIZE;
+	h->why = z->why;
+}
+
+static void zap_add(struct npt_zap *z, u64 gpa, u64 pte)
+{
+	zap_record(z, gpa, pte);
 	/* Device memory holds no reference, but its TLB entries go all the same. */
 	if (pte & z->npt->fmt->noref) {
 		z->npt->stale_2m = true;
@@ -182,7 +198,7 @@ static inline int npt_index(u64 gpa, int level)
 int linhv_npt_map_locked(struct linhv_npt *npt, u64 gpa, u64 hpa, u32 flags, int leaf_level)
 {
 	const struct linhv_npt_format *f = npt->fmt;
-	struct npt_zap z = {.npt = npt};
+	struct npt_zap z = {.npt = npt, .why = LINHV_ZAP_REPLACED};
 	u64 *table = npt->root;
 	u64 pte, old;
 	int level;
@@ -207,7 +223,7 @@ int linhv_npt_map_locked(struct linhv_npt *npt, u64 gpa, u64 hpa, u32 flags, int
 			WRITE_ONCE(*e, pa | f->table);
 			if (present(f, old)) {
 				npt->stale_2m = true;
-				zap_add(&z, old);
+				zap_add(&z, gpa & ~(u64)(SZ_2M - 1), old);
 				zap_release(&z);
 			}
 		}
@@ -229,7 +245,7 @@ int linhv_npt_map_locked(struct linhv_npt *npt, u64 gpa, u64 hpa, u32 flags, int
 	old = xchg(&table[npt_index(gpa, leaf_level)], pte);
 	/* A leaf replaced in place (e.g. read-only made writable): its page after a flush. */
 	if (present(f, old)) {
-		zap_add(&z, old);
+		zap_add(&z, gpa, old);
 		zap_release(&z);
 	}
 	atomic_long_inc(&npt_maps[leaf_level - 1]);
@@ -251,7 +267,7 @@ static void unmap_level(struct npt_zap *z, u64 *table, int level, u64 base, u64 
 			continue;
 		/* A 2 MiB leaf goes as a whole even when the range covers part of it. */
 		if (is_leaf(f, table[i], level))
-			zap_add(z, xchg(&table[i], 0));
+			zap_add(z, lo, xchg(&table[i], 0));
 		else
 			unmap_level(z, __va(table[i] & NPT_ADDR_MASK), level - 1, lo, start, end);
 	}
@@ -262,9 +278,9 @@ static void unmap_level(struct npt_zap *z, u64 *table, int level, u64 base, u64 
  * cleared leaves (and a replaced 2 MiB leaf's translations) from its TLB and
  * the leaves' pages are released.
  */
-void linhv_npt_unmap_range_locked(struct linhv_npt *npt, u64 gpa, u64 size)
+void linhv_npt_unmap_range_locked(struct linhv_npt *npt, u64 gpa, u64 size, u32 why)
 {
-	struct npt_zap z = {.npt = npt};
+	struct npt_zap z = {.npt = npt, .why = why};
 
 	lockdep_assert_held(&npt->lock);
 	unmap_level(&z, npt->root, LINHV_NPT_LEVELS, 0, gpa, gpa + size);
