@@ -15,15 +15,14 @@
 /*
  * Every removal of a nested leaf covering gpa that the history still holds:
  * when, why (the root's mmu_notifier_event, or unmap / replaced) and which
- * frame it mapped; and the root's page there now. A leaf that went with a
- * migration and came back on a frame full of zeros tells a different story
- * from one that went with an unmap.
+ * frame it mapped. A leaf that went with a migration and came back on a
+ * frame full of zeros tells a different story from one that went with an
+ * unmap.
  */
 static void dump_zaps(struct linhv_partition *part, u64 gpa)
 {
 	struct linhv_npt *npt = &part->npt;
 	u64 now = ktime_get_ns();
-	struct page *pg;
 	unsigned int i, seen = 0;
 
 	spin_lock(&npt->lock);
@@ -40,12 +39,6 @@ static void dump_zaps(struct linhv_partition *part, u64 gpa)
 	spin_unlock(&npt->lock);
 	pr_warn("linhv:   gpa %llx: %u of the last %u leaf removals covered it\n", gpa, seen,
 		min_t(unsigned int, i, LINHV_ZAP_HIST));
-	pg = linhv_guest_page_get(part, gpa, false);
-	if (pg) {
-		pr_warn("linhv:   gpa %llx: the root's page %llx, %d references, index %lx, flags %pGp\n",
-			gpa, (u64)page_to_phys(pg), page_ref_count(pg) - 1, pg->index, &pg->flags);
-		put_page(pg);
-	}
 }
 
 /*
@@ -73,6 +66,8 @@ static void dump_cr3_page(struct linhv_vp *vp)
 		via_root[1] = va[508]; /* the cpu_entry_area (IDT, GDT, TSS) */
 		via_root[2] = va[511]; /* the kernel image */
 		kunmap_local(va);
+		pr_warn("linhv:   cr3 gpa %llx: the root's page %llx, %d references, index %lx, flags %pGp\n",
+			gpa, hpa, page_ref_count(pg) - 1, pg->index, &pg->flags);
 		put_page(pg);
 	}
 	if (leaf && level == 1 && !linhv_npt_leaf_noref(leaf) && pfn_valid(linhv_npt_leaf_pfn(leaf))) {
