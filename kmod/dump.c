@@ -112,9 +112,15 @@ static void dump_walk(struct linhv_vp *vp, u64 lin)
 		spin_lock(&part->npt.lock);
 		leaf = linhv_npt_lookup_locked(&part->npt, gpa);
 		spin_unlock(&part->npt.lock);
+		/* The entry is read through the page already held (gpa is 8-aligned). */
 		pg = linhv_guest_page_get(part, gpa, false);
-		if (linhv_read_guest(part, gpa, &e, sizeof(e)))
-			e = ~0ULL;
+		e = ~0ULL;
+		if (pg) {
+			u64 *va = kmap_local_page(pg);
+
+			e = va[offset_in_page(gpa) / sizeof(u64)];
+			kunmap_local(va);
+		}
 		pr_warn("linhv:   walk %llx level %d: entry at gpa %llx = %llx, nested leaf %llx, root frame %llx\n",
 			lin, level, gpa, e, leaf, pg ? (u64)page_to_phys(pg) : 0);
 		if (pg)
