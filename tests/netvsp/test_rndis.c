@@ -146,6 +146,9 @@ START_TEST(offload_caps)
 		/* TCP4 + TCP4 options transmit checksum, LSO v2 IPv4 over 802.3 */
 		ck_assert_uint_eq(rd(r + 24 + 8) & 0x14, 0x14);
 		ck_assert_uint_eq(rd(r + 24 + 80) & 2, 2);
+		/* 64 KiB sends, Linux's own cap, both for IPv4 and IPv6 */
+		ck_assert_uint_eq(rd(r + 24 + 84), 65536);
+		ck_assert_uint_eq(rd(r + 24 + 96), 65536);
 	}
 }
 END_TEST
