@@ -169,7 +169,7 @@ void linhv_dump_triple_fault(struct linhv_vp *vp)
 		const struct linhv_exit_rec *e = &vp->hist[(vp->hist_pos + i) % LINHV_EXIT_HIST];
 
 		if (e->code || e->rip)
-			pr_warn("linhv:   exit %llx info %llx %llx int_info %llx injected %llx rip %llx\n",
-				e->code, e->info1, e->info2, e->int_info, e->inj, e->rip);
+			pr_warn("linhv:   exit %llx info %llx %llx int_info %llx injected %llx rip %llx cr3 %llx\n",
+				e->code, e->info1, e->info2, e->int_info, e->inj, e->rip, e->cr3);
 	}
 }

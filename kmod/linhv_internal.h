@@ -287,7 +287,7 @@ struct linhv_vp {
 
 	/* The last exits (vendor codes), printed when the guest triple-faults (dump.c). */
 	struct linhv_exit_rec {
-		u64 code, info1, info2, int_info, inj, rip;
+		u64 code, info1, info2, int_info, inj, rip, cr3;
 	} hist[LINHV_EXIT_HIST];
 	u32 hist_pos;
 	u32 audit_exits; /* audit.c */

@@ -619,6 +619,7 @@ static void record_exit(struct linhv_vp *vp, u64 injected)
 	e->int_info = c->exit_int_info;
 	e->inj = injected;
 	e->rip = svm(vp)->vmcb->save.rip;
+	e->cr3 = svm(vp)->vmcb->save.cr3;
 	vp->hist_pos = (vp->hist_pos + 1) % LINHV_EXIT_HIST;
 	linhv_count_exit(exit_class(c->exit_code));
 }

@@ -1357,6 +1357,7 @@ static void record_exit(struct linhv_vp *vp, u64 injected)
 	e->int_info = vx->idt_info;
 	e->inj = injected;
 	e->rip = vx->rip;
+	e->cr3 = vx->cr3;
 	vp->hist_pos = (vp->hist_pos + 1) % LINHV_EXIT_HIST;
 	if (reason == EXIT_REASON_EXCEPTION_NMI)
 		linhv_count_exit((vx->exit_intr & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR ?
