@@ -13,10 +13,10 @@ mkdir -p "$OUT"
 # LINHV_NPT_AUDIT=N sets the audit interval (0: off).
 if [ "${LINHV_SLOW:-0}" = 1 ]; then
 	AUDIT=${LINHV_NPT_AUDIT:-64}
-	n=129
+	n=130
 else
 	AUDIT=${LINHV_NPT_AUDIT:-0}
-	n=126
+	n=127
 fi
 [ "$AUDIT" = 0 ] || n=$((n + 2))
 check_expect $n
@@ -63,7 +63,7 @@ else
 fi
 
 check_prog hvcore-tests $B/tests/hvcore/hvcore-tests
-# Its triple-fault guest (long mode, no IDT) leaves linhv.ko's crash log (3 checks).
+# Its triple-fault guest (long mode, no IDT) leaves linhv.ko's crash log (4 checks).
 dmesg >"$OUT/dmesg-triple.txt"
 check_grep "triple-fault log: the root's page behind CR3 and its state" \
 	"cr3 gpa [0-9a-f]+: the root's page [0-9a-f]+, -?[0-9]+ references, index [0-9a-f]+, flags" "$OUT/dmesg-triple.txt"
@@ -71,6 +71,8 @@ check_grep "triple-fault log: the leaf removals that covered CR3's page" \
 	"gpa [0-9a-f]+: [0-9]+ of the last [0-9]+ leaf removals covered it" "$OUT/dmesg-triple.txt"
 check_grep "triple-fault log: the guest's walk of RIP with each entry read" \
 	"walk [0-9a-f]+ level 4: entry at gpa [0-9a-f]+ = [0-9a-f]+, nested leaf" "$OUT/dmesg-triple.txt"
+check_grep "triple-fault log: the last exits with the guest's CR3 at each" \
+	"exit [0-9a-f]+ info [0-9a-f]+ [0-9a-f]+ int_info [0-9a-f]+ injected [0-9a-f]+ rip [0-9a-f]+ cr3 [0-9a-f]+$" "$OUT/dmesg-triple.txt"
 # Device assignment on a host without an IOMMU (2 checks): refused, saying why.
 check_prog "assign-tests --no-iommu" $B/tests/hvcore/assign-tests --no-iommu \
 	"$(basename "$(ls -d /sys/bus/pci/devices/* | head -n 1)")"
