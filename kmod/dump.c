@@ -41,6 +41,16 @@ static void dump_zaps(struct linhv_partition *part, u64 gpa)
 		min_t(unsigned int, i, LINHV_ZAP_HIST));
 }
 
+/* The 64-bit entry i of a page the caller holds a reference on. */
+static u64 page_entry(struct page *pg, unsigned int i)
+{
+	u64 *va = kmap_local_page(pg);
+	u64 e = va[i];
+
+	kunmap_local(va);
+	return e;
+}
+
 /*
  * The guest's top page table as the guest sees it (through the nested entry)
  * and as the root holds it now: a nested entry left on a page the root has
@@ -50,10 +60,12 @@ static void dump_cr3_page(struct linhv_vp *vp)
 {
 	struct linhv_partition *part = vp->part;
 	u64 gpa = linhv_get_reg(vp, LINHV_REG_CR3) & 0x000ffffffffff000ULL, leaf, hpa = 0, via_npt[3] = {};
+	/* Low memory (identity maps, user space), the cpu_entry_area (IDT, GDT, TSS), the kernel. */
+	static const unsigned int slots[3] = {0, 508, 511};
 	u64 via_root[3] = {}, pinned, dma;
 	struct page *pg;
+	unsigned int i;
 	int level = 0;
-	u64 *va;
 
 	spin_lock(&part->npt.lock);
 	leaf = linhv_npt_lookup_level_locked(&part->npt, gpa, &level);
@@ -61,21 +73,15 @@ static void dump_cr3_page(struct linhv_vp *vp)
 	pg = linhv_guest_page_get(part, gpa, false);
 	if (pg) {
 		hpa = page_to_phys(pg);
-		va = kmap_local_page(pg);
-		via_root[0] = va[0]; /* low memory (identity maps, user space) */
-		via_root[1] = va[508]; /* the cpu_entry_area (IDT, GDT, TSS) */
-		via_root[2] = va[511]; /* the kernel image */
-		kunmap_local(va);
+		for (i = 0; i < ARRAY_SIZE(slots); i++)
+			via_root[i] = page_entry(pg, slots[i]);
 		pr_warn("linhv:   cr3 gpa %llx: the root's page %llx, %d references, index %lx, flags %pGp\n",
 			gpa, hpa, page_ref_count(pg) - 1, pg->index, &pg->flags);
 		put_page(pg);
 	}
 	if (leaf && level == 1 && !linhv_npt_leaf_noref(leaf) && pfn_valid(linhv_npt_leaf_pfn(leaf))) {
-		va = kmap_local_page(pfn_to_page(linhv_npt_leaf_pfn(leaf)));
-		via_npt[0] = va[0];
-		via_npt[1] = va[508];
-		via_npt[2] = va[511];
-		kunmap_local(va);
+		for (i = 0; i < ARRAY_SIZE(slots); i++)
+			via_npt[i] = page_entry(pfn_to_page(linhv_npt_leaf_pfn(leaf)), slots[i]);
 	}
 	pr_warn("linhv:   cr3 gpa %llx: nested leaf %llx (entries 0/508/511: %llx %llx %llx), the root's page %llx (%llx %llx %llx)\n",
 		gpa, leaf, via_npt[0], via_npt[1], via_npt[2], hpa, via_root[0], via_root[1],
@@ -114,13 +120,7 @@ static void dump_walk(struct linhv_vp *vp, u64 lin)
 		spin_unlock(&part->npt.lock);
 		/* The entry is read through the page already held (gpa is 8-aligned). */
 		pg = linhv_guest_page_get(part, gpa, false);
-		e = ~0ULL;
-		if (pg) {
-			u64 *va = kmap_local_page(pg);
-
-			e = va[offset_in_page(gpa) / sizeof(u64)];
-			kunmap_local(va);
-		}
+		e = pg ? page_entry(pg, offset_in_page(gpa) / sizeof(u64)) : ~0ULL;
 		pr_warn("linhv:   walk %llx level %d: entry at gpa %llx = %llx, nested leaf %llx, root frame %llx\n",
 			lin, level, gpa, e, leaf, pg ? (u64)page_to_phys(pg) : 0);
 		if (pg)
