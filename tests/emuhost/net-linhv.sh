@@ -21,7 +21,7 @@ CHECK_PREFIX="net $BACKEND: "
 # kvm_amd only with LINHV_SLOW=1 or NET_CPUS=2: 2-vCPU guests on kvm_amd in
 # the emulated host crash now and then (docs/netvsp.md).
 if [ "$BACKEND" = linhv ] || [ "${LINHV_SLOW:-0}" = 1 ]; then CPUS=${NET_CPUS:-2}; else CPUS=${NET_CPUS:-1}; fi
-n=26
+n=28
 [ "$BACKEND" = linhv ] && n=$((n + 2))
 [ "$CPUS" -ge 2 ] || n=$((n - 4))
 check_expect "$n"
@@ -199,6 +199,9 @@ pid=$!
 i=0
 while ! ip link show "$TAP" >/dev/null 2>&1 && [ $i -lt 30 ]; do sleep 1; i=$((i + 1)); done
 if ip link show "$TAP" >/dev/null 2>&1; then pass "vmwp created the TAP $TAP"; else fail "vmwp created the TAP $TAP"; fi
+# netvsp caps the TAP's GSO size (NETVSP_BACKEND_FRAME_MAX): larger frames cost hv_netvsc a 128 KiB buffer.
+gso=$(ip -d link show "$TAP" 2>/dev/null | sed -n 's/.* gso_max_size \([0-9]*\).*/\1/p' | head -n 1)
+if [ "${gso:-0}" = 64512 ]; then pass "vmwp capped the TAP's GSO size at 64512"; else fail "vmwp capped the TAP's GSO size at 64512" "gso_max_size ${gso:-unknown}"; fi
 ip addr add 10.77.0.1/24 dev "$TAP"
 ip link set "$TAP" up
 
@@ -338,6 +341,23 @@ i=0
 while [ -n "$port" ] && ip link show "$port" >/dev/null 2>&1 && [ $i -lt 10 ]; do sleep 1; i=$((i + 1)); done
 if [ -n "$port" ] && ! ip link show "$port" >/dev/null 2>&1; then pass "--nic bridge: the TAP is gone after SIGKILL"; else fail "--nic bridge: the TAP is gone after SIGKILL"; fi
 ip link del "$BR"
+
+# An existing TAP (--nic tap=NAME) gets its own GSO size back when vmwp exits.
+PRE=lnetpre0
+ip tuntap add dev "$PRE" mode tap vnet_hdr
+plog=$out/pretap.log
+"$B" --backend "$BACKEND" --kernel "$K" --initrd "$tmp/net.cpio.gz" --cpus 1 --memory 256M \
+	--nic "tap=$PRE" --cmdline "console=ttyS0 quiet" >"$plog" 2>&1 </dev/null &
+ppid=$!
+i=0
+while ! grep -q 'started: ' "$plog" && kill -0 "$ppid" 2>/dev/null && [ $i -lt 30 ]; do sleep 1; i=$((i + 1)); done
+during=$(ip -d link show "$PRE" | sed -n 's/.* gso_max_size \([0-9]*\).*/\1/p' | head -n 1)
+kill "$ppid" 2>/dev/null
+wait "$ppid"
+prc=$?
+after=$(ip -d link show "$PRE" 2>/dev/null | sed -n 's/.* gso_max_size \([0-9]*\).*/\1/p' | head -n 1)
+if [ "$during" = 64512 ] && [ "$after" = 65536 ] && [ "$prc" = 0 ]; then pass "--nic tap=: an existing TAP's GSO size is capped while vmwp runs and restored after"; else fail "--nic tap=: an existing TAP's GSO size is capped while vmwp runs and restored after" "during ${during:-none}, after ${after:-none}, vmwp exit $prc"; fi
+ip link del "$PRE"
 backend_unload "$BACKEND" "the network tier" "$out/dmesg.txt"
 rm -rf "$tmp"
 check_done

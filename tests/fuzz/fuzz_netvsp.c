@@ -34,7 +34,7 @@ static void rsc_record(const uint8_t *p, uint32_t len)
 	if (s.hdr_len > have || s.hdr_len + s.payload != len || s.thl < 20 || s.thl > 60)
 		abort();
 	if (have_head && rsc_continues(&head, head_payload, &s)) {
-		if (20ull + head.thl + head_payload + s.payload > RSC_IP_LEN_MAX)
+		if ((uint64_t)head.hdr_len + head_payload + s.payload > RSC_FRAME_MAX)
 			abort();
 		head_payload += s.payload;
 		return;

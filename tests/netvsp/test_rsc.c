@@ -120,9 +120,14 @@ START_TEST(continues_only_in_order)
 	a.tcp_flags |= 0x08; /* a pushed head takes nothing more */
 	ck_assert(!rsc_continues(&a, 1400, &b));
 	a.tcp_flags &= (uint8_t)~0x08;
-	/* The IPv4 total length must stay within 16 bits. */
+	/* The frame stays within RSC_FRAME_MAX (and so the IPv4 length in 16 bits). */
+	ck_assert_uint_eq(a.hdr_len, 14 + 20 + 32);
 	b.seq = a.seq + 64000;
-	ck_assert(rsc_continues(&a, 64000, &b) == (20 + 32 + 64000 + 1400 <= 65535));
+	ck_assert(!rsc_continues(&a, 64000, &b));
+	b.seq = a.seq + (RSC_FRAME_MAX - a.hdr_len - 1400);
+	ck_assert(rsc_continues(&a, RSC_FRAME_MAX - a.hdr_len - 1400, &b));
+	b.seq++;
+	ck_assert(!rsc_continues(&a, RSC_FRAME_MAX - a.hdr_len - 1399, &b));
 	b.seq = a.seq + 60000;
 	ck_assert(rsc_continues(&a, 60000, &b));
 	/* Sequence numbers wrap. */

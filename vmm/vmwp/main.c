@@ -26,6 +26,7 @@
 #include "control.h"
 #include "disk.h"
 #include "vm.h"
+#include "netvsp.h"
 #include "tap.h"
 #include "vmbus_host.h"
 
@@ -236,6 +237,7 @@ static int nics_open(struct vm *vm, char *err, size_t errlen)
 		struct tap_params tp = {.name = nic->tap[0] ? nic->tap : NULL,
 					.bridge = nic->bridge[0] ? nic->bridge : NULL,
 					.loop = vm->loop,
+					.gso_max_size = NETVSP_BACKEND_FRAME_MAX,
 					/* a queue per vCPU for vRSS (netvsp's sub-channels) */
 					.queues = nic->queues	? nic->queues
 						  : o->cpus < 8 ? o->cpus

@@ -45,6 +45,7 @@
 #define SEND_SECTION_SIZE 6144
 #define NETVSP_MAX_MTU 9000
 #define RSC_MAX_FRAME (65535 + 14 + 4) /* a GSO frame from the backend */
+_Static_assert(NETVSP_BACKEND_FRAME_MAX == RSC_FRAME_MAX, "one limit for both");
 #define RSC_MAX_PIECES 48	       /* sub-allocations per coalesced frame */
 #define NDIS_CONFIG_CAP_RSC (1ull << 7)
 #define RX_BUDGET 64

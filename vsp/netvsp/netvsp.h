@@ -24,6 +24,12 @@
 struct netvsp;
 
 #define NETVSP_MAX_QUEUES 8 /* channels per NIC: the primary and 7 sub-channels */
+/*
+ * The largest frame the backend should hand over (a TAP's GSO limit, see
+ * tap.h): hv_netvsc receives a larger one into a 128 KiB buffer, which
+ * halves its TCP receive window (rsc.h).
+ */
+#define NETVSP_BACKEND_FRAME_MAX 64512
 
 struct netvsp_params {
 	struct vmbus_server *server;

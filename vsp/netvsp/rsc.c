@@ -66,5 +66,5 @@ bool rsc_continues(const struct rsc_seg *head, uint32_t payload, const struct rs
 	    b->tos != head->tos || b->ttl != head->ttl || b->thl != head->thl ||
 	    memcmp(b->opts, head->opts, head->thl - 20u))
 		return false;
-	return (uint64_t)20 + head->thl + payload + b->payload <= RSC_IP_LEN_MAX;
+	return (uint64_t)head->hdr_len + payload + b->payload <= RSC_FRAME_MAX;
 }

@@ -14,8 +14,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define RSC_HDR_PEEK 128     /* frame bytes rsc_parse() needs at most */
-#define RSC_IP_LEN_MAX 65535 /* an IPv4 total length */
+#define RSC_HDR_PEEK 128 /* frame bytes rsc_parse() needs at most */
+/*
+ * The longest coalesced frame worth building. hv_netvsc copies a coalesced
+ * frame into one linear skb; with the skb's overhead (padding and
+ * skb_shared_info, about 400 bytes) a frame above about 65,150 bytes needs
+ * a 128 KiB allocation instead of 64 KiB, which doubles what the guest's
+ * socket is charged for it: its TCP receive window closes at half the data,
+ * and it copies later segments into the spare room to win the memory back.
+ * 64 KiB less 1 KiB leaves room for a larger skb_shared_info.
+ */
+#define RSC_FRAME_MAX 64512
 
 /* A TCP data segment's identity, from its first bytes. */
 struct rsc_seg {
@@ -39,7 +48,7 @@ bool rsc_parse(const uint8_t *f, uint32_t have, uint32_t flen, struct rsc_seg *o
  * Whether b continues the coalesced frame that so far is head with
  * `payload` data bytes (head's own and the ones appended): same flow, the
  * next sequence number, same ACK, window, TOS, TTL and options, head not
- * pushed, and the result still a valid IPv4 length.
+ * pushed, and the result no longer than RSC_FRAME_MAX bytes.
  */
 bool rsc_continues(const struct rsc_seg *head, uint32_t payload, const struct rsc_seg *b);
 

@@ -26,6 +26,7 @@ struct tap {
 	int ifindex;
 	char name[IFNAMSIZ];
 	uint32_t mtu;
+	uint32_t gso_restore; /* the TAP's own GSO limit, if we lowered it */
 	bool up;
 	struct evloop *loop;
 	struct nl_sock *events; /* RTNLGRP_LINK notifications */
@@ -87,8 +88,41 @@ static void on_readable(struct evloop *loop, int fd, uint32_t events, void *ctx)
 	nl_recvmsgs_default(t->events);
 }
 
-/* Up, enslaved to the bridge if asked; reads ifindex, MTU and link state. */
-static int configure(struct tap *t, const char *bridge, char *err, size_t errlen)
+/*
+ * Set the link's GSO size limit (IFLA_GSO_MAX_SIZE). libnl has no setter
+ * for it, so this is a plain RTM_SETLINK. A kernel that cannot change it
+ * on an existing link (before 5.19) ignores the attribute. A netlink error.
+ */
+static int set_gso_max_size(struct nl_sock *sk, int ifindex, uint32_t bytes)
+{
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = ifindex};
+	struct nl_msg *msg = nlmsg_alloc_simple(RTM_SETLINK, NLM_F_REQUEST | NLM_F_ACK);
+
+	if (!msg)
+		return -NLE_NOMEM;
+	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) ||
+	    nla_put_u32(msg, IFLA_GSO_MAX_SIZE, bytes)) {
+		nlmsg_free(msg);
+		return -NLE_NOMEM;
+	}
+	return nl_send_sync(sk, msg); /* frees msg */
+}
+
+/* Lower the GSO limit to want, remembering the TAP's own. */
+static void cap_gso(struct tap *t, struct nl_sock *sk, struct rtnl_link *link, uint32_t want)
+{
+	uint32_t cur;
+
+	if (!want || rtnl_link_get_gso_max_size(link, &cur) || cur <= want)
+		return;
+	/* Best effort: without it the guest only receives less efficiently. */
+	if (set_gso_max_size(sk, rtnl_link_get_ifindex(link), want) == 0)
+		t->gso_restore = cur;
+}
+
+/* GSO cap, up, enslaved to the bridge if asked; reads ifindex, MTU and link state. */
+static int configure(struct tap *t, const char *bridge, uint32_t gso_max_size, char *err,
+		     size_t errlen)
 {
 	struct nl_sock *sk = nl_socket_alloc();
 	struct rtnl_link *link = NULL, *br = NULL, *change = NULL;
@@ -102,6 +136,7 @@ static int configure(struct tap *t, const char *bridge, char *err, size_t errlen
 		errf(err, errlen, "%s: %s", t->name, nl_geterror(e));
 		goto out;
 	}
+	cap_gso(t, sk, link, gso_max_size);
 	change = rtnl_link_alloc();
 	if (!change)
 		goto out;
@@ -231,7 +266,7 @@ int tap_create(const struct tap_params *p, struct tap **out, char *err, size_t e
 		}
 		t->queues++;
 	}
-	if (configure(t, p->bridge, err, errlen) || watch(t, err, errlen))
+	if (configure(t, p->bridge, p->gso_max_size, err, errlen) || watch(t, err, errlen))
 		goto fail;
 	*out = t;
 	return 0;
@@ -244,6 +279,13 @@ void tap_destroy(struct tap *t)
 {
 	if (!t)
 		return;
+	if (t->gso_restore) { /* best effort, while our queues still hold the TAP */
+		struct nl_sock *sk = nl_socket_alloc();
+
+		if (sk && nl_connect(sk, NETLINK_ROUTE) == 0)
+			set_gso_max_size(sk, t->ifindex, t->gso_restore);
+		nl_socket_free(sk);
+	}
 	if (t->events) {
 		if (t->loop)
 			evloop_del_fd(t->loop, nl_socket_get_fd(t->events));

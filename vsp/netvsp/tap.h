@@ -8,6 +8,10 @@
  * when its last fd closes, which covers a vmwp killed by SIGKILL too.
  * With queues > 1 the TAP is opened with IFF_MULTI_QUEUE, one fd per queue
  * (one per VMBus channel of the NIC); an existing single-queue TAP keeps one.
+ * gso_max_size lowers the TAP's GSO limit (never raises it), so that the
+ * host's TCP sends no larger frames into it when its route is the TAP (a
+ * bridge does not take the limit over from its ports); an existing TAP gets
+ * its own limit back when vmwp exits normally.
  */
 #ifndef NETVSP_TAP_H
 #define NETVSP_TAP_H
@@ -24,6 +28,7 @@ struct tap_params {
 	const char *name;   /* the TAP to use or create; "" or NULL: the kernel picks */
 	const char *bridge; /* if set: enslave the TAP to this bridge */
 	unsigned queues;    /* 0 or 1: one queue */
+	uint32_t gso_max_size; /* 0: leave the TAP's */
 	struct evloop *loop;
 };
 
