@@ -33,6 +33,26 @@ static void rsc_record(const uint8_t *p, uint32_t len)
 		return;
 	if (s.hdr_len > have || s.hdr_len + s.payload != len || s.thl < 20 || s.thl > 60)
 		abort();
+	if (len >=
+	    4) { /* a cut as if this were a longer GSO frame (host data: a check, not a parser) */
+		uint32_t mss = 1 + (uint32_t)(p[len - 1] | p[len - 2] << 8) % 9000,
+			 cap = 64 + (uint32_t)(p[len - 3] | p[len - 4] << 8),
+			 flen = RSC_FRAME_MAX + 1 + (uint32_t)p[len - 1] * 3;
+		uint32_t at = rsc_split_at(s.hdr_len, flen, mss, cap), rest;
+		uint8_t h[RSC_HDR_PEEK], h2[RSC_HDR_PEEK];
+
+		if (at) {
+			rest = cap - at % cap < flen - at ? cap - at % cap : flen - at;
+			if (at > RSC_FRAME_MAX || at <= s.hdr_len || (at - s.hdr_len) % mss ||
+			    !(at % cap) || s.hdr_len + rest > cap)
+				abort();
+			memcpy(h, p, s.hdr_len);
+			rsc_split_headers(h, h2, &s, at, flen, mss);
+			if ((uint32_t)(h[16] << 8 | h[17]) != at - 14 ||
+			    (uint32_t)(h2[16] << 8 | h2[17]) != s.hdr_len - 14 + flen - at)
+				abort();
+		}
+	}
 	if (have_head && rsc_continues(&head, head_payload, &s)) {
 		if ((uint64_t)head.hdr_len + head_payload + s.payload > RSC_FRAME_MAX)
 			abort();

@@ -812,6 +812,119 @@ START_TEST(tcp_segments_coalesced)
 }
 END_TEST
 
+/*
+ * A GSO frame longer than NETVSP_BACKEND_FRAME_MAX (45 segments of 1448
+ * bytes, as a bridge hands over) reaches the guest as two frames within the
+ * limit: put back together as hv_netvsc does, the first ends on a segment
+ * boundary without PSH, the second has the next sequence number, the next
+ * IPv4 ID and the PSH, both IPv4 lengths match, and the data is whole (small
+ * and 16 KiB sub-allocations).
+ */
+static void cut(uint32_t recv_pages)
+{
+	enum { MSS = 1448, SEGS = 45, HL = 66, DATA = SEGS * MSS };
+	struct env e;
+	static uint8_t frame[HL + DATA], buf[4096], whole[70000];
+	struct virtio_net_hdr vh = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+				    .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+				    .hdr_len = HL,
+				    .gso_size = MSS,
+				    .csum_start = 34,
+				    .csum_offset = 16};
+	struct iovec iov[2] = {{&vh, sizeof(vh)}, {frame, sizeof(frame)}};
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+	const struct vmbus_packet_descriptor *d = (const void *)buf;
+	struct netvsp_stats st;
+	uint32_t len, seq0 = 0xfffff000u, at = 0, got = 0, frames = 0;
+	bool open = false;
+
+	setup_queues(&e, 1ull << 7, 1514, 1, recv_pages);
+	rndis_up(&e);
+	memset(frame, 0, HL);
+	frame[12] = 0x08;
+	frame[14] = 0x45;
+	frame[16] = (20 + 32 + DATA) >> 8;
+	frame[17] = (20 + 32 + DATA) & 0xff;
+	frame[18] = 0x12, frame[19] = 0x34; /* IPv4 ID */
+	frame[22] = 64;
+	frame[23] = 6;
+	memcpy(frame + 26, "\x0a\x4d\x01\x01\x0a\x4d\x01\x02", 8);
+	frame[34] = 0x13, frame[35] = 0x89, frame[36] = 0xc0, frame[37] = 0x01;
+	for (int i = 0; i < 4; i++)
+		frame[38 + i] = (uint8_t)(seq0 >> (24 - 8 * i));
+	frame[45] = 1;
+	frame[46] = 8 << 4;
+	frame[47] = 0x18; /* ACK, PSH */
+	frame[48] = 0x10;
+	memcpy(frame + 54, "\x01\x01\x08\x0a\x00\x00\x00\x05\x00\x00\x00\x09", 12);
+	for (uint32_t b = 0; b < DATA; b++)
+		frame[HL + b] = (uint8_t)(b * 13 + b / 251);
+	ck_assert_int_eq(sendmsg(e.sock[1], &mh, 0), (ssize_t)(sizeof(vh) + sizeof(frame)));
+	while (got < DATA) {
+		uint32_t ranges;
+
+		recv_one(&e, buf, sizeof(buf), &len);
+		ck_assert_uint_eq(d->type, VMBUS_PKT_DATA_USING_XFER_PAGES);
+		ranges = get32(buf + 20);
+		for (uint32_t j = 0; j < ranges; j++) {
+			uint32_t rlen = get32(buf + 24 + 8 * j), off = get32(buf + 28 + 8 * j), seq;
+			const uint8_t *r = e.recv + off;
+			uint8_t flags = r[RNDIS_RX_HDR_RSC_FLAGS];
+			struct rndis_tx_info ti;
+			const char *why;
+
+			ck_assert_int_eq(rndis_parse_packet(r, RNDIS_RX_HDR_LEN, rlen, &ti, &why),
+					 0);
+			ck_assert_uint_ge(ti.data_len, 1);
+			ck_assert_uint_le(ti.data_offset + ti.data_len, rlen);
+			if (!(flags & RNDIS_RSC_SUBALLOC) || (flags & RNDIS_RSC_FIRST)) {
+				ck_assert(!open);
+				at = 0;
+				open = true;
+			}
+			ck_assert(open);
+			ck_assert_uint_le(at + ti.data_len, sizeof(whole));
+			memcpy(whole + at, r + ti.data_offset, ti.data_len);
+			at += ti.data_len;
+			if ((flags & RNDIS_RSC_SUBALLOC) && !(flags & RNDIS_RSC_LAST))
+				continue;
+			open = false;
+			frames++;
+			ck_assert(ti.csum & RNDIS_CSUM_RX_IP_INVALID); /* recompute the IPv4 sum */
+			ck_assert_uint_le(at, NETVSP_BACKEND_FRAME_MAX);
+			ck_assert_uint_gt(at, HL);
+			ck_assert_uint_eq((uint32_t)(whole[16] << 8 | whole[17]), at - 14);
+			ck_assert_uint_eq((uint32_t)(whole[18] << 8 | whole[19]),
+					  0x1234 + got / MSS);
+			seq = (uint32_t)whole[38] << 24 | (uint32_t)whole[39] << 16 |
+			      (uint32_t)whole[40] << 8 | whole[41];
+			ck_assert_uint_eq(seq - seq0, got);
+			ck_assert_mem_eq(whole + 34 + 8, frame + 34 + 8, 5); /* ACK, offset */
+			ck_assert_mem_eq(whole + 48, frame + 48, HL - 48);
+			ck_assert_mem_eq(whole + HL, frame + HL + got, at - HL);
+			got += at - HL;
+			ck_assert_uint_eq(whole[47], got == DATA ? 0x18 : 0x10);
+			if (got < DATA)
+				ck_assert_uint_eq((at - HL) % MSS, 0); /* on a segment boundary */
+		}
+		ck_assert(!open);
+		complete_rx(&e, d->trans_id);
+	}
+	ck_assert_uint_eq(got, DATA);
+	ck_assert_uint_eq(frames, 2);
+	netvsp_get_stats(e.n, &st);
+	ck_assert_uint_eq(st.rx_split, 1);
+	ck_assert_uint_eq(st.rx_frames, 2);
+	teardown(&e);
+}
+
+START_TEST(gso_frame_cut)
+{
+	cut(RECV_PAGES);
+	cut(4096);
+}
+END_TEST
+
 /* After a bad input: the channel is closed and the reason logged. */
 static void expect_closed(struct env *e, const char *why)
 {
@@ -1202,7 +1315,7 @@ END_TEST
 
 TEST_MAIN("netvsp-loopback", negotiate_and_control, frames_both_ways, section_plus_gpa_direct,
 	  large_gpa_direct_send, large_sends_then_small_in_order, queued_large_sends_in_order,
-	  large_send_fixup, coalesced_frame, frames_batched, tcp_segments_coalesced,
+	  large_send_fixup, coalesced_frame, frames_batched, tcp_segments_coalesced, gso_frame_cut,
 	  hostile_section_index, hostile_section_size, hostile_rndis_lengths,
 	  hostile_rndis_data_offset, hostile_short_control, hostile_unknown_completion,
 	  hostile_short_nvsp, subchannels_and_rss, subchannel_refused_single_queue,

@@ -139,4 +139,59 @@ START_TEST(continues_only_in_order)
 }
 END_TEST
 
-TEST_MAIN("netvsp-rsc", parse_data_segments, parse_refuses, continues_only_in_order)
+/* Where a frame too long for one guest buffer is cut, and the two parts' headers. */
+START_TEST(cut_long_frames)
+{
+	static uint8_t f[14 + 65535];
+	uint8_t h[RSC_HDR_PEEK], h2[RSC_HDR_PEEK];
+	struct rsc_seg s;
+	uint32_t len, at;
+
+	/* Short enough, not GSO, or headers that fill a piece: no cut. */
+	ck_assert_uint_eq(rsc_split_at(66, RSC_FRAME_MAX, 1448, 16292), 0);
+	ck_assert_uint_eq(rsc_split_at(66, 65226, 0, 16292), 0);
+	ck_assert_uint_eq(rsc_split_at(66, 65226, 1448, 66), 0);
+	/* 45 segments of 1448: after 44, whatever the pieces. */
+	ck_assert_uint_eq(rsc_split_at(66, 65226, 1448, 16292), 66 + 44 * 1448);
+	ck_assert_uint_eq(rsc_split_at(66, 65226, 1448, 1572), 66 + 44 * 1448);
+	/* Pieces of 1483: after 44 and 43 segments the headers and the rest of
+	 * the piece would not fit one (9 and 44 bytes into a piece); after 42. */
+	ck_assert_uint_eq(rsc_split_at(66, 65226, 1448, 1483), 66 + 42 * 1448);
+	/* Cut 10 bytes into a piece, but the rest of the frame is short: fine. */
+	ck_assert_uint_eq(rsc_split_at(66, 65226, 1448, 63778 - 10), 66 + 44 * 1448);
+	/* Whatever it returns: within the limit, on a segment, the rest fits a piece. */
+	for (uint32_t cap = 100; cap < 70000; cap += 997)
+		for (uint32_t mss = 1; mss < 9000; mss += 331) {
+			at = rsc_split_at(54, 65000, mss, cap);
+			if (!at)
+				continue;
+			ck_assert_uint_le(at, RSC_FRAME_MAX);
+			ck_assert_uint_gt(at, 54);
+			ck_assert_uint_eq((at - 54) % mss, 0);
+			ck_assert_uint_ne(at % cap, 0);
+			ck_assert_uint_le(
+			    54 + (65000 - at < cap - at % cap ? 65000 - at : cap - at % cap), cap);
+		}
+
+	len = mk(f, 0xfffffff0u, 45 * 1448, 0x18);
+	ck_assert(rsc_parse(f, RSC_HDR_PEEK, len, &s));
+	at = rsc_split_at(s.hdr_len, len, 1448, 16292);
+	ck_assert_uint_eq(at, s.hdr_len + 44 * 1448);
+	memcpy(h, f, s.hdr_len);
+	f[18] = 0xff, f[19] = 0xf0, h[18] = 0xff, h[19] = 0xf0; /* the ID wraps too */
+	rsc_split_headers(h, h2, &s, at, len, 1448);
+	ck_assert_uint_eq(h[16] << 8 | h[17], at - 14);
+	ck_assert_uint_eq(h[47], 0x10);
+	ck_assert_uint_eq(h2[16] << 8 | h2[17], s.hdr_len - 14 + 1448);
+	ck_assert_uint_eq(h2[18] << 8 | h2[19], (0xfff0 + 44) & 0xffff);
+	ck_assert_uint_eq((uint32_t)h2[38] << 24 | (uint32_t)h2[39] << 16 | (uint32_t)h2[40] << 8 |
+			      h2[41],
+			  0xfffffff0u + 44 * 1448);
+	ck_assert_uint_eq(h2[47], 0x18);
+	ck_assert_mem_eq(h2 + 20, f + 20, 18);		   /* addresses, ports */
+	ck_assert_mem_eq(h2 + 42, f + 42, s.hdr_len - 42); /* ACK, window, options */
+}
+END_TEST
+
+TEST_MAIN("netvsp-rsc", parse_data_segments, parse_refuses, continues_only_in_order,
+	  cut_long_frames)

@@ -426,16 +426,17 @@ static void flush_comps(struct netvsp_queue *q)
 }
 
 /*
- * Append a frame of m filled sub-allocations chained from first (each but
- * the last full) to x. The caller leaves room: x->ranges + m <= XFER_MAX_RANGES.
+ * Append a frame of m filled sub-allocations chained from first (ranges of
+ * first_len bytes for the first, sub_size for the others, last_len for the
+ * last) to x. The caller leaves room: x->ranges + m <= XFER_MAX_RANGES.
  */
 static void xfer_add(struct netvsp *n, struct xfer *x, uint32_t first, uint32_t m,
-		     uint32_t last_len, uint64_t bytes)
+		     uint32_t first_len, uint32_t last_len, uint64_t bytes)
 {
 	uint32_t sl = first, last = first;
 
 	for (uint32_t j = 0; j < m; j++, x->ranges++) {
-		x->x[2 + 2 * x->ranges] = j + 1 < m ? n->sub_size : last_len;
+		x->x[2 + 2 * x->ranges] = j + 1 == m ? last_len : j ? n->sub_size : first_len;
 		x->x[3 + 2 * x->ranges] = slot_offset(n, sl);
 		last = sl;
 		sl = n->chain[sl];
@@ -524,20 +525,21 @@ static void put_le32(uint8_t *p, uint32_t v)
 }
 
 /*
- * The RNDIS headers of a frame of len bytes read into slots (m pieces of
- * cap bytes, the last shorter), chained. A frame of its own is marked as an
- * RSC frame when it has several pieces; a segment that joins the frame before
- * it (skip: its header bytes) is all continuation pieces, its first one
- * skipping its headers. buf_lock held.
+ * The RNDIS headers of a frame of len bytes read into slots (m pieces: the
+ * first of first bytes, the others of cap bytes, the last shorter), chained.
+ * A frame of its own is marked as an RSC frame when it has several pieces; a
+ * segment that joins the frame before it (skip: its header bytes) is all
+ * continuation pieces, its first one skipping its headers. buf_lock held.
  */
 static void write_pieces(struct netvsp *n, const uint32_t *slots, uint32_t m, uint32_t len,
-			 uint32_t cap, uint32_t csum, uint32_t skip, uint16_t id, bool hashed,
-			 uint32_t hash)
+			 uint32_t first, uint32_t cap, uint32_t csum, uint32_t skip, uint16_t id,
+			 bool hashed, uint32_t hash)
 {
 	uint8_t hdr[RNDIS_RX_HDR_LEN];
+	uint32_t at = 0;
 
 	for (uint32_t j = 0; j < m; j++) {
-		uint32_t piece = j + 1 < m ? cap : len - j * cap;
+		uint32_t piece = j + 1 == m ? len - at : j ? cap : first;
 		uint32_t rsc = RNDIS_RSC_SUBALLOC | (j == 0 && !skip ? RNDIS_RSC_FIRST : 0) |
 			       (j + 1 == m ? RNDIS_RSC_LAST : 0);
 
@@ -546,6 +548,7 @@ static void write_pieces(struct netvsp *n, const uint32_t *slots, uint32_t m, ui
 			rndis_rx_hdr_skip(hdr, skip);
 		vmbus_gpadl_view_copy(&n->recv, slot_offset(n, slots[j]), hdr, sizeof(hdr), true);
 		n->chain[slots[j]] = j + 1 < m ? slots[j + 1] : UINT32_MAX;
+		at += piece;
 	}
 }
 
@@ -574,7 +577,7 @@ static void rsc_append(struct netvsp *n, struct netvsp_queue *q, const uint32_t 
 		vmbus_gpadl_view_copy(
 		    &n->recv, slot_offset(n, q->rsc_last) + RNDIS_RX_HDR_RSC_FLAGS, b, 1, true);
 	}
-	write_pieces(n, slots, m, len, cap, csum, seg->hdr_len, q->rsc_id, hashed, hash);
+	write_pieces(n, slots, m, len, cap, cap, csum, seg->hdr_len, q->rsc_id, hashed, hash);
 	q->rsc_payload += seg->payload;
 	q->rsc_pieces += m;
 	q->rsc_last = slots[m - 1];
@@ -598,7 +601,7 @@ static void flush_ctl(struct netvsp *n, struct netvsp_chan *c, struct netvsp_que
 		if (p->len > n->sub_size || !pool_take(n, c->index, 1, &slot))
 			return;
 		n->chain[slot] = UINT32_MAX;
-		xfer_add(n, &x, slot, 1, p->len, 0);
+		xfer_add(n, &x, slot, 1, p->len, p->len, 0);
 		if (vmbus_gpadl_view_copy(&n->recv, slot_offset(n, slot), p->data, p->len, true) ||
 		    send_xfer(n, c, &x)) {
 			pool_give(n, c->index, &slot, 1);
@@ -694,7 +697,7 @@ static void deliver_handoffs(struct netvsp *n, struct netvsp_chan *c)
 			struct xfer x = {.ranges = 0, .frames = 0, .bytes = 0};
 			int ret;
 
-			xfer_add(n, &x, h->first, h->m, h->last_len, 0);
+			xfer_add(n, &x, h->first, h->m, n->sub_size, h->last_len, 0);
 			ret = send_xfer(n, c, &x);
 
 			if (ret == -EAGAIN)
@@ -718,6 +721,60 @@ static void deliver_handoffs(struct netvsp *n, struct netvsp_chan *c)
 /* ---- host to guest frames ---- */
 
 /*
+ * Cut the frame just read (m pieces of cap bytes in slots, len bytes, its
+ * headers in h) at `at` (rsc_split_at) into two frames of the batch: the
+ * first keeps slots[0..j], j the piece the cut falls in; the second starts
+ * in another sub-allocation with a copy of the headers and the rest of
+ * piece j, then slots[j+1..]. The second stays open for later segments.
+ * False, with nothing changed, without a free sub-allocation. buf_lock held.
+ */
+static bool split_frame(struct netvsp *n, struct netvsp_chan *c, struct netvsp_queue *q,
+			const uint32_t *slots, uint32_t m, uint32_t len, uint32_t cap, uint8_t *h,
+			const struct rsc_seg *seg, uint32_t at, uint32_t mss, uint32_t csum,
+			bool hashed, uint32_t hash)
+{
+	uint32_t j = at / cap, hl = seg->hdr_len, rest = cap - at % cap, m2 = m - j, x;
+	uint32_t s2[RSC_MAX_PIECES];
+	uint8_t h2[RSC_HDR_PEEK], chunk[2048];
+	uint64_t from = slot_offset(n, slots[j]) + RNDIS_RX_HDR_LEN + at % cap, to;
+
+	if (len - at < rest)
+		rest = len - at;
+	if (!pool_take(n, c->index, 1, &x))
+		return false;
+	to = slot_offset(n, x) + RNDIS_RX_HDR_LEN;
+	for (uint32_t done = 0, k; done < rest; done += k) {
+		k = rest - done < sizeof(chunk) ? rest - done : (uint32_t)sizeof(chunk);
+		vmbus_gpadl_view_copy(&n->recv, from + done, chunk, k, false);
+		vmbus_gpadl_view_copy(&n->recv, to + hl + done, chunk, k, true);
+	}
+	rsc_split_headers(h, h2, seg, at, len, mss);
+	vmbus_gpadl_view_copy(&n->recv, slot_offset(n, slots[0]) + RNDIS_RX_HDR_LEN, h, hl, true);
+	vmbus_gpadl_view_copy(&n->recv, to, h2, hl, true);
+	csum |= RNDIS_CSUM_RX_IP_OK | RNDIS_CSUM_RX_IP_INVALID; /* new IPv4 lengths */
+	write_pieces(n, slots, j + 1, at, cap, cap, csum, 0, (uint16_t)q->rx_seq++, hashed, hash);
+	xfer_add(n, &q->batch, slots[0], j + 1, n->sub_size, RNDIS_RX_HDR_LEN + at - j * cap, at);
+	s2[0] = x;
+	memcpy(s2 + 1, slots + j + 1, (m2 - 1) * sizeof(*s2));
+	write_pieces(n, s2, m2, hl + len - at, hl + rest, cap, csum, 0, (uint16_t)q->rx_seq, hashed,
+		     hash);
+	xfer_add(n, &q->batch, x, m2, RNDIS_RX_HDR_LEN + hl + rest,
+		 m2 > 1 ? RNDIS_RX_HDR_LEN + len - (m - 1) * cap : RNDIS_RX_HDR_LEN + hl + rest,
+		 hl + len - at);
+	q->rsc_open = true;
+	q->rsc_head = *seg;
+	q->rsc_head.seq += at - hl;
+	q->rsc_head.payload = len - at;
+	q->rsc_payload = len - at;
+	q->rsc_first = x;
+	q->rsc_last = s2[m2 - 1];
+	q->rsc_pieces = m2;
+	q->rsc_csum = csum;
+	q->rsc_id = (uint16_t)q->rx_seq++;
+	return true;
+}
+
+/*
  * Read backend frames straight into free sub-allocations, behind room for
  * the RNDIS header. With RSC on, the backend may hand over a large (GSO)
  * frame; its pieces fill several sub-allocations and go out as one
@@ -732,7 +789,7 @@ static void rx_frames_batched(struct netvsp *n, struct netvsp_chan *c, struct ne
 		struct iovec *iov = q->rx_iov;
 		uint32_t slots[RSC_MAX_PIECES];
 		uint32_t cap, need, k, m, len, last_len, hash = 0, target = c->index, csum = 0,
-							 have;
+							 have, split_at = 0;
 		struct rsc_seg seg;
 		bool hashed, peeked, mergeable;
 		int niov = 1;
@@ -759,8 +816,9 @@ static void rx_frames_batched(struct netvsp *n, struct netvsp_chan *c, struct ne
 			need = RSC_MAX_PIECES;
 		if (need > n->sub_count)
 			need = n->sub_count;
-		if (q->batch.ranges + need > XFER_MAX_RANGES ||
-		    vmbus_channel_send_space(q->chan) < 128 + 8 * (q->batch.ranges + need))
+		/* + 1: a frame cut in two (split_frame) takes one more range */
+		if (q->batch.ranges + need + 1 > XFER_MAX_RANGES ||
+		    vmbus_channel_send_space(q->chan) < 128 + 8 * (q->batch.ranges + need + 1))
 			flush_batch(n, c, q);
 		/* Nothing to send, or no room: "writable" or a completion comes back here. */
 		if (q->nctl || !vmbus_channel_want_space(q->chan, 128 + 8 * need) ||
@@ -819,14 +877,24 @@ static void rx_frames_batched(struct netvsp *n, struct netvsp_chan *c, struct ne
 			target = rss_channel(&q->rss, hash);
 		mergeable = n->rsc && peeked && (csum & RNDIS_CSUM_RX_TCP_OK) &&
 			    rsc_parse(peek, have, len, &seg);
+		/* Too long for one 64 KiB buffer in the guest (rsc.h): cut, if ours to send. */
+		if (mergeable && (target == c->index || target >= n->nqueues) &&
+		    (vh.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_NONE)
+			split_at = rsc_split_at(seg.hdr_len, len, vh.gso_size, cap);
 		if (mergeable && q->rsc_open && (target == c->index || target >= n->nqueues) &&
 		    rsc_continues(&q->rsc_head, q->rsc_payload, &seg)) {
 			rsc_append(n, q, slots, m, len, cap, &seg, hashed, hash);
-			xfer_add(n, &q->batch, slots[0], m, last_len, len);
+			xfer_add(n, &q->batch, slots[0], m, n->sub_size, last_len, len);
 			c->stats.rx_coalesced++;
 			continue;
 		}
-		write_pieces(n, slots, m, len, cap, csum, 0, (uint16_t)q->rx_seq, hashed, hash);
+		if (split_at && split_frame(n, c, q, slots, m, len, cap, peek, &seg, split_at,
+					    vh.gso_size, csum, hashed, hash)) {
+			c->stats.rx_split++;
+			continue;
+		}
+		write_pieces(n, slots, m, len, cap, cap, csum, 0, (uint16_t)q->rx_seq, hashed,
+			     hash);
 		q->rx_seq++;
 		if (target != c->index && target < n->nqueues) {
 			struct handoff h = {n->recv_gen, slots[0], m, last_len};
@@ -843,7 +911,7 @@ static void rx_frames_batched(struct netvsp *n, struct netvsp_chan *c, struct ne
 			}
 			/* that channel is not open: deliver here */
 		}
-		xfer_add(n, &q->batch, slots[0], m, last_len, len);
+		xfer_add(n, &q->batch, slots[0], m, n->sub_size, last_len, len);
 		/* Later segments of the same flow may join this frame. */
 		q->rsc_open = mergeable;
 		if (mergeable) {
@@ -1652,14 +1720,15 @@ static void on_close(struct vmbus_channel *chan, void *ctx)
 	    chan,
 	    "netvsp: closed: NVSP %#x, to host %llu frames %llu bytes %llu dropped, "
 	    "to guest %llu frames %llu bytes %llu dropped in %llu packets "
-	    "(%llu handed to other channels, %llu coalesced, %llu refused by the guest), "
+	    "(%llu handed to other channels, %llu coalesced, %llu cut, %llu refused by the guest), "
 	    "%llu control messages",
 	    n->nvsp_version, (unsigned long long)c->stats.tx_frames,
 	    (unsigned long long)c->stats.tx_bytes, (unsigned long long)c->stats.tx_dropped,
 	    (unsigned long long)c->stats.rx_frames, (unsigned long long)c->stats.rx_bytes,
 	    (unsigned long long)c->stats.rx_dropped, (unsigned long long)c->stats.rx_packets,
 	    (unsigned long long)c->stats.rx_handed_off, (unsigned long long)c->stats.rx_coalesced,
-	    (unsigned long long)c->stats.rx_refused, (unsigned long long)c->stats.control_msgs);
+	    (unsigned long long)c->stats.rx_split, (unsigned long long)c->stats.rx_refused,
+	    (unsigned long long)c->stats.control_msgs);
 	attach_queue(c, false);
 	reclaim(n, c);
 	if (c->index == 0) {
@@ -1827,6 +1896,7 @@ void netvsp_get_stats(struct netvsp *n, struct netvsp_stats *out)
 		out->indications += s->indications;
 		out->rx_handed_off += s->rx_handed_off;
 		out->rx_coalesced += s->rx_coalesced;
+		out->rx_split += s->rx_split;
 		out->rx_refused += s->rx_refused;
 		out->rx_frames_per_channel[i] = s->rx_frames;
 	}

@@ -59,6 +59,7 @@ struct netvsp_stats {
 	uint64_t control_msgs, indications;
 	uint64_t rx_handed_off; /* read on one channel's queue, sent on another's (vRSS) */
 	uint64_t rx_coalesced;	/* TCP segments that joined the frame before them (RSC) */
+	uint64_t rx_split;	/* GSO frames longer than NETVSP_BACKEND_FRAME_MAX, cut in two */
 	uint64_t rx_refused;	/* receive packets the guest completed with a failure (dropped) */
 	uint64_t rx_frames_per_channel[NETVSP_MAX_QUEUES];
 	uint32_t nvsp_version, channels; /* channels: 1 + the sub-channels granted */

@@ -20,6 +20,12 @@ static uint32_t be32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+static void put_be16(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
 bool rsc_parse(const uint8_t *f, uint32_t have, uint32_t flen, struct rsc_seg *out)
 {
 	const uint8_t *ip = f + 14, *tcp = f + 34;
@@ -67,4 +73,35 @@ bool rsc_continues(const struct rsc_seg *head, uint32_t payload, const struct rs
 	    memcmp(b->opts, head->opts, head->thl - 20u))
 		return false;
 	return (uint64_t)head->hdr_len + payload + b->payload <= RSC_FRAME_MAX;
+}
+
+uint32_t rsc_split_at(uint32_t hdr_len, uint32_t len, uint32_t mss, uint32_t cap)
+{
+	uint32_t at;
+
+	if (len <= RSC_FRAME_MAX || !mss || hdr_len >= RSC_FRAME_MAX || hdr_len >= cap)
+		return 0;
+	for (at = hdr_len + (RSC_FRAME_MAX - hdr_len) / mss * mss; at > hdr_len; at -= mss) {
+		uint32_t rest = cap - at % cap; /* of the piece the cut falls in */
+
+		if (len - at < rest)
+			rest = len - at;
+		if (at % cap && hdr_len + rest <= cap)
+			return at;
+	}
+	return 0;
+}
+
+void rsc_split_headers(uint8_t *h, uint8_t *h2, const struct rsc_seg *seg, uint32_t at,
+		       uint32_t len, uint32_t mss)
+{
+	uint32_t data = at - seg->hdr_len, seq = seg->seq + data;
+
+	memcpy(h2, h, seg->hdr_len);
+	put_be16(h + 16, at - 14);
+	h[47] &= (uint8_t)~TCP_PSH;
+	put_be16(h2 + 16, seg->hdr_len - 14 + len - at);
+	put_be16(h2 + 18, be16(h + 18) + data / mss); /* as if segmented */
+	for (int i = 0; i < 4; i++)
+		h2[38 + i] = (uint8_t)(seq >> (24 - 8 * i));
 }

@@ -52,4 +52,24 @@ bool rsc_parse(const uint8_t *f, uint32_t have, uint32_t flen, struct rsc_seg *o
  */
 bool rsc_continues(const struct rsc_seg *head, uint32_t payload, const struct rsc_seg *b);
 
+/*
+ * Where to cut a GSO frame of len bytes (headers hdr_len, segments of mss
+ * data bytes) that is longer than RSC_FRAME_MAX, read into pieces of cap
+ * bytes: after the most whole segments that keep the first part within
+ * RSC_FRAME_MAX, not at a piece boundary, and such that the second part's
+ * copied headers and the rest of the piece the cut falls in fit one piece.
+ * 0: the frame needs no cut, or has no such place.
+ */
+uint32_t rsc_split_at(uint32_t hdr_len, uint32_t len, uint32_t mss, uint32_t cap);
+
+/*
+ * The headers of the two parts of a frame (seg, len bytes) cut at `at`:
+ * h holds the frame's seg->hdr_len header bytes on entry and the first
+ * part's on return (IPv4 length shortened, no PSH); h2 gets the second
+ * part's (IPv4 length and ID, TCP sequence number, the frame's flags).
+ * The IPv4 header checksums are left for the guest to recompute.
+ */
+void rsc_split_headers(uint8_t *h, uint8_t *h2, const struct rsc_seg *seg, uint32_t at,
+		       uint32_t len, uint32_t mss);
+
 #endif /* NETVSP_RSC_H */
