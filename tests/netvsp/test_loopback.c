@@ -713,6 +713,41 @@ START_TEST(frames_batched)
 END_TEST
 
 /*
+ * Range j of the transfer-page packet in buf, put together as hv_netvsc
+ * does: a range that is not a continuation piece starts a frame in whole
+ * (max bytes), *at long so far. True when it ends the frame; *csum (if
+ * asked) then has the last piece's checksum flags.
+ */
+static bool take_piece(const struct env *e, const uint8_t *buf, uint32_t j, uint8_t *whole,
+		       uint32_t max, uint32_t *at, bool *open, uint32_t *csum)
+{
+	uint32_t rlen = get32(buf + 24 + 8 * j), off = get32(buf + 28 + 8 * j);
+	const uint8_t *r = e->recv + off;
+	uint8_t flags = r[RNDIS_RX_HDR_RSC_FLAGS];
+	struct rndis_tx_info ti;
+	const char *why;
+
+	ck_assert_int_eq(rndis_parse_packet(r, RNDIS_RX_HDR_LEN, rlen, &ti, &why), 0);
+	ck_assert_uint_ge(ti.data_len, 1);
+	ck_assert_uint_le(ti.data_offset + ti.data_len, rlen);
+	if (!(flags & RNDIS_RSC_SUBALLOC) || (flags & RNDIS_RSC_FIRST)) {
+		ck_assert(!*open);
+		*at = 0;
+		*open = true;
+	}
+	ck_assert(*open);
+	ck_assert_uint_le(*at + ti.data_len, max);
+	memcpy(whole + *at, r + ti.data_offset, ti.data_len);
+	*at += ti.data_len;
+	if (csum)
+		*csum = ti.csum;
+	if ((flags & RNDIS_RSC_SUBALLOC) && !(flags & RNDIS_RSC_LAST))
+		return false;
+	*open = false;
+	return true;
+}
+
+/*
  * With RSC, in-order TCP segments of one flow that wait together may reach
  * the guest as one coalesced frame: put back together as hv_netvsc does
  * (the first piece's frame, then each later piece's data), every frame has
@@ -767,29 +802,9 @@ START_TEST(tcp_segments_coalesced)
 			ck_assert_uint_eq(d->type, VMBUS_PKT_DATA_USING_XFER_PAGES);
 			ranges = get32(buf + 20);
 			for (uint32_t j = 0; j < ranges; j++) {
-				uint32_t rlen = get32(buf + 24 + 8 * j),
-					 off = get32(buf + 28 + 8 * j);
-				const uint8_t *r = e.recv + off;
-				uint8_t flags = r[RNDIS_RX_HDR_RSC_FLAGS];
-				struct rndis_tx_info ti;
-				const char *why;
-
-				ck_assert_int_eq(
-				    rndis_parse_packet(r, RNDIS_RX_HDR_LEN, rlen, &ti, &why), 0);
-				ck_assert_uint_ge(ti.data_len, 1);
-				if (!(flags & RNDIS_RSC_SUBALLOC) || (flags & RNDIS_RSC_FIRST)) {
-					ck_assert(!open);
-					at = 0;
-					open = true;
-				}
-				ck_assert(open);
-				ck_assert_uint_le(at + ti.data_len, sizeof(whole));
-				memcpy(whole + at, r + ti.data_offset, ti.data_len);
-				at += ti.data_len;
-				if ((flags & RNDIS_RSC_SUBALLOC) && !(flags & RNDIS_RSC_LAST))
+				if (!take_piece(&e, buf, j, whole, sizeof(whole), &at, &open, NULL))
 					continue;
 				/* a whole frame: its IPv4 length, its place in the stream */
-				open = false;
 				frames++;
 				ck_assert_uint_ge(at, 54);
 				ck_assert_uint_eq((uint32_t)(whole[16] << 8 | whole[17]), at - 14);
@@ -867,30 +882,12 @@ static void cut(uint32_t recv_pages)
 		ck_assert_uint_eq(d->type, VMBUS_PKT_DATA_USING_XFER_PAGES);
 		ranges = get32(buf + 20);
 		for (uint32_t j = 0; j < ranges; j++) {
-			uint32_t rlen = get32(buf + 24 + 8 * j), off = get32(buf + 28 + 8 * j), seq;
-			const uint8_t *r = e.recv + off;
-			uint8_t flags = r[RNDIS_RX_HDR_RSC_FLAGS];
-			struct rndis_tx_info ti;
-			const char *why;
+			uint32_t seq, csum;
 
-			ck_assert_int_eq(rndis_parse_packet(r, RNDIS_RX_HDR_LEN, rlen, &ti, &why),
-					 0);
-			ck_assert_uint_ge(ti.data_len, 1);
-			ck_assert_uint_le(ti.data_offset + ti.data_len, rlen);
-			if (!(flags & RNDIS_RSC_SUBALLOC) || (flags & RNDIS_RSC_FIRST)) {
-				ck_assert(!open);
-				at = 0;
-				open = true;
-			}
-			ck_assert(open);
-			ck_assert_uint_le(at + ti.data_len, sizeof(whole));
-			memcpy(whole + at, r + ti.data_offset, ti.data_len);
-			at += ti.data_len;
-			if ((flags & RNDIS_RSC_SUBALLOC) && !(flags & RNDIS_RSC_LAST))
+			if (!take_piece(&e, buf, j, whole, sizeof(whole), &at, &open, &csum))
 				continue;
-			open = false;
 			frames++;
-			ck_assert(ti.csum & RNDIS_CSUM_RX_IP_INVALID); /* recompute the IPv4 sum */
+			ck_assert(csum & RNDIS_CSUM_RX_IP_INVALID); /* recompute the IPv4 sum */
 			ck_assert_uint_le(at, NETVSP_BACKEND_FRAME_MAX);
 			ck_assert_uint_gt(at, HL);
 			ck_assert_uint_eq((uint32_t)(whole[16] << 8 | whole[17]), at - 14);
