@@ -21,7 +21,7 @@ CHECK_PREFIX="net $BACKEND: "
 # kvm_amd only with LINHV_SLOW=1 or NET_CPUS=2: 2-vCPU guests on kvm_amd in
 # the emulated host crash now and then (docs/netvsp.md).
 if [ "$BACKEND" = linhv ] || [ "${LINHV_SLOW:-0}" = 1 ]; then CPUS=${NET_CPUS:-2}; else CPUS=${NET_CPUS:-1}; fi
-n=29
+n=30
 [ "$BACKEND" = linhv ] && n=$((n + 2))
 [ "$CPUS" -ge 2 ] || n=$((n - 4))
 check_expect "$n"
@@ -364,6 +364,12 @@ wait "$ppid"
 prc=$?
 after=$(ip -d link show "$PRE" 2>/dev/null | sed -n 's/.* gso_max_size \([0-9]*\).*/\1/p' | head -n 1)
 if [ "$during" = 64512 ] && [ "$after" = 65536 ] && [ "$prc" = 0 ]; then pass "--nic tap=: an existing TAP's GSO size is capped while vmwp runs and restored after"; else fail "--nic tap=: an existing TAP's GSO size is capped while vmwp runs and restored after" "during ${during:-none}, after ${after:-none}, vmwp exit $prc"; fi
+# A start that fails after the cap (no such bridge) leaves the TAP as it found it.
+"$B" --backend "$BACKEND" --kernel "$K" --initrd "$tmp/net.cpio.gz" --cpus 1 --memory 256M \
+	--nic "tap=$PRE,bridge=lnetnone0" --cmdline "console=ttyS0 quiet" >"$out/pretap-fail.log" 2>&1 </dev/null
+frc=$?
+after=$(ip -d link show "$PRE" 2>/dev/null | sed -n 's/.* gso_max_size \([0-9]*\).*/\1/p' | head -n 1)
+if [ "$frc" != 0 ] && grep -q 'lnetnone0' "$out/pretap-fail.log" && [ "$after" = 65536 ]; then pass "--nic tap=,bridge=: a missing bridge fails with a message and leaves the TAP's GSO size alone"; else fail "--nic tap=,bridge=: a missing bridge fails with a message and leaves the TAP's GSO size alone" "exit $frc, after ${after:-none}: $(tail -n 1 "$out/pretap-fail.log")"; fi
 ip link del "$PRE"
 backend_unload "$BACKEND" "the network tier" "$out/dmesg.txt"
 rm -rf "$tmp"

@@ -90,8 +90,8 @@ static void on_readable(struct evloop *loop, int fd, uint32_t events, void *ctx)
 
 /*
  * Set the link's GSO size limit (IFLA_GSO_MAX_SIZE). libnl has no setter
- * for it, so this is a plain RTM_SETLINK. A kernel that cannot change it
- * on an existing link (before 5.19) ignores the attribute. A netlink error.
+ * for it, so this is a plain RTM_SETLINK. An older kernel may ignore or
+ * refuse it on an existing link. 0 or a netlink error.
  */
 static int set_gso_max_size(struct nl_sock *sk, int ifindex, uint32_t bytes)
 {
@@ -116,7 +116,7 @@ static void cap_gso(struct tap *t, struct nl_sock *sk, struct rtnl_link *link, u
 	if (!want || rtnl_link_get_gso_max_size(link, &cur) || cur <= want)
 		return;
 	/* Best effort: without it the guest only receives less efficiently. */
-	if (set_gso_max_size(sk, rtnl_link_get_ifindex(link), want) == 0)
+	if (set_gso_max_size(sk, t->ifindex, want) == 0)
 		t->gso_restore = cur;
 }
 
@@ -136,6 +136,7 @@ static int configure(struct tap *t, const char *bridge, uint32_t gso_max_size, c
 		errf(err, errlen, "%s: %s", t->name, nl_geterror(e));
 		goto out;
 	}
+	t->ifindex = rtnl_link_get_ifindex(link); /* tap_destroy restores the cap through it */
 	cap_gso(t, sk, link, gso_max_size);
 	change = rtnl_link_alloc();
 	if (!change)
