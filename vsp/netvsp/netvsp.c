@@ -720,6 +720,20 @@ static void deliver_handoffs(struct netvsp *n, struct netvsp_chan *c)
 
 /* ---- host to guest frames ---- */
 
+/* The batch's last frame (head, m pieces in slots) may take later segments (rsc.h). */
+static void rsc_open_frame(struct netvsp_queue *q, const struct rsc_seg *head,
+			   const uint32_t *slots, uint32_t m, uint32_t csum, uint16_t id)
+{
+	q->rsc_open = true;
+	q->rsc_head = *head;
+	q->rsc_payload = head->payload;
+	q->rsc_first = slots[0];
+	q->rsc_last = slots[m - 1];
+	q->rsc_pieces = m;
+	q->rsc_csum = csum;
+	q->rsc_id = id;
+}
+
 /*
  * Cut the frame just read (m pieces of cap bytes in slots, len bytes, its
  * headers in h) at `at` (rsc_split_at) into two frames of the batch: the
@@ -735,6 +749,7 @@ static bool split_frame(struct netvsp *n, struct netvsp_chan *c, struct netvsp_q
 {
 	uint32_t j = at / cap, hl = seg->hdr_len, rest = cap - at % cap, m2 = m - j, x;
 	uint32_t s2[RSC_MAX_PIECES];
+	struct rsc_seg seg2;
 	uint8_t h2[RSC_HDR_PEEK], chunk[2048];
 	uint64_t from = slot_offset(n, slots[j]) + RNDIS_RX_HDR_LEN + at % cap, to;
 
@@ -761,16 +776,10 @@ static bool split_frame(struct netvsp *n, struct netvsp_chan *c, struct netvsp_q
 	xfer_add(n, &q->batch, x, m2, RNDIS_RX_HDR_LEN + hl + rest,
 		 m2 > 1 ? RNDIS_RX_HDR_LEN + len - (m - 1) * cap : RNDIS_RX_HDR_LEN + hl + rest,
 		 hl + len - at);
-	q->rsc_open = true;
-	q->rsc_head = *seg;
-	q->rsc_head.seq += at - hl;
-	q->rsc_head.payload = len - at;
-	q->rsc_payload = len - at;
-	q->rsc_first = x;
-	q->rsc_last = s2[m2 - 1];
-	q->rsc_pieces = m2;
-	q->rsc_csum = csum;
-	q->rsc_id = (uint16_t)q->rx_seq++;
+	seg2 = *seg;
+	seg2.seq += at - hl;
+	seg2.payload = len - at;
+	rsc_open_frame(q, &seg2, s2, m2, csum, (uint16_t)q->rx_seq++);
 	return true;
 }
 
@@ -913,16 +922,9 @@ static void rx_frames_batched(struct netvsp *n, struct netvsp_chan *c, struct ne
 		}
 		xfer_add(n, &q->batch, slots[0], m, n->sub_size, last_len, len);
 		/* Later segments of the same flow may join this frame. */
-		q->rsc_open = mergeable;
-		if (mergeable) {
-			q->rsc_head = seg;
-			q->rsc_payload = seg.payload;
-			q->rsc_first = slots[0];
-			q->rsc_last = slots[m - 1];
-			q->rsc_pieces = m;
-			q->rsc_csum = csum;
-			q->rsc_id = (uint16_t)(q->rx_seq - 1);
-		}
+		q->rsc_open = false;
+		if (mergeable)
+			rsc_open_frame(q, &seg, slots, m, csum, (uint16_t)(q->rx_seq - 1));
 	}
 }
 
