@@ -2,7 +2,7 @@
 # Host tier: vmwp's command-line and input errors, which need no VM. Each
 # must give one clear line on stderr and the documented status.
 . tests/lib/check.sh
-check_expect 28
+check_expect 29
 
 B=${BUILD_DIR:-build}/vmm/vmwp/vmwp
 K=$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -n 1)
@@ -42,6 +42,7 @@ expect "bad --backend" 2 'expected auto, linhv or kvm' --kernel x --backend xen
 expect "bad --uuid" 2 'not a UUID' --kernel x --uuid 1234
 expect "bad --nic" 2 'give tap=, bridge= or both' --kernel x --nic mac=52:54:00:00:00:01
 expect "bad --nic mac" 2 'bad mac' --kernel x --nic tap=t0,mac=zz
+expect "multicast --nic mac" 2 'is multicast' --kernel x --nic tap=t0,mac=01:00:5e:00:00:01
 expect "bad --disk option" 2 "unknown option 'cache=sometimes'" --kernel x --disk f,cache=sometimes
 expect "bad --disk serial" 2 'serial must be 1-20 characters' --kernel x --disk f,serial=
 expect "bad --rtc-base" 2 'rtc-base 2001-02-30: expected utc, localtime or a UTC date' --kernel x --rtc-base 2001-02-30

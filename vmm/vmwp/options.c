@@ -131,7 +131,7 @@ int vmwp_parse_mac(const char *s, uint8_t mac[6])
 	if (*s)
 		return -1;
 	if (mac[0] & 1)
-		return -1; /* multicast: not a station address */
+		return -2; /* multicast: not a station address */
 	return 0;
 }
 
@@ -249,13 +249,21 @@ int vmwp_parse_nic(const char *spec, struct vmwp_nic *out, char *err, size_t err
 				return -1;
 		} else if (kl == 3 && !strncmp(p, "mac", 3)) {
 			char mac[32];
+			int bad = -1;
 
-			if (vl >= sizeof(mac))
-				return err_set(err, errlen, "--nic: bad mac");
-			memcpy(mac, eq + 1, vl);
-			mac[vl] = '\0';
-			if (vmwp_parse_mac(mac, out->mac))
-				return err_set(err, errlen, "--nic: bad mac '%s'", mac);
+			if (vl < sizeof(mac)) {
+				memcpy(mac, eq + 1, vl);
+				mac[vl] = '\0';
+				bad = vmwp_parse_mac(mac, out->mac);
+			}
+			if (bad == -2)
+				return err_set(err, errlen,
+					       "--nic: mac %s is multicast; a NIC needs %s", mac,
+					       "a unicast address (first byte even)");
+			if (bad)
+				return err_set(err, errlen, "--nic: bad mac '%.*s' (want %s)",
+					       (int)vl, eq + 1,
+					       "six hex pairs like 02:00:00:00:00:01");
 			out->has_mac = true;
 		} else if (kl == 6 && !strncmp(p, "queues", 6)) {
 			if (vl != 1 || eq[1] < '1' || eq[1] > '8')

@@ -62,7 +62,7 @@ struct vmwp_options {
  * optional "iB" or "B" after it); a plain number is MiB. Returns 0 or -1.
  */
 int vmwp_parse_size(const char *s, uint64_t *out);
-/* "52:54:00:12:34:56". Returns 0 or -1. */
+/* "52:54:00:12:34:56". Returns 0, -1 when malformed, -2 for a multicast address. */
 int vmwp_parse_mac(const char *s, uint8_t mac[6]);
 /* 8-4-4-4-12 hex digits. */
 bool vmwp_valid_uuid(const char *s);
