@@ -143,6 +143,10 @@ while :; do sleep 1; done
 G
 scripts/mkguest -o "$tmp/net.cpio.gz" --init "$tmp/net.sh" >/dev/null || fail "mkguest"
 
+# gso_of DEV: the link's GSO size limit (gso_max_size), empty when it has none.
+gso_of() {
+	ip -d link show "$1" 2>/dev/null | sed -n 's/.* gso_max_size \([0-9]*\).*/\1/p' | head -n 1
+}
 # vmwp_died: vmwp (and so the guest) is gone before the tier stopped it,
 # e.g. a guest crash: one FAIL with vmwp's last words, then stop at once
 # (check_done reports the checks that could not run) instead of waiting for
@@ -200,7 +204,7 @@ i=0
 while ! ip link show "$TAP" >/dev/null 2>&1 && [ $i -lt 30 ]; do sleep 1; i=$((i + 1)); done
 if ip link show "$TAP" >/dev/null 2>&1; then pass "vmwp created the TAP $TAP"; else fail "vmwp created the TAP $TAP"; fi
 # netvsp caps the TAP's GSO size (NETVSP_BACKEND_FRAME_MAX): larger frames cost hv_netvsc a 128 KiB buffer.
-gso=$(ip -d link show "$TAP" 2>/dev/null | sed -n 's/.* gso_max_size \([0-9]*\).*/\1/p' | head -n 1)
+gso=$(gso_of "$TAP")
 if [ "${gso:-0}" = 64512 ]; then pass "vmwp capped the TAP's GSO size at 64512"; else fail "vmwp capped the TAP's GSO size at 64512" "gso_max_size ${gso:-unknown}"; fi
 ip addr add 10.77.0.1/24 dev "$TAP"
 ip link set "$TAP" up
@@ -358,17 +362,17 @@ plog=$out/pretap.log
 ppid=$!
 i=0
 while ! grep -q 'started: ' "$plog" && kill -0 "$ppid" 2>/dev/null && [ $i -lt 30 ]; do sleep 1; i=$((i + 1)); done
-during=$(ip -d link show "$PRE" | sed -n 's/.* gso_max_size \([0-9]*\).*/\1/p' | head -n 1)
+during=$(gso_of "$PRE")
 kill "$ppid" 2>/dev/null
 wait "$ppid"
 prc=$?
-after=$(ip -d link show "$PRE" 2>/dev/null | sed -n 's/.* gso_max_size \([0-9]*\).*/\1/p' | head -n 1)
+after=$(gso_of "$PRE")
 if [ "$during" = 64512 ] && [ "$after" = 65536 ] && [ "$prc" = 0 ]; then pass "--nic tap=: an existing TAP's GSO size is capped while vmwp runs and restored after"; else fail "--nic tap=: an existing TAP's GSO size is capped while vmwp runs and restored after" "during ${during:-none}, after ${after:-none}, vmwp exit $prc"; fi
 # A start that fails after the cap (no such bridge) leaves the TAP as it found it.
 "$B" --backend "$BACKEND" --kernel "$K" --initrd "$tmp/net.cpio.gz" --cpus 1 --memory 256M \
 	--nic "tap=$PRE,bridge=lnetnone0" --cmdline "console=ttyS0 quiet" >"$out/pretap-fail.log" 2>&1 </dev/null
 frc=$?
-after=$(ip -d link show "$PRE" 2>/dev/null | sed -n 's/.* gso_max_size \([0-9]*\).*/\1/p' | head -n 1)
+after=$(gso_of "$PRE")
 if [ "$frc" != 0 ] && grep -q 'lnetnone0' "$out/pretap-fail.log" && [ "$after" = 65536 ]; then pass "--nic tap=,bridge=: a missing bridge fails with a message and leaves the TAP's GSO size alone"; else fail "--nic tap=,bridge=: a missing bridge fails with a message and leaves the TAP's GSO size alone" "exit $frc, after ${after:-none}: $(tail -n 1 "$out/pretap-fail.log")"; fi
 ip link del "$PRE"
 backend_unload "$BACKEND" "the network tier" "$out/dmesg.txt"
