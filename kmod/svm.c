@@ -331,13 +331,40 @@ static void svm_enable_irq_window(struct linhv_vp *vp)
 
 /* ---- one world switch ---- */
 
-static void enter_guest(struct linhv_vp *vp)
+/*
+ * Whether the save area holds what VMRUN saves of the host (this thread's
+ * page table and stack) instead of the guest's: entering would run the
+ * host's context as the guest. Seen only under an emulated CPU so far
+ * (docs/netvsp.md, known problem). The MSR is read only for the log, to
+ * tell whether this CPU's host save area is the VMCB itself.
+ */
+static bool save_area_is_host(struct linhv_vp *vp)
+{
+	const struct vmcb_save *s = &svm(vp)->vmcb->save;
+	u64 hsave;
+
+	if (likely(s->cr3 != (__read_cr3() & CR3_ADDR_MASK)) ||
+	    ((s->rsp ^ current_stack_pointer) & ~(u64)(THREAD_SIZE - 1)))
+		return false;
+	rdmsrl(MSR_VM_HSAVE_PA, hsave);
+	pr_err("linhv: partition %llu VP %u: the VMCB's save area holds the host's state (rip %llx rsp %llx cr3 %llx) on CPU %d, whose host save area is %s (%llx); not entered\n",
+	       vp->part->id, vp->index, s->rip, s->rsp, s->cr3, smp_processor_id(),
+	       hsave == svm(vp)->vmcb_pa ? "the VMCB itself" : "another page", hsave);
+	return true;
+}
+
+/* One VMRUN; false if the VP was not entered (save_area_is_host). */
+static bool enter_guest(struct linhv_vp *vp)
 {
 	struct vmcb *v = svm(vp)->vmcb;
 	struct linhv_guest_switch sw;
 	int cpu;
 
 	local_irq_disable();
+	if (save_area_is_host(vp)) {
+		local_irq_enable();
+		return false;
+	}
 	cpu = smp_processor_id();
 	v->control.tlb_control = linhv_vp_enter_begin(vp, cpu) ? SVM_TLB_CONTROL_FLUSH_ALL :
 								  SVM_TLB_CONTROL_DO_NOTHING;
@@ -355,6 +382,7 @@ static void enter_guest(struct linhv_vp *vp)
 	asm volatile("stgi" ::: "memory");
 	linhv_vp_enter_end(vp, cpu);
 	local_irq_enable();
+	return true;
 }
 
 /* ---- exit handlers: 0 resume the guest, 1 message for the root ---- */
@@ -814,7 +842,11 @@ static int svm_run(struct linhv_vp *vp)
 	if (!svm_state_valid(vp))
 		return LINHV_RUN_BAD_STATE;
 	injected = svm(vp)->vmcb->control.event_inj;
-	enter_guest(vp);
+	if (!enter_guest(vp)) {
+		/* The guest's state is lost: end it as the triple fault it would take. */
+		linhv_dump_triple_fault(vp);
+		return linhv_vp_die(vp, HvMessageTypeUnrecoverableException, SVM_EXIT_SHUTDOWN);
+	}
 	record_exit(vp, injected);
 	linhv_lapic_lazy_eoi_sync(vp);
 	return handle_exit(vp);
