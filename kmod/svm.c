@@ -335,7 +335,8 @@ static void svm_enable_irq_window(struct linhv_vp *vp)
  * Whether the save area holds what VMRUN saves of the host (this thread's
  * page table and stack) instead of the guest's: entering would run the
  * host's context as the guest. Seen only under an emulated CPU so far
- * (docs/netvsp.md, known problem). The MSR is read only for the log, to
+ * (docs/netvsp.md, known problem). Called before every VMRUN, so the
+ * common case costs one XOR and mask. The MSR is read only for the log, to
  * tell whether this CPU's host save area is the VMCB itself.
  */
 static bool save_area_is_host(struct linhv_vp *vp)
@@ -343,8 +344,9 @@ static bool save_area_is_host(struct linhv_vp *vp)
 	const struct vmcb_save *s = &svm(vp)->vmcb->save;
 	u64 hsave;
 
-	if (likely(s->cr3 != (__read_cr3() & CR3_ADDR_MASK)) ||
-	    ((s->rsp ^ current_stack_pointer) & ~(u64)(THREAD_SIZE - 1)))
+	/* The stack first: plain arithmetic, so CR3 is read only on a match. */
+	if (likely((s->rsp ^ current_stack_pointer) & ~(u64)(THREAD_SIZE - 1)) ||
+	    s->cr3 != (__read_cr3() & CR3_ADDR_MASK))
 		return false;
 	rdmsrl(MSR_VM_HSAVE_PA, hsave);
 	pr_err("linhv: partition %llu VP %u: the VMCB's save area holds the host's state (rip %llx rsp %llx cr3 %llx) on CPU %d, whose host save area is %s (%llx); not entered\n",
