@@ -711,6 +711,18 @@ static int handle_ac(struct linhv_vp *vp)
 
 static int handle_shutdown(struct linhv_vp *vp)
 {
+	int cpu = READ_ONCE(vp->last_cpu);
+	u64 hsave = 0;
+
+	/*
+	 * Whether VMRUN saved the host into the VMCB itself and then ran that
+	 * as the guest (docs/netvsp.md, known problem): the entry's CPU's
+	 * host save area against the VMCB.
+	 */
+	if (cpu >= 0 && !rdmsrl_safe_on_cpu(cpu, MSR_VM_HSAVE_PA, &hsave))
+		pr_err("linhv: partition %llu VP %u: last entered on CPU %d, whose host save area is %s (%llx)\n",
+		       vp->part->id, vp->index, cpu,
+		       hsave == svm(vp)->vmcb_pa ? "the VMCB itself" : "another page", hsave);
 	linhv_dump_triple_fault(vp);
 	return linhv_vp_die(vp, HvMessageTypeUnrecoverableException, SVM_EXIT_SHUTDOWN);
 }

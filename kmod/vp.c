@@ -11,6 +11,7 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
+#include <asm/processor.h>
 
 #include "linhv_internal.h"
 
@@ -226,7 +227,8 @@ int linhv_vp_set_registers(struct linhv_vp *vp, const struct hv_register_assoc *
 /*
  * The register checks VMRUN (APM vol. 2, 15.5.1) and VM entry (SDM 27.3.1)
  * both make, for a state the root may have set: CR0, CR4 against what the
- * host supports, DR6/DR7/RFLAGS, and long mode against paging and CS.
+ * host supports, CR3 within the physical address width, DR6/DR7/RFLAGS,
+ * and long mode against paging and CS.
  * Each vendor adds its own checks (EFER.SVME, the VMX fixed CR4 bits, events).
  */
 bool linhv_arch_state_valid(const struct linhv_arch_state *st)
@@ -238,8 +240,15 @@ bool linhv_arch_state_valid(const struct linhv_arch_state *st)
 		return false;
 	if ((st->dr6 >> 32) || (st->dr7 >> 32) || (st->rflags >> 22))
 		return false;
+	/*
+	 * In every mode: an emulated CPU refuses such a CR3 before it loads
+	 * the guest's state, and then writes the host's state into the save
+	 * area as if it were the guest's (docs/netvsp.md, known problem).
+	 */
+	if (st->cr3 >> boot_cpu_data.x86_phys_bits)
+		return false;
 	if ((st->efer & EFER_LME) && (st->cr0 & X86_CR0_PG)) {
-		if (!(st->cr4 & X86_CR4_PAE) || !(st->efer & EFER_LMA) || (st->cr3 >> 52))
+		if (!(st->cr4 & X86_CR4_PAE) || !(st->efer & EFER_LMA))
 			return false;
 		if (st->cs_l && st->cs_d)
 			return false; /* CS.L and CS.D together */

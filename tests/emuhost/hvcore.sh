@@ -13,10 +13,10 @@ mkdir -p "$OUT"
 # LINHV_NPT_AUDIT=N sets the audit interval (0: off).
 if [ "${LINHV_SLOW:-0}" = 1 ]; then
 	AUDIT=${LINHV_NPT_AUDIT:-64}
-	n=130
+	n=134
 else
 	AUDIT=${LINHV_NPT_AUDIT:-0}
-	n=127
+	n=131
 fi
 [ "$AUDIT" = 0 ] || n=$((n + 2))
 check_expect $n

@@ -9,11 +9,11 @@ KO=build/kmod/linhv.ko
 B=build
 OUT=${1:-/tmp}
 mkdir -p "$OUT"
-# 118 checks: 11 of this script, 97 of hvcore-tests (one CPU: the churn
+# 122 checks: 11 of this script, 101 of hvcore-tests (one CPU: the churn
 # test's concurrent page-out check is skipped; no XSAVE, PKU, RDTSCP: the
 # hardening guests that need them are skipped, as with hvcore.sh's CPU) and
 # 5 per ioctl-fuzz run.
-check_expect 118
+check_expect 122
 
 dmesg -c >/dev/null
 if [ ! -f $KO ] || [ ! -x $B/tests/hvcore/hvcore-tests ]; then
