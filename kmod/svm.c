@@ -332,40 +332,48 @@ static void svm_enable_irq_window(struct linhv_vp *vp)
 /* ---- one world switch ---- */
 
 /*
- * Whether the save area holds what VMRUN saves of the host (this thread's
- * page table and stack) instead of the guest's: entering would run the
- * host's context as the guest. Seen only under an emulated CPU so far
- * (docs/netvsp.md, known problem). Called before every VMRUN, so the
- * common case costs one XOR and mask. The MSR is read only for the log, to
- * tell whether this CPU's host save area is the VMCB itself.
+ * Whether the save area holds a host's state instead of the guest's, in
+ * one of two shapes: the RIP after VMRUN (what VMRUN saves of the host, of
+ * this or another VP thread), or this thread's own stack and page table
+ * (what an emulated CPU stores there when it refuses a VMRUN). Running it
+ * would run that host's context as the guest. Seen only under an emulated
+ * CPU (docs/netvsp.md, known problem). Checked before every VMRUN and after
+ * every exit, with interrupts off; the common case is a compare and a
+ * masked XOR. The MSR is read only for the log.
  */
-static bool save_area_is_host(struct linhv_vp *vp)
+static bool save_area_is_host(struct linhv_vp *vp, const char *when)
 {
 	const struct vmcb_save *s = &svm(vp)->vmcb->save;
+	bool own_stack = !((s->rsp ^ current_stack_pointer) & ~(u64)(THREAD_SIZE - 1));
 	u64 hsave;
 
-	/* The stack first: plain arithmetic, so CR3 is read only on a match. */
-	if (likely((s->rsp ^ current_stack_pointer) & ~(u64)(THREAD_SIZE - 1)) ||
-	    s->cr3 != (__read_cr3() & CR3_ADDR_MASK))
+	if (likely(s->rip != (unsigned long)__linhv_svm_vmrun_host_rip) &&
+	    (likely(!own_stack) || s->cr3 != (__read_cr3() & CR3_ADDR_MASK)))
 		return false;
 	rdmsrl(MSR_VM_HSAVE_PA, hsave);
-	pr_err("linhv: partition %llu VP %u: the VMCB's save area holds the host's state (rip %llx rsp %llx cr3 %llx) on CPU %d, whose host save area is %s (%llx); not entered\n",
-	       vp->part->id, vp->index, s->rip, s->rsp, s->cr3, smp_processor_id(),
-	       hsave == svm(vp)->vmcb_pa ? "the VMCB itself" : "another page", hsave);
+	pr_err("linhv: partition %llu VP %u: %s, the VMCB's save area holds a host's state (rip %llx, rsp %llx in %s stack, cr3 %llx) on CPU %d, whose host save area is %s (%llx, VMCB %llx)\n",
+	       vp->part->id, vp->index, when, s->rip, s->rsp, own_stack ? "this thread's" : "another",
+	       s->cr3, smp_processor_id(),
+	       hsave == svm(vp)->vmcb_pa ? "the VMCB itself" : "another page", hsave,
+	       svm(vp)->vmcb_pa);
 	return true;
 }
 
-/* One VMRUN; false if the VP was not entered (save_area_is_host). */
-static bool enter_guest(struct linhv_vp *vp)
+/*
+ * One VMRUN. Returns 0 after an exit, -1 if the VP was not entered and 1 if
+ * it ran a host's state (save_area_is_host): its own state is lost then.
+ */
+static int enter_guest(struct linhv_vp *vp)
 {
 	struct vmcb *v = svm(vp)->vmcb;
 	struct linhv_guest_switch sw;
+	bool ran_host;
 	int cpu;
 
 	local_irq_disable();
-	if (save_area_is_host(vp)) {
+	if (save_area_is_host(vp, "before entry")) {
 		local_irq_enable();
-		return false;
+		return -1;
 	}
 	cpu = smp_processor_id();
 	v->control.tlb_control = linhv_vp_enter_begin(vp, cpu) ? SVM_TLB_CONTROL_FLUSH_ALL :
@@ -383,8 +391,9 @@ static bool enter_guest(struct linhv_vp *vp)
 	linhv_guest_switch_out(vp, &sw);
 	asm volatile("stgi" ::: "memory");
 	linhv_vp_enter_end(vp, cpu);
+	ran_host = save_area_is_host(vp, "after an exit");
 	local_irq_enable();
-	return true;
+	return ran_host;
 }
 
 /* ---- exit handlers: 0 resume the guest, 1 message for the root ---- */
@@ -852,16 +861,19 @@ static bool svm_state_valid(struct linhv_vp *vp)
 static int svm_run(struct linhv_vp *vp)
 {
 	u64 injected;
+	int ret;
 
 	if (!svm_state_valid(vp))
 		return LINHV_RUN_BAD_STATE;
 	injected = svm(vp)->vmcb->control.event_inj;
-	if (!enter_guest(vp)) {
+	ret = enter_guest(vp);
+	if (ret >= 0)
+		record_exit(vp, injected);
+	if (ret) {
 		/* The guest's state is lost: end it as the triple fault it would take. */
 		linhv_dump_triple_fault(vp);
 		return linhv_vp_die(vp, HvMessageTypeUnrecoverableException, SVM_EXIT_SHUTDOWN);
 	}
-	record_exit(vp, injected);
 	linhv_lapic_lazy_eoi_sync(vp);
 	return handle_exit(vp);
 }

@@ -206,5 +206,7 @@ struct svm_gprs {
 };
 
 void __linhv_svm_vmrun(u64 vmcb_pa, u64 host_save_pa, struct svm_gprs *regs);
+/* The instruction after VMRUN: the RIP that VMRUN saves of the host. */
+extern const char __linhv_svm_vmrun_host_rip[];
 
 #endif /* LINHV_SVM_H */

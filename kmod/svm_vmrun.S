@@ -63,6 +63,8 @@ SYM_FUNC_START(__linhv_svm_vmrun)
 	/* Clear CPU buffers where the kernel asks for it (MDS/TSA class). */
 	VM_CLEAR_CPU_BUFFERS
 	vmrun %rax
+	/* What VMRUN saves as the host's RIP: svm.c looks for it in the guest's. */
+SYM_INNER_LABEL(__linhv_svm_vmrun_host_rip, SYM_L_GLOBAL)
 	vmsave %rax
 
 	/* RSP is back to the host value; the GPRs still hold the guest's. */

@@ -396,6 +396,10 @@ guest_churn_start:
 	cmp %rax, (%rbx)
 	je 4f
 	inc %edi
+	mov %rbx, 0x5000		/* the last mismatch: address, round, value */
+	mov %r9, 0x5008
+	mov (%rbx), %rax
+	mov %rax, 0x5010
 4:	add $4096, %rbx
 	dec %rcx
 	jnz 3b
