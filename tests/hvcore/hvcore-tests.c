@@ -1290,7 +1290,7 @@ static void test_two_partitions(void)
 			       (unsigned long long)last[2]);
 	}
 	result("two partitions: both guests run to hlt while the root pages and compacts their RAM",
-	       c[0].r == 0 && c[1].r == 0, "%s / %s", why_run(c[0].r), why_run(c[1].r));
+	       c[0].r == 0 && c[1].r == 0, "runs ended with %#lx and %#lx", c[0].r, c[1].r);
 	ok = 1;
 	for (i = 0; i < 2; i++)
 		ok &= c[i].t.port_seen[0x22] == 1 && c[i].t.port_val[0x22] == 0;
