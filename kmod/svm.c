@@ -339,23 +339,20 @@ static void svm_enable_irq_window(struct linhv_vp *vp)
  * would run that host's context as the guest. Seen only under an emulated
  * CPU (docs/netvsp.md, known problem). Checked before every VMRUN and after
  * every exit, with interrupts off; the common case is a compare and a
- * masked XOR. The MSR is read only for the log.
+ * masked XOR. The caller ends the VP through handle_shutdown(), which logs
+ * the CPU's host save area.
  */
 static bool save_area_is_host(struct linhv_vp *vp, const char *when)
 {
 	const struct vmcb_save *s = &svm(vp)->vmcb->save;
 	bool own_stack = !((s->rsp ^ current_stack_pointer) & ~(u64)(THREAD_SIZE - 1));
-	u64 hsave;
 
 	if (likely(s->rip != (unsigned long)__linhv_svm_vmrun_host_rip) &&
 	    (likely(!own_stack) || s->cr3 != (__read_cr3() & CR3_ADDR_MASK)))
 		return false;
-	rdmsrl(MSR_VM_HSAVE_PA, hsave);
-	pr_err("linhv: partition %llu VP %u: %s, the VMCB's save area holds a host's state (rip %llx, rsp %llx in %s stack, cr3 %llx) on CPU %d, whose host save area is %s (%llx, VMCB %llx)\n",
+	pr_err("linhv: partition %llu VP %u: %s, the VMCB's save area holds a host's state (rip %llx, rsp %llx in %s stack, cr3 %llx) on CPU %d\n",
 	       vp->part->id, vp->index, when, s->rip, s->rsp, own_stack ? "this thread's" : "another",
-	       s->cr3, smp_processor_id(),
-	       hsave == svm(vp)->vmcb_pa ? "the VMCB itself" : "another page", hsave,
-	       svm(vp)->vmcb_pa);
+	       s->cr3, smp_processor_id());
 	return true;
 }
 
@@ -729,9 +726,10 @@ static int handle_shutdown(struct linhv_vp *vp)
 	 * host save area against the VMCB.
 	 */
 	if (cpu >= 0 && !rdmsrl_safe_on_cpu(cpu, MSR_VM_HSAVE_PA, &hsave))
-		pr_err("linhv: partition %llu VP %u: last entered on CPU %d, whose host save area is %s (%llx)\n",
+		pr_err("linhv: partition %llu VP %u: last entered on CPU %d, whose host save area is %s (%llx, VMCB %llx)\n",
 		       vp->part->id, vp->index, cpu,
-		       hsave == svm(vp)->vmcb_pa ? "the VMCB itself" : "another page", hsave);
+		       hsave == svm(vp)->vmcb_pa ? "the VMCB itself" : "another page", hsave,
+		       svm(vp)->vmcb_pa);
 	linhv_dump_triple_fault(vp);
 	return linhv_vp_die(vp, HvMessageTypeUnrecoverableException, SVM_EXIT_SHUTDOWN);
 }
@@ -869,11 +867,8 @@ static int svm_run(struct linhv_vp *vp)
 	ret = enter_guest(vp);
 	if (ret >= 0)
 		record_exit(vp, injected);
-	if (ret) {
-		/* The guest's state is lost: end it as the triple fault it would take. */
-		linhv_dump_triple_fault(vp);
-		return linhv_vp_die(vp, HvMessageTypeUnrecoverableException, SVM_EXIT_SHUTDOWN);
-	}
+	if (ret)
+		return handle_shutdown(vp); /* the guest's state is lost: the triple fault it would take */
 	linhv_lapic_lazy_eoi_sync(vp);
 	return handle_exit(vp);
 }

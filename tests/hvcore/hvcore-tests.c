@@ -282,7 +282,6 @@ static void test_lm64(void)
 	guest_destroy(&g);
 }
 
-/* LinhvCallSetIoPortPolicy: unclaimed ports complete in the module, claimed ones exit. */
 /*
  * A CR3 beyond the CPU's physical address width, in long mode, is refused
  * before entry, and the VP runs once the root puts the right CR3 back. Under
@@ -329,6 +328,7 @@ static void test_bad_cr3(void)
 	guest_destroy(&g);
 }
 
+/* LinhvCallSetIoPortPolicy: unclaimed ports complete in the module, claimed ones exit. */
 static void test_io_policy(void)
 {
 	struct guest g;
