@@ -132,6 +132,7 @@ st=""
 while [ $i -lt 90 ]; do
 	st=$(ctl "$tmp/c.ctl" status 2>/dev/null)
 	case $st in *heartbeat=ok*) break ;; esac
+	kill -0 $pid 2>/dev/null || break # vmwp has exited (a crashed guest): nothing to wait for
 	sleep 1
 	i=$((i+1))
 done
