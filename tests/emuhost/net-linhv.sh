@@ -21,7 +21,7 @@ CHECK_PREFIX="net $BACKEND: "
 # kvm_amd only with LINHV_SLOW=1 or NET_CPUS=2: 2-vCPU guests on kvm_amd in
 # the emulated host crash now and then (docs/netvsp.md).
 if [ "$BACKEND" = linhv ] || [ "${LINHV_SLOW:-0}" = 1 ]; then CPUS=${NET_CPUS:-2}; else CPUS=${NET_CPUS:-1}; fi
-n=30
+n=31
 [ "$BACKEND" = linhv ] && n=$((n + 2))
 [ "$CPUS" -ge 2 ] || n=$((n - 4))
 check_expect "$n"
@@ -214,6 +214,16 @@ check_grep "guest eth0 has the configured MAC" "^GUEST-MAC $MAC" "$log"
 wait_log '^GUEST-PING-(OK|FAIL)' 200
 check_grep "guest pings the host's TAP address" '^GUEST-PING-OK' "$log"
 if busybox ping -c 3 -W 3 10.77.0.2 >"$out/host-ping.txt" 2>&1; then pass "host pings the guest"; else fail "host pings the guest" "$(tail -n 2 "$out/host-ping.txt" | tr '\n' '|')"; fi
+# Data-plane threads run SCHED_BATCH (vmm/vmbus/dataplane.c): a guest's
+# signal must not preempt its VP on the same CPU (docs/netvsp.md, stop 44).
+pol=""
+for t in /proc/$pid/task/*; do
+	case $(cat "$t/comm" 2>/dev/null) in vmbus-ch*) pol="$pol $(awk '{print $41}' "$t/stat")" ;; esac
+done
+case "$pol" in
+*[!\ 3]* | "") fail "vmwp's channel threads run SCHED_BATCH" "policies:${pol:- no vmbus-ch thread}" ;;
+*) pass "vmwp's channel threads run SCHED_BATCH (${pol# })" ;;
+esac
 
 # host to guest, with the TAP's GSO limit back at 64 KiB: the host's TCP sends frames
 # longer than netvsp's limit, as through a bridge, and netvsp cuts them in two.
