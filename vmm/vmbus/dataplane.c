@@ -70,13 +70,14 @@ void vmbus_channel_signal_now(struct vmbus_channel *c)
 }
 
 /*
- * Data-plane threads are SCHED_BATCH: a guest's signal that wakes one on the
- * CPU where the VP's thread runs then does not preempt that VP. Preempting
- * it served one packet per switch (the guest signals again for its next
- * one); waiting until the VP halts or its slice ends serves what the guest
- * queued meanwhile in one batch. Where another CPU is idle the thread runs
- * there at once either way (docs/netvsp.md, stop 44). A policy the host's
- * administrator chose for vmwp (real-time, idle) is kept.
+ * A data thread of an offer with batch_thread is SCHED_BATCH: a guest's
+ * signal that wakes it on the CPU where the VP's thread runs then does not
+ * preempt that VP. Preempting it served one packet per switch (the guest
+ * signals again for its next one); waiting until the VP halts or its slice
+ * ends serves what the guest queued meanwhile in one batch. Where another
+ * CPU is idle the thread runs there at once either way (docs/netvsp.md,
+ * stop 44). A policy the host's administrator chose for vmwp (real-time,
+ * idle) is kept.
  */
 static void use_batch_policy(void)
 {
@@ -101,7 +102,8 @@ static void *thread_main(void *arg)
 	nfds_t nfds = c->poll_fd >= 0 ? 3 : 2;
 	bool more = true; /* the guest may have queued packets before the open result */
 
-	use_batch_policy();
+	if (c->offer.batch_thread)
+		use_batch_policy();
 	for (;;) {
 		int n = poll(fds, nfds, more ? 0 : -1);
 

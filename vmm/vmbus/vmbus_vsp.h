@@ -78,6 +78,13 @@ struct vmbus_offer_params {
 	uint32_t max_packet_size;
 	/* Serve the channel (and its sub-channels) on data threads. */
 	bool data_thread;
+	/*
+	 * Run those threads SCHED_BATCH: a guest's signal then does not preempt
+	 * its VP on the same CPU, and the thread serves what the guest queued
+	 * once the VP halts (dataplane.c). For a device whose guest queues
+	 * bursts (netvsp); a latency-bound one (storvsp at queue depth 1) loses.
+	 */
+	bool batch_thread;
 	const struct vmbus_vsp_ops *ops;
 	void *ctx;
 };

@@ -1797,6 +1797,7 @@ int netvsp_create(const struct netvsp_params *p, struct netvsp **out)
 	    .if_instance = p->instance,
 	    .max_packet_size = 64 * 1024,
 	    .data_thread = true,
+	    .batch_thread = true,
 	    .ops = &ops,
 	};
 	pthread_rwlockattr_t ra;
