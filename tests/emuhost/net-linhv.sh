@@ -214,8 +214,9 @@ check_grep "guest eth0 has the configured MAC" "^GUEST-MAC $MAC" "$log"
 wait_log '^GUEST-PING-(OK|FAIL)' 200
 check_grep "guest pings the host's TAP address" '^GUEST-PING-OK' "$log"
 if busybox ping -c 3 -W 3 10.77.0.2 >"$out/host-ping.txt" 2>&1; then pass "host pings the guest"; else fail "host pings the guest" "$(tail -n 2 "$out/host-ping.txt" | tr '\n' '|')"; fi
-# Data-plane threads run SCHED_BATCH (vmm/vmbus/dataplane.c): a guest's
-# signal must not preempt its VP on the same CPU (docs/netvsp.md, stop 44).
+# netvsp's data threads run SCHED_BATCH (its offer's batch_thread; the ICs
+# have none): a guest's signal must not preempt its VP on the same CPU
+# (docs/netvsp.md, stop 44).
 pol=""
 for t in /proc/$pid/task/*; do
 	case $(cat "$t/comm" 2>/dev/null) in vmbus-ch*) pol="$pol $(awk '{print $41}' "$t/stat")" ;; esac

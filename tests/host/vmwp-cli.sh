@@ -4,9 +4,11 @@
 . tests/lib/check.sh
 # 29 on a host without linhv.ko and with no usable /dev/kvm (the backend
 # refusals below need those); fewer where either is there.
+kvm_usable=no
+if [ -e /dev/kvm ] && grep -qwE 'svm|vmx' /proc/cpuinfo; then kvm_usable=yes; fi
 n=29
 [ ! -e /dev/linhv ] || n=$((n - 2))
-if [ -e /dev/kvm ] && grep -qwE 'svm|vmx' /proc/cpuinfo; then n=$((n - 1)); fi
+[ "$kvm_usable" = no ] || n=$((n - 1))
 check_expect "$n"
 
 B=${BUILD_DIR:-build}/vmm/vmwp/vmwp
@@ -77,7 +79,7 @@ if [ -n "$K" ] && [ -r "$K" ]; then
 	if [ ! -e /dev/kvm ]; then
 		expect "kvm backend without /dev/kvm" 1 'no usable backend \(kvm\).*/dev/kvm' \
 			--kernel "$K" --backend kvm
-	elif ! grep -qwE 'svm|vmx' /proc/cpuinfo; then
+	elif [ "$kvm_usable" = no ]; then
 		# A /dev/kvm without hardware virtualization under it (a sandbox's
 		# or a nested host's): vmwp must refuse it, naming what it lacks.
 		expect "kvm backend on a /dev/kvm it cannot use" 1 'no usable backend \(kvm\): /dev/kvm' \
